@@ -1,0 +1,237 @@
+"""Settings: one pydantic-settings object for the whole product.
+
+Values come from, highest priority first: keyword arguments, environment variables
+``MAINTGRAPH_*``, the TOML file (``maintgraph.toml`` in the working directory, or the path in
+``MAINTGRAPH_CONFIG_FILE``), then the defaults below. The defaults run everything embedded
+under one data directory; setting a DSN/URI switches that part to an external service.
+
+Secrets (passwords inside DSNs/URIs, API keys) are ``SecretStr``: they never appear in
+``repr``, logs or ``maintgraph config``; :func:`redact_url` is how they are shown.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from maintgraph.errors import ConfigError
+
+ENV_PREFIX = "MAINTGRAPH_"
+CONFIG_FILE_ENV = "MAINTGRAPH_CONFIG_FILE"
+DEFAULT_CONFIG_FILE = "maintgraph.toml"
+
+NEO4J_SCHEMES = {"neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"}
+FALKORDB_SCHEMES = {"falkor", "falkors", "redis", "rediss"}
+GraphEngine = Literal["falkordb", "neo4j"]
+
+
+def redact_url(url: str) -> str:
+    """``scheme://user:secret@host/db`` -> ``scheme://user:***@host/db``; other text unchanged."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparseable>"
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.rsplit("@", 1)
+    user = (parts.username or "") + ":***"
+    return urlunsplit(parts._replace(netloc=f"{user}@{netloc[-1]}"))
+
+
+def _check_pg_dsn(value: str) -> str:
+    # Imported here: psycopg is only needed when a DSN is actually configured.
+    from psycopg.conninfo import conninfo_to_dict
+
+    if "://" in value and urlsplit(value).scheme not in {"postgresql", "postgres"}:
+        raise ValueError(
+            f"scheme {urlsplit(value).scheme!r} is not PostgreSQL "
+            "(expected postgresql://user:password@host:5432/dbname or key=value pairs)"
+        )
+    try:
+        params = conninfo_to_dict(value)
+    except Exception as exc:  # psycopg raises ProgrammingError with libpq's reason
+        raise ValueError(f"not a valid PostgreSQL DSN ({exc})") from None
+    if not params.get("host") and not params.get("hostaddr"):
+        raise ValueError("no host given (expected postgresql://user:password@host:5432/dbname)")
+    port = params.get("port")
+    if port is not None and not str(port).isdigit():
+        raise ValueError(f"port {port!r} is not a number")
+    return value
+
+
+def _check_graph_uri(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in NEO4J_SCHEMES | FALKORDB_SCHEMES:
+        known = ", ".join(sorted(NEO4J_SCHEMES | FALKORDB_SCHEMES))
+        raise ValueError(f"scheme {parts.scheme or '(none)'!r} is not one of {known}")
+    if not parts.hostname:
+        raise ValueError(f"no host in {redact_url(value)!r} (expected e.g. neo4j://host:7687)")
+    try:
+        parts.port  # noqa: B018 - raises ValueError on a non-numeric port
+    except ValueError:
+        raise ValueError(f"port in {redact_url(value)!r} is not a number") from None
+    return value
+
+
+def _check_http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError(
+            f"{redact_url(value)!r} is not an http(s) URL (expected e.g. http://127.0.0.1:8000/v1)"
+        )
+    return value.rstrip("/")
+
+
+class Settings(BaseSettings):
+    """All of maintgraph's configuration. Field ``x`` is env var ``MAINTGRAPH_X``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        extra="forbid",
+        validate_default=True,
+    )
+
+    data_dir: Path = Field(
+        Path(".maintgraph"),
+        description="Where the embedded services keep their data, sockets, logs and pid files.",
+    )
+
+    # -- documents, vectors, CMMS tables and agent state ------------------------------------
+    pg_dsn: SecretStr | None = Field(
+        None, description="External Postgres with pgvector; unset = the embedded one."
+    )
+    pg_database: str = Field("maintgraph", description="Database name in the embedded Postgres.")
+    pg_port: int = Field(
+        5432,
+        ge=1,
+        le=65535,
+        description="Embedded Postgres port number: names its Unix socket (.s.PGSQL.<port>); no TCP listener.",
+    )
+    pg_connect_timeout_s: int = Field(5, ge=1, description="Connect timeout for Postgres.")
+
+    # -- knowledge graph ---------------------------------------------------------------------
+    graph_uri: SecretStr | None = Field(
+        None,
+        description="neo4j://, neo4j+s://, bolt:// for Neo4j; falkor:// or redis:// for an external "
+        "FalkorDB; unset = the embedded FalkorDB.",
+    )
+    graph_user: str | None = Field(None, description="Neo4j/FalkorDB user name.")
+    graph_password: SecretStr | None = Field(None, description="Neo4j/FalkorDB password.")
+    graph_database: str | None = Field(None, description="Neo4j database name (default: the server's).")
+    graph_name: str = Field("maintgraph", description="FalkorDB graph key holding the plant graph.")
+
+    # -- model server ----------------------------------------------------------------------
+    llm_base_url: str | None = Field(
+        None, description="Any OpenAI-compatible server (…/v1); unset = the embedded vLLM."
+    )
+    llm_api_key: SecretStr | None = Field(None, description="API key for the model server.")
+
+    # -- operations ---------------------------------------------------------------------------
+    service_start_timeout_s: float = Field(30.0, gt=0, description="How long to wait for a service to become ready.")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["auto", "json", "text"] = Field(
+        "auto", description="auto = readable text on a terminal, JSON lines otherwise."
+    )
+
+    @field_validator("pg_dsn", mode="before")
+    @classmethod
+    def _valid_pg_dsn(cls, value: Any) -> Any:
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        return _check_pg_dsn(raw) if raw else None
+
+    @field_validator("graph_uri", mode="before")
+    @classmethod
+    def _valid_graph_uri(cls, value: Any) -> Any:
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        return _check_graph_uri(raw) if raw else None
+
+    @field_validator("llm_base_url", mode="before")
+    @classmethod
+    def _valid_llm_url(cls, value: Any) -> Any:
+        return _check_http_url(value) if value else None
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper_level(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("data_dir", mode="after")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        return value.expanduser().absolute()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        toml_path = Path(os.environ.get(CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE))
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
+
+    # -- derived -------------------------------------------------------------------------------
+    @property
+    def pg_embedded(self) -> bool:
+        return self.pg_dsn is None
+
+    @property
+    def graph_embedded(self) -> bool:
+        return self.graph_uri is None
+
+    @property
+    def graph_engine(self) -> GraphEngine:
+        if self.graph_uri is None:
+            return "falkordb"
+        scheme = urlsplit(self.graph_uri.get_secret_value()).scheme
+        return "neo4j" if scheme in NEO4J_SCHEMES else "falkordb"
+
+    @property
+    def llm_embedded(self) -> bool:
+        return self.llm_base_url is None
+
+    def public_view(self) -> dict[str, Any]:
+        """Every setting with secrets redacted: what ``maintgraph config`` prints."""
+        view: dict[str, Any] = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                raw = value.get_secret_value()
+                value = redact_url(raw) if "://" in raw else "***"
+            elif isinstance(value, Path):
+                value = str(value)
+            view[name] = value
+        return view
+
+
+def _setting_name(loc: tuple[int | str, ...]) -> str:
+    return ENV_PREFIX + str(loc[0]).upper() if loc else "settings"
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Build the settings, turning validation failures into one clear :class:`ConfigError`."""
+    toml_path = Path(os.environ.get(CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE))
+    if CONFIG_FILE_ENV in os.environ and not toml_path.is_file():
+        raise ConfigError(f"config file {toml_path} does not exist", setting=CONFIG_FILE_ENV)
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        message = first["msg"].removeprefix("Value error, ")
+        if first["type"] == "extra_forbidden":
+            message = f"unknown setting (from {toml_path} or the environment)"
+        raise ConfigError(message, setting=_setting_name(first["loc"])) from None
+    except ValueError as exc:  # e.g. a TOML syntax error
+        raise ConfigError(f"cannot read {toml_path}: {exc}", setting=CONFIG_FILE_ENV) from None

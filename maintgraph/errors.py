@@ -1,0 +1,48 @@
+"""The one error hierarchy of maintgraph.
+
+Every error a user can cause or meet carries a message that names the input (a setting,
+a file, a service) and what was wrong with it. The CLI prints ``str(error)`` as one line
+and exits with ``error.exit_code``; library callers catch :class:`MaintgraphError`.
+"""
+
+from __future__ import annotations
+
+
+class MaintgraphError(Exception):
+    """Base class: a failure the user can understand and act on."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, setting: str | None = None) -> None:
+        self.setting = setting
+        super().__init__(f"{setting}: {message}" if setting else message)
+
+
+class ConfigError(MaintgraphError):
+    """A setting (env var or maintgraph.toml entry) is malformed or inconsistent."""
+
+    exit_code = 2
+
+
+class DataDirError(MaintgraphError):
+    """The data directory cannot be created or written."""
+
+
+class ServiceError(MaintgraphError):
+    """An embedded service failed to start or stop, or an external one is unusable."""
+
+
+class ServiceUnavailable(ServiceError):
+    """A service (embedded or external) cannot be reached."""
+
+
+class AddressInUse(ServiceError):
+    """A socket or port that an embedded service needs is held by another process."""
+
+
+class AlreadyInProgress(ServiceError):
+    """Another ``maintgraph up``/``down`` holds the data directory's lock."""
+
+
+class MigrationError(MaintgraphError):
+    """A database migration failed or the database does not meet a requirement."""

@@ -1,0 +1,1 @@
+"""Supervision sets, LoRA/QLoRA training, adapter registry and export."""

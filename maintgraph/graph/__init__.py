@@ -1,0 +1,1 @@
+"""The maintenance knowledge graph: schema, GraphStore adapters, loaders, multi-hop queries, communities."""

@@ -1,0 +1,1 @@
+"""PII (Presidio), prompt-injection, unsafe-procedure and groundedness validators (guardrails-ai)."""

@@ -1,0 +1,1 @@
+"""Readers for each source kind -> normalized records with lineage; structure-aware chunking; the ingest pipeline."""

@@ -1,0 +1,1 @@
+"""Chat/embedding clients for OpenAI-compatible servers (vLLM), local serving, model registry."""

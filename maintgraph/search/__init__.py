@@ -1,0 +1,1 @@
+"""Embeddings and the pgvector document store: hybrid (vector + full-text) search."""

@@ -1,0 +1,1 @@
+"""CMMS tools the agent calls, and the CMMS backends behind them."""

@@ -1,0 +1,1 @@
+"""maintgraph test suite: real embedded services, no mocks of what runs here."""

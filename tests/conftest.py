@@ -1,0 +1,102 @@
+"""Shared fixtures: one real embedded Postgres and one real FalkorDB per test session.
+
+Each test that needs a database gets a fresh one cloned from a migrated template, and each
+test that needs a graph gets a fresh graph key; both are removed afterwards. The services
+are always stopped at the end of the session, failures included.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from maintgraph.config import Settings
+from maintgraph.services import Services
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED_DATA = REPO.parent / "shared" / "data"
+TEMPLATE_DB = "mg_template"
+
+# Settings a test passes explicitly must not be overridden by the developer's own.
+for _name in [n for n in os.environ if n.startswith("MAINTGRAPH_")]:
+    del os.environ[_name]
+
+
+def short_tmp_dir(prefix: str = "mg-") -> Path:
+    """A short path under /tmp: Unix socket paths are limited to 107 bytes."""
+    return Path(tempfile.mkdtemp(prefix=prefix, dir="/tmp"))
+
+
+@dataclass
+class RunningServices:
+    services: Services
+    settings: Settings
+
+    def conninfo(self, dbname: str) -> str:
+        assert self.services.postgres is not None
+        return self.services.postgres.conninfo(dbname)
+
+
+@pytest.fixture(scope="session")
+def running_services() -> Iterator[RunningServices]:
+    data_dir = short_tmp_dir()
+    settings = Settings(data_dir=data_dir)
+    services = Services(settings)
+    try:
+        services.up()
+        with psycopg.connect(services.postgres.conninfo("postgres"), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE {TEMPLATE_DB} TEMPLATE "{settings.pg_database}"')
+        yield RunningServices(services, settings)
+    finally:
+        services.down()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def pg_conninfo(running_services: RunningServices) -> Iterator[str]:
+    """A fresh, migrated database for one test; dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = running_services.conninfo("postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
+    try:
+        yield running_services.conninfo(name)
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture
+def falkordb_graph(running_services: RunningServices):
+    """A fresh FalkorDB graph (its own key) for one test; deleted afterwards."""
+    client = running_services.services.falkordb.client()
+    graph = client.select_graph(f"t_{uuid.uuid4().hex[:12]}")
+    try:
+        yield graph
+    finally:
+        try:
+            graph.delete()
+        except Exception:  # noqa: BLE001 - a graph never written to has no key to delete
+            pass
+
+
+def run_cli(
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess:
+    """Run the installed ``maintgraph`` console script as a user would (in a neutral directory)."""
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith("MAINTGRAPH_")}
+    full_env.update(env or {})
+    exe = Path(sys.executable).with_name("maintgraph")
+    return subprocess.run(
+        [str(exe), *args], capture_output=True, text=True, env=full_env, timeout=timeout, cwd=cwd or tempfile.gettempdir()
+    )

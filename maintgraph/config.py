@@ -50,6 +50,7 @@ def redact_url(url: str) -> str:
 
 def _check_pg_dsn(value: str) -> str:
     # Imported here: psycopg is only needed when a DSN is actually configured.
+    from psycopg import ProgrammingError
     from psycopg.conninfo import conninfo_to_dict
 
     if "://" in value and urlsplit(value).scheme not in {"postgresql", "postgres"}:
@@ -59,7 +60,7 @@ def _check_pg_dsn(value: str) -> str:
         )
     try:
         params = conninfo_to_dict(value)
-    except Exception as exc:  # psycopg raises ProgrammingError with libpq's reason
+    except ProgrammingError as exc:  # carries libpq's reason
         raise ValueError(f"not a valid PostgreSQL DSN ({exc})") from None
     if not params.get("host") and not params.get("hostaddr"):
         raise ValueError("no host given (expected postgresql://user:password@host:5432/dbname)")
@@ -86,9 +87,7 @@ def _check_graph_uri(value: str) -> str:
 def _check_http_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise ValueError(
-            f"{redact_url(value)!r} is not an http(s) URL (expected e.g. http://127.0.0.1:8000/v1)"
-        )
+        raise ValueError(f"{redact_url(value)!r} is not an http(s) URL (expected e.g. http://127.0.0.1:8000/v1)")
     return value.rstrip("/")
 
 
@@ -107,9 +106,7 @@ class Settings(BaseSettings):
     )
 
     # -- documents, vectors, CMMS tables and agent state ------------------------------------
-    pg_dsn: SecretStr | None = Field(
-        None, description="External Postgres with pgvector; unset = the embedded one."
-    )
+    pg_dsn: SecretStr | None = Field(None, description="External Postgres with pgvector; unset = the embedded one.")
     pg_database: str = Field("maintgraph", description="Database name in the embedded Postgres.")
     pg_port: int = Field(
         5432,

@@ -9,7 +9,10 @@ so an operator can still opt in deliberately.
 
 from __future__ import annotations
 
+import logging
 import os
+
+log = logging.getLogger(__name__)
 
 OFFLINE_ENV: dict[str, str] = {
     # Hugging Face hub: never look up or download models; load from packaged paths only.
@@ -36,13 +39,33 @@ def apply() -> None:
         os.environ.setdefault(name, value)
 
 
+def refuse_nltk_downloads() -> None:
+    """Make ``nltk.download`` log and return False instead of fetching from GitHub.
+
+    guardrails-ai (at import) and graphrag's chunker call ``nltk.download("punkt")`` when the
+    data is missing, and NLTK has no setting to stop that. Importing nltk costs ~2 s, so
+    this runs only before those libraries are imported, not at package import.
+    """
+    import nltk
+    import nltk.downloader
+
+    def refuse(info_or_id: object = None, *args: object, **kwargs: object) -> bool:
+        log.warning("NLTK resource %r is not installed; maintgraph never downloads data at run time", info_or_id)
+        return False
+
+    nltk.download = refuse
+    nltk.downloader.download = refuse
+
+
 def quiet_guardrails() -> None:
-    """Turn guardrails-ai's hub telemetry and remote inference off for this process.
+    """Turn guardrails-ai's hub telemetry, remote inference and NLTK downloads off.
 
     guardrails-ai has no environment switch for these: it reads ``~/.guardrailsrc`` and,
-    without one, sends metrics. Whoever builds a Guard or validator calls this first;
-    it imports guardrails (slow), so it is not done at package import.
+    without one, sends metrics; its import downloads NLTK's punkt. Whoever builds a Guard
+    or validator calls this first; it imports guardrails (slow), so it is not done at
+    package import.
     """
+    refuse_nltk_downloads()
     from guardrails.settings import settings
 
     settings.rc.enable_metrics = False

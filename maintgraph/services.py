@@ -222,7 +222,10 @@ class EmbeddedPostgres:
                     check=True,
                     stdout=out,
                     stderr=subprocess.STDOUT,
+                    # user= alone keeps root's groups: drop them too, as su(1) would.
                     user=self.system_user,
+                    group=self.system_user and pwd.getpwnam(self.system_user).pw_gid,
+                    extra_groups=[] if self.system_user else None,
                     timeout=timeout,
                 )
             except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
@@ -426,9 +429,8 @@ def _falkordb_status(db, name: str, mode: Literal["embedded", "external"], where
     if "graph" not in modules:
         return ServiceStatus(name, mode, "unreachable", where, detail="the server has no FalkorDB (graph) module")
     ver = int(modules["graph"])
-    return ServiceStatus(
-        name, mode, "running", where, f"FalkorDB {ver // 10000}.{ver // 100 % 100}.{ver % 100}", f"redis {redis_version}"
-    )
+    version = f"FalkorDB {ver // 10000}.{ver // 100 % 100}.{ver % 100}"
+    return ServiceStatus(name, mode, "running", where, version, f"redis {redis_version}")
 
 
 # -- external services ------------------------------------------------------------------------

@@ -97,6 +97,5 @@ def run_cli(
     full_env = {k: v for k, v in os.environ.items() if not k.startswith("MAINTGRAPH_")}
     full_env.update(env or {})
     exe = Path(sys.executable).with_name("maintgraph")
-    return subprocess.run(
-        [str(exe), *args], capture_output=True, text=True, env=full_env, timeout=timeout, cwd=cwd or tempfile.gettempdir()
-    )
+    workdir = cwd or tempfile.gettempdir()
+    return subprocess.run([str(exe), *args], capture_output=True, text=True, env=full_env, timeout=timeout, cwd=workdir)

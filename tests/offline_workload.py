@@ -92,9 +92,14 @@ def workload(data_dir: str) -> dict[str, object]:
 
 if __name__ == "__main__":
     if "--probe-outside" in sys.argv:
-        # Proves the hook works: this must be blocked and recorded, never sent.
+        # Proves the hook works: both attempts must be blocked and recorded, nothing sent.
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+            try:
+                probe.connect(("192.0.2.10", 80))
+            except OSError:
+                pass
         try:
-            socket.create_connection(("192.0.2.10", 80), timeout=1)
+            socket.create_connection(("huggingface.co", 443), timeout=1)
         except OSError:
             pass
         print(json.dumps({"blocked": BLOCKED, "done": {}}))

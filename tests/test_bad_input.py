@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
@@ -11,8 +12,8 @@ import time
 import pytest
 
 from maintgraph.config import Settings
-from maintgraph.migrations import require_pgvector
 from maintgraph.errors import MigrationError
+from maintgraph.migrations import require_pgvector
 from maintgraph.services import DataDir, Services
 
 from .conftest import run_cli, short_tmp_dir
@@ -41,7 +42,8 @@ def _one_error_line(result) -> str:
     ("setting", "value", "expected"),
     [
         ("MAINTGRAPH_PG_DSN", "mysql://root@db/plant", "scheme 'mysql' is not PostgreSQL"),
-        ("MAINTGRAPH_PG_DSN", "postgresql://u@db:port/plant", "not a valid PostgreSQL DSN"),
+        ("MAINTGRAPH_PG_DSN", "postgresql://u@db:port/plant", "port 'port' is not a number"),
+        ("MAINTGRAPH_PG_DSN", "host=db dbname", "not a valid PostgreSQL DSN"),
         ("MAINTGRAPH_PG_DSN", "dbname=plant", "no host given"),
         ("MAINTGRAPH_GRAPH_URI", "http://neo4j.plant:7474", "scheme 'http' is not one of"),
         ("MAINTGRAPH_GRAPH_URI", "neo4j://:7687", "no host"),
@@ -106,11 +108,11 @@ def test_data_dir_that_is_not_writable(tmp_path):
 def test_second_up_while_one_is_running_is_refused(data_dir):
     dirs = DataDir(data_dir)
     dirs.ensure_writable()
-    holder = subprocess.Popen(
-        [sys.executable, "-c", "import sys, time; from filelock import FileLock; "
-         "FileLock(sys.argv[1]).acquire(); print('held', flush=True); time.sleep(60)", str(dirs.lock_file)],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+    hold_lock = (
+        "import sys, time; from filelock import FileLock; "
+        "lock = FileLock(sys.argv[1]); lock.acquire(); print('held', flush=True); time.sleep(60)"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", hold_lock, str(dirs.lock_file)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
         result = run_cli("up", env={"MAINTGRAPH_DATA_DIR": str(data_dir)})
@@ -144,7 +146,7 @@ def test_socket_already_in_use_is_named_and_nothing_is_left_started(data_dir):
 def test_pgvector_version_requirement():
     require_pgvector("0.8.6")
     require_pgvector("0.7.0")
-    with pytest.raises(MigrationError, match="pgvector 0.6.2 is too old: maintgraph needs >= 0.7"):
+    with pytest.raises(MigrationError, match=re.escape("pgvector 0.6.2 is too old: maintgraph needs >= 0.7")):
         require_pgvector("0.6.2")
     with pytest.raises(MigrationError, match="no pgvector extension"):
         require_pgvector(None)

@@ -44,7 +44,7 @@ def test_falkordb_uri_selects_falkordb(monkeypatch):
 
 
 def test_config_error_names_the_setting(monkeypatch):
-    monkeypatch.setenv("MAINTGRAPH_PG_DSN", "postgresql://u@db:notaport/plant")
+    monkeypatch.setenv("MAINTGRAPH_PG_DSN", "host=db dbname")
     with pytest.raises(ConfigError, match=r"^MAINTGRAPH_PG_DSN: not a valid PostgreSQL DSN"):
         load_settings()
 

@@ -24,9 +24,7 @@ def upgrade() -> None:
     require_pgvector(installed or available)
     op.execute("CREATE EXTENSION IF NOT EXISTS vector")
     # Recall@10 >= 0.95 needs a wider HNSW candidate list than pgvector's default of 40.
-    op.execute(
-        "DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET hnsw.ef_search = 100', current_database()); END $$"
-    )
+    op.execute("DO $$ BEGIN EXECUTE format('ALTER DATABASE %I SET hnsw.ef_search = 100', current_database()); END $$")
 
 
 def downgrade() -> None:

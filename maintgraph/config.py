@@ -114,7 +114,6 @@ class Settings(BaseSettings):
         le=65535,
         description="Embedded Postgres port number: names its Unix socket (.s.PGSQL.<port>); no TCP listener.",
     )
-    pg_connect_timeout_s: int = Field(5, ge=1, description="Connect timeout for Postgres.")
 
     # -- knowledge graph ---------------------------------------------------------------------
     graph_uri: SecretStr | None = Field(
@@ -134,6 +133,7 @@ class Settings(BaseSettings):
     llm_api_key: SecretStr | None = Field(None, description="API key for the model server.")
 
     # -- operations ---------------------------------------------------------------------------
+    connect_timeout_s: int = Field(5, ge=1, description="Connect timeout for every service, embedded or external.")
     service_start_timeout_s: float = Field(30.0, gt=0, description="How long to wait for a service to become ready.")
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["auto", "json", "text"] = Field(

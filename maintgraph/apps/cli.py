@@ -78,7 +78,9 @@ def _print_status(rows: list, as_json: bool) -> None:
     if as_json:
         out.print_json(json.dumps([row.__dict__ | {"ok": row.ok} for row in rows]))
         return
-    table = Table("service", "mode", "state", "version", "where", "detail", header_style="bold")
+    table = Table(header_style="bold")
+    for column in ("service", "mode", "state", "version", "where", "detail"):
+        table.add_column(column, overflow="fold")  # full socket paths and URLs, even in an 80-column log
     colours = {"running": "green", "stopped": "yellow", "unreachable": "red"}
     for row in rows:
         table.add_row(

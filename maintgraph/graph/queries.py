@@ -1,0 +1,288 @@
+"""The named, parameterised, read-only multi-hop queries the agent calls.
+
+Every query returns a :class:`QueryResult`: the facts (plain rows), the graph paths they came
+from (citable as ``[graph:<path ref>]``), every node cited, and the ids of the document chunks
+that support those nodes (``SUPPORTED_BY``), so every hop can be cited. The Cypher is the
+subset FalkorDB and Neo4j both run.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rapidfuzz import fuzz
+
+from maintgraph.errors import MaintgraphError
+from maintgraph.graph.base import GraphNode, GraphPath, GraphStore
+from maintgraph.graph.schema import NODE_TYPES
+
+# The hierarchy below an equipment, as one reusable pattern: equipment -> subunit -> component.
+_COMPONENTS = "(e:Equipment {tag: $tag})-[:HAS_SUBUNIT]->(:Subunit)-[:HAS_COMPONENT]->(c:Component)"
+# Relationships worth walking between two entities; vocabulary hubs (OF_CLASS, APPLIES_TO)
+# would make every two pumps "two hops apart" and explode the search.
+_PATH_RELS = (
+    "HAS_SYSTEM|HAS_EQUIPMENT|HAS_SUBUNIT|HAS_COMPONENT|HAS_PART|DRIVES|CAN_FAIL_BY|HAS_FMEA|FOR_MODE|"
+    "CAUSED_BY|HAS_EFFECT|MANIFESTS_AS|DETECTED_BY|MONITORS|RESOLVED_BY|REQUIRES_PART|REQUIRES_LOTO|ISOLATES|"
+    "CONTROLS_ENERGY|REQUIRES_ISOLATION|APPLIES_TO_EQUIPMENT"
+)
+
+
+class UnknownEntity(MaintgraphError):
+    """A query named an entity the graph does not have."""
+
+
+@dataclass
+class QueryResult:
+    name: str
+    params: dict[str, Any]
+    facts: list[dict[str, Any]] = field(default_factory=list)
+    paths: list[GraphPath] = field(default_factory=list)
+    chunk_ids: dict[str, list[str]] = field(default_factory=dict)  # node ref -> supporting chunk ids
+
+    @property
+    def node_refs(self) -> list[str]:
+        seen: dict[str, None] = {}
+        for path in self.paths:
+            for node in path.nodes:
+                seen.setdefault(node.ref)
+        return list(seen)
+
+    @property
+    def path_refs(self) -> list[str]:
+        return [path.ref for path in self.paths]
+
+
+def _props(node: GraphNode | None, *names: str) -> dict[str, Any]:
+    if node is None:
+        return {}
+    return {name: node.properties.get(name) for name in names}
+
+
+def _require(store: GraphStore, label: str, key: str) -> None:
+    if not store.existing_keys(label, [key]):
+        raise UnknownEntity(f"no {label} {key!r} in the graph")
+
+
+def _attach_chunks(store: GraphStore, result: QueryResult) -> QueryResult:
+    by_label: dict[str, list[str]] = {}
+    for path in result.paths:
+        for node in path.nodes:
+            by_label.setdefault(node.label, []).append(node.key)
+    for label, keys in by_label.items():
+        key = NODE_TYPES[label].key if label in NODE_TYPES else "id"
+        rows = store.read(
+            f"MATCH (n:{label})-[:SUPPORTED_BY]->(d:DocumentChunk) WHERE n.{key} IN $keys "
+            f"RETURN n.{key} AS k, d.id AS chunk",
+            {"keys": sorted(set(keys))},
+        )
+        for row in rows:
+            result.chunk_ids.setdefault(f"{label}:{row['k']}", []).append(row["chunk"])
+    return result
+
+
+def equipment_neighbourhood(store: GraphStore, tag: str) -> QueryResult:
+    """Where an equipment sits and what it is made of: site, system, class, drives, subunits,
+    components, fitted parts, sensors and the LOTO procedures that isolate it."""
+    tag = tag.upper()
+    _require(store, "Equipment", tag)
+    result = QueryResult("equipment_neighbourhood", {"tag": tag})
+    queries = [
+        "MATCH p = (:Site)-[:HAS_SYSTEM]->(:System)-[:HAS_EQUIPMENT]->(e:Equipment {tag: $tag}) RETURN p",
+        "MATCH p = (e:Equipment {tag: $tag})-[:OF_CLASS]->(:EquipmentClass) RETURN p",
+        "MATCH p = (e:Equipment {tag: $tag})-[:DRIVES]-(:Equipment) RETURN p",
+        f"MATCH p = {_COMPONENTS} RETURN p",
+        f"MATCH p = {_COMPONENTS}-[:HAS_PART]->(:SparePart) RETURN p",
+        "MATCH p = (:Sensor)-[:MONITORS]->(e:Equipment {tag: $tag}) RETURN p",
+        f"MATCH p = (:Sensor)-[:MONITORS]->(c:Component) MATCH {_COMPONENTS} RETURN p",
+        "MATCH p = (:LOTOProcedure)-[:ISOLATES]->(e:Equipment {tag: $tag}) RETURN p",
+    ]
+    for query in queries:
+        for row in store.read(query, {"tag": tag}):
+            path: GraphPath = row["p"]
+            result.paths.append(path)
+            for rel, start, end in zip(path.relationships, path.nodes, path.nodes[1:], strict=False):
+                result.facts.append(
+                    {"from": start.ref, "relation": rel.type, "to": end.ref, "name": end.properties.get("name")}
+                )
+    return _attach_chunks(store, result)
+
+
+def failure_modes(store: GraphStore, tag: str) -> QueryResult:
+    """The failure modes an equipment's FMEA lists, per component, with S/O/D, RPN, action
+    priority, causes and effects, highest RPN first."""
+    tag = tag.upper()
+    _require(store, "Equipment", tag)
+    result = QueryResult("failure_modes", {"tag": tag})
+    rows = store.read(
+        f"MATCH p = {_COMPONENTS}-[:HAS_FMEA]->(f:FMEAEntry)-[:FOR_MODE]->(m:FailureMode) "
+        "OPTIONAL MATCH (f)-[:CAUSED_BY]->(cause:Cause) OPTIONAL MATCH (f)-[:HAS_EFFECT]->(effect:Effect) "
+        "RETURN p, c, f, m, collect(DISTINCT cause.name) AS causes, collect(DISTINCT effect.name) AS effects "
+        "ORDER BY f.rpn DESC, m.code",
+        {"tag": tag},
+    )
+    for row in rows:
+        result.paths.append(row["p"])
+        result.facts.append(
+            {"component": row["c"].ref, "component_name": row["c"].properties.get("name"), "mode": row["m"].key,
+             "mode_name": row["m"].properties.get("name"), "fmea": row["f"].ref,
+             **_props(row["f"], "severity", "occurrence", "detection", "rpn", "action_priority",
+                      "recommended_action"),
+             "causes": sorted(row["causes"]), "effects": sorted(row["effects"])}
+        )  # fmt: skip
+    return _attach_chunks(store, result)
+
+
+def symptom_causes(store: GraphStore, tag: str, symptom: str, min_score: float = 75.0) -> QueryResult:
+    """Likely causes and the checks for a symptom on an equipment, including the equipment that
+    drives it or that it drives (a motor's bearing shows as pump vibration): FMEA entries whose
+    symptoms match, with their causes, mechanisms, the sensor that detects them and its limits,
+    current controls and recommended actions."""
+    tag = tag.upper()
+    _require(store, "Equipment", tag)
+    related = "(e0:Equipment {tag: $tag})-[:DRIVES*0..1]-(e:Equipment)"
+    known = store.read(
+        f"MATCH {related}-[:HAS_SUBUNIT]->(:Subunit)-[:HAS_COMPONENT]->(:Component)-[:HAS_FMEA]->(:FMEAEntry)"
+        "-[:MANIFESTS_AS]->(s:Symptom) RETURN DISTINCT s.id AS id, s.name AS name",
+        {"tag": tag},
+    )
+    matched = [r["id"] for r in known if fuzz.token_set_ratio(symptom.lower(), r["name"]) >= min_score]
+    result = QueryResult("symptom_causes", {"tag": tag, "symptom": symptom, "matched_symptoms": matched})
+    if not matched:
+        return result
+    rows = store.read(
+        f"MATCH p = {related}-[:HAS_SUBUNIT]->(:Subunit)-[:HAS_COMPONENT]->(c:Component)-[:HAS_FMEA]->(f:FMEAEntry)"
+        "-[:MANIFESTS_AS]->(s:Symptom) WHERE s.id IN $symptoms "
+        "MATCH (f)-[:FOR_MODE]->(m:FailureMode) "
+        "OPTIONAL MATCH (f)-[:CAUSED_BY]->(cause:Cause) "
+        "OPTIONAL MATCH (f)-[:HAS_MECHANISM]->(mech:FailureMechanism) "
+        "OPTIONAL MATCH (f)-[:DETECTED_BY]->(sensor:Sensor) "
+        "RETURN p, e, c, f, m, sensor, collect(DISTINCT cause.name) AS causes, "
+        "collect(DISTINCT mech.name) AS mechanisms, collect(DISTINCT s.name) AS symptoms "
+        "ORDER BY f.rpn DESC",
+        {"tag": tag, "symptoms": matched},
+    )
+    for row in rows:
+        result.paths.append(row["p"])
+        sensor: GraphNode | None = row["sensor"]
+        result.facts.append(
+            {"equipment": row["e"].key, "component": row["c"].ref, "component_name": row["c"].properties.get("name"),
+             "mode": row["m"].key, "mode_name": row["m"].properties.get("name"), "fmea": row["f"].ref,
+             "symptoms": sorted(row["symptoms"]), "causes": sorted(row["causes"]),
+             "mechanisms": sorted(row["mechanisms"]),
+             **_props(row["f"], "rpn", "action_priority", "current_controls", "recommended_action"),
+             "check_sensor": sensor.ref if sensor else None,
+             **({f"sensor_{k}": v for k, v in _props(sensor, "name", "unit", "alarm_high", "trip_high").items()}
+                if sensor else {})}
+        )  # fmt: skip
+    return _attach_chunks(store, result)
+
+
+def failure_mode_fix(store: GraphStore, tag: str, mode: str) -> QueryResult:
+    """How to fix a failure mode on an equipment: the procedures that resolve it, their LOTO
+    procedure with every energy source and isolation point in order, the spare parts (with
+    quantities) and the hazards."""
+    tag, mode = tag.upper(), mode.upper()
+    _require(store, "Equipment", tag)
+    _require(store, "FailureMode", mode)
+    result = QueryResult("failure_mode_fix", {"tag": tag, "mode": mode})
+    base = (
+        "MATCH p = (m:FailureMode {code: $mode})-[:RESOLVED_BY]->(pr:Procedure)"
+        "-[:APPLIES_TO_EQUIPMENT]->(e:Equipment {tag: $tag})"
+    )
+    params = {"tag": tag, "mode": mode}
+    for row in store.read(f"{base} RETURN p, pr", params):
+        result.paths.append(row["p"])
+        result.facts.append({"kind": "procedure", "procedure": row["pr"].ref,
+                             **_props(row["pr"], "name", "revision", "steps")})  # fmt: skip
+    loto_rows = store.read(
+        f"{base} MATCH q = (pr)-[:REQUIRES_LOTO]->(l:LOTOProcedure)-[:CONTROLS_ENERGY]->(es:EnergySource)"
+        "-[ri:REQUIRES_ISOLATION]->(ip:IsolationPoint) "
+        "RETURN q, pr, l, es, ip, ri.step AS step ORDER BY l.id, es.id, step",
+        params,
+    )
+    for row in loto_rows:
+        result.paths.append(row["q"])
+        result.facts.append(
+            {"kind": "isolation", "procedure": row["pr"].ref, "loto": row["l"].ref,
+             "loto_steps": row["l"].properties.get("steps"), "energy_source": row["es"].ref,
+             **{f"energy_{k}": v for k, v in _props(row["es"], "name", "kind", "magnitude").items()},
+             "isolation_point": row["ip"].ref, **_props(row["ip"], "method", "location"),
+             "isolation_name": row["ip"].properties.get("name"), "step": row["step"]}
+        )  # fmt: skip
+    for row in store.read(
+        f"{base} MATCH q = (pr)-[r:REQUIRES_PART]->(sp:SparePart) RETURN q, pr, sp, r.quantity AS qty", params
+    ):
+        result.paths.append(row["q"])
+        result.facts.append({"kind": "part", "procedure": row["pr"].ref, "part": row["sp"].ref,
+                             "part_name": row["sp"].properties.get("name"), "quantity": row["qty"]})  # fmt: skip
+    for row in store.read(f"{base} MATCH q = (pr)-[:HAS_HAZARD]->(h:Hazard) RETURN q, pr, h", params):
+        result.paths.append(row["q"])
+        result.facts.append({"kind": "hazard", "procedure": row["pr"].ref, "hazard": row["h"].properties.get("name")})
+    return _attach_chunks(store, result)
+
+
+def shared_components(store: GraphStore, tag: str, component: str | None = None) -> QueryResult:
+    """Which other equipment has the same catalogue part fitted as this equipment (optionally
+    in one component): where a failing part may fail next."""
+    tag = tag.upper()
+    _require(store, "Equipment", tag)
+    result = QueryResult("shared_components", {"tag": tag, "component": component})
+    rows = store.read(
+        f"MATCH p = {_COMPONENTS}-[:HAS_PART]->(sp:SparePart)<-[:HAS_PART]-(c2:Component)"
+        "<-[:HAS_COMPONENT]-(:Subunit)<-[:HAS_SUBUNIT]-(e2:Equipment) "
+        "WHERE e2.tag <> $tag AND ($component IS NULL OR c.code = $component) "
+        "RETURN p, c, sp, c2, e2 ORDER BY sp.part_number, e2.tag",
+        {"tag": tag, "component": component.upper() if component else None},
+    )
+    for row in rows:
+        result.paths.append(row["p"])
+        result.facts.append(
+            {"component": row["c"].ref, "part": row["sp"].ref, "part_name": row["sp"].properties.get("name"),
+             "other_equipment": row["e2"].key, "other_name": row["e2"].properties.get("name"),
+             "other_component": row["c2"].ref}
+        )  # fmt: skip
+    return _attach_chunks(store, result)
+
+
+def paths_between(store: GraphStore, start: str, end: str, max_hops: int = 4, limit: int = 5) -> QueryResult:
+    """The shortest connections (up to ``max_hops``) between two entities named ``Label:key``."""
+    if not 1 <= max_hops <= 6:
+        raise ValueError(f"max_hops must be 1-6, not {max_hops}")
+    (start_label, start_key), (end_label, end_key) = (_parse_ref(start), _parse_ref(end))
+    _require(store, start_label, start_key)
+    _require(store, end_label, end_key)
+    result = QueryResult("paths_between", {"start": start, "end": end, "max_hops": max_hops})
+    rows = store.read(
+        f"MATCH (a:{start_label} {{{NODE_TYPES[start_label].key}: $a}}) "
+        f"MATCH (b:{end_label} {{{NODE_TYPES[end_label].key}: $b}}) "
+        f"MATCH p = (a)-[:{_PATH_RELS}*1..{max_hops}]-(b) RETURN p ORDER BY length(p) LIMIT {int(limit)}",
+        {"a": start_key, "b": end_key},
+    )
+    for row in rows:
+        path: GraphPath = row["p"]
+        result.paths.append(path)
+        result.facts.append({"hops": len(path.relationships), "path": path.ref,
+                             "relations": [r.type for r in path.relationships]})  # fmt: skip
+    return _attach_chunks(store, result)
+
+
+def _parse_ref(ref: str) -> tuple[str, str]:
+    label, _, key = ref.partition(":")
+    if label not in NODE_TYPES or not key:
+        raise ValueError(f"{ref!r} is not Label:key (labels: {', '.join(sorted(NODE_TYPES))})")
+    return label, key
+
+
+QUERIES: dict[str, Callable[..., QueryResult]] = {
+    f.__name__: f
+    for f in (
+        equipment_neighbourhood,
+        failure_modes,
+        symptom_causes,
+        failure_mode_fix,
+        shared_components,
+        paths_between,
+    )
+}

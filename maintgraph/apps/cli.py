@@ -11,6 +11,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -175,3 +176,139 @@ def db_current() -> None:
 def run() -> None:
     """Console-script entry point."""
     sys.exit(app())
+
+
+# -- graph ---------------------------------------------------------------------------------------
+graph_app = typer.Typer(help="The maintenance knowledge graph: load sources, inspect, query.", no_args_is_help=True)
+app.add_typer(graph_app, name="graph")
+
+
+def _graph_store():
+    from maintgraph.graph.store import open_graph_store
+
+    store = open_graph_store(_settings())
+    store.ensure_schema()
+    return store
+
+
+@graph_app.command("load")
+@friendly_errors
+def graph_load(
+    paths: Annotated[list[Path], typer.Argument(help="Files or folders (asset register, FMEA, LOTO, work orders...).")],
+    kind: Annotated[
+        str | None, typer.Option(help="Force the loader kind instead of detecting it from the file.")
+    ] = None,
+) -> None:
+    """Load sources into the graph. Each file loads completely or not at all; reloading an
+    unchanged file changes nothing, a changed one replaces what it asserted before."""
+    from maintgraph.graph.loaders import ensure_vocabulary, load_file, plan
+
+    files, unrecognised = plan(paths, kind)
+    for name in unrecognised:
+        err.print(f"[yellow]skipped:[/yellow] {name} (not a source kind maintgraph recognises; use --kind)")
+    with _graph_store() as store:
+        vocab = ensure_vocabulary(store)
+        if vocab:
+            out.print(f"loaded {vocab}")
+        for file, file_kind in files:
+            report = load_file(store, file, file_kind)
+            out.print(f"loaded {report} [dim]({file_kind})[/dim]")
+            for line in report.skipped[:10]:
+                err.print(f"  [yellow]skipped:[/yellow] {line}")
+            if len(report.skipped) > 10:
+                err.print(f"  ... and {len(report.skipped) - 10} more skipped rows")
+
+
+@graph_app.command("stats")
+@friendly_errors
+def graph_stats(as_json: JsonOption = False) -> None:
+    """Count nodes per label and relationships per type."""
+    with _graph_store() as store:
+        stats = store.stats()
+    if as_json:
+        out.print_json(json.dumps(stats))
+        return
+    for section, counts in stats.items():
+        table = Table(section[:-1] if section.endswith("s") else section, "count", header_style="bold")
+        for name, count in counts.items():
+            table.add_row(name, str(count))
+        out.print(table)
+
+
+def _parse_params(params: list[str]) -> dict[str, Any]:
+    parsed: dict[str, Any] = {}
+    for item in params:
+        name, sep, value = item.partition("=")
+        if not sep or not name:
+            raise typer.BadParameter(f"{item!r} is not k=v", param_hint="--param")
+        parsed[name.strip()] = int(value) if value.strip().isdigit() else value
+    return parsed
+
+
+@graph_app.command("query")
+@friendly_errors
+def graph_query(
+    name: Annotated[
+        str,
+        typer.Argument(
+            help="equipment_neighbourhood, failure_modes, symptom_causes, "
+            "failure_mode_fix, shared_components or paths_between."
+        ),
+    ],
+    param: Annotated[list[str], typer.Option("--param", "-p", help="k=v, repeatable (e.g. tag=P-101).")] = [],  # noqa: B006
+    as_json: JsonOption = False,
+) -> None:
+    """Run a named multi-hop query and print its facts, paths and supporting chunks."""
+    import inspect
+
+    from maintgraph.graph.queries import QUERIES
+
+    if name not in QUERIES:
+        raise typer.BadParameter(f"unknown query {name!r}; known: {', '.join(QUERIES)}", param_hint="NAME")
+    function, params = QUERIES[name], _parse_params(param)
+    wanted = [p for p in inspect.signature(function).parameters if p != "store"]
+    unknown = set(params) - set(wanted)
+    if unknown:
+        raise typer.BadParameter(
+            f"{name} takes {', '.join(wanted)}; not {', '.join(sorted(unknown))}", param_hint="--param"
+        )
+    with _graph_store() as store:
+        try:
+            result = function(store, **params)
+        except TypeError as exc:
+            raise typer.BadParameter(f"{name} needs {', '.join(wanted)} ({exc})", param_hint="--param") from None
+    if as_json:
+        out.print_json(json.dumps({"facts": result.facts, "paths": result.path_refs, "chunks": result.chunk_ids},
+                                  default=str))  # fmt: skip
+        return
+    if not result.facts:
+        out.print(f"{name}: no facts for {result.params}")
+    for fact in result.facts:
+        out.print(fact)
+    out.print(f"[dim]{len(result.paths)} paths, {len(result.node_refs)} nodes cited, "
+              f"{sum(map(len, result.chunk_ids.values()))} supporting chunks[/dim]")  # fmt: skip
+
+
+@graph_app.command("link")
+@friendly_errors
+def graph_link(text: Annotated[str, typer.Argument(help="Free text, e.g. 'pump 101 leaking at the seal'.")]) -> None:
+    """Show which graph entities a text mentions, ranked; ambiguous mentions list every candidate."""
+    from maintgraph.graph.linking import EntityLinker
+
+    with _graph_store() as store:
+        linker = EntityLinker.from_store(store)
+    for mention in linker.link(text):
+        flag = "[yellow]ambiguous[/yellow] " if mention.ambiguous else ""
+        ranked = ", ".join(f"{c.ref} ({c.score:g})" for c in mention.candidates[:5])
+        out.print(f"{flag}{mention.text!r}: {ranked}")
+
+
+@graph_app.command("delete-source")
+@friendly_errors
+def graph_delete_source(
+    source: Annotated[str, typer.Argument(help="Source id as loaded, e.g. plant/fmea.csv.")],
+) -> None:
+    """Remove what only SOURCE asserted; facts other sources also assert stay."""
+    with _graph_store() as store:
+        counts = store.delete_source(source)
+    out.print(f"removed {counts['nodes']} nodes and {counts['relationships']} relationships of {source}")

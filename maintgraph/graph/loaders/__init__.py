@@ -39,7 +39,10 @@ ORDER = list(KINDS)
 # Header columns that identify a sheet's kind when its name does not.
 _SIGNATURES: list[tuple[str, set[str]]] = [
     ("assetopsbench_work_orders", {"woid", "wodescription", "equipmentid"}),
-    ("assetopsbench_codes", {"primarycode", "secondarycode", "secondarycodedescription"}),
+    (
+        "assetopsbench_codes",
+        {"category", "primarycode", "primarycodedescription", "secondarycode", "secondarycodedescription"},
+    ),
     ("maintkg", {"originalshorttext", "bscstartdate"}),
     ("fmea", {"severity", "occurrence", "detection"}),
     ("work_orders", {"number", "wotype", "reportedat"}),
@@ -48,22 +51,26 @@ _SIGNATURES: list[tuple[str, set[str]]] = [
     ("assets", {"tag", "classcode", "systemid"}),
     ("spare_parts", {"partnumber", "name"}),
 ]
-_NAME_HINTS: list[tuple[str, str]] = [
-    ("loto", "loto"), ("procedure", "procedures"), ("fmea", "fmea"), ("sensor", "sensors"),
-    ("component", "components"), ("spare", "spare_parts"), ("asset", "assets"), ("work_order", "work_orders"),
-]  # fmt: skip
+# YAML has no header: its name says what it holds.
+_YAML_NAME_HINTS: list[tuple[str, str]] = [("loto", "loto"), ("lockout", "loto"), ("procedure", "procedures")]
+
+
+# Kinds whose header must be exactly the signature (other sheets reuse their column names).
+_EXACT = {"assetopsbench_codes"}
 
 
 def detect_kind(path: Path) -> str | None:
-    """The loader kind of a file, from its header (sheets) or its name."""
-    if path.suffix.lower() in {".csv", ".xlsx", ".xlsm"}:
+    """The loader kind of a file: from its header (sheets) or its name (YAML); None if unsure."""
+    suffix = path.suffix.lower()
+    if suffix in {".csv", ".xlsx", ".xlsm"}:
         header = _header(path)
-        for kind, columns in _SIGNATURES:
-            if columns <= header:
-                return kind
-    if path.suffix.lower() in {".yaml", ".yml", ".csv", ".xlsx"}:
+        return next(
+            (kind for kind, columns in _SIGNATURES if (columns == header if kind in _EXACT else columns <= header)),
+            None,
+        )
+    if suffix in {".yaml", ".yml"}:
         stem = path.stem.lower()
-        return next((kind for hint, kind in _NAME_HINTS if hint in stem), None)
+        return next((kind for hint, kind in _YAML_NAME_HINTS if hint in stem), None)
     return None
 
 

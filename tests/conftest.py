@@ -99,3 +99,49 @@ def run_cli(
     exe = Path(sys.executable).with_name("maintgraph")
     workdir = cwd or tempfile.gettempdir()
     return subprocess.run([str(exe), *args], capture_output=True, text=True, env=full_env, timeout=timeout, cwd=workdir)
+
+
+# -- graph stores: the same tests run on FalkorDB and, through the real neo4j driver, on Neo4j --
+REAL_NEO4J_URI = os.environ.get("MAINTGRAPH_TEST_NEO4J_URI")
+
+
+@pytest.fixture(scope="session")
+def bolt_server(running_services: RunningServices):
+    """The Bolt stand-in for Neo4j, forwarding to the session's FalkorDB (tests/bolt_falkordb.py)."""
+    from .bolt_falkordb import BoltServer
+
+    server = BoltServer(str(running_services.services.dirs.falkordb_socket), "neo4j").start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["falkordb", "neo4j"])
+def graph_store(request, running_services: RunningServices):
+    """A fresh, schema-ready GraphStore for one test, on each engine."""
+    from maintgraph.graph.falkordb import FalkorDBStore
+    from maintgraph.graph.neo4j import Neo4jStore
+
+    key = f"g_{uuid.uuid4().hex[:12]}"
+    if request.param == "falkordb":
+        store = FalkorDBStore(running_services.services.falkordb.client(), key)
+    else:
+        import neo4j
+
+        if REAL_NEO4J_URI:
+            auth = (
+                os.environ.get("MAINTGRAPH_TEST_NEO4J_USER", "neo4j"),
+                os.environ.get("MAINTGRAPH_TEST_NEO4J_PASSWORD", ""),
+            )
+            store = Neo4jStore(neo4j.GraphDatabase.driver(REAL_NEO4J_URI, auth=auth))
+            store.clear()
+        else:
+            server = request.getfixturevalue("bolt_server")
+            store = Neo4jStore(neo4j.GraphDatabase.driver(server.uri, auth=("neo4j", "test")), database=key)
+    store.ensure_schema()
+    try:
+        yield store
+    finally:
+        store.clear()
+        store.close()

@@ -114,7 +114,7 @@ class GraphWriter(ABC):
         """MERGE nodes on their natural key; ``rows`` are ``{"key": ..., "props": {...}}``."""
         query = merge_nodes_cypher(label)
         for chunk in _batches(rows, batch):
-            self.run(query, {"rows": list(chunk), "source": source})
+            self.run(query, {"rows": chunk, "source": source})
         return len(rows)
 
     def merge_relationships(
@@ -124,13 +124,14 @@ class GraphWriter(ABC):
         """MERGE relationships; ``rows`` are ``{"start": key, "end": key, "props": {...}}``."""
         query = merge_relationships_cypher(rel, start_label, end_label)
         for chunk in _batches(rows, batch):
-            self.run(query, {"rows": list(chunk), "source": source})
+            self.run(query, {"rows": chunk, "source": source})
         return len(rows)
 
 
-def _batches(rows: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+def _batches(rows: Sequence[Mapping[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    """Batches for UNWIND; a row without ``props`` has none (``SET x += null`` is an error)."""
     for start in range(0, len(rows), size):
-        yield rows[start : start + size]
+        yield [{**row, "props": row.get("props") or {}} for row in rows[start : start + size]]
 
 
 class GraphStore(ABC):

@@ -163,7 +163,7 @@ class AsyncNeo4jWriter:
 
     async def merge_nodes(self, label: str, rows: list[Mapping[str, Any]], source: str, batch: int = 2000) -> int:
         for chunk in _batches(rows, batch):
-            await self.run(merge_nodes_cypher(label), {"rows": list(chunk), "source": source})
+            await self.run(merge_nodes_cypher(label), {"rows": chunk, "source": source})
         return len(rows)
 
     async def merge_relationships(
@@ -171,5 +171,5 @@ class AsyncNeo4jWriter:
     ) -> int:
         query = merge_relationships_cypher(rel, start_label, end_label)
         for chunk in _batches(rows, batch):
-            await self.run(query, {"rows": list(chunk), "source": source})
+            await self.run(query, {"rows": chunk, "source": source})
         return len(rows)

@@ -16,7 +16,7 @@ from maintgraph.errors import LoadError
 from maintgraph.graph.base import GraphStore
 from maintgraph.graph.loaders import assets, fmea, procedures, work_orders
 from maintgraph.graph.loaders.batch import GraphBatch, LoadReport, commit
-from maintgraph.graph.loaders.tabular import normalise_header
+from maintgraph.graph.loaders.tabular import Column, normalise_header
 from maintgraph.graph.loaders.vocab import load_vocabulary
 
 # kind -> (reader, needs the known failure-mode codes)
@@ -36,38 +36,49 @@ KINDS: dict[str, tuple[Reader, bool]] = {
 }
 ORDER = list(KINDS)
 
-# Header columns that identify a sheet's kind when its name does not.
-_SIGNATURES: list[tuple[str, set[str]]] = [
-    ("assetopsbench_work_orders", {"woid", "wodescription", "equipmentid"}),
-    (
-        "assetopsbench_codes",
-        {"category", "primarycode", "primarycodedescription", "secondarycode", "secondarycodedescription"},
-    ),
-    ("maintkg", {"originalshorttext", "bscstartdate"}),
-    ("fmea", {"severity", "occurrence", "detection"}),
-    ("work_orders", {"number", "wotype", "reportedat"}),
-    ("components", {"subunit", "component"}),
-    ("sensors", {"sensorid", "measures"}),
-    ("assets", {"tag", "classcode", "systemid"}),
-    ("spare_parts", {"partnumber", "name"}),
+# Sheet kinds in the order they are tried (most specific first), with the columns that identify them.
+_SHEET_COLUMNS: list[tuple[str, list[Column]]] = [
+    ("assetopsbench_work_orders", work_orders.AOB_WO_COLUMNS),
+    ("assetopsbench_codes", work_orders.AOB_CODE_COLUMNS),
+    ("maintkg", work_orders.MAINTKG_COLUMNS),
+    ("fmea", fmea.FMEA_COLUMNS),
+    ("work_orders", work_orders.PLANT_COLUMNS),
+    ("components", assets.COMPONENT_COLUMNS),
+    ("sensors", assets.SENSOR_COLUMNS),
+    ("assets", assets.ASSET_COLUMNS),
+    ("spare_parts", assets.PART_COLUMNS),
 ]
+# Kinds whose header must hold nothing else (other sheets reuse their column names).
+_EXACT = {"assetopsbench_codes"}
 # YAML has no header: its name says what it holds.
 _YAML_NAME_HINTS: list[tuple[str, str]] = [("loto", "loto"), ("lockout", "loto"), ("procedure", "procedures")]
 
 
-# Kinds whose header must be exactly the signature (other sheets reuse their column names).
-_EXACT = {"assetopsbench_codes"}
+def _fit(header: set[str], columns: list[Column], exact: bool) -> float:
+    """Share of the required columns the header has (0 when an exact kind has extra columns)."""
+    found, required, hits = set(), 0, 0
+    for column in columns:
+        hit = {normalise_header(a) for a in (column.name, *column.synonyms)} & header
+        found |= hit
+        if column.required:
+            required, hits = required + 1, hits + bool(hit)
+    if exact and found != header:
+        return 0.0
+    return hits / required
 
 
 def detect_kind(path: Path) -> str | None:
-    """The loader kind of a file: from its header (sheets) or its name (YAML); None if unsure."""
+    """The loader kind of a file: from its header (sheets) or its name (YAML); None if unsure.
+
+    A sheet with most of a kind's columns counts as that kind, so that its loader can refuse
+    it naming the columns it lacks."""
     suffix = path.suffix.lower()
     if suffix in {".csv", ".xlsx", ".xlsm"}:
         header = _header(path)
-        return next(
-            (kind for kind, columns in _SIGNATURES if (columns == header if kind in _EXACT else columns <= header)),
-            None,
-        )
+        scores = [(_fit(header, columns, kind in _EXACT), kind) for kind, columns in _SHEET_COLUMNS]
+        complete = next((kind for score, kind in scores if score == 1.0), None)
+        best_score, best_kind = max(scores, key=lambda pair: pair[0])
+        return complete or (best_kind if best_score >= 0.6 else None)
     if suffix in {".yaml", ".yml"}:
         stem = path.stem.lower()
         return next((kind for hint, kind in _YAML_NAME_HINTS if hint in stem), None)
@@ -111,6 +122,9 @@ def plan(paths: Iterable[Path], kind: str | None = None) -> tuple[list[tuple[Pat
             if not file.exists():
                 raise LoadError(str(file), ["no such file"])
             file_kind = kind or detect_kind(file)
+            if file_kind is None and not path.is_dir():
+                raise LoadError(str(file), ["cannot tell what kind of source this is from its header or name; "
+                                            f"name it with --kind ({', '.join(KINDS)})"])  # fmt: skip
             if file_kind is None:
                 unrecognised.append(str(file))
             else:

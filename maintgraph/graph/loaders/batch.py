@@ -56,7 +56,7 @@ class GraphBatch:
             for name, value in clean.items():
                 if name in existing and existing[name] != value:
                     self.problems.add(
-                        where[0], where[1] or name,
+                        where[0], name,
                         f"{label} {key!r} conflicts with an earlier row: {name} {existing[name]!r} vs {value!r}",
                     )  # fmt: skip
             clean = existing | clean

@@ -2,8 +2,10 @@
 
 A procedure names the equipment it applies to, the failure modes it resolves, its LOTO
 procedure, parts, hazards and steps; a LOTO procedure names the equipment it isolates, each
-energy source with its isolation points, hazards and steps. Problems are located as
-``file:item:field``.
+energy source with its isolation points, hazards and steps. Energy-source ids are local to
+their LOTO procedure (``E1`` in two procedures are two sources: keys ``LOTO-P101/E1``);
+isolation points are plant tags (a breaker, a valve) and are shared by every procedure that
+uses them. Problems are located as ``file:item:field``.
 """
 
 from __future__ import annotations
@@ -103,13 +105,14 @@ def read_loto(path: Path, source: str) -> GraphBatch:
             batch.rel("ISOLATES", ("LOTOProcedure", loto.id), ("Equipment", tag.upper()), where=(item, "equipment"))
         _hazards(batch, ("LOTOProcedure", loto.id), loto.hazards, item)
         for energy in loto.energy_sources:
+            energy_key = f"{loto.id}/{energy.id}"
             batch.node(
                 "EnergySource",
-                energy.id,
+                energy_key,
                 {"name": energy.name, "kind": energy.kind, "magnitude": energy.magnitude},
                 (item, "energy_sources"),
             )
-            batch.rel("CONTROLS_ENERGY", ("LOTOProcedure", loto.id), ("EnergySource", energy.id))
+            batch.rel("CONTROLS_ENERGY", ("LOTOProcedure", loto.id), ("EnergySource", energy_key))
             for step, point in enumerate(energy.isolation_points, start=1):
                 batch.node(
                     "IsolationPoint",
@@ -117,7 +120,7 @@ def read_loto(path: Path, source: str) -> GraphBatch:
                     {"name": point.name, "method": point.method, "location": point.location},
                     (item, "isolation_points"),
                 )
-                batch.rel("REQUIRES_ISOLATION", ("EnergySource", energy.id), ("IsolationPoint", point.id),
+                batch.rel("REQUIRES_ISOLATION", ("EnergySource", energy_key), ("IsolationPoint", point.id),
                           {"step": step})  # fmt: skip
     return batch
 

@@ -39,9 +39,14 @@ $(VLLM_STAMP): constraints-vllm.txt
 
 vllm-env: $(VLLM_STAMP)  ## create .venv-vllm: vLLM (CPU build) in its own environment, never the app's
 
-demo: install vllm-env  ## create the environments, start the embedded services and show their status
+demo: install vllm-env  ## create the environments, start the services, load the sample plant, ask the graph
 	$(MAINTGRAPH) up
 	$(MAINTGRAPH) status
+	$(MAINTGRAPH) graph load data/plant
+	$(MAINTGRAPH) graph stats
+	$(MAINTGRAPH) graph link "pump 101 drive-end bearing running hot"
+	$(MAINTGRAPH) graph query symptom_causes --param tag=P-101 --param "symptom=bearing hot"
+	$(MAINTGRAPH) graph query failure_mode_fix --param tag=P-101 --param mode=OHE
 
 up: install  ## start the embedded services
 	$(MAINTGRAPH) up

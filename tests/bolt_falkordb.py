@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import socket
 import socketserver
 import struct
 import threading
@@ -95,6 +96,9 @@ class _Connection(socketserver.BaseRequestHandler):
     server: BoltServer
 
     def setup(self) -> None:
+        # Without TCP_NODELAY every small Bolt message waits for the peer's delayed ACK (~40 ms).
+        self.request.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.outbox = bytearray()
         self.db = FalkorDB(unix_socket_path=self.server.falkordb_socket)
         self.failed = False
         self.tx: Any = None  # (context manager, graph) while an explicit transaction is open
@@ -114,6 +118,9 @@ class _Connection(socketserver.BaseRequestHandler):
         return data
 
     def _read_message(self) -> Structure:
+        if self.outbox:
+            self.request.sendall(self.outbox)
+            self.outbox.clear()
         payload = b""
         while True:
             (size,) = struct.unpack(">H", self._recv_exact(2))
@@ -132,7 +139,7 @@ class _Connection(socketserver.BaseRequestHandler):
         for start in range(0, len(data), 0xFFFF):
             piece = data[start : start + 0xFFFF]
             out += struct.pack(">H", len(piece)) + piece
-        self.request.sendall(out + b"\x00\x00")
+        self.outbox += out + b"\x00\x00"  # flushed once all queued requests are answered
 
     # -- protocol -----------------------------------------------------------------------
     def handle(self) -> None:

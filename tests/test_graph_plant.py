@@ -99,6 +99,17 @@ def test_plant_size_and_classes(plant_store):
     assert stats["FMEAEntry"] >= 50 and stats["LOTOProcedure"] >= 5 and stats["Procedure"] >= 10
 
 
+def test_neighbourhood_places_the_pump_in_the_plant(plant_store):
+    result = equipment_neighbourhood(plant_store, "P-101")
+    triples = {(f["from"], f["relation"], f["to"]) for f in result.facts}
+    assert ("Equipment:M-101", "DRIVES", "Equipment:P-101") in triples
+    assert ("Equipment:P-101", "OF_CLASS", "EquipmentClass:PU") in triples
+    assert any(rel == "HAS_EQUIPMENT" and to == "Equipment:P-101" for _, rel, to in triples)
+    assert any(rel == "HAS_PART" for _, rel, _ in triples)
+    assert any(rel == "ISOLATES" and frm.startswith("LOTOProcedure:") for frm, rel, _ in triples)
+    assert any(rel == "MONITORS" for _, rel, _ in triples)
+
+
 def test_failure_modes_rank_by_rpn_with_checked_figures(plant_store):
     result = failure_modes(plant_store, "P-101")
     assert result.facts, "P-101 has an FMEA"

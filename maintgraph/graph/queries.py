@@ -66,19 +66,24 @@ def _require(store: GraphStore, label: str, key: str) -> None:
 
 
 def _attach_chunks(store: GraphStore, result: QueryResult) -> QueryResult:
-    by_label: dict[str, list[str]] = {}
+    """Add the ids of the document chunks supporting every cited node, in one round trip."""
+    by_label: dict[str, set[str]] = {}
     for path in result.paths:
         for node in path.nodes:
-            by_label.setdefault(node.label, []).append(node.key)
-    for label, keys in by_label.items():
-        key = NODE_TYPES[label].key if label in NODE_TYPES else "id"
-        rows = store.read(
-            f"MATCH (n:{label})-[:SUPPORTED_BY]->(d:DocumentChunk) WHERE n.{key} IN $keys "
-            f"RETURN n.{key} AS k, d.id AS chunk",
-            {"keys": sorted(set(keys))},
+            if node.label in NODE_TYPES:
+                by_label.setdefault(node.label, set()).add(node.key)
+    if not by_label:
+        return result
+    parts, params = [], {}
+    for i, (label, keys) in enumerate(sorted(by_label.items())):
+        key = NODE_TYPES[label].key
+        parts.append(
+            f"MATCH (n:{label})-[:SUPPORTED_BY]->(d:DocumentChunk) WHERE n.{key} IN $k{i} "
+            f"RETURN '{label}' AS label, n.{key} AS k, d.id AS chunk"
         )
-        for row in rows:
-            result.chunk_ids.setdefault(f"{label}:{row['k']}", []).append(row["chunk"])
+        params[f"k{i}"] = sorted(keys)
+    for row in store.read(" UNION ALL ".join(parts), params):
+        result.chunk_ids.setdefault(f"{row['label']}:{row['k']}", []).append(row["chunk"])
     return result
 
 
@@ -98,14 +103,14 @@ def equipment_neighbourhood(store: GraphStore, tag: str) -> QueryResult:
         f"MATCH p = (:Sensor)-[:MONITORS]->(c:Component) MATCH {_COMPONENTS} RETURN p",
         "MATCH p = (:LOTOProcedure)-[:ISOLATES]->(e:Equipment {tag: $tag}) RETURN p",
     ]
-    for query in queries:
-        for row in store.read(query, {"tag": tag}):
-            path: GraphPath = row["p"]
-            result.paths.append(path)
-            for rel, start, end in zip(path.relationships, path.nodes, path.nodes[1:], strict=False):
-                result.facts.append(
-                    {"from": start.ref, "relation": rel.type, "to": end.ref, "name": end.properties.get("name")}
-                )
+    for row in store.read(" UNION ALL ".join(queries), {"tag": tag}):  # one round trip
+        path: GraphPath = row["p"]
+        result.paths.append(path)
+        for rel, step in zip(path.relationships, path.nodes[1:], strict=False):
+            # The relationship's own direction, not the walk's (M-101 DRIVES P-101 either way round).
+            result.facts.append(
+                {"from": rel.start, "relation": rel.type, "to": rel.end, "name": step.properties.get("name")}
+            )
     return _attach_chunks(store, result)
 
 
@@ -141,18 +146,21 @@ def symptom_causes(store: GraphStore, tag: str, symptom: str, min_score: float =
     current controls and recommended actions."""
     tag = tag.upper()
     _require(store, "Equipment", tag)
-    related = "(e0:Equipment {tag: $tag})-[:DRIVES*0..1]-(e:Equipment)"
+    drive_train = store.read("MATCH (:Equipment {tag: $tag})-[:DRIVES]-(x:Equipment) RETURN x.tag AS t", {"tag": tag})
+    tags = [tag, *sorted({r["t"] for r in drive_train})]
+    # WITH e: start from the indexed equipment, not from the symptoms (which many entries share).
+    in_train = "MATCH (e:Equipment) WHERE e.tag IN $tags WITH e "
     known = store.read(
-        f"MATCH {related}-[:HAS_SUBUNIT]->(:Subunit)-[:HAS_COMPONENT]->(:Component)-[:HAS_FMEA]->(:FMEAEntry)"
+        f"{in_train}MATCH (e)-[:HAS_SUBUNIT]->(:Subunit)-[:HAS_COMPONENT]->(:Component)-[:HAS_FMEA]->(:FMEAEntry)"
         "-[:MANIFESTS_AS]->(s:Symptom) RETURN DISTINCT s.id AS id, s.name AS name",
-        {"tag": tag},
+        {"tags": tags},
     )
     matched = [r["id"] for r in known if fuzz.token_set_ratio(symptom.lower(), r["name"]) >= min_score]
     result = QueryResult("symptom_causes", {"tag": tag, "symptom": symptom, "matched_symptoms": matched})
     if not matched:
         return result
     rows = store.read(
-        f"MATCH p = {related}-[:HAS_SUBUNIT]->(:Subunit)-[:HAS_COMPONENT]->(c:Component)-[:HAS_FMEA]->(f:FMEAEntry)"
+        f"{in_train}MATCH p = (e)-[:HAS_SUBUNIT]->(:Subunit)-[:HAS_COMPONENT]->(c:Component)-[:HAS_FMEA]->(f:FMEAEntry)"
         "-[:MANIFESTS_AS]->(s:Symptom) WHERE s.id IN $symptoms "
         "MATCH (f)-[:FOR_MODE]->(m:FailureMode) "
         "OPTIONAL MATCH (f)-[:CAUSED_BY]->(cause:Cause) "
@@ -161,7 +169,7 @@ def symptom_causes(store: GraphStore, tag: str, symptom: str, min_score: float =
         "RETURN p, e, c, f, m, sensor, collect(DISTINCT cause.name) AS causes, "
         "collect(DISTINCT mech.name) AS mechanisms, collect(DISTINCT s.name) AS symptoms "
         "ORDER BY f.rpn DESC",
-        {"tag": tag, "symptoms": matched},
+        {"tags": tags, "symptoms": matched},
     )
     for row in rows:
         result.paths.append(row["p"])
@@ -230,9 +238,11 @@ def shared_components(store: GraphStore, tag: str, component: str | None = None)
     _require(store, "Equipment", tag)
     result = QueryResult("shared_components", {"tag": tag, "component": component})
     rows = store.read(
-        f"MATCH p = {_COMPONENTS}-[:HAS_PART]->(sp:SparePart)<-[:HAS_PART]-(c2:Component)"
-        "<-[:HAS_COMPONENT]-(:Subunit)<-[:HAS_SUBUNIT]-(e2:Equipment) "
-        "WHERE e2.tag <> $tag AND ($component IS NULL OR c.code = $component) "
+        # Bind this equipment's parts first (WITH), then walk out to the other equipment.
+        f"MATCH {_COMPONENTS}-[:HAS_PART]->(sp:SparePart) WHERE $component IS NULL OR c.code = $component "
+        "WITH e, c, sp "
+        "MATCH p = (e)-[:HAS_SUBUNIT]->(:Subunit)-[:HAS_COMPONENT]->(c)-[:HAS_PART]->(sp)<-[:HAS_PART]-(c2:Component)"
+        "<-[:HAS_COMPONENT]-(:Subunit)<-[:HAS_SUBUNIT]-(e2:Equipment) WHERE e2.tag <> $tag "
         "RETURN p, c, sp, c2, e2 ORDER BY sp.part_number, e2.tag",
         {"tag": tag, "component": component.upper() if component else None},
     )
@@ -254,12 +264,18 @@ def paths_between(store: GraphStore, start: str, end: str, max_hops: int = 4, li
     _require(store, start_label, start_key)
     _require(store, end_label, end_key)
     result = QueryResult("paths_between", {"start": start, "end": end, "max_hops": max_hops})
-    rows = store.read(
-        f"MATCH (a:{start_label} {{{NODE_TYPES[start_label].key}: $a}}) "
-        f"MATCH (b:{end_label} {{{NODE_TYPES[end_label].key}: $b}}) "
-        f"MATCH p = (a)-[:{_PATH_RELS}*1..{max_hops}]-(b) RETURN p ORDER BY length(p) LIMIT {int(limit)}",
-        {"a": start_key, "b": end_key},
-    )
+    # Iterative deepening: the shortest connections are found without enumerating every
+    # longer path (FalkorDB has no undirected shortestPath; this form runs on both engines).
+    rows: list = []
+    for hops in range(1, max_hops + 1):
+        rows = store.read(
+            f"MATCH (a:{start_label} {{{NODE_TYPES[start_label].key}: $a}}) "
+            f"MATCH (b:{end_label} {{{NODE_TYPES[end_label].key}: $b}}) "
+            f"MATCH p = (a)-[:{_PATH_RELS}*{hops}..{hops}]-(b) RETURN p LIMIT {int(limit)}",
+            {"a": start_key, "b": end_key},
+        )
+        if rows:
+            break
     for row in rows:
         path: GraphPath = row["p"]
         result.paths.append(path)

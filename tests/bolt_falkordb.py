@@ -26,7 +26,8 @@ from neo4j._codec.packstream import Structure
 from neo4j._codec.packstream.v1 import PackableBuffer, Packer, UnpackableBuffer, Unpacker
 from redis.exceptions import ResponseError
 
-from maintgraph.graph.falkordb import shadow_copy
+from maintgraph.errors import GraphQueryError
+from maintgraph.graph.falkordb import create_unique, shadow_copy
 
 MAGIC = b"\x60\x60\xb0\x17"
 VERSION = (5, 4)
@@ -163,7 +164,7 @@ class _Connection(socketserver.BaseRequestHandler):
             return self._send(IGNORED)
         try:
             self._handle(tag, fields)
-        except ResponseError as exc:
+        except (ResponseError, GraphQueryError) as exc:
             self.failed = True
             message = str(exc).strip()
             self._send(FAILURE, {"code": _neo4j_code(message), "message": message})
@@ -224,7 +225,7 @@ class _Connection(socketserver.BaseRequestHandler):
         graph = self.tx[1] if self.tx else self.db.select_graph(self._graph_name(extra))
         ddl = _CONSTRAINT_DDL.search(query)
         if ddl:
-            self._create_unique(self.db.select_graph(self.tx[1].name if self.tx else graph.name), *ddl.groups())
+            create_unique(self.db, graph.name, *ddl.groups())
             self.fields, self.pending, self.query_type = [], [], "s"
         else:
             result = graph.query(query, params)
@@ -233,19 +234,6 @@ class _Connection(socketserver.BaseRequestHandler):
             self.query_type = "w" if (result.nodes_created or result.relationships_created or result.properties_set
                                       or result.nodes_deleted or result.relationships_deleted) else "r"  # fmt: skip
         self._send(SUCCESS, {"fields": self.fields, "t_first": 0} | ({"qid": 0} if self.tx else {}))
-
-    def _create_unique(self, graph: Any, label: str, prop: str) -> None:
-        for command in (
-            lambda: graph.query(f"CREATE INDEX FOR (n:{label}) ON (n.{prop})"),
-            lambda: self.db.connection.execute_command(
-                "GRAPH.CONSTRAINT", "CREATE", graph.name, "UNIQUE", "NODE", label, "PROPERTIES", 1, prop
-            ),
-        ):
-            try:
-                command()
-            except ResponseError as exc:
-                if "already" not in str(exc):
-                    raise
 
     def _end_tx(self, commit: bool) -> None:
         if self.tx is None:

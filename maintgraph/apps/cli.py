@@ -201,22 +201,20 @@ def graph_load(
 ) -> None:
     """Load sources into the graph. Each file loads completely or not at all; reloading an
     unchanged file changes nothing, a changed one replaces what it asserted before."""
-    from maintgraph.graph.loaders import ensure_vocabulary, load_file, plan
+    from maintgraph.graph.loaders import load_paths, plan
 
-    files, unrecognised = plan(paths, kind)
+    def report(loaded, file_kind: str) -> None:
+        out.print(f"loaded {loaded} [dim]({file_kind})[/dim]")
+        for line in loaded.skipped[:10]:
+            err.print(f"  [yellow]skipped:[/yellow] {line}")
+        if len(loaded.skipped) > 10:
+            err.print(f"  ... and {len(loaded.skipped) - 10} more skipped rows")
+
+    _, unrecognised = plan(paths, kind)
     for name in unrecognised:
         err.print(f"[yellow]skipped:[/yellow] {name} (not a source kind maintgraph recognises; use --kind)")
     with _graph_store() as store:
-        vocab = ensure_vocabulary(store)
-        if vocab:
-            out.print(f"loaded {vocab}")
-        for file, file_kind in files:
-            report = load_file(store, file, file_kind)
-            out.print(f"loaded {report} [dim]({file_kind})[/dim]")
-            for line in report.skipped[:10]:
-                err.print(f"  [yellow]skipped:[/yellow] {line}")
-            if len(report.skipped) > 10:
-                err.print(f"  ... and {len(report.skipped) - 10} more skipped rows")
+        load_paths(store, paths, kind, on_loaded=report)
 
 
 @graph_app.command("stats")

@@ -113,7 +113,7 @@ class GraphWriter(ABC):
     def merge_nodes(self, label: str, rows: Sequence[Mapping[str, Any]], source: str, batch: int = 2000) -> int:
         """MERGE nodes on their natural key; ``rows`` are ``{"key": ..., "props": {...}}``."""
         query = merge_nodes_cypher(label)
-        for chunk in _batches(rows, batch):
+        for chunk in batches(rows, batch):
             self.run(query, {"rows": chunk, "source": source})
         return len(rows)
 
@@ -123,12 +123,12 @@ class GraphWriter(ABC):
     ) -> int:  # fmt: skip
         """MERGE relationships; ``rows`` are ``{"start": key, "end": key, "props": {...}}``."""
         query = merge_relationships_cypher(rel, start_label, end_label)
-        for chunk in _batches(rows, batch):
+        for chunk in batches(rows, batch):
             self.run(query, {"rows": chunk, "source": source})
         return len(rows)
 
 
-def _batches(rows: Sequence[Mapping[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+def batches(rows: Sequence[Mapping[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
     """Batches for UNWIND; a row without ``props`` has none (``SET x += null`` is an error)."""
     for start in range(0, len(rows), size):
         yield [{**row, "props": row.get("props") or {}} for row in rows[start : start + size]]

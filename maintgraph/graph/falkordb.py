@@ -89,6 +89,13 @@ def _ignore_existing(ddl: Any, *args: Any) -> None:
             raise GraphQueryError(f"FalkorDB refused the schema change: {exc}") from None
 
 
+def create_unique(db: FalkorDB, graph_name: str, label: str, prop: str) -> None:
+    """Index ``label.prop`` and make it unique (idempotent); FalkorDB builds the constraint in the background."""
+    _ignore_existing(db.select_graph(graph_name).query, f"CREATE INDEX FOR (n:{label}) ON (n.{prop})")
+    _ignore_existing(db.connection.execute_command, "GRAPH.CONSTRAINT", "CREATE", graph_name, "UNIQUE", "NODE",
+                     label, "PROPERTIES", 1, prop)  # fmt: skip
+
+
 @contextmanager
 def shadow_copy(db: FalkorDB, graph_name: str, lock_timeout_s: float = 600) -> Iterator[Any]:
     """Yield a copy of ``graph_name`` to write to; it replaces the live graph on success."""
@@ -119,14 +126,8 @@ class FalkorDBStore(GraphStore):
         return self.db.select_graph(self.graph_name)
 
     def ensure_schema(self) -> None:
-        graph = self.graph
         for spec in NODE_TYPES.values():
-            _ignore_existing(graph.query, f"CREATE INDEX FOR (n:{spec.label}) ON (n.{spec.key})")
-        # A unique constraint needs the index above; FalkorDB builds it in the background.
-        command = self.db.connection.execute_command
-        for spec in NODE_TYPES.values():
-            _ignore_existing(command, "GRAPH.CONSTRAINT", "CREATE", self.graph_name, "UNIQUE", "NODE", spec.label,
-                             "PROPERTIES", 1, spec.key)  # fmt: skip
+            create_unique(self.db, self.graph_name, spec.label, spec.key)
 
     def read(self, query: str, params: Mapping[str, Any] | None = None) -> list[Row]:
         return convert_result(_query(self.graph, query, params, read_only=True))

@@ -24,7 +24,7 @@ from maintgraph.graph.base import (
     GraphStore,
     GraphWriter,
     Row,
-    _batches,
+    batches,
     merge_nodes_cypher,
     merge_relationships_cypher,
     to_node,
@@ -162,7 +162,7 @@ class AsyncNeo4jWriter:
         await result.consume()
 
     async def merge_nodes(self, label: str, rows: list[Mapping[str, Any]], source: str, batch: int = 2000) -> int:
-        for chunk in _batches(rows, batch):
+        for chunk in batches(rows, batch):
             await self.run(merge_nodes_cypher(label), {"rows": chunk, "source": source})
         return len(rows)
 
@@ -170,6 +170,6 @@ class AsyncNeo4jWriter:
         self, rel: str, start_label: str, end_label: str, rows: list[Mapping[str, Any]], source: str, batch: int = 2000
     ) -> int:
         query = merge_relationships_cypher(rel, start_label, end_label)
-        for chunk in _batches(rows, batch):
+        for chunk in batches(rows, batch):
             await self.run(query, {"rows": chunk, "source": source})
         return len(rows)

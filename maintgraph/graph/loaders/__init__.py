@@ -144,13 +144,25 @@ def load_file(store: GraphStore, path: Path, kind: str) -> LoadReport:
     return commit(store, reader(path, source))
 
 
-def load_paths(store: GraphStore, paths: Iterable[Path], kind: str | None = None) -> list[LoadReport]:
-    """Load files and folders; raises LoadError for the first refused file (earlier files stay loaded)."""
+def load_paths(
+    store: GraphStore,
+    paths: Iterable[Path],
+    kind: str | None = None,
+    on_loaded: Callable[[LoadReport, str], None] | None = None,
+) -> list[LoadReport]:
+    """Load files and folders; raises LoadError for the first refused file (earlier files stay loaded).
+
+    ``on_loaded(report, kind)`` is called after each source, e.g. to print progress."""
     files, _ = plan(paths, kind)
-    reports = []
+    loaded: list[tuple[LoadReport, str]] = []
     vocab = ensure_vocabulary(store)
     if vocab:
-        reports.append(vocab)
+        loaded.append((vocab, "vocabulary"))
+        if on_loaded:
+            on_loaded(vocab, "vocabulary")
     for file, file_kind in files:
-        reports.append(load_file(store, file, file_kind))
-    return reports
+        report = load_file(store, file, file_kind)
+        loaded.append((report, file_kind))
+        if on_loaded:
+            on_loaded(report, file_kind)
+    return [report for report, _ in loaded]

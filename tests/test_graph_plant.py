@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 
 import pytest
 
 from maintgraph.graph.linking import EntityLinker
 from maintgraph.graph.loaders import load_paths
 from maintgraph.graph.queries import (
+    _PATH_RELS,
     QUERIES,
     UnknownEntity,
     equipment_neighbourhood,
@@ -18,6 +20,7 @@ from maintgraph.graph.queries import (
     shared_components,
     symptom_causes,
 )
+from maintgraph.graph.schema import NODE_TYPES
 
 from .conftest import REPO, run_cli
 
@@ -158,6 +161,39 @@ def test_paths_between_motor_and_pump(plant_store):
     assert result.facts[0]["hops"] == 1 and result.facts[0]["relations"] == ["DRIVES"]
     with pytest.raises(ValueError, match="is not Label:key"):
         paths_between(plant_store, "P-101", "Equipment:M-101")
+
+
+@pytest.mark.parametrize(
+    ("start", "end"),
+    [
+        ("Equipment:P-101", "Equipment:P-501"),  # different systems: up to the site and down again
+        ("Equipment:P-101", "Equipment:P-102"),
+        ("SparePart:BRG-6312-C3", "Equipment:M-101"),
+        ("Sensor:VT-101-DE", "FailureMode:OHE"),
+        ("Procedure:PR-PU-BRG-01", "Equipment:P-502"),
+        ("IsolationPoint:MCC1-07", "Sensor:VT-501-DE"),  # six hops: three out of each end
+    ],
+)
+def test_paths_between_are_shortest_simple_and_connected(plant_store, start, end):
+    result = paths_between(plant_store, start, end, max_hops=6)
+    assert result.paths, f"no path {start} -> {end}"
+    hops = {len(path.relationships) for path in result.paths}
+    assert len(hops) == 1, "only the shortest connections come back"
+    (length,) = hops
+    # Oracle: the plain one-sided variable-length match finds nothing shorter.
+    (a_label, a_key), (b_label, b_key) = start.split(":", 1), end.split(":", 1)
+    shorter = plant_store.read(
+        f"MATCH (a:{a_label} {{{NODE_TYPES[a_label].key}: $a}}) MATCH (b:{b_label} {{{NODE_TYPES[b_label].key}: $b}}) "
+        f"MATCH p = (a)-[:{_PATH_RELS}*1..{max(length - 1, 1)}]-(b) RETURN count(p) AS n",
+        {"a": a_key, "b": b_key},
+    )
+    assert length == 1 or shorter[0]["n"] == 0
+    for path in result.paths:
+        refs = [node.ref for node in path.nodes]
+        assert refs[0] == start and refs[-1] == end
+        assert len(set(refs)) == len(refs), f"{path.ref} visits a node twice"
+        for (a, b), rel in zip(pairwise(refs), path.relationships, strict=True):
+            assert {rel.start, rel.end} == {a, b}, f"{rel.ref} does not join {a} and {b}"
 
 
 def test_unknown_equipment_is_an_error_not_an_empty_answer(plant_store):

@@ -264,24 +264,59 @@ def paths_between(store: GraphStore, start: str, end: str, max_hops: int = 4, li
     _require(store, start_label, start_key)
     _require(store, end_label, end_key)
     result = QueryResult("paths_between", {"start": start, "end": end, "max_hops": max_hops})
-    # Iterative deepening: the shortest connections are found without enumerating every
-    # longer path (FalkorDB has no undirected shortestPath; this form runs on both engines).
-    rows: list = []
+    anchor_a = f"MATCH (a:{start_label} {{{NODE_TYPES[start_label].key}: $a}}) "
+    anchor_b = f"MATCH (b:{end_label} {{{NODE_TYPES[end_label].key}: $b}}) "
+    params = {"a": start_key, "b": end_key}
+    # Iterative deepening, so the shortest connections come first and longer ones are never
+    # enumerated. FalkorDB has no undirected shortestPath, so this is the form both engines run.
+    found: list[GraphPath] = []
     for hops in range(1, max_hops + 1):
-        rows = store.read(
-            f"MATCH (a:{start_label} {{{NODE_TYPES[start_label].key}: $a}}) "
-            f"MATCH (b:{end_label} {{{NODE_TYPES[end_label].key}: $b}}) "
-            f"MATCH p = (a)-[:{_PATH_RELS}*{hops}..{hops}]-(b) RETURN p LIMIT {int(limit)}",
-            {"a": start_key, "b": end_key},
-        )
-        if rows:
+        found = _paths_of_length(store, anchor_a, anchor_b, params, hops, limit)
+        if found:
             break
-    for row in rows:
-        path: GraphPath = row["p"]
+    for path in found:
         result.paths.append(path)
         result.facts.append({"hops": len(path.relationships), "path": path.ref,
                              "relations": [r.type for r in path.relationships]})  # fmt: skip
     return _attach_chunks(store, result)
+
+
+def _paths_of_length(
+    store: GraphStore, anchor_a: str, anchor_b: str, params: dict[str, Any], hops: int, limit: int
+) -> list[GraphPath]:
+    """Simple paths of exactly ``hops`` relationships between the anchors ``a`` and ``b``.
+
+    They meet in the middle: the walks of half the hops out of ``a`` are collected first, then
+    the walks out of ``b`` that end where one of them ends are joined to it. Walking all the
+    hops from one end fans out through every hub on the way (a system's hundred pumps, a
+    failure mode every FMEA entry points at): 1-2 ms against 150 ms for four hops at 112k
+    nodes. The walks are named paths (``p = ...``) on purpose: FalkorDB then traverses from
+    the bound node instead of multiplying whole adjacency matrices.
+    """
+    if hops == 1:
+        rows = store.read(f"{anchor_a}{anchor_b}MATCH p = (a)-[:{_PATH_RELS}]-(b) RETURN p LIMIT {int(limit)}", params)
+        return [row["p"] for row in rows]
+    near, far = (hops + 1) // 2, hops // 2
+    rows = store.read(
+        f"{anchor_a}MATCH p = (a)-{_walk(near)}-(m) WITH collect(p) AS halves, collect(DISTINCT m) AS middle "
+        f"{anchor_b}MATCH q = (b)-{_walk(far)}-(m) WHERE m IN middle "
+        f"WITH q, [h IN halves WHERE last(nodes(h)) = m] AS near_halves LIMIT {int(limit) * 4} "
+        f"UNWIND near_halves AS p RETURN p, q LIMIT {int(limit) * 4}",
+        params,
+    )
+    paths: dict[str, GraphPath] = {}
+    for row in rows:
+        half, other = row["p"], row["q"]
+        nodes = half.nodes + tuple(reversed(other.nodes))[1:]
+        if len({n.ref for n in nodes}) < len(nodes):
+            continue  # the halves cross: not a simple path
+        path = GraphPath(nodes, half.relationships + tuple(reversed(other.relationships)))
+        paths.setdefault(path.ref, path)
+    return list(paths.values())[:limit]
+
+
+def _walk(hops: int) -> str:
+    return f"[:{_PATH_RELS}*{hops}..{hops}]"
 
 
 def _parse_ref(ref: str) -> tuple[str, str]:

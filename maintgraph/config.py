@@ -132,6 +132,24 @@ class Settings(BaseSettings):
     )
     llm_api_key: SecretStr | None = Field(None, description="API key for the model server.")
 
+    # -- documents: embeddings, chunking, search ------------------------------------------------
+    embedding_model: str = Field(
+        "all-MiniLM-L6-v2",
+        description="all-MiniLM-L6-v2 (packaged, offline), a local sentence-transformers folder, or the "
+        "model name the embeddings endpoint serves.",
+    )
+    embedding_base_url: str | None = Field(
+        None, description="OpenAI-compatible embeddings endpoint (…/v1); unset = embed locally."
+    )
+    embedding_api_key: SecretStr | None = Field(None, description="API key for the embeddings endpoint.")
+    embedding_batch_size: int = Field(64, ge=1, le=4096, description="Texts per embedding call.")
+    chunk_max_tokens: int = Field(
+        200, ge=32, le=8192, description="Token budget of one chunk (the embedding model's tokens)."
+    )
+    search_privacy_classes: list[Literal["public", "internal", "restricted", "personal"]] = Field(
+        ["public", "internal"], description="Privacy classes document search returns unless asked otherwise."
+    )
+
     # -- operations ---------------------------------------------------------------------------
     connect_timeout_s: int = Field(5, ge=1, description="Connect timeout for every service, embedded or external.")
     service_start_timeout_s: float = Field(30.0, gt=0, description="How long to wait for a service to become ready.")
@@ -152,7 +170,7 @@ class Settings(BaseSettings):
         raw = value.get_secret_value() if isinstance(value, SecretStr) else value
         return _check_graph_uri(raw) if raw else None
 
-    @field_validator("llm_base_url", mode="before")
+    @field_validator("llm_base_url", "embedding_base_url", mode="before")
     @classmethod
     def _valid_llm_url(cls, value: Any) -> Any:
         return _check_http_url(value) if value else None

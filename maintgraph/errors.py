@@ -62,3 +62,19 @@ class LoadError(MaintgraphError):
         self.problems = problems
         shown = "; ".join(problems[:5]) + (f"; ... and {len(problems) - 5} more" if len(problems) > 5 else "")
         super().__init__(f"{source}: refused, nothing written ({len(problems)} problem(s)): {shown}")
+
+
+class ReadError(MaintgraphError):
+    """A document could not be read (unreadable, encrypted, empty, binary, wrong encoding)."""
+
+    def __init__(self, path: object, reason: str) -> None:
+        self.path, self.reason = str(path), reason
+        super().__init__(f"{path}: {reason}")
+
+
+class DataCardError(MaintgraphError):
+    """A document collection has no data card, or an invalid one."""
+
+
+class EmbeddingMismatch(MaintgraphError):
+    """The vectors in the store come from another embedding model or dimension."""

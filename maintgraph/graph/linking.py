@@ -109,8 +109,9 @@ class EntityLinker:
         entries = self.aliases.get(phrase, set()) | self.aliases.get(phrase.replace(" ", ""), set())
         return [Candidate(e.label, e.key, e.name, 100.0, phrase) for e in entries]
 
-    def link(self, text: str) -> list[Mention]:
-        """Every entity mention in ``text``, longest match first, left to right."""
+    def link(self, text: str, fuzzy: bool = True) -> list[Mention]:
+        """Every entity mention in ``text``, longest match first, left to right. ``fuzzy=False``
+        (for edited documents rather than technicians' shorthand) takes exact aliases only."""
         tokens = normalise(text).split()
         mentions: list[Mention] = []
         i = 0
@@ -118,7 +119,7 @@ class EntityLinker:
             for size in range(min(MAX_NGRAM, len(tokens) - i), 0, -1):
                 phrase = " ".join(tokens[i : i + size])
                 candidates = self._exact(phrase)
-                if not candidates and size == 1 and len(phrase) >= 4 and not phrase.isdigit():
+                if fuzzy and not candidates and size == 1 and len(phrase) >= 4 and not phrase.isdigit():
                     candidates = self._fuzzy(phrase)
                 if candidates:
                     mentions.append(Mention(phrase, i, i + size, _rank(candidates)))

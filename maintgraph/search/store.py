@@ -20,6 +20,7 @@ import psycopg
 from pgvector.psycopg import register_vector
 from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
+from psycopg_pool import ConnectionPool, PoolTimeout
 from rapidfuzz import fuzz
 
 from maintgraph.errors import EmbeddingMismatch, ServiceUnavailable
@@ -97,21 +98,41 @@ class SearchFilters:
 
 
 class DocumentStore:
+    """Connections come from a small pool: a new connection costs ~5 ms, more than a search."""
+
     def __init__(self, conninfo: str, connect_timeout_s: int = 5) -> None:
         self.conninfo = conninfo
         self.connect_timeout_s = connect_timeout_s
+        self._pool: ConnectionPool | None = None
+
+    @property
+    def pool(self) -> ConnectionPool:
+        if self._pool is None:
+            self._pool = ConnectionPool(
+                self.conninfo, min_size=1, max_size=4, open=False, configure=register_vector,
+                kwargs={"row_factory": dict_row, "connect_timeout": self.connect_timeout_s},
+            )  # fmt: skip
+            try:
+                self._pool.open(wait=True, timeout=self.connect_timeout_s)
+            except PoolTimeout:
+                self._pool.close()
+                self._pool = None
+                try:  # one direct attempt, for libpq's own reason
+                    psycopg.connect(self.conninfo, connect_timeout=self.connect_timeout_s).close()
+                except psycopg.OperationalError as exc:
+                    raise ServiceUnavailable(f"document store unreachable: {str(exc).strip()}") from None
+                raise ServiceUnavailable("document store unreachable (no connection within the timeout)") from None
+        return self._pool
 
     @contextmanager
     def connect(self) -> Iterator[psycopg.Connection]:
-        try:
-            conn = psycopg.connect(self.conninfo, connect_timeout=self.connect_timeout_s, row_factory=dict_row)
-        except psycopg.OperationalError as exc:
-            raise ServiceUnavailable(f"document store unreachable: {str(exc).strip()}") from None
-        try:
-            register_vector(conn)
+        with self.pool.connection() as conn:
             yield conn
-        finally:
-            conn.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
 
     # -- the vector space ----------------------------------------------------------------------
     def ensure_space(self, model: str, dimension: int, build_index: bool = True) -> None:

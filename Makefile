@@ -39,7 +39,7 @@ $(VLLM_STAMP): constraints-vllm.txt
 
 vllm-env: $(VLLM_STAMP)  ## create .venv-vllm: vLLM (CPU build) in its own environment, never the app's
 
-demo: install vllm-env  ## create the environments, start the services, load the sample plant, ask the graph
+demo: install vllm-env  ## create the environments, start the services, load the sample plant, ask the graph and the documents
 	$(MAINTGRAPH) up
 	$(MAINTGRAPH) status
 	$(MAINTGRAPH) graph load data/plant
@@ -47,6 +47,9 @@ demo: install vllm-env  ## create the environments, start the services, load the
 	$(MAINTGRAPH) graph link "pump 101 drive-end bearing running hot"
 	$(MAINTGRAPH) graph query symptom_causes --param tag=P-101 --param "symptom=bearing hot"
 	$(MAINTGRAPH) graph query failure_mode_fix --param tag=P-101 --param mode=OHE
+	$(MAINTGRAPH) docs ingest data/plant/docs
+	$(MAINTGRAPH) docs search "P-101 drive end bearing runs hot after greasing" -k 5
+	$(MAINTGRAPH) docs search "seal leaking" --filter tag=P-102 -k 3
 
 up: install  ## start the embedded services
 	$(MAINTGRAPH) up

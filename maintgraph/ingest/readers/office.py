@@ -50,9 +50,11 @@ def read_docx(path: Path) -> tuple[str, list[Block]]:
 
     if path.stat().st_size == 0:
         raise ReadError(path, "empty file")
+    from docx.opc.exceptions import PackageNotFoundError
+
     try:
         document = docx.Document(str(path))
-    except (zipfile.BadZipFile, KeyError, ValueError) as exc:
+    except (zipfile.BadZipFile, PackageNotFoundError, KeyError, ValueError) as exc:
         raise ReadError(path, f"not a readable DOCX ({exc})") from None
     blocks: list[Block] = []
     numbers: dict[int, int] = {}

@@ -117,9 +117,7 @@ def test_delete_leaves_no_orphans_and_keeps_shared_boilerplate(plant):
             "WHERE d.duplicate_of IS NOT NULL AND c.id IS NULL"
         ).fetchone()
     assert left == 0 and kept["n"] == 1 and dangling["n"] == 0
-    links = ingestor.graph.read(
-        "MATCH (d:DocumentChunk) WHERE d.document = $s RETURN count(d) AS n", {"s": owner}
-    )
+    links = ingestor.graph.read("MATCH (d:DocumentChunk) WHERE d.document = $s RETURN count(d) AS n", {"s": owner})
     assert links[0]["n"] == 0, "the graph keeps no chunk node or SUPPORTED_BY link of a deleted document"
     sheet_rows = delete_documents(ingestor.store, ingestor.graph, "nfw-plant-docs:bulletins.csv")
     assert len(sheet_rows) == 13, "a sheet's name deletes every row document"

@@ -92,8 +92,7 @@ class SearchFilters:
         if self.sources:
             clauses.append("(c.source = ANY(%(f_sources)s) OR c.source LIKE ANY(%(f_prefixes)s))")
             params["f_sources"] = self.sources
-            params["f_prefixes"] = [s.replace("%", r"\%").replace("_", r"\_") + "%" for s in self.sources
-                                    if s.endswith((":", "/"))]  # fmt: skip
+            params["f_prefixes"] = [like_prefix(s) for s in self.sources if s.endswith((":", "/"))]
         return (" AND " + " AND ".join(clauses)) if clauses else "", params
 
 
@@ -309,7 +308,7 @@ class DocumentStore:
         with self.connect() as conn:
             rows = conn.execute(
                 "SELECT source FROM documents WHERE source = %s OR source LIKE %s ORDER BY source",
-                (source, source.replace("%", r"\%").replace("_", r"\_") + ":%"),
+                (source, like_prefix(source + ":")),
             )
             return [row["source"] for row in rows]
 
@@ -380,6 +379,11 @@ class DocumentStore:
                 (query_vector, k),
             ).fetchall()
         return [row["id"] for row in rows]
+
+
+def like_prefix(text: str) -> str:
+    """A LIKE pattern matching strings that start with ``text`` (its % and _ taken literally)."""
+    return text.replace("%", r"\%").replace("_", r"\_") + "%"
 
 
 def chunk_id(source: str, ordinal: int) -> str:

@@ -144,7 +144,6 @@ def main() -> None:
             rows = conn.execute("SELECT id, embedding FROM chunks WHERE embedding IS NOT NULL").fetchall()
         ids = [r["id"] for r in rows]
         matrix = np.vstack([r["embedding"].to_numpy().astype(np.float32) for r in rows])
-        rng = random.Random(3)
         queries = (queries * (args.queries // max(len(queries), 1) + 1))[: args.queries]
         vectors = embedder.embed(queries)
         hybrid, hnsw, exact, recalls = [], [], [], []
@@ -159,7 +158,6 @@ def main() -> None:
             truth = np.argpartition(-(matrix @ vector), 10)[:10]
             exact.append((time.perf_counter() - started) * 1000)
             recalls.append(len({ids[i] for i in truth} & set(approx)) / 10)
-        rng.shuffle(recalls)
 
         def pct(samples: list[float], q: float) -> float:
             return sorted(samples)[int(q * (len(samples) - 1))]

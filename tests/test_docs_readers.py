@@ -166,3 +166,38 @@ def test_bad_files_are_refused_with_the_reason(tmp_path, name, content, reason):
     with pytest.raises(ReadError, match=re.escape(reason)) as info:
         read_path(path)
     assert str(path) in str(info.value)
+
+
+def test_xlsx_rows_are_documents_and_a_bad_workbook_is_refused(tmp_path):
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["Reference", "Subject", "Tag", "Rev", "Lesson"])
+    sheet.append(["OPL-101", "Purge the seal before start-up", "P-201; P-202", "B",
+                  "Open the flush line for 2 minutes. Check the seal pot level is above the mark."])  # fmt: skip
+    sheet.append(["OPL-102", "Belt tension by deflection", "F-301", None,
+                  "1. Stop and lock out the fan.\n2. Press the belt midway: 12 mm deflection is right."])  # fmt: skip
+    good = tmp_path / "one-point-lessons.xlsx"
+    book.save(good)
+    first, second = read_path(good)
+    assert (first.key, first.title, first.version, first.equipment_tags) == (
+        "OPL-101", "Purge the seal before start-up", "B", ["P-201", "P-202"],
+    )  # fmt: skip
+    assert first.doc_type == "one-point-lesson" and second.version is None
+    assert [b.number for b in second.blocks if b.kind == "step"] == ["1", "2"]
+    assert first.content_hash != second.content_hash
+
+    no_text = Workbook()
+    no_text.active.append(["Reference", "Subject"])
+    no_text.active.append(["OPL-103", "A lesson without a body"])
+    missing = tmp_path / "lessons-missing-text.xlsx"
+    no_text.save(missing)
+    with pytest.raises(ReadError, match="text") as info:
+        read_path(missing)
+    assert str(missing) in str(info.value)
+
+    fake = tmp_path / "lessons.xlsx"
+    fake.write_bytes(b"id,title,text\nOPL-1,a,b\n")  # a CSV renamed to .xlsx
+    with pytest.raises(ReadError, match="not a readable XLSX"):
+        read_path(fake)

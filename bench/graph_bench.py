@@ -209,7 +209,7 @@ def main() -> None:
 
     data_dir = Path(tempfile.mkdtemp(prefix="mgb-", dir="/tmp"))
     services = Services(Settings(data_dir=data_dir))
-    services.up()
+    services.up(llm=False)
     report: dict[str, object] = {"equipment": args.equipment, "runs": args.runs}
     try:
         client = services.falkordb.client()

@@ -131,6 +131,27 @@ class Settings(BaseSettings):
         None, description="Any OpenAI-compatible server (…/v1); unset = the embedded vLLM."
     )
     llm_api_key: SecretStr | None = Field(None, description="API key for the model server.")
+    llm_model: str = Field(
+        "smollm2-135m-instruct",
+        description="Registered base model the embedded vLLM serves (`maintgraph models list`).",
+    )
+    llm_adapter: str | None = Field(
+        "house-style", description="LoRA adapter answers go through by default; empty = the base model."
+    )
+    llm_port: int = Field(8321, ge=1, le=65535, description="Port of the embedded vLLM server (bound to 127.0.0.1).")
+    llm_max_model_len: int = Field(2048, ge=256, description="Context length the embedded vLLM allocates for.")
+    llm_start_timeout_s: float = Field(300.0, gt=0, description="How long to wait for the embedded vLLM to be ready.")
+    llm_timeout_s: float = Field(120.0, gt=0, description="Timeout of one model call (the whole answer).")
+    llm_max_retries: int = Field(
+        3, ge=0, le=10, description="Retries of a model call on 429, 5xx and connection errors."
+    )
+    llm_breaker_failures: int = Field(
+        5, ge=1, description="Consecutive failed calls after which the model server is not called for a while."
+    )
+    llm_breaker_reset_s: float = Field(30.0, gt=0, description="How long a tripped circuit breaker stays open.")
+    vllm_python: Path = Field(
+        Path(".venv-vllm/bin/python"), description="Python of the virtual environment vLLM is installed in."
+    )
 
     # -- documents: embeddings, chunking, search ------------------------------------------------
     embedding_model: str = Field(
@@ -179,6 +200,11 @@ class Settings(BaseSettings):
     @classmethod
     def _upper_level(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
+
+    @field_validator("llm_adapter", mode="before")
+    @classmethod
+    def _empty_adapter(cls, value: Any) -> Any:
+        return None if value in ("", "none", "None") else value
 
     @field_validator("data_dir", mode="after")
     @classmethod

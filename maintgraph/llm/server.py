@@ -1,0 +1,185 @@
+"""The embedded model server: vLLM in its own virtual environment, on 127.0.0.1.
+
+``maintgraph llm serve`` (and ``maintgraph up``) starts it with the registered base model
+(prepared into a plain HF folder) and every adapter registered for that base, with the CPU
+settings DESIGN.md measured. Its pid file and log live under ``<data_dir>/vllm/``. Adapters can
+be loaded and unloaded while it runs (vLLM's ``/v1/load_lora_adapter``), always hash-checked
+and refused when trained on another base.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import signal
+import socket
+import subprocess
+from pathlib import Path
+
+import httpx
+
+from maintgraph.config import Settings
+from maintgraph.errors import AddressInUse, ConfigError, ModelError, ServiceError
+from maintgraph.llm.registry import ModelRegistry
+from maintgraph.processes import ServiceStatus, alive, tail, wait_for
+
+log = logging.getLogger(__name__)
+
+MAX_LORA_RANK = 16
+# DESIGN.md: vLLM's CPU build, offline and quiet, on the machine's two cores.
+CPU_ENV = {
+    "VLLM_CPU_KVCACHE_SPACE": "1",
+    "VLLM_CPU_OMP_THREADS_BIND": "0-1",
+    "VLLM_NO_USAGE_STATS": "1",
+    "VLLM_DO_NOT_TRACK": "1",
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "VLLM_ALLOW_RUNTIME_LORA_UPDATING": "True",
+}
+
+
+def has_gpu() -> bool:
+    return shutil.which("nvidia-smi") is not None
+
+
+class VLLMServer:
+    name = "llm"
+
+    def __init__(self, settings: Settings, registry: ModelRegistry | None = None) -> None:
+        self.settings = settings
+        self.registry = registry or ModelRegistry(settings)
+        self.home = settings.data_dir / "vllm"
+        self.pid_file = self.home / "server.pid"
+        self.state_file = self.home / "served.json"  # base model and adapters of the running server
+        self.log_file = settings.data_dir / "vllm.log"
+        self.base_url = f"http://127.0.0.1:{settings.llm_port}/v1"
+
+    # -- process --------------------------------------------------------------------------------
+    def pid(self) -> int | None:
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        return pid if alive(pid) else None
+
+    def running(self) -> bool:
+        return self.pid() is not None
+
+    def ready(self) -> bool:
+        try:
+            return httpx.get(f"http://127.0.0.1:{self.settings.llm_port}/health", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    def served(self) -> dict:
+        """What the running server was started with: {"model": ..., "adapters": [...]}."""
+        try:
+            return json.loads(self.state_file.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def command(self, model_dir: Path, adapters: dict[str, Path], tool_call_parser: str) -> list[str]:
+        python = self.settings.vllm_python.expanduser()
+        if not python.is_file():
+            raise ConfigError(f"{python} does not exist: run `make vllm-env` (vLLM lives in its own environment)",
+                              setting="MAINTGRAPH_VLLM_PYTHON")  # fmt: skip
+        command = [
+            str(python), "-m", "vllm.entrypoints.launchers.api_server.entry",
+            "--model", str(model_dir), "--served-model-name", self.settings.llm_model,
+            "--host", "127.0.0.1", "--port", str(self.settings.llm_port),
+            "--max-model-len", str(self.settings.llm_max_model_len),
+            "--enable-lora", "--max-lora-rank", str(MAX_LORA_RANK),
+            # One slot more than adapters: with every slot full, vLLM's CPU LoRA code applies an
+            # adapter to base-model requests batched beside it (DESIGN.md).
+            "--max-loras", str(len(adapters) + 1),
+            # vLLM 0.32 builds its tool parser only with auto tool choice enabled, and refuses
+            # named/required tool choice without one; the client itself never asks for "auto".
+            "--enable-auto-tool-choice", "--tool-call-parser", tool_call_parser,
+            "--disable-uvicorn-access-log",
+        ]  # fmt: skip
+        if adapters:
+            command += ["--lora-modules", *(f"{name}={path}" for name, path in adapters.items())]
+        return command
+
+    def start(self) -> None:
+        if self.running():
+            return
+        if _port_taken(self.settings.llm_port):
+            raise AddressInUse(f"127.0.0.1:{self.settings.llm_port} is already in use by another process",
+                               setting="MAINTGRAPH_LLM_PORT")  # fmt: skip
+        base = self.settings.llm_model
+        model_dir = self.registry.prepare(base)
+        adapters = {a.name: self.registry.adapter_dir(a.name, base) for a in self.registry.adapters_for(base)}
+        if self.settings.llm_adapter and self.settings.llm_adapter not in adapters:
+            self.registry.adapter_dir(self.settings.llm_adapter, base)  # names what is wrong with it
+        command = self.command(model_dir, adapters, self.registry.model(base).tool_call_parser)
+        self.home.mkdir(parents=True, exist_ok=True)
+        log.info("starting vLLM (%s, adapters: %s) on %s", base, ", ".join(adapters) or "none", self.base_url)
+        env = {**os.environ, **({} if has_gpu() else CPU_ENV)}
+        with self.log_file.open("ab") as log_handle:
+            process = subprocess.Popen(command, stdout=log_handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                       env=env, start_new_session=True)  # fmt: skip
+        self.pid_file.write_text(str(process.pid))
+        self.state_file.write_text(json.dumps({"model": base, "adapters": sorted(adapters)}))
+        timeout = self.settings.llm_start_timeout_s
+        if not wait_for(lambda: self.ready() or process.poll() is not None, timeout, interval_s=0.5) or not (
+            self.ready()
+        ):
+            exit_code = process.poll()
+            self.stop()
+            why = f"exited with code {exit_code}" if exit_code is not None else f"was not ready within {timeout:g} s"
+            raise ServiceError(f"vLLM {why}; log {self.log_file}:\n{tail(self.log_file, 25)}")
+
+    def stop(self) -> None:
+        pid = self.pid()
+        if pid is not None:
+            log.info("stopping vLLM (pid %d)", pid)
+            # vLLM runs an engine core process beside the API server: stop the whole group.
+            _signal_group(pid, signal.SIGTERM)
+            if not wait_for(lambda: not alive(pid), 30, interval_s=0.2):
+                _signal_group(pid, signal.SIGKILL)
+                wait_for(lambda: not alive(pid), 10)
+        self.pid_file.unlink(missing_ok=True)
+        self.state_file.unlink(missing_ok=True)
+
+    def status(self) -> ServiceStatus:
+        where = self.base_url
+        if not self.running():
+            return ServiceStatus(self.name, "embedded", "stopped", where)
+        served = self.served()
+        detail = f"model {served.get('model')}, adapters: {', '.join(served.get('adapters', [])) or 'none'}"
+        if not self.ready():
+            return ServiceStatus(self.name, "embedded", "unreachable", where, detail=detail + " (not ready)")
+        return ServiceStatus(self.name, "embedded", "running", where, "vLLM", detail)
+
+    # -- adapters at run time -------------------------------------------------------------------
+    def load_adapter(self, name: str) -> None:
+        base = self.served().get("model") or self.settings.llm_model
+        folder = self.registry.adapter_dir(name, base)
+        self._post("/load_lora_adapter", {"lora_name": name, "lora_path": str(folder)})
+
+    def unload_adapter(self, name: str) -> None:
+        self._post("/unload_lora_adapter", {"lora_name": name})
+
+    def _post(self, path: str, body: dict) -> None:
+        try:
+            response = httpx.post(self.base_url + path, json=body, timeout=60)
+        except httpx.HTTPError as exc:
+            raise ServiceError(f"vLLM at {self.base_url} unreachable ({exc})") from None
+        if response.status_code != 200:
+            raise ModelError(f"vLLM refused {path} for {body['lora_name']!r}: {response.text.strip()[:300]}")
+
+
+def _port_taken(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _signal_group(pid: int, sig: int) -> None:
+    try:
+        os.killpg(os.getpgid(pid), sig)
+    except ProcessLookupError:
+        pass

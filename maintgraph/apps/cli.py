@@ -17,7 +17,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 
 import maintgraph
 from maintgraph.config import Settings, load_settings
@@ -627,3 +627,149 @@ def llm_chat(
     record = client.calls[-1]
     err.print(f"[dim]{record.model}: {record.completion_tokens} tokens in {record.latency_s:.1f} s "
               f"(first after {record.first_token_s or 0:.2f} s)[/dim]")  # fmt: skip
+
+
+# -- CMMS -------------------------------------------------------------------------------------------
+cmms_app = typer.Typer(help="The CMMS: import exports, work orders, asset history.", no_args_is_help=True)
+app.add_typer(cmms_app, name="cmms")
+wo_app = typer.Typer(help="Work orders.", no_args_is_help=True)
+cmms_app.add_typer(wo_app, name="wo")
+
+
+def _cmms_tools():
+    from maintgraph.tools.cmms_tools import Approvals, CMMSTools, open_backend
+
+    settings = _settings()
+    return CMMSTools(open_backend(settings), Approvals.for_data_dir(settings.data_dir))
+
+
+def _work_order_table(rows: list[dict[str, Any]]) -> Table:
+    # The number is what a technician copies: never wrapped.
+    table = Table(Column("number", no_wrap=True), "asset", "type", "status", "prio", "code", "reported", "finished",
+                  "description", header_style="bold")  # fmt: skip
+    for row in rows:
+        table.add_row(row["number"], row["asset"], row["type"], row["status"], str(row["priority"] or "-"),
+                      row["failure_code"] or "-", row["reported"] or "-", row["finished"] or "-",
+                      escape(row["description"]))  # fmt: skip
+    return table
+
+
+@cmms_app.command("import")
+@friendly_errors
+def cmms_import(
+    path: Annotated[Path, typer.Argument(help="The export: a folder (assetopsbench, plant) or a CSV (maintkg).")],
+    export_format: Annotated[str, typer.Option("--format", help="assetopsbench, maintkg or plant.")],
+) -> None:
+    """Import a CMMS export into the product's CMMS tables; rejected rows are listed with the reason."""
+    import psycopg
+    from psycopg.rows import dict_row
+
+    from maintgraph.services import Services
+    from maintgraph.tools.cmms_import import import_cmms
+
+    with psycopg.connect(Services(_settings()).pg_conninfo(), row_factory=dict_row) as conn:
+        report = import_cmms(conn, path, export_format)
+    out.print(", ".join(f"{n} {what.replace('_', ' ')}" for what, n in report.counts.items()) + f" from {path}")
+    for line in report.rejected:
+        err.print(f"[yellow]rejected:[/yellow] {escape(line)}", highlight=False)
+
+
+@cmms_app.command("asset")
+@friendly_errors
+def cmms_asset(tag: Annotated[str, typer.Argument(help="Asset tag, e.g. P-101.")], as_json: JsonOption = False) -> None:
+    """An asset's history: work orders by type, MTBF, MTTR, top failure codes, PM plans, open work."""
+    from maintgraph.tools.cmms_tools import AssetArgument
+
+    tools = _cmms_tools()
+    history = tools.asset_history(AssetArgument(asset_tag=tag))
+    plans = tools.pm_status(AssetArgument(asset_tag=tag))
+    if as_json:
+        out.print_json(json.dumps({"history": history, "pm_plans": plans}, default=str))
+        return
+    asset = history["asset"]
+    out.print(f"[bold]{asset['tag']}[/bold] {escape(asset['name'])} (class {asset['class_code']}, "
+              f"criticality {asset['criticality'] or '-'}, {asset['status']})")  # fmt: skip
+    out.print(f"{history['work_orders']} work orders {history['by_type']}; {history['corrective_failures']} "
+              f"corrective: MTBF {history['mtbf_days'] or '-'} days, "
+              f"MTTR {history['mttr_hours'] or '-'} h")  # fmt: skip
+    out.print("top failure codes: " + (", ".join(f"{c['code']} x{c['count']}" for c in history["top_failure_codes"])
+                                       or "none"))  # fmt: skip
+    for plan in plans:
+        out.print(f"PM {plan['id'][3:]}: {escape(plan['description'])}; last {plan['last_done_at'] or '-'}, next "
+                  f"{plan['next_due_at'] or '-'}{' [red]OVERDUE[/red]' if plan['overdue'] else ''}")  # fmt: skip
+    out.print(_work_order_table(history["latest"]))
+
+
+@wo_app.command("list")
+@friendly_errors
+def wo_list(
+    asset: Annotated[str | None, typer.Option(help="Asset tag.")] = None,
+    wo_type: Annotated[str | None, typer.Option("--type", help="CM, PM, EM, PdM, CAL or INSP.")] = None,
+    status: Annotated[str | None, typer.Option(help="Status, e.g. INPRG.")] = None,
+    code: Annotated[str | None, typer.Option(help="Failure code (a primary code includes its secondaries).")] = None,
+    text: Annotated[str | None, typer.Option(help="Words in the description or long text.")] = None,
+    since: Annotated[str | None, typer.Option(help="Reported on or after (YYYY-MM-DD).")] = None,
+    until: Annotated[str | None, typer.Option(help="Reported before (YYYY-MM-DD).")] = None,
+    limit: Annotated[int, typer.Option(help="Most rows to show.")] = 20,
+    as_json: JsonOption = False,
+) -> None:
+    """Search work orders, newest first."""
+    from pydantic import ValidationError
+
+    from maintgraph.errors import ConfigError
+    from maintgraph.tools.cmms_tools import SearchWorkOrders
+
+    try:
+        args = SearchWorkOrders(asset_tag=asset, wo_type=wo_type, status=status, failure_code=code, text=text,
+                                date_from=since, date_to=until, limit=limit)  # type: ignore[arg-type]  # fmt: skip
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError(f"--{str(first['loc'][0]).replace('_', '-')}: {first['msg']}") from None
+    rows = _cmms_tools().search_work_orders(args)
+    if as_json:
+        out.print_json(json.dumps(rows))
+        return
+    out.print(_work_order_table(rows))
+
+
+@wo_app.command("show")
+@friendly_errors
+def wo_show(number: Annotated[str, typer.Argument(help="Work order number.")]) -> None:
+    """One work order with its long text and the parts used."""
+    order = _cmms_tools().backend.work_order(number)
+    out.print_json(order.model_dump_json())
+
+
+@wo_app.command("create")
+@friendly_errors
+def wo_create(
+    asset: Annotated[str, typer.Option(help="Asset tag.")],
+    description: Annotated[str, typer.Option(help="One line: what is wrong or what to do.")],
+    approved_by: Annotated[
+        str | None, typer.Option(help="Your name: you approve this work order (required to create it).")
+    ] = None,
+    wo_type: Annotated[str, typer.Option("--type", help="CM, PM, EM, PdM, CAL or INSP.")] = "CM",
+    priority: Annotated[int, typer.Option(help="1 (most urgent) to 5.")] = 3,
+    code: Annotated[str | None, typer.Option(help="Failure (problem) code.")] = None,
+    long_text: Annotated[str | None, typer.Option(help="Details.")] = None,
+) -> None:
+    """Create a work order (status WAPPR). You approve it by naming yourself with --approved-by."""
+    from pydantic import ValidationError
+
+    from maintgraph.errors import CMMSError, ConfigError
+    from maintgraph.tools.cmms import WorkOrderDraft
+
+    try:
+        draft = WorkOrderDraft(asset_tag=asset, description=description, wo_type=wo_type, priority=priority,  # type: ignore[arg-type]
+                               problem_code=code, long_text=long_text)  # fmt: skip
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ConfigError(f"--{str(first['loc'][0]).replace('_', '-')}: {first['msg']}") from None
+    tools = _cmms_tools()
+    checked = tools.draft_work_order(draft)
+    if not approved_by:
+        raise CMMSError(f"work order for {asset} not created: name the approver with --approved-by "
+                        f"({len(checked['open_work_orders_on_asset'])} work order(s) already open "
+                        f"on {asset})")  # fmt: skip
+    created = tools.submit_work_order(draft, tools.approvals.approve(draft, approved_by))
+    out.print(f"created {created['number']} on {created['asset']}: {created['status']}")

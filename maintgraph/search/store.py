@@ -18,13 +18,13 @@ from typing import Any
 import numpy as np
 import psycopg
 from pgvector.psycopg import register_vector
-from psycopg.rows import dict_row
 from psycopg.types.json import Jsonb
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import ConnectionPool
 from rapidfuzz import fuzz
 
-from maintgraph.errors import EmbeddingMismatch, ServiceUnavailable
+from maintgraph.errors import EmbeddingMismatch
 from maintgraph.ingest.records import Chunk, Document
+from maintgraph.pg import open_pool
 from maintgraph.search.fusion import apply_boosts, reciprocal_rank_fusion
 
 log = logging.getLogger(__name__)
@@ -107,20 +107,7 @@ class DocumentStore:
     @property
     def pool(self) -> ConnectionPool:
         if self._pool is None:
-            self._pool = ConnectionPool(
-                self.conninfo, min_size=1, max_size=4, open=False, configure=register_vector,
-                kwargs={"row_factory": dict_row, "connect_timeout": self.connect_timeout_s},
-            )  # fmt: skip
-            try:
-                self._pool.open(wait=True, timeout=self.connect_timeout_s)
-            except PoolTimeout:
-                self._pool.close()
-                self._pool = None
-                try:  # one direct attempt, for libpq's own reason
-                    psycopg.connect(self.conninfo, connect_timeout=self.connect_timeout_s).close()
-                except psycopg.OperationalError as exc:
-                    raise ServiceUnavailable(f"document store unreachable: {str(exc).strip()}") from None
-                raise ServiceUnavailable("document store unreachable (no connection within the timeout)") from None
+            self._pool = open_pool(self.conninfo, "document store", self.connect_timeout_s, register_vector)
         return self._pool
 
     @contextmanager

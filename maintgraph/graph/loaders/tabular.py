@@ -13,6 +13,7 @@ import re
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +132,20 @@ def parse_int(
         problems.add(row.line, column, f"{value} is outside {low}-{high}")
         return None
     return value
+
+
+def parse_datetime(text: str, formats: tuple[str, ...]) -> str | None:
+    """ISO text (minutes) of ``text`` read with the first of ``formats`` that fits, or None.
+
+    Formats are explicit: exports write dates many ways (4/6/16 14:00, 2004-07-01), and a
+    guessing parser would read 4/6/16 as June or April depending on the locale.
+    """
+    for fmt in formats:
+        try:
+            return datetime.strptime(text.strip(), fmt).isoformat(timespec="minutes")
+        except ValueError:
+            continue
+    return None
 
 
 def parse_float(row: SheetRow, column: str, problems: Problems) -> float | None:

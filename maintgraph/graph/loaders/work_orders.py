@@ -13,12 +13,19 @@ one unambiguously ("LKG", "RUNNING HOT"), to a failure mode.
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from functools import cache
 from pathlib import Path
 
 from maintgraph.graph.loaders.batch import GraphBatch
-from maintgraph.graph.loaders.tabular import Column, Problems, parse_float, parse_int, read_sheet, slug
+from maintgraph.graph.loaders.tabular import (
+    Column,
+    Problems,
+    parse_datetime,
+    parse_float,
+    parse_int,
+    read_sheet,
+    slug,
+)
 from maintgraph.graph.loaders.vocab import failure_mode_synonyms
 
 WO_TYPES = {"CM", "PM", "EM", "PDM", "CAL", "INSP"}
@@ -71,15 +78,6 @@ MAINTKG_COLUMNS = [
 ]
 
 
-def _parse_datetime(text: str, formats: tuple[str, ...]) -> str | None:
-    for fmt in formats:
-        try:
-            return datetime.strptime(text.strip(), fmt).isoformat(timespec="minutes")
-        except ValueError:
-            continue
-    return None
-
-
 @cache
 def _synonym_patterns() -> list[tuple[str, re.Pattern[str]]]:
     return [
@@ -120,10 +118,10 @@ def read_plant_work_orders(path: Path, source: str, known_codes: set[str]) -> Gr
         if status not in STATUSES:
             problems.add(line, "status", f"{status!r} is not one of {', '.join(sorted(STATUSES))}")
         formats = ("%Y-%m-%d %H:%M", "%Y-%m-%d")
-        reported = _parse_datetime(row.get("reported_at"), formats)
+        reported = parse_datetime(row.get("reported_at"), formats)
         if reported is None:
             problems.add(line, "reported_at", f"{row.get('reported_at')!r} is not YYYY-MM-DD[ HH:MM]")
-        finished = _parse_datetime(row.get("finished_at"), formats) if row.get("finished_at") else None
+        finished = parse_datetime(row.get("finished_at"), formats) if row.get("finished_at") else None
         if row.get("finished_at") and finished is None:
             problems.add(line, "finished_at", f"{row.get('finished_at')!r} is not YYYY-MM-DD[ HH:MM]")
         if reported and finished and finished < reported:
@@ -185,7 +183,7 @@ def read_assetopsbench_work_orders(path: Path, source: str, known_codes: set[str
     batch = GraphBatch(source, problems)
     for row in read_sheet(path, AOB_WO_COLUMNS, problems):
         number, equipment = row.get("wo_id"), row.get("equipment_id")
-        finished = _parse_datetime(row.get("actual_finish"), ("%m/%d/%y %H:%M", "%m/%d/%Y %H:%M", "%m/%d/%y"))
+        finished = parse_datetime(row.get("actual_finish"), ("%m/%d/%y %H:%M", "%m/%d/%Y %H:%M", "%m/%d/%y"))
         if not number or not equipment or finished is None:
             batch.skipped.append(f"{source}:{row.line}: missing id/equipment or unreadable actual_finish "
                                  f"{row.get('actual_finish')!r}")  # fmt: skip
@@ -224,7 +222,7 @@ def read_maintkg(path: Path, source: str) -> GraphBatch:
     problems = Problems(source)
     batch = GraphBatch(source, problems)
     for row in read_sheet(path, MAINTKG_COLUMNS, problems):
-        asset, started = row.get("Asset"), _parse_datetime(row.get("BscStartDate"), ("%Y-%m-%d",))
+        asset, started = row.get("Asset"), parse_datetime(row.get("BscStartDate"), ("%Y-%m-%d",))
         text = row.get("OriginalShorttext")
         if not asset or started is None or not text:
             batch.skipped.append(f"{source}:{row.line}: missing asset, date or text")

@@ -1,0 +1,34 @@
+"""Connection pools on the product's Postgres, shared by the document store and the CMMS."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import psycopg
+from psycopg.rows import dict_row
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from maintgraph.errors import ServiceUnavailable
+
+
+def open_pool(
+    conninfo: str, what: str, connect_timeout_s: int = 5, configure: Callable[[psycopg.Connection], None] | None = None
+) -> ConnectionPool:
+    """A small open pool (dict rows), or ServiceUnavailable naming ``what`` and libpq's reason.
+
+    A pool, because a new connection costs ~5 ms: more than a search or a lookup.
+    """
+    pool = ConnectionPool(
+        conninfo, min_size=1, max_size=4, open=False, configure=configure,
+        kwargs={"row_factory": dict_row, "connect_timeout": connect_timeout_s},
+    )  # fmt: skip
+    try:
+        pool.open(wait=True, timeout=connect_timeout_s)
+    except PoolTimeout:
+        pool.close()
+        try:  # one direct attempt, for libpq's own reason
+            psycopg.connect(conninfo, connect_timeout=connect_timeout_s).close()
+        except psycopg.OperationalError as exc:
+            raise ServiceUnavailable(f"{what} unreachable: {str(exc).strip()}") from None
+        raise ServiceUnavailable(f"{what} unreachable (no connection within the timeout)") from None
+    return pool

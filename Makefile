@@ -57,6 +57,9 @@ demo: install vllm-env  ## create the environments, start the services and vLLM,
 	$(MAINTGRAPH) docs ingest data/plant/docs
 	$(MAINTGRAPH) docs search "P-101 drive end bearing runs hot after greasing" -k 5
 	$(MAINTGRAPH) docs search "seal leaking" --filter tag=P-102 -k 3
+	$(MAINTGRAPH) cmms import data/plant --format plant
+	$(MAINTGRAPH) cmms asset P-102
+	$(MAINTGRAPH) cmms wo list --asset P-101 --type CM --limit 5
 	$(MAINTGRAPH) models list
 	$(MAINTGRAPH) llm chat "P-101 drive-end bearing runs hot after greasing. What should I check?"
 

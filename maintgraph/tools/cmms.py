@@ -15,6 +15,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from maintgraph.errors import CMMSError
+
 WorkOrderType = Literal["CM", "PM", "EM", "PdM", "CAL", "INSP"]
 WorkOrderStatus = Literal["WAPPR", "APPR", "WMATL", "WSCH", "INPRG", "COMP", "CLOSE", "CAN"]
 OPEN_STATUSES: tuple[WorkOrderStatus, ...] = ("WAPPR", "APPR", "WMATL", "WSCH", "INPRG")
@@ -133,6 +135,18 @@ class FailureCode(BaseModel):
     parent: str | None = None
 
 
+class Event(BaseModel):
+    """A line of the asset's event log: a work order, an alert or an anomaly."""
+
+    id: str
+    event_group: str
+    category: str | None
+    event_type: str | None
+    description: str | None
+    asset_tag: str
+    event_time: datetime
+
+
 class CMMSBackend(abc.ABC):
     """What the agent's CMMS tools need from a CMMS."""
 
@@ -164,3 +178,9 @@ class CMMSBackend(abc.ABC):
 
     @abc.abstractmethod
     def failure_code(self, code: str) -> FailureCode: ...
+
+    def events(
+        self, asset_tag: str, date_from: datetime | None, date_to: datetime | None, groups: list[str]
+    ) -> list[Event]:
+        """The asset's event log (work orders, alerts, anomalies), oldest first; not every CMMS keeps one."""
+        raise CMMSError(f"{type(self).__name__} has no event log")

@@ -193,7 +193,7 @@ def _plant(conn: psycopg.Connection, folder: Path, report: ImportReport) -> None
 
 
 def _plant_meters_and_plans(conn: psycopg.Connection, folder: Path, report: ImportReport) -> None:
-    for _, row in _csv(folder / "meter_readings.csv"):
+    for _, row in _csv(folder / "cmms" / "meter_readings.csv"):
         conn.execute("INSERT INTO meters (asset_tag, name, unit) VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
                      (row["tag"], row["meter"], row["unit"]))  # fmt: skip
         conn.execute(
@@ -201,7 +201,7 @@ def _plant_meters_and_plans(conn: psycopg.Connection, folder: Path, report: Impo
             "ON CONFLICT (asset_tag, name, read_at) DO UPDATE SET value = excluded.value",
             (row["tag"], row["meter"], parse_datetime(row["read_at"], PLANT_DATES), _decimal(row["value"])),
         )
-    for _, row in _csv(folder / "pm_plans.csv"):
+    for _, row in _csv(folder / "cmms" / "pm_plans.csv"):
         conn.execute(
             """INSERT INTO pm_plans (id, asset_tag, description, interval_days, meter, interval_meter)
                VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET description = excluded.description,

@@ -63,6 +63,15 @@ class PartArgument(BaseModel):
     part_number: str = Field(description="Part (item) number, e.g. BRG-6312-C3.")
 
 
+class EventQuery(BaseModel):
+    """An asset's event log: work orders, alerts and anomalies, oldest first."""
+
+    asset_tag: str = Field(description="Asset tag, e.g. CWC04009.")
+    date_from: datetime | None = Field(None, description="At or after (ISO date).")
+    date_to: datetime | None = Field(None, description="Before (ISO date).")
+    groups: list[str] = Field([], description="WORK_ORDER, ALERT and/or ANOMALY; empty = all.")
+
+
 class StatusChange(BaseModel):
     number: str = Field(description="Work order number.")
     status: WorkOrderStatus = Field(description="The new status; the lifecycle decides which are allowed.")
@@ -177,6 +186,13 @@ class CMMSTools:
         self.backend.asset(args.asset_tag)
         query = WorkOrderQuery(asset_tag=args.asset_tag, statuses=list(OPEN_STATUSES), limit=200)
         return [_cite(order) for order in self.backend.search_work_orders(query)]
+
+    def event_log(self, args: EventQuery) -> list[dict[str, Any]]:
+        """The asset's events (work orders, alerts, anomalies) in a date range, oldest first."""
+        return [
+            {**event.model_dump(mode="json"), "id": f"EVENT:{event.id}"}
+            for event in self.backend.events(args.asset_tag, args.date_from, args.date_to, args.groups)
+        ]
 
     def pm_status(self, args: AssetArgument) -> list[dict[str, Any]]:
         """The asset's PM plans: interval, when each was last done and when it is next due."""

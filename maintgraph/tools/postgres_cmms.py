@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,6 +22,7 @@ from maintgraph.pg import open_pool
 from maintgraph.tools.cmms import (
     Asset,
     CMMSBackend,
+    Event,
     FailureCode,
     PMPlan,
     Reservation,
@@ -152,6 +153,21 @@ class PostgresCMMS(CMMSBackend):
                 (asset_tag,),
             ).fetchall()
         return [_pm_plan(row) for row in rows]
+
+    def events(
+        self, asset_tag: str, date_from: datetime | None, date_to: datetime | None, groups: list[str]
+    ) -> list[Event]:
+        self.asset(asset_tag)
+        with self.connect() as conn:
+            rows = conn.execute(
+                """SELECT id, event_group, category, event_type, description, asset_tag, event_time FROM cmms_events
+                   WHERE asset_tag = %(asset)s AND (%(since)s::timestamptz IS NULL OR event_time >= %(since)s)
+                   AND (%(until)s::timestamptz IS NULL OR event_time < %(until)s)
+                   AND (cardinality(%(groups)s::text[]) = 0 OR event_group = ANY(%(groups)s))
+                   ORDER BY event_time, id""",
+                {"asset": asset_tag, "since": date_from, "until": date_to, "groups": groups},
+            ).fetchall()
+        return [Event(**row) for row in rows]
 
     # -- writes ---------------------------------------------------------------------------------
     def create_work_order(self, draft: WorkOrderDraft, approval_ref: str) -> WorkOrder:

@@ -235,5 +235,7 @@ def test_cmms_cli(running_services, pg_conninfo):
     created = run_cli("cmms", "wo", "create", "--asset", "P-102", "--description", "Seal weeping again",
                       "--approved-by", "j.smith", env=env)  # fmt: skip
     assert created.returncode == 0 and "WAPPR" in created.stdout
+    bad_type = run_cli("cmms", "wo", "list", "--type", "REPAIR", env=env)
+    assert bad_type.returncode == 2 and "--type: Input should be 'CM', 'PM'" in bad_type.stderr
     unknown = run_cli("cmms", "wo", "show", "WO-404", env=env)
     assert unknown.returncode == 1 and "work order 'WO-404' does not exist" in unknown.stderr

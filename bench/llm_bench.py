@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import json
+import shutil
 import socket
 import statistics
 import sys
@@ -50,8 +51,10 @@ def rss_mb(pid: int) -> float:
     return sum(p.memory_info().rss for p in [process, *process.children(recursive=True)]) / 2**20
 
 
-def one_request(client: LLMClient, model: str, question: str, tokens: int) -> tuple[int, float]:
-    """Stream one answer; returns (completion tokens, time to first token)."""
+def one_request(settings: Settings, model: str, question: str, tokens: int) -> tuple[int, float]:
+    """Stream one answer; returns (completion tokens, time to first token). One client per
+    request, so that concurrent requests never read each other's call record."""
+    client = LLMClient(settings)
     messages = [{"role": "user", "content": question}]
     # ignore_eos: every request generates exactly `tokens`, so base and adapter do equal work.
     for _ in client.stream(messages, model=model, max_tokens=tokens, extra_body={"ignore_eos": True}):
@@ -60,12 +63,12 @@ def one_request(client: LLMClient, model: str, question: str, tokens: int) -> tu
     return record.completion_tokens or 0, record.first_token_s or 0.0
 
 
-def measure(client: LLMClient, model: str, concurrency: int, tokens: int, rounds: int) -> dict[str, float]:
+def measure(settings: Settings, model: str, concurrency: int, tokens: int, rounds: int) -> dict[str, float]:
     rates, first_tokens = [], []
     for _ in range(rounds):
         started = time.perf_counter()
         with concurrent.futures.ThreadPoolExecutor(concurrency) as pool:
-            runs = [pool.submit(one_request, client, model, QUESTIONS[i % len(QUESTIONS)], tokens)
+            runs = [pool.submit(one_request, settings, model, QUESTIONS[i % len(QUESTIONS)], tokens)
                     for i in range(concurrency)]  # fmt: skip
             results = [run.result() for run in runs]
         elapsed = time.perf_counter() - started
@@ -87,14 +90,13 @@ def main() -> None:
     server.start()
     report: dict[str, object] = {"start_s": time.perf_counter() - started, "tokens": args.tokens}
     try:
-        client = LLMClient(settings)
-        one_request(client, settings.llm_model, "warm up", 8)
-        one_request(client, "house-style", "warm up", 8)
+        one_request(settings, settings.llm_model, "warm up", 8)
+        one_request(settings, "house-style", "warm up", 8)
         report["rss_mb_idle"] = rss_mb(server.pid() or 0)
         figures: dict[str, dict[str, float]] = {}
         for concurrency in (1, 4):
             for kind, model in (("base", settings.llm_model), ("adapter", "house-style")):
-                figures[f"{kind}_x{concurrency}"] = measure(client, model, concurrency, args.tokens, args.rounds)
+                figures[f"{kind}_x{concurrency}"] = measure(settings, model, concurrency, args.tokens, args.rounds)
                 print(f"{kind:7} x{concurrency}: {figures[f'{kind}_x{concurrency}']['tokens_per_s']:6.1f} tok/s, "
                       f"first token {figures[f'{kind}_x{concurrency}']['ttft_p50_s'] * 1000:6.0f} ms")  # fmt: skip
         report["rss_mb_after"] = rss_mb(server.pid() or 0)
@@ -112,6 +114,7 @@ def main() -> None:
         }
     finally:
         server.stop()
+        shutil.rmtree(settings.data_dir, ignore_errors=True)  # the dequantised model is ~0.5 GB
     print(f"server start {report['start_s']:.0f} s, RSS {report['rss_mb_idle']:.0f} MB idle, "
           f"{report['rss_mb_after']:.0f} MB after the runs")  # fmt: skip
     for c, ratio in report["ratios_adapter_over_base"].items():  # type: ignore[union-attr]

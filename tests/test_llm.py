@@ -10,6 +10,7 @@ import stat
 import time
 from pathlib import Path
 
+import psutil
 import pytest
 from pydantic import BaseModel, Field, field_validator
 
@@ -206,12 +207,14 @@ def test_a_server_that_dies_or_never_becomes_ready_is_reported_with_its_log(tmp_
     with pytest.raises(ServiceError, match=r"(?s)vLLM exited with code 3.*CUDA out of memory"):
         dying.start()
     (tmp_path / "slow").mkdir()
-    slow_python = _fake_python(tmp_path / "slow", "echo 'loading weights'; exec sleep 60")
+    slow_python = _fake_python(tmp_path / "slow", "echo 'loading weights'; sleep 60")
     slow = VLLMServer(Settings(**base, vllm_python=slow_python, llm_start_timeout_s=2))
     slow.registry.prepare = lambda name: tmp_path
     with pytest.raises(ServiceError, match=r"(?s)not ready within 2 s.*loading weights"):
         slow.start()
     assert not slow.running() and not slow.pid_file.exists()
+    leftovers = [p for p in psutil.process_iter(["cmdline"]) if str(slow_python) in " ".join(p.info["cmdline"] or [])]
+    assert leftovers == []  # the whole process group was stopped
 
 
 def test_a_dead_server_trips_the_circuit_breaker(tmp_path):
@@ -226,3 +229,16 @@ def test_a_dead_server_trips_the_circuit_breaker(tmp_path):
     with pytest.raises(CircuitOpen, match="failed 2 times in a row"):
         client.chat(QUESTION, model=BASE)
     assert time.perf_counter() - started < 0.5  # fails fast: no connection attempt, no backoff
+
+
+def test_a_stale_pid_file_never_signals_another_process(tmp_path):
+    import os
+
+    server = VLLMServer(Settings(data_dir=tmp_path, llm_port=free_port()))
+    server.home.mkdir(parents=True)
+    # After a reboot the recorded pid may belong to anything, e.g. this very test process.
+    me = psutil.Process(os.getpid())
+    server.pid_file.write_text(f"{me.pid} {me.create_time()}")
+    assert server.pid() is None and not server.running()  # not vLLM's entry point
+    server.stop()  # must not signal this process
+    assert me.is_running() and not server.pid_file.exists()

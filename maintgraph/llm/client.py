@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 
+import httpx
 import openai
 import pybreaker
 from pydantic import BaseModel, ValidationError
@@ -251,7 +252,7 @@ class LLMClient:
                         if record.first_token_s is None:
                             record.first_token_s = time.perf_counter() - started
                         yield choice.delta.content
-        except openai.APIError as exc:
+        except (openai.APIError, httpx.HTTPError) as exc:  # mid-stream failures come from httpx itself
             record.error = str(exc)
             raise ServiceUnavailable(f"model server {self.base_url} broke off the stream ({exc})") from None
         finally:

@@ -19,6 +19,7 @@ import subprocess
 from pathlib import Path
 
 import httpx
+import psutil
 
 from maintgraph.config import Settings
 from maintgraph.errors import AddressInUse, ConfigError, ModelError, ServiceError
@@ -28,16 +29,21 @@ from maintgraph.processes import ServiceStatus, alive, tail, wait_for
 log = logging.getLogger(__name__)
 
 MAX_LORA_RANK = 16
-# DESIGN.md: vLLM's CPU build, offline and quiet, on the machine's two cores.
-CPU_ENV = {
-    "VLLM_CPU_KVCACHE_SPACE": "1",
-    "VLLM_CPU_OMP_THREADS_BIND": "0-1",
+# LoRA slots beyond the registered adapters: one for an adapter loaded at run time, and one
+# always left empty, because with every slot full vLLM's CPU LoRA code applies an adapter to
+# base-model requests batched beside it (DESIGN.md).
+SPARE_LORA_SLOTS = 2
+ENTRYPOINT = "vllm.entrypoints.launchers.api_server.entry"
+# Offline and quiet everywhere; adapters can be loaded while it runs.
+ENV = {
     "VLLM_NO_USAGE_STATS": "1",
     "VLLM_DO_NOT_TRACK": "1",
     "HF_HUB_OFFLINE": "1",
     "TRANSFORMERS_OFFLINE": "1",
     "VLLM_ALLOW_RUNTIME_LORA_UPDATING": "True",
 }
+# DESIGN.md: vLLM's CPU build on the machine's two cores, with a 1 GiB KV cache.
+CPU_ENV = {"VLLM_CPU_KVCACHE_SPACE": "1", "VLLM_CPU_OMP_THREADS_BIND": "0-1"}
 
 
 def has_gpu() -> bool:
@@ -49,20 +55,32 @@ class VLLMServer:
 
     def __init__(self, settings: Settings, registry: ModelRegistry | None = None) -> None:
         self.settings = settings
-        self.registry = registry or ModelRegistry(settings)
+        self._registry = registry
         self.home = settings.data_dir / "vllm"
         self.pid_file = self.home / "server.pid"
         self.state_file = self.home / "served.json"  # base model and adapters of the running server
         self.log_file = settings.data_dir / "vllm.log"
         self.base_url = f"http://127.0.0.1:{settings.llm_port}/v1"
 
+    @property
+    def registry(self) -> ModelRegistry:
+        # Read when needed: a broken models.yaml must not stop `down` or `status`.
+        if self._registry is None:
+            self._registry = ModelRegistry(self.settings)
+        return self._registry
+
     # -- process --------------------------------------------------------------------------------
     def pid(self) -> int | None:
+        """The server's pid, if the process in the pid file is still the vLLM this data dir started
+        (same start time, vLLM's entry point): a pid reused after a reboot is never signalled."""
         try:
-            pid = int(self.pid_file.read_text().strip())
-        except (OSError, ValueError):
+            pid, started = self.pid_file.read_text().split()
+            process = psutil.Process(int(pid))
+            if abs(process.create_time() - float(started)) > 1 or ENTRYPOINT not in " ".join(process.cmdline()):
+                return None
+        except (OSError, ValueError, psutil.Error):
             return None
-        return pid if alive(pid) else None
+        return int(pid) if alive(int(pid)) else None
 
     def running(self) -> bool:
         return self.pid() is not None
@@ -86,14 +104,12 @@ class VLLMServer:
             raise ConfigError(f"{python} does not exist: run `make vllm-env` (vLLM lives in its own environment)",
                               setting="MAINTGRAPH_VLLM_PYTHON")  # fmt: skip
         command = [
-            str(python), "-m", "vllm.entrypoints.launchers.api_server.entry",
+            str(python), "-m", ENTRYPOINT,
             "--model", str(model_dir), "--served-model-name", self.settings.llm_model,
             "--host", "127.0.0.1", "--port", str(self.settings.llm_port),
             "--max-model-len", str(self.settings.llm_max_model_len),
             "--enable-lora", "--max-lora-rank", str(MAX_LORA_RANK),
-            # One slot more than adapters: with every slot full, vLLM's CPU LoRA code applies an
-            # adapter to base-model requests batched beside it (DESIGN.md).
-            "--max-loras", str(len(adapters) + 1),
+            "--max-loras", str(len(adapters) + SPARE_LORA_SLOTS),
             # vLLM 0.32 builds its tool parser only with auto tool choice enabled, and refuses
             # named/required tool choice without one; the client itself never asks for "auto".
             "--enable-auto-tool-choice", "--tool-call-parser", tool_call_parser,
@@ -117,18 +133,21 @@ class VLLMServer:
         command = self.command(model_dir, adapters, self.registry.model(base).tool_call_parser)
         self.home.mkdir(parents=True, exist_ok=True)
         log.info("starting vLLM (%s, adapters: %s) on %s", base, ", ".join(adapters) or "none", self.base_url)
-        env = {**os.environ, **({} if has_gpu() else CPU_ENV)}
+        env = {**os.environ, **ENV, **({} if has_gpu() else CPU_ENV)}
         with self.log_file.open("ab") as log_handle:
             process = subprocess.Popen(command, stdout=log_handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                        env=env, start_new_session=True)  # fmt: skip
-        self.pid_file.write_text(str(process.pid))
-        self.state_file.write_text(json.dumps({"model": base, "adapters": sorted(adapters)}))
+        self.pid_file.write_text(f"{process.pid} {psutil.Process(process.pid).create_time()}")
+        self._write_state({"model": base, "adapters": sorted(adapters), "slots": len(adapters) + SPARE_LORA_SLOTS})
         timeout = self.settings.llm_start_timeout_s
         if not wait_for(lambda: self.ready() or process.poll() is not None, timeout, interval_s=0.5) or not (
             self.ready()
         ):
             exit_code = process.poll()
-            self.stop()
+            self._terminate(process.pid)
+            process.wait(timeout=5)
+            self.pid_file.unlink(missing_ok=True)
+            self.state_file.unlink(missing_ok=True)
             why = f"exited with code {exit_code}" if exit_code is not None else f"was not ready within {timeout:g} s"
             raise ServiceError(f"vLLM {why}; log {self.log_file}:\n{tail(self.log_file, 25)}")
 
@@ -136,13 +155,17 @@ class VLLMServer:
         pid = self.pid()
         if pid is not None:
             log.info("stopping vLLM (pid %d)", pid)
-            # vLLM runs an engine core process beside the API server: stop the whole group.
-            _signal_group(pid, signal.SIGTERM)
-            if not wait_for(lambda: not alive(pid), 30, interval_s=0.2):
-                _signal_group(pid, signal.SIGKILL)
-                wait_for(lambda: not alive(pid), 10)
+            self._terminate(pid)
         self.pid_file.unlink(missing_ok=True)
         self.state_file.unlink(missing_ok=True)
+
+    @staticmethod
+    def _terminate(pid: int) -> None:
+        # vLLM runs an engine core process beside the API server: stop the whole group.
+        _signal_group(pid, signal.SIGTERM)
+        if not wait_for(lambda: not alive(pid), 30, interval_s=0.2):
+            _signal_group(pid, signal.SIGKILL)
+            wait_for(lambda: not alive(pid), 10)
 
     def status(self) -> ServiceStatus:
         where = self.base_url
@@ -156,12 +179,27 @@ class VLLMServer:
 
     # -- adapters at run time -------------------------------------------------------------------
     def load_adapter(self, name: str) -> None:
-        base = self.served().get("model") or self.settings.llm_model
+        served = self.served()
+        base = served.get("model") or self.settings.llm_model
         folder = self.registry.adapter_dir(name, base)
+        loaded = served.get("adapters", [])
+        if name not in loaded and len(loaded) + 1 >= served.get("slots", len(loaded) + SPARE_LORA_SLOTS):
+            raise ModelError(f"cannot load adapter {name!r}: {len(loaded)} adapters are loaded and one LoRA slot "
+                             "must stay free (base-model answers would be altered); unload one, or register it and "
+                             "restart")  # fmt: skip
         self._post("/load_lora_adapter", {"lora_name": name, "lora_path": str(folder)})
+        self._write_state(served | {"adapters": sorted({*loaded, name})})
 
     def unload_adapter(self, name: str) -> None:
         self._post("/unload_lora_adapter", {"lora_name": name})
+        served = self.served()
+        self._write_state(served | {"adapters": [a for a in served.get("adapters", []) if a != name]})
+
+    def _write_state(self, state: dict) -> None:
+        self.home.mkdir(parents=True, exist_ok=True)
+        temporary = self.state_file.with_suffix(".tmp")
+        temporary.write_text(json.dumps(state))
+        os.replace(temporary, self.state_file)
 
     def _post(self, path: str, body: dict) -> None:
         try:
@@ -183,3 +221,5 @@ def _signal_group(pid: int, sig: int) -> None:
         os.killpg(os.getpgid(pid), sig)
     except ProcessLookupError:
         pass
+    except PermissionError:
+        raise ServiceError(f"vLLM process {pid} belongs to another user: stop it as that user") from None

@@ -50,10 +50,33 @@ def import_cmms(conn: psycopg.Connection, path: Path, kind: str) -> ImportReport
     if not path.exists():
         raise LoadError(str(path), [f"{path}: does not exist"])
     report = ImportReport(f"{kind}:{path.name}")
-    with conn.transaction():
-        conn.execute("DELETE FROM work_orders WHERE source = %s", (report.source,))
-        importers[kind](conn, path, report)
+    try:
+        with conn.transaction():
+            _forget_previous_import(conn, report)
+            importers[kind](conn, path, report)
+    except psycopg.errors.IntegrityError as exc:  # a rule the row checks above did not foresee
+        detail = f" ({exc.diag.message_detail})" if exc.diag.message_detail else ""
+        reason = f"refused by the database, nothing imported: {exc.diag.message_primary}{detail}"
+        raise LoadError(str(path), [f"{path}: {reason}"]) from None
     return report
+
+
+def _forget_previous_import(conn: psycopg.Connection, report: ImportReport) -> None:
+    """Remove what an earlier import of the same export wrote, releasing the stock its work
+    orders had reserved (their reservations go with them)."""
+    released = conn.execute(
+        """WITH gone AS (DELETE FROM reservations r USING work_orders w
+                         WHERE r.work_order = w.number AND w.source = %s
+                         RETURNING r.part_number, r.storeroom, r.quantity)
+           UPDATE stock s SET reserved = s.reserved - g.total
+           FROM (SELECT part_number, storeroom, sum(quantity) AS total FROM gone GROUP BY 1, 2) g
+           WHERE s.part_number = g.part_number AND s.storeroom = g.storeroom""",
+        (report.source,),
+    ).rowcount
+    if released:
+        report.counts["stock_rows_released"] = released
+    conn.execute("DELETE FROM work_orders WHERE source = %s", (report.source,))
+    conn.execute("DELETE FROM cmms_events WHERE source = %s", (report.source,))
 
 
 # -- AssetOpsBench -------------------------------------------------------------------------------
@@ -113,7 +136,9 @@ def _assetopsbench(conn: psycopg.Connection, folder: Path, report: ImportReport)
                VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO NOTHING""",
             events,
         )
-    report.counts["events"] = len(events)
+        inserted = report.counts["events"] = cur.rowcount
+    if inserted < len(events):
+        report.rejected.append(f"{len(events) - inserted} event(s) repeat an id already imported: skipped")
     report.counts["assets"] = len(assets)
 
 
@@ -167,15 +192,18 @@ def _plant(conn: psycopg.Connection, folder: Path, report: ImportReport) -> None
     _plant_meters_and_plans(conn, folder, report)
     path = folder / "work_orders.csv"
     orders, parts_used = [], []
+    tags = {r.get("tag") for r in register}
+    codes = {row["code"] for row in conn.execute("SELECT code FROM failure_codes")}
     for line, row in _csv(path):
         reported = parse_datetime(row["reported_at"], PLANT_DATES)
-        if reported is None:
-            report.reject(path, line, f"reported_at {row['reported_at']!r} is not YYYY-MM-DD HH:MM")
+        finished = parse_datetime(row["finished_at"], PLANT_DATES) if row["finished_at"] else None
+        problem = _plant_row_problem(row, reported, finished, tags, codes)
+        if problem:
+            report.reject(path, line, f"{row['number'] or '(no number)'}: {problem}")
             continue
         orders.append((row["number"], row["tag"], row["wo_type"], _int_or_none(row["priority"]),
                        row["failure_code"] or None, row["description"], _decimal(row["labor_hours"]),
-                       parse_datetime(row["finished_at"], PLANT_DATES) if row["finished_at"] else None,
-                       report.source, row["status"], reported, row["long_text"] or None))  # fmt: skip
+                       finished, report.source, row["status"], reported, row["long_text"] or None))  # fmt: skip
         for item in filter(None, re.split(r"[;,]\s*", row["parts_used"])):
             part, _, quantity = item.partition(":")
             parts_used.append((row["number"], part.strip(), _decimal(quantity or "1")))
@@ -186,7 +214,7 @@ def _plant(conn: psycopg.Connection, folder: Path, report: ImportReport) -> None
     conn.execute(
         """UPDATE pm_plans p SET last_done_at = (
                SELECT max(w.finished_at) FROM work_orders w WHERE w.asset_tag = p.asset_tag
-               AND w.wo_type IN ('PM', 'CAL', 'INSP') AND w.status IN ('COMP', 'CLOSE'))
+               AND w.wo_type = p.wo_type AND w.status IN ('COMP', 'CLOSE'))
            WHERE p.interval_days IS NOT NULL"""
     )
     problems.raise_if_any()
@@ -203,13 +231,40 @@ def _plant_meters_and_plans(conn: psycopg.Connection, folder: Path, report: Impo
         )
     for _, row in _csv(folder / "cmms" / "pm_plans.csv"):
         conn.execute(
-            """INSERT INTO pm_plans (id, asset_tag, description, interval_days, meter, interval_meter)
-               VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET description = excluded.description,
-                   interval_days = excluded.interval_days, interval_meter = excluded.interval_meter""",
-            (row["id"], row["tag"], row["description"], _int_or_none(row["interval_days"]), row["meter"] or None,
-             _decimal(row["interval_meter"])),
+            """INSERT INTO pm_plans (id, asset_tag, description, wo_type, interval_days, meter, interval_meter)
+               VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (id) DO UPDATE SET description = excluded.description,
+                   wo_type = excluded.wo_type, interval_days = excluded.interval_days,
+                   interval_meter = excluded.interval_meter""",
+            (row["id"], row["tag"], row["description"], row["wo_type"], _int_or_none(row["interval_days"]),
+             row["meter"] or None, _decimal(row["interval_meter"])),
         )  # fmt: skip
         report.counts["pm_plans"] = report.counts.get("pm_plans", 0) + 1
+
+
+WORK_ORDER_TYPES = {"CM", "PM", "EM", "PdM", "CAL", "INSP"}
+WORK_ORDER_STATUSES = {"WAPPR", "APPR", "WMATL", "WSCH", "INPRG", "COMP", "CLOSE", "CAN"}
+
+
+def _plant_row_problem(row: dict[str, str], reported: str | None, finished: str | None, tags: set[str],
+                       codes: set[str]) -> str | None:  # fmt: skip
+    """Why a plant work-order row cannot be imported, or None."""
+    if not row["number"] or not row["description"]:
+        return "number or description is empty"
+    if reported is None:
+        return f"reported_at {row['reported_at']!r} is not YYYY-MM-DD HH:MM"
+    if row["finished_at"] and finished is None:
+        return f"finished_at {row['finished_at']!r} is not YYYY-MM-DD HH:MM"
+    if row["tag"] not in tags:
+        return f"asset {row['tag']!r} is not in asset_register.csv"
+    if row["wo_type"] not in WORK_ORDER_TYPES:
+        return f"type {row['wo_type']!r} is not one of {', '.join(sorted(WORK_ORDER_TYPES))}"
+    if row["status"] not in WORK_ORDER_STATUSES:
+        return f"status {row['status']!r} is not one of {', '.join(sorted(WORK_ORDER_STATUSES))}"
+    if row["failure_code"] and row["failure_code"] not in codes:
+        return f"failure code {row['failure_code']!r} is not an ISO 14224 failure-mode code"
+    if row["priority"] and _int_or_none(row["priority"]) not in range(1, 6):
+        return f"priority {row['priority']!r} is not 1-5"
+    return None
 
 
 def _iso_failure_codes(conn: psycopg.Connection) -> None:

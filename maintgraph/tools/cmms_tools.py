@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import secrets
 import statistics
 from collections import Counter
@@ -91,32 +92,41 @@ class Approvals:
     def for_data_dir(cls, data_dir: Path) -> Approvals:
         """The data dir's own secret (created once, readable by its owner only)."""
         path = data_dir / "approval.key"
-        if not path.exists():
-            data_dir.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(secrets.token_bytes(32))
-            path.chmod(0o600)
-        return cls(path.read_bytes())
+        data_dir.mkdir(parents=True, exist_ok=True)
+        try:  # created whole and private, once: O_EXCL makes a second first run read the first one's key
+            descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass
+        else:
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(secrets.token_bytes(32))
+        key = path.read_bytes()
+        if len(key) < 32:
+            raise CMMSError(f"{path} is not a usable approval key ({len(key)} bytes); delete it to make a new one")
+        return cls(key)
 
-    def _mac(self, draft: WorkOrderDraft, approver: str) -> str:
-        payload = json.dumps({"draft": draft.model_dump(mode="json"), "approver": approver}, sort_keys=True)
+    def _mac(self, draft: WorkOrderDraft, approver: str, nonce: str) -> str:
+        payload = json.dumps({"draft": draft.model_dump(mode="json"), "approver": approver, "nonce": nonce},
+                             sort_keys=True)  # fmt: skip
         return hmac.new(self.secret, payload.encode(), hashlib.sha256).hexdigest()
 
     def approve(self, draft: WorkOrderDraft, approver: str) -> str:
-        """The token a person's approval of exactly this draft produces."""
-        return base64.urlsafe_b64encode(f"{approver}:{self._mac(draft, approver)}".encode()).decode()
+        """The token a person's approval of exactly this draft produces (each approval unique)."""
+        nonce = secrets.token_hex(8)
+        return base64.urlsafe_b64encode(f"{approver}:{nonce}:{self._mac(draft, approver, nonce)}".encode()).decode()
 
-    def check(self, draft: WorkOrderDraft, token: str) -> str:
-        """The approver's name, or CMMSError when the token does not approve this draft."""
+    def check(self, draft: WorkOrderDraft, token: str) -> tuple[str, str]:
+        """(approver, approval reference), or CMMSError when the token does not approve this draft.
+        The reference is unique per approval: the CMMS refuses to use one twice."""
+        refused = f"work order for {draft.asset_tag} not submitted"
         try:
-            approver, mac = base64.urlsafe_b64decode(token.encode()).decode().rsplit(":", 1)
-        except (ValueError, UnicodeDecodeError):
-            raise CMMSError(
-                f"work order for {draft.asset_tag} not submitted: the approval token is malformed"
-            ) from None
-        if not hmac.compare_digest(mac, self._mac(draft, approver)):
-            raise CMMSError(f"work order for {draft.asset_tag} not submitted: the approval token does not approve "
-                            "this draft (it was changed after approval, or the token is not genuine)")  # fmt: skip
-        return approver
+            approver, nonce, mac = base64.urlsafe_b64decode(token.encode()).decode().rsplit(":", 2)
+        except (ValueError, UnicodeError):
+            raise CMMSError(f"{refused}: the approval token is malformed") from None
+        if not hmac.compare_digest(mac.encode(), self._mac(draft, approver, nonce).encode()):
+            raise CMMSError(f"{refused}: the approval token does not approve this draft (it was changed after "
+                            "approval, or the token is not genuine)")  # fmt: skip
+        return approver, f"approved by {approver} ({nonce})"
 
 
 # -- the tools ----------------------------------------------------------------------------------------
@@ -157,8 +167,13 @@ class CMMSTools:
         its most frequent failure codes, and its latest work orders."""
         asset = self.backend.asset(args.asset_tag)
         orders = self.backend.search_work_orders(WorkOrderQuery(asset_tag=args.asset_tag, limit=10_000))
+        # Failures are corrective work that was approved: cancelled and unapproved requests are not.
         failures = sorted(
-            (o for o in orders if o.wo_type in CORRECTIVE and (o.reported_at or o.finished_at)),
+            (
+                o
+                for o in orders
+                if o.wo_type in CORRECTIVE and o.status not in ("CAN", "WAPPR") and (o.reported_at or o.finished_at)
+            ),
             key=lambda o: o.reported_at or o.finished_at,  # type: ignore[arg-type, return-value]
         )
         gaps = [
@@ -221,8 +236,8 @@ class CMMSTools:
 
     def submit_work_order(self, draft: WorkOrderDraft, approval_token: str) -> dict[str, Any]:
         """Create the approved draft in the CMMS (status WAPPR). Needs the approval token."""
-        approver = self.approvals.check(draft, approval_token)
-        order = self.backend.create_work_order(draft, approval_ref=f"approved by {approver}")
+        _, reference = self.approvals.check(draft, approval_token)
+        order = self.backend.create_work_order(draft, approval_ref=reference)
         return _cite(order)
 
     def update_work_order_status(self, args: StatusChange) -> dict[str, Any]:

@@ -177,6 +177,10 @@ class PostgresCMMS(CMMSBackend):
         if draft.problem_code:
             self.failure_code(draft.problem_code)
         with self.connect() as conn, conn.transaction():
+            earlier = conn.execute("SELECT number FROM work_orders WHERE approval_ref = %s", (approval_ref,)).fetchone()
+            if earlier:
+                raise CMMSError(f"this approval was already used: it submitted work order {earlier['number']}; "
+                                "a new work order needs a new approval")  # fmt: skip
             number = conn.execute("SELECT 'WO-' || nextval('work_order_numbers') AS n").fetchone()["n"]
             conn.execute(
                 """INSERT INTO work_orders (number, asset_tag, wo_type, priority, status, problem_code, description,
@@ -200,6 +204,8 @@ class PostgresCMMS(CMMSBackend):
             stamps = {"INPRG": "started_at = coalesce(started_at, now()), ",
                       "COMP": "finished_at = coalesce(finished_at, now()), "}.get(status, "")  # fmt: skip
             conn.execute(f"UPDATE work_orders SET {stamps}status = %s WHERE number = %s", (status, number))
+            if status in ("COMP", "CLOSE", "CAN"):
+                self._release_reservations(conn, number)
             conn.execute(
                 "INSERT INTO work_order_status_history (number, from_status, to_status, memo) VALUES (%s, %s, %s, %s)",
                 (number, current.status, status, memo),
@@ -211,7 +217,8 @@ class PostgresCMMS(CMMSBackend):
         if quantity <= 0:
             raise CMMSError(f"reservation of {part_number}: quantity must be positive, not {quantity}")
         with self.connect() as conn, conn.transaction():
-            wo = self._work_order(conn, work_order)
+            # Locked, so that a cancel cannot commit between this check and the reservation.
+            wo = self._work_order(conn, work_order, lock=True)
             if wo.status in ("COMP", "CLOSE", "CAN"):
                 raise CMMSError(f"work order {work_order} is {wo.status}: parts cannot be reserved for it")
             updated = conn.execute(
@@ -236,6 +243,17 @@ class PostgresCMMS(CMMSBackend):
                 (part_number, storeroom, work_order, quantity),
             ).fetchone()
         return Reservation(**reservation)
+
+    @staticmethod
+    def _release_reservations(conn: psycopg.Connection, number: str) -> None:
+        """A finished or cancelled work order no longer holds stock: its reservations go back."""
+        conn.execute(
+            """WITH gone AS (DELETE FROM reservations WHERE work_order = %s RETURNING part_number, storeroom, quantity)
+               UPDATE stock s SET reserved = s.reserved - g.total
+               FROM (SELECT part_number, storeroom, sum(quantity) AS total FROM gone GROUP BY 1, 2) g
+               WHERE s.part_number = g.part_number AND s.storeroom = g.storeroom""",
+            (number,),
+        )
 
 
 def _pm_plan(row: dict[str, Any]) -> PMPlan:

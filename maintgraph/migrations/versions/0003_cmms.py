@@ -65,6 +65,8 @@ def upgrade() -> None:
         CREATE INDEX work_orders_finished ON work_orders (finished_at);
         CREATE INDEX work_orders_problem ON work_orders (problem_code);
         CREATE INDEX work_orders_tsv ON work_orders USING gin (tsv);
+        -- one work order per approval: a replayed approval token cannot submit its draft twice
+        CREATE UNIQUE INDEX work_orders_approval ON work_orders (approval_ref) WHERE approval_ref IS NOT NULL;
         CREATE TABLE work_order_status_history (
             id bigserial PRIMARY KEY,
             number text NOT NULL REFERENCES work_orders (number) ON DELETE CASCADE,
@@ -114,6 +116,7 @@ def upgrade() -> None:
             id text PRIMARY KEY,
             asset_tag text NOT NULL REFERENCES assets (tag),
             description text NOT NULL,
+            wo_type text NOT NULL DEFAULT 'PM' CHECK (wo_type IN ('PM', 'CAL', 'INSP', 'PdM')),
             interval_days integer CHECK (interval_days > 0),
             meter text,
             interval_meter numeric CHECK (interval_meter > 0),

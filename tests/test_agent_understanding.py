@@ -1,0 +1,97 @@
+"""The agent's deterministic half: understanding questions about the sample plant, and the
+citation check that keeps the answer to what the evidence supports."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from maintgraph.agent.evidence import Evidence, check_citations
+from maintgraph.agent.understand import classify, understand
+from maintgraph.graph.falkordb import FalkorDBStore
+from maintgraph.graph.linking import EntityLinker
+from maintgraph.graph.loaders import load_paths
+
+from .conftest import REPO
+
+
+@pytest.fixture(scope="module")
+def linker(running_services):
+    graph = FalkorDBStore(running_services.services.falkordb.client(), f"agent_{uuid.uuid4().hex[:8]}")
+    graph.ensure_schema()
+    load_paths(graph, [REPO / "data" / "plant"])
+    yield EntityLinker.from_store(graph)
+    graph.clear()
+
+
+@pytest.mark.parametrize(
+    ("question", "intent"),
+    [
+        ("P-101 drive-end bearing is running hot after greasing, what should I check?", "diagnose"),
+        ("Why does the seal on pump 102 keep leaking?", "diagnose"),
+        ("How do I isolate P-201 before changing the coupling?", "procedure"),
+        ("What is the LOTO for the backwash pump?", "procedure"),
+        ("When was the last PM on P-401?", "history"),
+        ("How many times has the P-102 seal been replaced?", "history"),
+        ("Do we have a 6312 bearing in stores?", "parts"),
+        ("Is SEAL-MS-55 in stock?", "parts"),
+        ("Raise a work order for the P-101 DE bearing", "work_order"),
+        ("Please draft a job to re-torque the XV-201 actuator bolts", "work_order"),
+        ("Who manufactures the distribution pumps?", "general"),
+    ],
+)
+def test_intents(question, intent):
+    assert classify(question) == intent
+
+
+def test_equipment_parts_and_failure_terms_are_linked(linker):
+    seen = understand("pump 101 drive end bearing running hot, do we have BRG-6312-C3?", linker)
+    assert seen.tags == ["P-101"] and [p.key for p in seen.parts] == ["BRG-6312-C3"]
+    assert seen.intent == "parts" and seen.unknown_tags == {}
+    hot = understand("M-101 is overheating and trips", linker)
+    assert hot.tags == ["M-101"] and hot.intent == "diagnose"
+    assert {c.label for c in hot.failure_terms} & {"FailureMode", "Symptom", "FailureMechanism"}
+
+
+def test_a_tag_that_names_no_asset_is_reported_with_the_nearest_real_ones(linker):
+    seen = understand("P-105 is vibrating badly", linker)
+    assert seen.tags == [] and list(seen.unknown_tags) == ["P-105"]
+    assert {c.key for c in seen.unknown_tags["P-105"]} & {"P-101", "P-102"}
+
+
+EVIDENCE = [
+    Evidence("doc:nfw-plant-docs:manuals/p101.md#12", "doc", "Give the DE bearing 20 g of EP2 grease."),
+    Evidence("wo:WO-25-00077", "wo", "P-101 DE BRG TEMP 88C AFTR PM - OVERGREASED?? PURGED"),
+]
+
+
+def test_supported_sentences_stay_and_invented_ones_go():
+    answer = (
+        "Give the drive-end bearing 20 g of EP2 grease [doc:nfw-plant-docs:manuals/p101.md#12]. "
+        "The same symptom was overgreasing in May 2025 [wo:WO-25-00077]. "
+        "The bearing was replaced in 2019 [wo:WO-19-00001]. "
+        "P-101 runs at 2950 rpm. "
+        "Check the relief plug first.\nCall the supervisor if unsure."
+    )
+    check = check_citations(answer, EVIDENCE)
+    assert check.kept == [
+        "Give the drive-end bearing 20 g of EP2 grease [doc:nfw-plant-docs:manuals/p101.md#12].",
+        "The same symptom was overgreasing in May 2025 [wo:WO-25-00077].",
+        "Check the relief plug first.",
+        "Call the supervisor if unsure.",
+    ]
+    assert [why for _, why in check.removed] == [
+        "cites wo:WO-19-00001, which was not retrieved",
+        "states a fact without a citation",
+    ]
+    assert check.cited == ["doc:nfw-plant-docs:manuals/p101.md#12", "wo:WO-25-00077"]
+    assert "WO-19-00001" not in check.answer and "2950" not in check.answer
+    assert check.answer.endswith("(2 statement(s) left out: the evidence retrieved does not support them.)")
+    assert not check.grounded
+
+
+def test_a_fully_cited_answer_passes_unchanged():
+    answer = "Purge the surplus grease [wo:WO-25-00077]. Then re-check the temperature."
+    check = check_citations(answer, EVIDENCE)
+    assert check.grounded and check.answer == answer

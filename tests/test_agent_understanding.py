@@ -17,12 +17,17 @@ from .conftest import REPO
 
 
 @pytest.fixture(scope="module")
-def linker(running_services):
+def plant_graph(running_services):
     graph = FalkorDBStore(running_services.services.falkordb.client(), f"agent_{uuid.uuid4().hex[:8]}")
     graph.ensure_schema()
     load_paths(graph, [REPO / "data" / "plant"])
-    yield EntityLinker.from_store(graph)
+    yield graph
     graph.clear()
+
+
+@pytest.fixture(scope="module")
+def linker(plant_graph):
+    return EntityLinker.from_store(plant_graph)
 
 
 @pytest.mark.parametrize(
@@ -95,3 +100,19 @@ def test_a_fully_cited_answer_passes_unchanged():
     answer = "Purge the surplus grease [wo:WO-25-00077]. Then re-check the temperature."
     check = check_citations(answer, EVIDENCE)
     assert check.grounded and check.answer == answer
+
+
+def test_retrieved_facts_become_citable_evidence(plant_graph):
+    from maintgraph.agent.evidence import from_graph_result, from_work_orders
+    from maintgraph.graph.queries import failure_modes
+
+    modes = from_graph_result(failure_modes(plant_graph, "P-101"))
+    assert modes and all(e.id.startswith("graph:FMEAEntry:") and e.kind == "graph" for e in modes)
+    assert len({e.id for e in modes}) == len(modes) and "rpn:" in modes[0].text
+    order = {
+        "number": "WO-25-00077", "asset": "P-101", "type": "CM", "status": "CLOSE", "reported": "2025-05-20",
+        "finished": "2025-05-20", "failure_code": "OHE", "description": "P-101 DE BRG TEMP 88C AFTR PM",
+    }  # fmt: skip
+    (wo,) = from_work_orders([order])
+    answer = f"The bearing ran at 88 C after a PM [{wo.id}]. The FMEA lists it [{modes[0].id}]."
+    assert check_citations(answer, [wo, *modes]).grounded

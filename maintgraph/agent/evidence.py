@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 from maintgraph.ingest.chunking import split_sentences
 
@@ -63,3 +63,44 @@ def check_citations(answer: str, evidence: list[Evidence]) -> CitationCheck:
         check.answer += (f"\n\n({len(check.removed)} statement(s) left out: the evidence retrieved does not "
                          "support them.)")  # fmt: skip
     return check
+
+
+# -- evidence from what the retrieval nodes return ---------------------------------------------------
+
+
+def from_search_hits(hits: list[Any]) -> list[Evidence]:
+    """Document-search hits (``SearchHit``) -> one evidence per chunk, cited by chunk id."""
+    return [
+        Evidence(f"doc:{hit.chunk_id}", "doc", hit.text, " > ".join([hit.title, *hit.heading_path])) for hit in hits
+    ]
+
+
+def from_graph_result(result: Any) -> list[Evidence]:
+    """A graph query's facts (``QueryResult``) -> one evidence per fact, cited by the node the
+    fact is about (an FMEA entry, a related node), rendered as ``key: value`` text."""
+    evidence: dict[str, Evidence] = {}
+    for fact in result.facts:
+        ref = next((fact[key] for key in GRAPH_REF_KEYS if isinstance(fact.get(key), str)), None)
+        if ref is None:
+            continue
+        text = "; ".join(f"{key}: {value}" for key, value in fact.items() if value not in (None, "", []))
+        evidence.setdefault(f"graph:{ref}", Evidence(f"graph:{ref}", "graph", text, result.name))
+    return list(evidence.values())
+
+
+def from_work_orders(rows: list[dict[str, Any]]) -> list[Evidence]:
+    """CMMS tool results (``search_work_orders``, ``open_work_orders``) -> one evidence per work order."""
+    return [
+        Evidence(
+            f"wo:{row['number']}",
+            "wo",
+            f"{row['number']} on {row['asset']}: {row['type']} {row['status']}, reported {row['reported'] or '-'}, "
+            f"finished {row['finished'] or '-'}, code {row['failure_code'] or '-'}: {row['description']}",
+            f"work order {row['number']}",
+        )
+        for row in rows
+    ]
+
+
+# The key of a graph fact that names the node it is about, most specific first.
+GRAPH_REF_KEYS = ("fmea", "ref", "cause", "to", "component")

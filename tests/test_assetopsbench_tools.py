@@ -2,7 +2,7 @@
 
 The scenarios whose answer can be computed from the AssetOpsBench sample data are described,
 with their verified answers, in ``assetopsbench_wo.py``. Each is answered here by calling the
-agent's CMMS tools (``search_work_orders``, ``event_log``, ``failure_code`` lookups) on the
+agent's CMMS tools (``count_work_orders``, ``search_work_orders``, ``event_log``) on the
 imported export, with only the arithmetic a reader of the tool results would do (counting,
 grouping by day, bundling by gap). Not yet through the agent. The test prints the score; it
 fails if a scenario the tools can answer comes out wrong.
@@ -54,17 +54,15 @@ def _range(query: dict) -> dict:
     }
 
 
-def _work_orders(tools: CMMSTools, query: dict) -> list[dict]:
+def _filters(query: dict) -> SearchWorkOrders:
     preventive = query.get("preventive")
     wo_type = None if preventive is None else ("PM" if preventive else "CM")
-    return tools.search_work_orders(SearchWorkOrders(
-        asset_tag=query["asset"], wo_type=wo_type, failure_code=query.get("primary_code"), limit=200,
-        **_range(query),
-    ))  # fmt: skip
+    return SearchWorkOrders(asset_tag=query["asset"], wo_type=wo_type, failure_code=query.get("primary_code"),
+                            limit=200, **_range(query))  # fmt: skip
 
 
-def _primary(tools: CMMSTools, code: str) -> str:
-    return tools.backend.failure_code(code).parent or code
+def _work_orders(tools: CMMSTools, query: dict) -> list[dict]:
+    return tools.search_work_orders(_filters(query))
 
 
 def _events(tools: CMMSTools, query: dict, groups: list[str] | None = None) -> list[dict]:
@@ -74,9 +72,9 @@ def _events(tools: CMMSTools, query: dict, groups: list[str] | None = None) -> l
 def answer(tools: CMMSTools, query: dict) -> dict:
     kind = query["kind"]
     if kind == "count_work_orders":
-        return {"count": len(_work_orders(tools, query))}
+        return {"count": tools.count_work_orders(_filters(query))["count"]}
     if kind == "code_distribution":
-        return {"counts": dict(Counter(_primary(tools, o["failure_code"]) for o in _work_orders(tools, query)))}
+        return {"counts": tools.count_work_orders(_filters(query))["by_primary_code"]}
     if kind == "count_events":
         groups = [query["event_group"]] if query.get("event_group") else []
         return {"count": len(_events(tools, query, groups))}

@@ -142,6 +142,12 @@ def test_search_filters_and_unknown_inputs(cmms):
                                                         limit=200))  # fmt: skip
     assert in_2025 and all(o["reported"].startswith("2025-01") for o in in_2025)
     assert tools.search_work_orders(SearchWorkOrders(text="diaphragm", asset_tag="P-401"))
+    # Counting reads every match, not one page: all 400 plant work orders, by type and code.
+    everything = tools.count_work_orders(SearchWorkOrders(limit=5))
+    assert everything["count"] == 400 and sum(everything["by_type"].values()) == 400
+    p102 = tools.count_work_orders(SearchWorkOrders(asset_tag="P-102"))
+    assert p102["count"] == tools.asset_history(AssetArgument(asset_tag="P-102"))["work_orders"]
+    assert p102["by_primary_code"]["ELP"] == 4
     with pytest.raises(NotFound, match="asset 'P-999' is not in the CMMS"):
         tools.search_work_orders(SearchWorkOrders(asset_tag="P-999"))
     with pytest.raises(NotFound, match="failure code 'XYZ' is not in the CMMS"):

@@ -38,6 +38,7 @@ from maintgraph.tools.cmms import (
 )
 
 CORRECTIVE = ("CM", "EM")
+COUNT_LIMIT = 10_000  # counting reads every matching row; beyond this, ask for narrower filters
 
 
 # -- arguments ------------------------------------------------------------------------------------
@@ -149,18 +150,37 @@ class CMMSTools:
     def __init__(self, backend: CMMSBackend, approvals: Approvals) -> None:
         self.backend, self.approvals = backend, approvals
 
-    def search_work_orders(self, args: SearchWorkOrders) -> list[dict[str, Any]]:
-        """Work orders matching the filters, newest first, each with its id to cite."""
-        query = WorkOrderQuery(
-            asset_tag=args.asset_tag, date_from=args.date_from, date_to=args.date_to,
-            wo_types=[args.wo_type] if args.wo_type else [], statuses=[args.status] if args.status else [],
-            failure_code=args.failure_code, text=args.text, limit=args.limit,
-        )  # fmt: skip
+    def _query(self, args: SearchWorkOrders, limit: int) -> WorkOrderQuery:
         if args.asset_tag:
             self.backend.asset(args.asset_tag)  # an unknown tag is an error, not "no work orders"
         if args.failure_code:
             self.backend.failure_code(args.failure_code)
-        return [_cite(order) for order in self.backend.search_work_orders(query)]
+        return WorkOrderQuery(
+            asset_tag=args.asset_tag, date_from=args.date_from, date_to=args.date_to,
+            wo_types=[args.wo_type] if args.wo_type else [], statuses=[args.status] if args.status else [],
+            failure_code=args.failure_code, text=args.text, limit=limit,
+        )  # fmt: skip
+
+    def search_work_orders(self, args: SearchWorkOrders) -> list[dict[str, Any]]:
+        """Work orders matching the filters, newest first, each with its id to cite (at most
+        ``limit``: use count_work_orders for how many there are)."""
+        return [_cite(order) for order in self.backend.search_work_orders(self._query(args, args.limit))]
+
+    def count_work_orders(self, args: SearchWorkOrders) -> dict[str, Any]:
+        """How many work orders match the filters (all of them, not a page), by type, status and
+        primary failure code."""
+        orders = self.backend.search_work_orders(self._query(args, COUNT_LIMIT))
+        if len(orders) == COUNT_LIMIT:
+            raise CMMSError(f"more than {COUNT_LIMIT} work orders match: narrow the filters (asset, dates, type)")
+        primary: dict[str, str] = {}
+        for code in {o.problem_code for o in orders if o.problem_code}:
+            primary[code] = self.backend.failure_code(code).parent or code
+        return {
+            "count": len(orders),
+            "by_type": dict(Counter(o.wo_type for o in orders)),
+            "by_status": dict(Counter(o.status for o in orders)),
+            "by_primary_code": dict(Counter(primary[o.problem_code] for o in orders if o.problem_code)),
+        }
 
     def asset_history(self, args: AssetArgument) -> dict[str, Any]:
         """An asset's maintenance history: counts by type, MTBF and MTTR of its corrective work,

@@ -79,8 +79,13 @@ def from_graph_result(result: Any) -> list[Evidence]:
     """A graph query's facts (``QueryResult``) -> one evidence per fact, cited by the node the
     fact is about (an FMEA entry, a related node), rendered as ``key: value`` text."""
     evidence: dict[str, Evidence] = {}
+    anchor = f"Equipment:{result.params.get('tag')}"
     for fact in result.facts:
-        ref = next((fact[key] for key in GRAPH_REF_KEYS if isinstance(fact.get(key), str)), None)
+        if isinstance(fact.get("from"), str) and isinstance(fact.get("to"), str):
+            # A relation of the asset asked about is cited by the node at its other end.
+            ref = fact["from"] if fact["to"] == anchor else fact["to"]
+        else:
+            ref = next((fact[key] for key in GRAPH_REF_KEYS if isinstance(fact.get(key), str)), None)
         if ref is None:
             continue
         text = "; ".join(f"{key}: {value}" for key, value in fact.items() if value not in (None, "", []))
@@ -103,4 +108,4 @@ def from_work_orders(rows: list[dict[str, Any]]) -> list[Evidence]:
 
 
 # The key of a graph fact that names the node it is about, most specific first.
-GRAPH_REF_KEYS = ("fmea", "ref", "cause", "to", "component")
+GRAPH_REF_KEYS = ("fmea", "ref", "cause", "component")

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +23,7 @@ import psycopg
 import pytest
 
 from maintgraph.config import Settings
+from maintgraph.llm.server import VLLMServer
 from maintgraph.services import Services
 
 REPO = Path(__file__).resolve().parents[1]
@@ -145,3 +148,31 @@ def graph_store(request, running_services: RunningServices):
     finally:
         store.clear()
         store.close()
+
+
+# -- the model server: the real vLLM, started once per session by the tests that need it ------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def llm_settings() -> Settings:
+    return Settings(data_dir=short_tmp_dir("mgl-"), llm_port=free_port(), vllm_python=REPO / ".venv-vllm/bin/python")
+
+
+@pytest.fixture(scope="session")
+def vllm(llm_settings):
+    """The real vLLM server, once per test session, with the default base and shipped adapter."""
+    server = VLLMServer(llm_settings)
+    started = time.perf_counter()
+    try:
+        server.start()
+        print(f"vLLM ready in {time.perf_counter() - started:.0f} s")
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(llm_settings.data_dir, ignore_errors=True)

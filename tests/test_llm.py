@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import shutil
-import socket
 import stat
 import time
 from pathlib import Path
@@ -27,35 +26,10 @@ from maintgraph.llm.client import LLMClient, Tool
 from maintgraph.llm.registry import ADAPTER_WEIGHTS, AdapterSpec, BaseModelSpec, ModelRegistry
 from maintgraph.llm.server import VLLMServer
 
-from .conftest import REPO, run_cli, short_tmp_dir
+from .conftest import free_port, run_cli
 
 BASE = "smollm2-135m-instruct"
 QUESTION = [{"role": "user", "content": "The cooling water pump P-205 is vibrating. What should I check?"}]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="session")
-def llm_settings() -> Settings:
-    return Settings(data_dir=short_tmp_dir("mgl-"), llm_port=free_port(), vllm_python=REPO / ".venv-vllm/bin/python")
-
-
-@pytest.fixture(scope="session")
-def vllm(llm_settings):
-    """The real vLLM server, once per test session, with the default base and shipped adapter."""
-    server = VLLMServer(llm_settings)
-    started = time.perf_counter()
-    try:
-        server.start()
-        print(f"vLLM ready in {time.perf_counter() - started:.0f} s")
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(llm_settings.data_dir, ignore_errors=True)
 
 
 @pytest.fixture

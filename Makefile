@@ -62,6 +62,8 @@ demo: install vllm-env  ## create the environments, start the services and vLLM,
 	$(MAINTGRAPH) cmms wo list --asset P-101 --type CM --limit 5
 	$(MAINTGRAPH) models list
 	$(MAINTGRAPH) llm chat "P-101 drive-end bearing runs hot after greasing. What should I check?"
+	$(MAINTGRAPH) ask "P-101 drive-end bearing is running hot after greasing, what should I check?" --show-evidence
+	$(MAINTGRAPH) ask "Why is P-105 vibrating?"
 
 up: install vllm-env  ## start the embedded services and vLLM
 	$(MAINTGRAPH) up

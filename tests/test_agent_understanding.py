@@ -234,3 +234,10 @@ def test_agent_answers_from_evidence_when_the_model_server_is_down(linker, toolb
     dead._cache.served = {"smollm2-135m-instruct": None}
     state = ask(build_agent(linker, toolbox, llm=dead, model="smollm2-135m-instruct"), "When was the last PM on P-401?")
     assert state["cited"] and "Could not check: " in state["answer"] and "model:" in state["answer"]
+
+
+def test_ask_cli_refuses_an_empty_question_before_touching_any_service(tmp_path):
+    from .conftest import run_cli
+
+    result = run_cli("ask", "  ", env={"MAINTGRAPH_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 1 and "the question is empty" in result.stderr

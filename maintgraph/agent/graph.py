@@ -121,19 +121,33 @@ def build_agent(linker: EntityLinker, toolbox: Toolbox, llm: Any = None, model: 
     return graph.compile(checkpointer=checkpointer)
 
 
-def ask(agent: Any, question: str, thread: str = "default") -> AgentState:
+def checked_question(question: str) -> str:
     question = question.strip()
     if not question:
         raise MaintgraphError("the question is empty")
     if len(question) > MAX_QUESTION_CHARS:
         raise MaintgraphError(f"the question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}")
-    return agent.invoke({"question": question}, {"configurable": {"thread_id": thread}})
+    return question
+
+
+def ask(agent: Any, question: str, thread: str = "default") -> AgentState:
+    return agent.invoke({"question": checked_question(question)}, {"configurable": {"thread_id": thread}})
 
 
 def ordered(evidence: list[Evidence]) -> list[Evidence]:
-    """Isolation first (it comes before any task step), then documents, graph facts, records."""
-    rank = {"graph": 1, "doc": 2, "wo": 3}
-    return sorted(evidence, key=lambda e: 0 if "LOTOProcedure" in e.id else rank[e.kind])
+    """Isolation first (it comes before any task step), then what answers the question (causes
+    and failure modes, documents, records), and the asset's surroundings last."""
+
+    def rank(item: Evidence) -> int:
+        if "LOTOProcedure" in item.id:
+            return 0
+        if item.title in ("symptom_causes", "failure_modes", "failure_mode_fix"):
+            return 1
+        if item.title == "equipment_neighbourhood":
+            return 4
+        return {"doc": 2, "wo": 3}.get(item.kind, 3)
+
+    return sorted(evidence, key=rank)  # stable: each source keeps its own ranking
 
 
 def extractive_answer(evidence: list[Evidence], limit: int = 6) -> tuple[str, list[str]]:
@@ -143,3 +157,30 @@ def extractive_answer(evidence: list[Evidence], limit: int = 6) -> tuple[str, li
     chosen = ordered(evidence)[:limit]
     lines = [f"- {' '.join(e.text.split())[:300]} [{e.id}]" for e in chosen]
     return "From the plant's records:\n" + "\n".join(lines), [e.id for e in chosen]
+
+
+def open_agent(settings: Any) -> Any:
+    """The agent on the configured stores: the graph (and its entity linker), document search,
+    the CMMS and the model server. Synthesis uses the base model: the shipped house-style
+    adapter was trained for its answer format, not for citing evidence (the fine-tuning issue
+    trains one that does)."""
+    from maintgraph.agent.plan import build_toolbox
+    from maintgraph.graph.store import open_graph_store
+    from maintgraph.llm.client import LLMClient
+    from maintgraph.search.embeddings import build_embedder
+    from maintgraph.search.store import DocumentStore, SearchFilters
+    from maintgraph.services import Services
+    from maintgraph.tools.cmms_tools import Approvals, CMMSTools, open_backend
+
+    graph = open_graph_store(settings)
+    documents = DocumentStore(Services(settings).pg_conninfo(), settings.connect_timeout_s)
+    embedder = build_embedder(settings)
+    privacy = SearchFilters(privacy_classes=list(settings.search_privacy_classes))
+
+    def search(question: str, tags: list[str]) -> list[Any]:
+        vector = embedder.embed([question])[0]
+        return documents.search(question, vector, embedder.name, k=5, filters=privacy, boost_equipment=tags)
+
+    cmms = CMMSTools(open_backend(settings), Approvals.for_data_dir(settings.data_dir))
+    toolbox = build_toolbox(graph=graph, search=search, cmms=cmms)
+    return build_agent(EntityLinker.from_store(graph), toolbox, LLMClient(settings), model=settings.llm_model)

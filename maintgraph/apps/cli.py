@@ -776,3 +776,39 @@ def wo_create(
                         f"on {asset})")  # fmt: skip
     created = tools.submit_work_order(draft, tools.approvals.approve(draft, approved_by))
     out.print(f"created {created['number']} on {created['asset']}: {created['status']}")
+
+
+# -- the agent --------------------------------------------------------------------------------------
+
+
+@app.command("ask")
+@friendly_errors
+def ask_command(
+    question: Annotated[str, typer.Argument(help="A troubleshooting question, e.g. 'P-101 DE bearing runs hot'.")],
+    show_evidence: Annotated[bool, typer.Option("--show-evidence", help="Also print the route and evidence.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """Ask the agent one question: documents, the equipment graph and the CMMS, answered with citations."""
+    from maintgraph.agent.graph import ask, checked_question, open_agent
+
+    question = checked_question(question)  # before any service is touched
+    state = ask(open_agent(_settings()), question)
+    evidence = {e.id: e for e in state.get("evidence", [])}
+    if as_json:
+        out.print_json(json.dumps({
+            "question": question, "intent": state["understanding"].intent, "answer": state["answer"],
+            "cited": state["cited"], "calls": state.get("calls", []), "timings_s": state.get("timings", {}),
+            "evidence": [{"id": e.id, "title": e.title, "text": e.text} for e in evidence.values()],
+        }))  # fmt: skip
+        return
+    out.print(escape(state["answer"]), highlight=False)
+    if state["cited"]:
+        out.print("\n[bold]Sources[/bold]")
+        for n, ref in enumerate(state["cited"], 1):
+            out.print(
+                f"  {n}. {escape(ref)}  {escape(evidence[ref].title) if ref in evidence else ''}", highlight=False
+            )
+    if show_evidence:
+        out.print(f"\n[bold]Route[/bold] intent {state['understanding'].intent}: " + "; ".join(state.get("calls", [])))
+        timings = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in state.get("timings", {}).items())
+        out.print(f"[bold]Timings[/bold] {timings}")

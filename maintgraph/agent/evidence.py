@@ -68,6 +68,11 @@ def check_citations(answer: str, evidence: list[Evidence]) -> CitationCheck:
 # -- evidence from what the retrieval nodes return ---------------------------------------------------
 
 
+def render_fields(row: dict[str, Any]) -> str:
+    """A record as ``key: value; ...`` text, empty values left out."""
+    return "; ".join(f"{key}: {value}" for key, value in row.items() if value not in (None, "", [], {}))
+
+
 def from_search_hits(hits: list[Any]) -> list[Evidence]:
     """Document-search hits (``SearchHit``) -> one evidence per chunk, cited by chunk id."""
     return [
@@ -88,7 +93,7 @@ def from_graph_result(result: Any) -> list[Evidence]:
             ref = next((fact[key] for key in GRAPH_REF_KEYS if isinstance(fact.get(key), str)), None)
         if ref is None:
             continue
-        text = "; ".join(f"{key}: {value}" for key, value in fact.items() if value not in (None, "", []))
+        text = render_fields(fact)
         evidence.setdefault(f"graph:{ref}", Evidence(f"graph:{ref}", "graph", text, result.name))
     return list(evidence.values())
 

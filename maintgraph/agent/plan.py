@@ -18,7 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from maintgraph.agent.evidence import Evidence, from_graph_result, from_search_hits, from_work_orders
+from maintgraph.agent.evidence import (
+    Evidence,
+    from_graph_result,
+    from_search_hits,
+    from_work_orders,
+    render_fields,
+)
 from maintgraph.agent.understand import Understanding
 from maintgraph.errors import MaintgraphError
 
@@ -138,25 +144,21 @@ def build_toolbox(graph: Any = None, search: Callable[[str, list[str]], list[Any
             cmms.asset_history(AssetArgument(asset_tag=asset_tag))
         )
         box[("cmms", "pm_status")] = lambda asset_tag: [
-            Evidence(plan["id"].replace("PM:", "wo:PM-PLAN:", 1), "wo", _fields(plan), plan["description"])
+            Evidence(plan["id"].replace("PM:", "wo:PM-PLAN:", 1), "wo", render_fields(plan), plan["description"])
             for plan in cmms.pm_status(AssetArgument(asset_tag=asset_tag))
         ]
         box[("cmms", "open_work_orders")] = lambda asset_tag: from_work_orders(
             cmms.open_work_orders(AssetArgument(asset_tag=asset_tag))
         )
         box[("cmms", "part_availability")] = lambda part_number: [
-            Evidence(f"wo:STOCK:{row['part_number']}@{row['storeroom']}", "wo", _fields(row), row["name"])
+            Evidence(f"wo:STOCK:{row['part_number']}@{row['storeroom']}", "wo", render_fields(row), row["name"])
             for row in cmms.part_availability(PartArgument(part_number=part_number))]  # fmt: skip
     return box
-
-
-def _fields(row: dict[str, Any]) -> str:
-    return "; ".join(f"{key}: {value}" for key, value in row.items() if value not in (None, "", [], {}))
 
 
 def _history_evidence(history: dict[str, Any]) -> list[Evidence]:
     summary = {key: history[key] for key in ("work_orders", "by_type", "corrective_failures", "mtbf_days",
                                              "mttr_hours", "top_failure_codes")}  # fmt: skip
     tag = history["asset"]["tag"]
-    return [Evidence(f"wo:HISTORY:{tag}", "wo", _fields(summary), f"maintenance history of {tag}"),
+    return [Evidence(f"wo:HISTORY:{tag}", "wo", render_fields(summary), f"maintenance history of {tag}"),
             *from_work_orders(history["latest"])]  # fmt: skip

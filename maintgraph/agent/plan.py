@@ -72,7 +72,7 @@ def plan(seen: Understanding) -> list[PlannedCall]:
 
 
 @dataclass
-class CallRecord:
+class ToolCallRecord:
     call: str
     seconds: float
     evidence_ids: list[str] = field(default_factory=list)
@@ -82,7 +82,7 @@ class CallRecord:
 @dataclass
 class Retrieved:
     evidence: list[Evidence] = field(default_factory=list)
-    records: list[CallRecord] = field(default_factory=list)
+    records: list[ToolCallRecord] = field(default_factory=list)
     not_checked: list[str] = field(default_factory=list)  # what the answer must say it could not check
     skipped: list[str] = field(default_factory=list)  # repeats and calls over the budget
 
@@ -102,20 +102,20 @@ def run_plan(calls: list[PlannedCall], toolbox: Toolbox, budget: int = 8) -> Ret
         done.add(call)
         tool = toolbox.get((call.source, call.name))
         if tool is None:
-            retrieved.records.append(CallRecord(str(call), 0.0, error="no such tool"))
+            retrieved.records.append(ToolCallRecord(str(call), 0.0, error="no such tool"))
             retrieved.not_checked.append(f"{call.source} {call.name}: no such tool")
             continue
         started = time.perf_counter()
         try:
             found = tool(**call.kwargs)
         except MaintgraphError as exc:  # a store down, an unknown asset, a timeout: say so, carry on
-            record = CallRecord(str(call), time.perf_counter() - started, error=str(exc))
+            record = ToolCallRecord(str(call), time.perf_counter() - started, error=str(exc))
             retrieved.not_checked.append(f"{call.source} {call.name}: {exc}")
             log.warning("%s failed: %s", call, exc)
         else:
             known = {e.id for e in retrieved.evidence}
             retrieved.evidence += [e for e in found if e.id not in known]
-            record = CallRecord(str(call), time.perf_counter() - started, [e.id for e in found])
+            record = ToolCallRecord(str(call), time.perf_counter() - started, [e.id for e in found])
         retrieved.records.append(record)
     return retrieved
 

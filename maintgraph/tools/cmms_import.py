@@ -18,11 +18,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
+from typing import get_args
 
 import psycopg
 
 from maintgraph.errors import LoadError
 from maintgraph.graph.loaders.tabular import Column, Problems, parse_datetime, read_sheet
+from maintgraph.tools.cmms import TRANSITIONS, WorkOrderType
 
 ASSETOPS_DATES = ("%m/%d/%y %H:%M", "%m/%d/%Y %H:%M", "%m/%d/%y")
 PLANT_DATES = ("%Y-%m-%d %H:%M", "%Y-%m-%d")
@@ -241,8 +243,8 @@ def _plant_meters_and_plans(conn: psycopg.Connection, folder: Path, report: Impo
         report.counts["pm_plans"] = report.counts.get("pm_plans", 0) + 1
 
 
-WORK_ORDER_TYPES = {"CM", "PM", "EM", "PdM", "CAL", "INSP"}
-WORK_ORDER_STATUSES = {"WAPPR", "APPR", "WMATL", "WSCH", "INPRG", "COMP", "CLOSE", "CAN"}
+WORK_ORDER_TYPES = set(get_args(WorkOrderType))
+WORK_ORDER_STATUSES = set(TRANSITIONS)
 
 
 def _plant_row_problem(row: dict[str, str], reported: str | None, finished: str | None, tags: set[str],

@@ -178,6 +178,12 @@ class Settings(BaseSettings):
         ["public", "internal"], description="Privacy classes document search returns unless asked otherwise."
     )
 
+    # -- the agent ----------------------------------------------------------------------------
+    agent_tool_budget: int = Field(10, ge=1, le=50, description="Most tool calls the agent makes in one turn.")
+    agent_model_routing: bool = Field(
+        True, description="Ask the served model for a tool choice each turn (the deterministic router checks it)."
+    )
+
     # -- operations ---------------------------------------------------------------------------
     connect_timeout_s: int = Field(5, ge=1, description="Connect timeout for every service, embedded or external.")
     service_start_timeout_s: float = Field(30.0, gt=0, description="How long to wait for a service to become ready.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import psycopg
 from psycopg.rows import dict_row
@@ -12,7 +13,11 @@ from maintgraph.errors import ServiceUnavailable
 
 
 def open_pool(
-    conninfo: str, what: str, connect_timeout_s: int = 5, configure: Callable[[psycopg.Connection], None] | None = None
+    conninfo: str,
+    what: str,
+    connect_timeout_s: int = 5,
+    configure: Callable[[psycopg.Connection], None] | None = None,
+    connection_kwargs: dict[str, Any] | None = None,
 ) -> ConnectionPool:
     """A small open pool (dict rows), or ServiceUnavailable naming ``what`` and libpq's reason.
 
@@ -20,7 +25,7 @@ def open_pool(
     """
     pool = ConnectionPool(
         conninfo, min_size=1, max_size=4, open=False, configure=configure,
-        kwargs={"row_factory": dict_row, "connect_timeout": connect_timeout_s},
+        kwargs={"row_factory": dict_row, "connect_timeout": connect_timeout_s, **(connection_kwargs or {})},
     )  # fmt: skip
     try:
         pool.open(wait=True, timeout=connect_timeout_s)

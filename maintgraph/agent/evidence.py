@@ -93,9 +93,17 @@ def from_graph_result(result: Any) -> list[Evidence]:
             ref = next((fact[key] for key in GRAPH_REF_KEYS if isinstance(fact.get(key), str)), None)
         if ref is None:
             continue
-        text = render_fields(fact)
+        text = render_isolation(fact) if "isolation_point" in fact and "energy_name" in fact else render_fields(fact)
         evidence.setdefault(f"graph:{ref}", Evidence(f"graph:{ref}", "graph", text, result.name))
     return list(evidence.values())
+
+
+def render_isolation(fact: dict[str, Any]) -> str:
+    """An isolation point as a technician reads it: what energy, where, how."""
+    point = fact["isolation_point"].split(":", 1)[-1]
+    return (f"{fact.get('loto', '').split(':', 1)[-1]} step {fact.get('step') or '-'}: isolate {fact['energy_name']} "
+            f"({fact.get('energy_magnitude') or fact.get('energy_kind') or '-'}) at {point} "
+            f"{fact.get('isolation_name') or ''}: {fact.get('method') or '-'}")  # fmt: skip
 
 
 def from_work_orders(rows: list[dict[str, Any]]) -> list[Evidence]:
@@ -112,5 +120,6 @@ def from_work_orders(rows: list[dict[str, Any]]) -> list[Evidence]:
     ]
 
 
-# The key of a graph fact that names the node it is about, most specific first.
-GRAPH_REF_KEYS = ("fmea", "ref", "cause", "component")
+# The key of a graph fact that names the node it is about, most specific first: an isolation point
+# rather than its LOTO procedure, the other equipment's component rather than the shared part.
+GRAPH_REF_KEYS = ("fmea", "isolation_point", "other_component", "part", "procedure", "ref", "cause", "component")

@@ -1,124 +1,255 @@
-"""The agent as a LangGraph state machine: understand -> retrieve -> synthesise -> check.
+"""The agent as a LangGraph state machine; all wiring is in :func:`build_agent`.
 
-This is the first, deterministic-routing version (the issue's model-chosen tools, evidence
-grading, memory, human-in-the-loop, guards and traces plug in around it):
+::
 
-- ``understand`` links entities and classifies the intent; a question about a tag that is not
-  in the register stops here with the nearest real tags, and no model call.
-- ``retrieve`` runs the deterministic plan within its call budget.
-- ``synthesise`` asks the served model to phrase an answer from the numbered evidence, citing
-  ids; with no model (or a model that fails) the answer is the evidence itself, cited.
-- ``check`` keeps only what the evidence supports (:func:`check_citations`); if nothing cited
-  survives, the extractive answer is used instead. What could not be checked is said.
+    input_guard -> understand -> route -> retrieve (docs | graph | cmms, in parallel) -> grade
+      grade -> reformulate -> retrieve -> grade      (once, when too little relevant evidence)
+      grade -> synthesise -> check -> output_guard -> remember
+      grade -> draft_work_order -> approval (interrupt: a person decides) -> remember
+      input_guard -> refuse -> remember; understand -> unknown_asset -> remember
+
+- ``understand`` links entities, classifies the intent and fills in what a follow-up leaves
+  out from the conversation ("it"); a tag that names no asset stops at ``unknown_asset`` with
+  the nearest real tags, and no model call.
+- ``route`` makes the deterministic plan, asks the served model for a tool call and lets the
+  router judge it (:mod:`maintgraph.agent.routing`); repeats and calls over the budget are
+  skipped. One ``retrieve`` branch per source runs in parallel.
+- ``synthesise`` streams the model's phrasing of the evidence; ``check`` keeps only what the
+  evidence supports and puts isolation first for physical work (:mod:`.synthesis`).
+- ``approval`` pauses on ``interrupt()`` with the draft; only a :class:`Decision` with a
+  valid approval token submits it, and the checkpointer lets that happen in another process.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from typing import Any, TypedDict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
+from langgraph.config import get_stream_writer
 from langgraph.graph import END, START, StateGraph
+from langgraph.types import Send, interrupt
 
-from maintgraph.agent.evidence import Evidence, check_citations
-from maintgraph.agent.plan import Toolbox, plan, run_plan
-from maintgraph.agent.understand import Understanding, understand
+from maintgraph.agent import grade as grading
+from maintgraph.agent import synthesis
+from maintgraph.agent.evidence import Evidence
+from maintgraph.agent.guards import Guards, NoGuards
+from maintgraph.agent.plan import PlannedCall, Toolbox, admit, plan, planned_call, run_calls
+from maintgraph.agent.routing import model_choice
+from maintgraph.agent.state import AgentState, Turn
+from maintgraph.agent.understand import Understanding, in_context, understand
+from maintgraph.agent.work_order import Decision, checked_draft, draft_from
 from maintgraph.errors import MaintgraphError
 from maintgraph.graph.linking import EntityLinker
+from maintgraph.tools.cmms import WorkOrderDraft
 
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 2000
-MAX_EVIDENCE_IN_PROMPT = 12
-SYSTEM = (
-    "You are a maintenance assistant. Answer the technician's question using ONLY the evidence listed. "
-    "After every fact put the id of its evidence in square brackets, exactly as listed, e.g. [wo:WO-25-00077]. "
-    "If the evidence includes a LOTO or isolation procedure, state isolation first. Never advise bypassing an "
-    "interlock or guard. If the evidence does not answer the question, say what is unknown."
-)
+ANSWER_TOKENS = 300
 
 
-class AgentState(TypedDict, total=False):
-    question: str
-    understanding: Understanding
-    evidence: list[Evidence]
-    calls: list[str]
-    not_checked: list[str]
-    draft: str
-    answer: str
-    cited: list[str]
-    removed: int
-    timings: dict[str, float]
+@dataclass
+class AgentParts:
+    """What the agent runs on; a part left as None is reported as not checked where needed."""
+
+    linker: EntityLinker
+    toolbox: Toolbox
+    drive_train: Callable[[str], list[dict[str, Any]]] = lambda tag: []
+    cmms: Any = None  # CMMSTools: drafting and submitting work orders
+    llm: Any = None  # LLMClient
+    model: str | None = None
+    guards: Guards = field(default_factory=NoGuards)
+    budget: int = 10
+    model_routing: bool = True
+    versions: dict[str, Any] = field(default_factory=dict)  # model and adapter versions, for traces
 
 
-def _timed(name: str, node: Any) -> Any:
-    def run(state: AgentState) -> dict[str, Any]:
+def _timed(name: str, node: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
+    def run(state: Any) -> dict[str, Any]:
         started = time.perf_counter()
         update = node(state)
-        return {**update, "timings": {**state.get("timings", {}), name: time.perf_counter() - started}}
+        key = f"{name}:{state['source']}" if name == "retrieve" else name
+        return {**update, "timings": {key: time.perf_counter() - started}}
 
     return run
 
 
-def build_agent(linker: EntityLinker, toolbox: Toolbox, llm: Any = None, model: str | None = None,
-                budget: int = 8, checkpointer: Any = None) -> Any:  # fmt: skip
-    """The compiled graph; ``llm`` is an :class:`~maintgraph.llm.client.LLMClient` (or None)."""
+def usable(state: AgentState) -> list[Evidence]:
+    """The evidence gathered this turn, less what grading dropped."""
+    dropped = set(state.get("dropped", []))
+    return [e for e in state.get("evidence", []) if e.id not in dropped]
+
+
+def build_agent(parts: AgentParts, checkpointer: Any = None) -> Any:
+    """The compiled graph (with ``checkpointer``, conversations and approvals persist)."""
+
+    def input_guard(state: AgentState) -> dict[str, Any]:
+        verdict = parts.guards.check_input(state["question"])
+        return {"question": verdict.text, "blocked": verdict.blocked, "guards": verdict.decisions}
+
+    def refuse(state: AgentState) -> dict[str, Any]:
+        return {"answer": f"I can't help with that: {state['blocked']}"}
 
     def understand_node(state: AgentState) -> dict[str, Any]:
-        return {"understanding": understand(state["question"], linker)}
+        seen = in_context(understand(state["question"], parts.linker), state.get("previous"), parts.drive_train)
+        return {"understanding": seen}
 
-    def after_understanding(state: AgentState) -> str:
-        seen = state["understanding"]
-        return "unknown_asset" if seen.unknown_tags and not seen.equipment else "retrieve"
-
-    def unknown_asset_node(state: AgentState) -> dict[str, Any]:
+    def unknown_asset(state: AgentState) -> dict[str, Any]:
         lines = [
             f"There is no asset {word} in the asset register"
             + (f"; did you mean {', '.join(c.key for c in nearest)}?" if nearest else ".")
             for word, nearest in state["understanding"].unknown_tags.items()
         ]
-        return {"answer": "\n".join(lines), "evidence": [], "cited": [], "calls": [], "not_checked": []}
+        return {"answer": "\n".join(lines)}
 
-    def retrieve_node(state: AgentState) -> dict[str, Any]:
-        done = run_plan(plan(state["understanding"]), toolbox, budget)
-        return {"evidence": done.evidence, "calls": [r.call for r in done.records], "not_checked": done.not_checked}
+    def route(state: AgentState) -> dict[str, Any]:
+        seen = state["understanding"]
+        planned = plan(seen)
+        choice = model_choice(parts.llm, parts.model, seen, planned) if parts.model_routing else None
+        wanted = planned + ([choice.call] if choice and choice.verdict == "added" and choice.call else [])
+        calls, skipped = admit(wanted, parts.budget)
+        route = {"intent": seen.intent, "tags": seen.tags, "from_context": seen.from_context,
+                 "planned": [str(c) for c in planned], "model_choice": choice.as_dict() if choice else None,
+                 "skipped": skipped}  # fmt: skip
+        return {"route": route, "calls": calls}
 
-    def synthesise_node(state: AgentState) -> dict[str, Any]:
-        evidence = ordered(state["evidence"])[:MAX_EVIDENCE_IN_PROMPT]
-        if llm is None or not evidence:
+    def fan_out(state: AgentState) -> list[Send]:
+        by_source: dict[str, list[PlannedCall]] = {}
+        for call in state["calls"]:
+            by_source.setdefault(call.source, []).append(call)
+        return [Send("retrieve", {"source": source, "calls": calls}) for source, calls in by_source.items()]
+
+    def retrieve(branch: dict[str, Any]) -> dict[str, Any]:
+        done = run_calls(branch["calls"], parts.toolbox)
+        return {"evidence": done.evidence, "records": done.records, "not_checked": done.not_checked}
+
+    def grade(state: AgentState) -> dict[str, Any]:
+        _, dropped = grading.grade(state.get("evidence", []), state["understanding"])
+        return {"dropped": dropped}
+
+    def after_grade(state: AgentState) -> str:
+        if grading.too_little(usable(state)) and not state.get("reformulated"):
+            if grading.reformulate(state["understanding"]):
+                return "reformulate"
+        seen = state["understanding"]
+        return "draft_work_order" if seen.intent == "work_order" and seen.tags else "synthesise"
+
+    def reformulate(state: AgentState) -> dict[str, Any]:
+        seen = state["understanding"]
+        query = grading.reformulate(seen)
+        made = list(state["calls"])
+        calls, skipped = admit([planned_call("docs", "search", query=query, tags=tuple(seen.tags[:2]))],
+                               parts.budget, made)  # fmt: skip
+        route = {**state["route"], "reformulated": query, "skipped": [*state["route"]["skipped"], *skipped]}
+        return {"reformulated": query, "calls": [*made, *calls], "route": route}
+
+    def fan_out_retry(state: AgentState) -> list[Send] | str:
+        retry = [c for c in state["calls"] if c.kwargs.get("query") == state["reformulated"]]
+        return [Send("retrieve", {"source": "docs", "calls": retry})] if retry else "grade"
+
+    def synthesise(state: AgentState) -> dict[str, Any]:
+        evidence = usable(state)
+        if parts.llm is None or not evidence:
             return {"draft": ""}
-        listing = "\n".join(f"[{e.id}] {e.text}" for e in evidence)
-        messages = [{"role": "system", "content": SYSTEM},
-                    {"role": "user", "content": f"Evidence:\n{listing}\n\nQuestion: {state['question']}"}]  # fmt: skip
+        write = get_stream_writer()
+        usage: list[Any] = []
+        pieces: list[str] = []
         try:
-            return {"draft": llm.chat(messages, model=model, max_tokens=300).text}
+            for piece in parts.llm.stream(synthesis.messages(state["question"], evidence), model=parts.model,
+                                          max_tokens=ANSWER_TOKENS, usage=usage):  # fmt: skip
+                pieces.append(piece)
+                write({"token": piece})
         except MaintgraphError as exc:  # the model server down: the evidence is still shown
             log.warning("model call failed, answering from the evidence: %s", exc)
-            return {"draft": "", "not_checked": [*state.get("not_checked", []), f"model: {exc}"]}
+            return {"draft": "", "not_checked": [f"the model ({exc})"]}
+        tokens = {"prompt": sum(r.prompt_tokens or 0 for r in usage),
+                  "completion": sum(r.completion_tokens or 0 for r in usage)}  # fmt: skip
+        return {"draft": "".join(pieces), "tokens": tokens}
 
-    def check_node(state: AgentState) -> dict[str, Any]:
-        evidence = state["evidence"]
-        checked = check_citations(state.get("draft", ""), evidence)
-        answer, cited = checked.answer, checked.cited
-        if not cited:  # nothing supported survived: the evidence itself, cited
-            answer, cited = extractive_answer(evidence)
-        if state.get("not_checked"):
-            answer += "\n\nCould not check: " + "; ".join(state["not_checked"])
-        return {"answer": answer, "cited": cited, "removed": len(checked.removed)}
+    def check(state: AgentState) -> dict[str, Any]:
+        answer = synthesis.finish(state.get("draft", ""), usable(state), state["understanding"],
+                                  state.get("not_checked", []))  # fmt: skip
+        return {"answer": answer.text, "cited": answer.cited, "removed": answer.removed}
+
+    def output_guard(state: AgentState) -> dict[str, Any]:
+        verdict = parts.guards.check_output(state["answer"], usable(state))
+        answer = f"I can't give that answer: {verdict.blocked}" if verdict.blocked else verdict.text
+        return {"answer": answer, "guards": verdict.decisions}
+
+    def draft_work_order(state: AgentState) -> dict[str, Any]:
+        if parts.cmms is None:
+            return {"answer": "No CMMS is configured, so no work order can be drafted.", "work_order": None}
+        draft, checked, note = checked_draft(parts.cmms, draft_from(state["understanding"], state.get("history", [])))
+        order = {"draft": draft.model_dump(mode="json"), "asset": checked["asset"], "note": note,
+                 "open_work_orders_on_asset": checked["open_work_orders_on_asset"]}  # fmt: skip
+        return {"work_order": order, "answer": describe_draft(order)}
+
+    def approval(state: AgentState) -> dict[str, Any]:
+        order = state.get("work_order")
+        if not order:
+            return {}
+        decision = Decision.model_validate(interrupt(order))
+        draft = WorkOrderDraft.model_validate(order["draft"])
+        if not decision.approved:
+            return {"answer": f"Work order for {draft.asset_tag} not submitted: {decision.by} rejected the draft."}
+        try:
+            created = parts.cmms.submit_work_order(draft, decision.token or "")
+        except MaintgraphError as exc:
+            return {"answer": f"Work order not submitted: {exc}"}
+        return {"submitted": created, "cited": [f"wo:{created['number']}"],
+                "answer": f"Submitted {created['number']} on {created['asset']} ({created['status']}), "
+                          f"approved by {decision.by} [wo:{created['number']}]."}  # fmt: skip
+
+    def remember(state: AgentState) -> dict[str, Any]:
+        seen: Understanding | None = state.get("understanding") if not state.get("blocked") else None
+        turn = Turn(question=state["question"], answer=state.get("answer", ""),
+                    intent=seen.intent if seen else "", tags=seen.tags if seen else [])  # fmt: skip
+        return {"history": [turn], "previous": seen if seen and seen.equipment else state.get("previous")}
 
     graph = StateGraph(AgentState)
-    graph.add_node("understand", _timed("understand", understand_node))
-    graph.add_node("unknown_asset", _timed("unknown_asset", unknown_asset_node))
-    graph.add_node("retrieve", _timed("retrieve", retrieve_node))
-    graph.add_node("synthesise", _timed("synthesise", synthesise_node))
-    graph.add_node("check", _timed("check", check_node))
-    graph.add_edge(START, "understand")
-    graph.add_conditional_edges("understand", after_understanding, ["unknown_asset", "retrieve"])
-    graph.add_edge("unknown_asset", END)
-    graph.add_edge("retrieve", "synthesise")
+    nodes = {"input_guard": input_guard, "refuse": refuse, "understand": understand_node,
+             "unknown_asset": unknown_asset, "route": route, "retrieve": retrieve, "grade": grade,
+             "reformulate": reformulate, "synthesise": synthesise, "check": check, "output_guard": output_guard,
+             "draft_work_order": draft_work_order, "approval": approval, "remember": remember}  # fmt: skip
+    for name, node in nodes.items():
+        graph.add_node(name, _timed(name, node))
+    graph.add_edge(START, "input_guard")
+    graph.add_conditional_edges("input_guard", lambda s: "refuse" if s.get("blocked") else "understand",
+                                ["refuse", "understand"])  # fmt: skip
+    graph.add_conditional_edges(
+        "understand",
+        lambda s: "unknown_asset" if s["understanding"].unknown_tags and not s["understanding"].equipment else "route",
+        ["unknown_asset", "route"],
+    )
+    graph.add_conditional_edges("route", fan_out, ["retrieve"])
+    graph.add_edge("retrieve", "grade")
+    graph.add_conditional_edges("grade", after_grade, ["reformulate", "synthesise", "draft_work_order"])
+    graph.add_conditional_edges("reformulate", fan_out_retry, ["retrieve", "grade"])
     graph.add_edge("synthesise", "check")
-    graph.add_edge("check", END)
+    graph.add_edge("check", "output_guard")
+    graph.add_edge("draft_work_order", "approval")
+    for last in ("refuse", "unknown_asset", "output_guard", "approval"):
+        graph.add_edge(last, "remember")
+    graph.add_edge("remember", END)
     return graph.compile(checkpointer=checkpointer)
+
+
+def describe_draft(order: dict[str, Any]) -> str:
+    draft = order["draft"]
+    lines = [f"Draft work order for {draft['asset_tag']} ({order['asset']}), waiting for approval:",
+             f"  type {draft['wo_type']}, priority {draft['priority']}: {draft['description']}"]  # fmt: skip
+    if draft.get("problem_code"):
+        lines.append(f"  failure code {draft['problem_code']}")
+    if order.get("note"):
+        lines.append(f"  note: {order['note']}")
+    open_now = order.get("open_work_orders_on_asset") or []
+    if open_now:
+        listed = ", ".join(f"{w['number']} {w['description']}" for w in open_now)
+        lines.append(f"  already open on this asset: {listed}")
+    return "\n".join(lines)
 
 
 def checked_question(question: str) -> str:
@@ -128,59 +259,3 @@ def checked_question(question: str) -> str:
     if len(question) > MAX_QUESTION_CHARS:
         raise MaintgraphError(f"the question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}")
     return question
-
-
-def ask(agent: Any, question: str, thread: str = "default") -> AgentState:
-    return agent.invoke({"question": checked_question(question)}, {"configurable": {"thread_id": thread}})
-
-
-def ordered(evidence: list[Evidence]) -> list[Evidence]:
-    """Isolation first (it comes before any task step), then what answers the question (causes
-    and failure modes, documents, records), and the asset's surroundings last."""
-
-    def rank(item: Evidence) -> int:
-        if "LOTOProcedure" in item.id:
-            return 0
-        if item.title in ("symptom_causes", "failure_modes", "failure_mode_fix"):
-            return 1
-        if item.title == "equipment_neighbourhood":
-            return 4
-        return {"doc": 2, "wo": 3}.get(item.kind, 3)
-
-    return sorted(evidence, key=rank)  # stable: each source keeps its own ranking
-
-
-def extractive_answer(evidence: list[Evidence], limit: int = 6) -> tuple[str, list[str]]:
-    """The evidence itself, one cited line each, isolation first."""
-    if not evidence:
-        return "I found nothing in the documents, the equipment graph or the CMMS that answers this.", []
-    chosen = ordered(evidence)[:limit]
-    lines = [f"- {' '.join(e.text.split())[:300]} [{e.id}]" for e in chosen]
-    return "From the plant's records:\n" + "\n".join(lines), [e.id for e in chosen]
-
-
-def open_agent(settings: Any) -> Any:
-    """The agent on the configured stores: the graph (and its entity linker), document search,
-    the CMMS and the model server. Synthesis uses the base model: the shipped house-style
-    adapter was trained for its answer format, not for citing evidence (the fine-tuning issue
-    trains one that does)."""
-    from maintgraph.agent.plan import build_toolbox
-    from maintgraph.graph.store import open_graph_store
-    from maintgraph.llm.client import LLMClient
-    from maintgraph.search.embeddings import build_embedder
-    from maintgraph.search.store import DocumentStore, SearchFilters
-    from maintgraph.services import Services
-    from maintgraph.tools.cmms_tools import Approvals, CMMSTools, open_backend
-
-    graph = open_graph_store(settings)
-    documents = DocumentStore(Services(settings).pg_conninfo(), settings.connect_timeout_s)
-    embedder = build_embedder(settings)
-    privacy = SearchFilters(privacy_classes=list(settings.search_privacy_classes))
-
-    def search(question: str, tags: list[str]) -> list[Any]:
-        vector = embedder.embed([question])[0]
-        return documents.search(question, vector, embedder.name, k=5, filters=privacy, boost_equipment=tags)
-
-    cmms = CMMSTools(open_backend(settings), Approvals.for_data_dir(settings.data_dir))
-    toolbox = build_toolbox(graph=graph, search=search, cmms=cmms)
-    return build_agent(EntityLinker.from_store(graph), toolbox, LLMClient(settings), model=settings.llm_model)

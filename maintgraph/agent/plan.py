@@ -13,6 +13,7 @@ what could not be checked; the others still count.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,26 +49,43 @@ class PlannedCall:
         return f"{self.source}.{self.name}({', '.join(f'{k}={v!r}' for k, v in self.args)})"
 
 
-def _call(source: Source, name: str, **kwargs: Any) -> PlannedCall:
+def planned_call(source: Source, name: str, **kwargs: Any) -> PlannedCall:
     return PlannedCall(source, name, tuple(sorted(kwargs.items())))
 
 
+# "Which other pumps have the same bearing?": where a failing part may fail next.
+SHARED = re.compile(r"\b(other|same|share[sd]?|also (fitted|use)|elsewhere|anywhere else|which else)\b", re.I)
+PHYSICAL = ("diagnose", "procedure", "work_order")  # intents that lead to hands-on work: isolation first
+
+
 def plan(seen: Understanding) -> list[PlannedCall]:
-    calls = [_call("docs", "search", query=seen.question, tags=tuple(seen.tags[:MAX_ASSETS]))]
+    """The deterministic route: document search always, then per linked asset (at most
+    ``MAX_ASSETS``) the graph queries and CMMS tools its intent needs; isolation for any
+    physical work; stock for every linked part."""
+    calls = [planned_call("docs", "search", query=seen.question, tags=tuple(seen.tags[:MAX_ASSETS]))]
+    modes = [c.key for c in seen.failure_terms if c.label == "FailureMode"]
     for tag in seen.tags[:MAX_ASSETS]:
+        if seen.intent in PHYSICAL:
+            calls.append(planned_call("graph", "isolation", tag=tag))
         if seen.intent == "diagnose":
-            symptom = next((c.name for c in seen.failure_terms), None)
-            calls.append(_call("graph", "symptom_causes", tag=tag, symptom=symptom) if symptom
-                         else _call("graph", "failure_modes", tag=tag))  # fmt: skip
-            calls.append(_call("cmms", "asset_history", asset_tag=tag))
+            # An FMEA symptom is matched by name; a failure mode ("overheating") lists the FMEA instead.
+            symptom = next((c.name for c in seen.failure_terms if c.label == "Symptom"), None)
+            calls.append(planned_call("graph", "symptom_causes", tag=tag, symptom=symptom) if symptom
+                         else planned_call("graph", "failure_modes", tag=tag))  # fmt: skip
+            calls.append(planned_call("cmms", "asset_history", asset_tag=tag))
         elif seen.intent == "history":
-            calls += [_call("cmms", "asset_history", asset_tag=tag), _call("cmms", "pm_status", asset_tag=tag)]
+            calls.append(planned_call("cmms", "asset_history", asset_tag=tag))
+            calls.append(planned_call("cmms", "pm_status", asset_tag=tag))
         elif seen.intent == "work_order":
-            calls.append(_call("cmms", "open_work_orders", asset_tag=tag))
-        if seen.intent != "history":  # its LOTO procedures, components and fitted parts
-            calls.append(_call("graph", "equipment_neighbourhood", tag=tag))
+            calls.append(planned_call("cmms", "open_work_orders", asset_tag=tag))
+        if seen.intent in ("diagnose", "procedure"):
+            calls += [planned_call("graph", "failure_mode_fix", tag=tag, mode=mode) for mode in modes[:1]]
+        if SHARED.search(seen.question):
+            calls.append(planned_call("graph", "shared_components", tag=tag))
+        if seen.intent != "history":  # components, fitted parts, sensors, drive train
+            calls.append(planned_call("graph", "equipment_neighbourhood", tag=tag))
     for part in seen.parts:
-        calls.append(_call("cmms", "part_availability", part_number=part.key))
+        calls.append(planned_call("cmms", "part_availability", part_number=part.key))
     return list(dict.fromkeys(calls))
 
 
@@ -90,16 +108,29 @@ class Retrieved:
 Toolbox = dict[tuple[Source, str], Callable[..., list[Evidence]]]
 
 
-def run_plan(calls: list[PlannedCall], toolbox: Toolbox, budget: int = 8) -> Retrieved:
-    retrieved, done = Retrieved(), set()
+def admit(
+    calls: list[PlannedCall], budget: int, made: list[PlannedCall] | None = None
+) -> tuple[list[PlannedCall], list[str]]:
+    """The calls to make this turn, and why the others are skipped: a call identical to one
+    already made (``made``) or planned is a repeat, and no more than ``budget`` are made in all."""
+    admitted: list[PlannedCall] = []
+    skipped: list[str] = []
+    seen = set(made or [])
     for call in calls:
-        if call in done:
-            retrieved.skipped.append(f"{call} (repeated)")
-            continue
-        if len(done) >= budget:
-            retrieved.skipped.append(f"{call} (over the budget of {budget} calls)")
-            continue
-        done.add(call)
+        if call in seen:
+            skipped.append(f"{call} (repeated)")
+        elif len(seen) >= budget:
+            skipped.append(f"{call} (over the budget of {budget} calls)")
+        else:
+            seen.add(call)
+            admitted.append(call)
+    return admitted, skipped
+
+
+def run_calls(calls: list[PlannedCall], toolbox: Toolbox) -> Retrieved:
+    """Make the calls in order, gathering their evidence (each id once)."""
+    retrieved = Retrieved()
+    for call in calls:
         tool = toolbox.get((call.source, call.name))
         if tool is None:
             retrieved.records.append(ToolCallRecord(str(call), 0.0, error="no such tool"))
@@ -117,6 +148,13 @@ def run_plan(calls: list[PlannedCall], toolbox: Toolbox, budget: int = 8) -> Ret
             retrieved.evidence += [e for e in found if e.id not in known]
             record = ToolCallRecord(str(call), time.perf_counter() - started, [e.id for e in found])
         retrieved.records.append(record)
+    return retrieved
+
+
+def run_plan(calls: list[PlannedCall], toolbox: Toolbox, budget: int = 10) -> Retrieved:
+    admitted, skipped = admit(calls, budget)
+    retrieved = run_calls(admitted, toolbox)
+    retrieved.skipped = skipped
     return retrieved
 
 
@@ -139,6 +177,10 @@ def build_toolbox(graph: Any = None, search: Callable[[str, list[str]], list[Any
         box[("graph", "failure_modes")] = lambda tag: from_graph_result(queries.failure_modes(graph, tag))
         box[("graph", "equipment_neighbourhood")] = lambda tag: from_graph_result(
             queries.equipment_neighbourhood(graph, tag))  # fmt: skip
+        box[("graph", "isolation")] = lambda tag: from_graph_result(queries.isolation(graph, tag))
+        box[("graph", "failure_mode_fix")] = lambda tag, mode: from_graph_result(
+            queries.failure_mode_fix(graph, tag, mode))  # fmt: skip
+        box[("graph", "shared_components")] = lambda tag: from_graph_result(queries.shared_components(graph, tag))
     if cmms is not None:
         box[("cmms", "asset_history")] = lambda asset_tag: _history_evidence(
             cmms.asset_history(AssetArgument(asset_tag=asset_tag))

@@ -10,8 +10,9 @@ so the agent can say so instead of inventing an answer about equipment that does
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-from typing import Literal
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any, Literal
 
 from maintgraph.graph.linking import Candidate, EntityLinker, Mention
 
@@ -70,6 +71,8 @@ class Understanding:
     unknown_tags: dict[str, list[Candidate]] = field(default_factory=dict)
     # Phrases that fit two things equally ("leaking": external leak of process or utility medium).
     ambiguous: list[Mention] = field(default_factory=list)
+    # How the conversation filled in what the question left out ("it" -> P-101), for the trace.
+    from_context: str = ""
 
     @property
     def tags(self) -> list[str]:
@@ -111,4 +114,47 @@ def understand(question: str, linker: EntityLinker) -> Understanding:
         failure_terms=found["failure"],
         unknown_tags=unknown,
         ambiguous=ambiguous,
+    )
+
+
+# Words that name an equipment class: "the motor on it" in a conversation about pump P-101 is
+# the equipment of class EM that drives P-101.
+CLASS_WORDS = {"motor": "EM", "pump": "PU", "fan": "FA", "compressor": "CO", "agitator": "AG", "mixer": "AG",
+               "valve": "VA", "exchanger": "HE", "vessel": "VE", "receiver": "VE", "tank": "VE"}  # fmt: skip
+CLASS_WORD = re.compile(rf"\b({'|'.join(CLASS_WORDS)})s?\b", re.I)
+
+
+def in_context(
+    seen: Understanding,
+    previous: Understanding | None,
+    drive_train: Callable[[str], list[dict[str, Any]]],
+) -> Understanding:
+    """Fill in what a follow-up question leaves out from the turn before it.
+
+    A question that names no equipment is about the equipment the conversation is on ("it");
+    a class word in it ("the motor on it") moves to the equipment of that class in the drive
+    train. A question whose own intent is only "general" keeps the previous intent and, when it
+    names no failure term, the previous failure terms ("and the motor?" after a hot bearing).
+    """
+    if previous is None or seen.equipment or seen.unknown_tags or not previous.equipment:
+        return seen
+    equipment = list(previous.equipment)
+    words = {CLASS_WORDS[m.lower()] for m in CLASS_WORD.findall(seen.question)}
+    if words:
+        train = [row for c in equipment for row in drive_train(c.key)]  # each equipment first, then its partners
+        own = [c for c in equipment if any(r["tag"] == c.key and r.get("class_code") in words for r in train)]
+        related = [
+            Candidate("Equipment", row["tag"], row.get("name") or row["tag"], 100.0, "drive train")
+            for row in train
+            if row.get("class_code") in words and row["tag"] not in {c.key for c in equipment}
+        ]
+        equipment = own or list({c.key: c for c in related}.values()) or equipment
+    inherit = seen.intent == "general"
+    return replace(
+        seen,
+        equipment=equipment,
+        intent=previous.intent if inherit else seen.intent,
+        failure_terms=seen.failure_terms or (previous.failure_terms if inherit else []),
+        from_context=f"equipment {', '.join(c.key for c in equipment)} from the conversation"
+        + (f"; intent {previous.intent} carried over" if inherit else ""),
     )

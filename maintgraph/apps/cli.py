@@ -781,34 +781,144 @@ def wo_create(
 # -- the agent --------------------------------------------------------------------------------------
 
 
+ThreadOption = Annotated[
+    str | None, typer.Option("--thread", help="Conversation id: ask within it (follow-ups, approvals); new if unset.")
+]
+ShowEvidence = Annotated[bool, typer.Option("--show-evidence", help="Also print the route, evidence and timings.")]
+NoModel = Annotated[bool, typer.Option("--no-model", help="Answer with the cited evidence only (no model server).")]
+
+
+def _assistant(use_model: bool = True):
+    from maintgraph.agent.session import open_assistant
+
+    return open_assistant(_settings(), use_model=use_model)
+
+
 @app.command("ask")
 @friendly_errors
 def ask_command(
     question: Annotated[str, typer.Argument(help="A troubleshooting question, e.g. 'P-101 DE bearing runs hot'.")],
-    show_evidence: Annotated[bool, typer.Option("--show-evidence", help="Also print the route and evidence.")] = False,
+    thread: ThreadOption = None,
+    show_evidence: ShowEvidence = False,
+    no_model: NoModel = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Ask the agent one question: documents, the equipment graph and the CMMS, answered with citations."""
-    from maintgraph.agent.graph import ask, checked_question, open_agent
+    """Ask the agent one question: documents, the equipment graph and the CMMS, answered with citations.
+
+    A question that drafts a work order stops with the draft; decide with `maintgraph approve`."""
+    import uuid
+
+    from maintgraph.agent.graph import checked_question
+    from maintgraph.apps.chat import as_json as result_json
+    from maintgraph.apps.chat import render_turn
 
     question = checked_question(question)  # before any service is touched
-    state = ask(open_agent(_settings()), question)
-    evidence = {e.id: e for e in state.get("evidence", [])}
+    assistant = _assistant(not no_model)
+    thread = thread or f"ask-{uuid.uuid4().hex[:12]}"
+    try:
+        if as_json:
+            out.print_json(json.dumps(result_json(assistant.ask(question, thread)), default=str))
+            return
+        result = render_turn(out, assistant.turn(question, thread), show_evidence)
+        if result.awaiting:
+            out.print(f"\nNothing is submitted yet. Decide with: maintgraph approve {thread} --by NAME [--reject]")
+    finally:
+        assistant.close()
+
+
+@app.command("approve")
+@friendly_errors
+def approve_command(
+    thread: Annotated[str, typer.Argument(help="The conversation whose work-order draft waits for a decision.")],
+    by: Annotated[str, typer.Option("--by", help="Who decides (recorded as the approver).")],
+    reject: Annotated[bool, typer.Option("--reject", help="Reject the draft instead of submitting it.")] = False,
+    no_model: NoModel = False,
+) -> None:
+    """Approve (or reject) the work-order draft a conversation is waiting on; works after a restart."""
+    from maintgraph.apps.chat import render_turn
+
+    assistant = _assistant(not no_model)
+    try:
+        render_turn(out, assistant.decide(thread, approved=not reject, by=by))
+    finally:
+        assistant.close()
+
+
+@app.command("chat")
+@friendly_errors
+def chat_command(
+    show_evidence: ShowEvidence = False,
+    approver: Annotated[
+        str | None, typer.Option("--approver", help="Name recorded when you approve a work order (asked if unset).")
+    ] = None,
+    no_model: NoModel = False,
+) -> None:
+    """A troubleshooting conversation: streamed, cited answers; /new, /history, /quit."""
+    from maintgraph.apps.chat import chat_loop
+
+    assistant = _assistant(not no_model)
+    try:
+        chat_loop(out, assistant, show_evidence, approver)
+    finally:
+        assistant.close()
+
+
+trace_app = typer.Typer(help="The agent's recorded turns: list, show, export for replay.", no_args_is_help=True)
+app.add_typer(trace_app, name="trace")
+
+
+def _trace_store():
+    from maintgraph.agent.traces import TraceStore
+    from maintgraph.services import Services
+
+    settings = _settings()
+    return TraceStore(Services(settings).pg_conninfo(), settings.connect_timeout_s)
+
+
+@trace_app.command("list")
+@friendly_errors
+def trace_list(
+    thread: Annotated[str | None, typer.Option("--thread", help="Only this conversation.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many, newest first.")] = 20,
+    as_json: JsonOption = False,
+) -> None:
+    """The newest traces."""
+    store = _trace_store()
+    try:
+        traces = store.list(thread, limit)
+    finally:
+        store.close()
     if as_json:
-        out.print_json(json.dumps({
-            "question": question, "intent": state["understanding"].intent, "answer": state["answer"],
-            "cited": state["cited"], "calls": state.get("calls", []), "timings_s": state.get("timings", {}),
-            "evidence": [{"id": e.id, "title": e.title, "text": e.text} for e in evidence.values()],
-        }))  # fmt: skip
+        out.print_json(json.dumps([t.model_dump(mode="json") for t in traces]))
         return
-    out.print(escape(state["answer"]), highlight=False)
-    if state["cited"]:
-        out.print("\n[bold]Sources[/bold]")
-        for n, ref in enumerate(state["cited"], 1):
-            out.print(
-                f"  {n}. {escape(ref)}  {escape(evidence[ref].title) if ref in evidence else ''}", highlight=False
-            )
-    if show_evidence:
-        out.print(f"\n[bold]Route[/bold] intent {state['understanding'].intent}: " + "; ".join(state.get("calls", [])))
-        timings = ", ".join(f"{name} {seconds:.2f} s" for name, seconds in state.get("timings", {}).items())
-        out.print(f"[bold]Timings[/bold] {timings}")
+    table = Table("id", "when", "thread", "status", "intent", "s", Column("question", overflow="fold"))
+    for t in traces:
+        table.add_row(t.id, f"{t.started_at:%Y-%m-%d %H:%M:%S}", t.thread_id, t.status, t.intent or "",
+                      f"{t.seconds:.1f}", escape(t.question[:80]))  # fmt: skip
+    out.print(table)
+
+
+@trace_app.command("show")
+@friendly_errors
+def trace_show(trace_id: Annotated[str, typer.Argument(help="A trace id (from `trace list`).")]) -> None:
+    """One trace, whole, as JSON."""
+    store = _trace_store()
+    try:
+        out.print_json(store.get(trace_id).model_dump_json())
+    finally:
+        store.close()
+
+
+@trace_app.command("export")
+@friendly_errors
+def trace_export(
+    path: Annotated[Path, typer.Argument(help="JSONL file to write (replaced whole).")],
+    thread: Annotated[str | None, typer.Option("--thread", help="Only this conversation.")] = None,
+) -> None:
+    """Export traces, oldest first, one JSON object per line (what the evaluation harness replays)."""
+    store = _trace_store()
+    try:
+        count = store.export_jsonl(path, thread)
+    finally:
+        store.close()
+    out.print(f"{count} trace(s) written to {path}")

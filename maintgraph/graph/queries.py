@@ -114,6 +114,46 @@ def equipment_neighbourhood(store: GraphStore, tag: str) -> QueryResult:
     return _attach_chunks(store, result)
 
 
+def drive_train(store: GraphStore, tag: str) -> list[dict[str, Any]]:
+    """An equipment and what it drives or is driven by (a pump and its motor), each with its
+    class, the equipment itself first: how "the motor on it" is resolved in a conversation."""
+    tag = tag.upper()
+    _require(store, "Equipment", tag)
+    rows = store.read(
+        "MATCH (x:Equipment {tag: $tag}) RETURN x.tag AS tag, x.class_code AS class_code, x.name AS name "
+        "UNION ALL MATCH (:Equipment {tag: $tag})-[:DRIVES]-(x:Equipment) "
+        "RETURN x.tag AS tag, x.class_code AS class_code, x.name AS name",
+        {"tag": tag},
+    )
+    return [dict(row) for row in rows]
+
+
+def isolation(store: GraphStore, tag: str) -> QueryResult:
+    """How to isolate an equipment before physical work: each LOTO procedure that isolates it,
+    with every energy source it controls and that source's isolation points in step order, and
+    the procedure's own steps (equipment -> LOTO -> energy source -> isolation point)."""
+    tag = tag.upper()
+    _require(store, "Equipment", tag)
+    result = QueryResult("isolation", {"tag": tag})
+    rows = store.read(
+        "MATCH p = (e:Equipment {tag: $tag})<-[:ISOLATES]-(l:LOTOProcedure)-[:CONTROLS_ENERGY]->(es:EnergySource)"
+        "-[ri:REQUIRES_ISOLATION]->(ip:IsolationPoint) "
+        "RETURN p, l, es, ip, ri.step AS step ORDER BY l.id, es.id, step",
+        {"tag": tag},
+    )
+    for row in rows:
+        result.paths.append(row["p"])
+        result.facts.append(
+            {"loto": row["l"].ref, "loto_name": row["l"].properties.get("name"), "energy_source": row["es"].ref,
+             **{f"energy_{k}": v for k, v in _props(row["es"], "name", "kind", "magnitude").items()},
+             "isolation_point": row["ip"].ref, "isolation_name": row["ip"].properties.get("name"),
+             **_props(row["ip"], "method", "location"), "step": row["step"]}
+        )  # fmt: skip
+    for row in store.read("MATCH (:Equipment {tag: $tag})<-[:ISOLATES]-(l:LOTOProcedure) RETURN l", {"tag": tag}):
+        result.facts.append({"ref": row["l"].ref, **_props(row["l"], "name", "steps")})
+    return _attach_chunks(store, result)
+
+
 def failure_modes(store: GraphStore, tag: str) -> QueryResult:
     """The failure modes an equipment's FMEA lists, per component, with S/O/D, RPN, action
     priority, causes and effects, highest RPN first."""

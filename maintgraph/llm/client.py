@@ -235,8 +235,10 @@ class LLMClient:
         return result, choice.message
 
     def stream(self, messages: list[Message], model: str | None = None, max_tokens: int = 256,
-               temperature: float = 0.0, **options: Any) -> Iterator[str]:  # fmt: skip
-        """Yield the answer's text as it is generated."""
+               temperature: float = 0.0, usage: list[CallRecord] | None = None,
+               **options: Any) -> Iterator[str]:  # fmt: skip
+        """Yield the answer's text as it is generated; its call record (tokens, time to first
+        token) is also appended to ``usage`` when given, for the caller's own accounting."""
         name = self.resolve(model)
         started = time.perf_counter()
         record = CallRecord(name, "stream", 0.0)
@@ -258,6 +260,8 @@ class LLMClient:
         finally:
             record.latency_s = time.perf_counter() - started
             self._record(record)
+            if usage is not None:
+                usage.append(record)
 
     def structured(self, messages: list[Message], schema: type[Schema], model: str | None = None,
                    max_tokens: int = 256, repairs: int = 2) -> Schema:  # fmt: skip

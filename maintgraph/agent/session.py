@@ -1,0 +1,228 @@
+"""The assistant as the faces use it: conversations, streaming, approvals, traces.
+
+:class:`Assistant` wraps the compiled graph with its Postgres checkpointer (conversations and
+paused approvals survive a restart) and its trace store. A turn is a stream of
+:class:`Event` (``node`` when a step finishes, ``token`` as the model writes, then one
+``result``); :meth:`Assistant.ask` is the same turn, consumed. A turn that drafts a work order
+ends with ``result.awaiting`` set: the face shows the draft, asks a person, and calls
+:meth:`Assistant.decide`, which mints the approval token for exactly that draft and resumes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from langgraph.types import Command
+
+from maintgraph.agent.graph import AgentParts, build_agent, checked_question
+from maintgraph.agent.state import Turn, new_turn
+from maintgraph.agent.traces import Status, TraceStore, now, trace_of
+from maintgraph.agent.work_order import Decision
+from maintgraph.errors import MaintgraphError
+
+log = logging.getLogger(__name__)
+
+# The types a checkpoint may hold besides JSON: LangGraph refuses to load unlisted classes.
+CHECKPOINT_TYPES = [
+    ("maintgraph.agent.evidence", "Evidence"),
+    ("maintgraph.agent.understand", "Understanding"),
+    ("maintgraph.graph.linking", "Candidate"),
+    ("maintgraph.graph.linking", "Mention"),
+    ("maintgraph.agent.plan", "PlannedCall"),
+    ("maintgraph.agent.plan", "ToolCallRecord"),
+]
+
+
+@dataclass
+class Event:
+    kind: Literal["node", "token", "result"]
+    name: str = ""  # the node, for "node"
+    text: str = ""  # the token, for "token"
+    result: TurnResult | None = None
+
+
+@dataclass
+class TurnResult:
+    thread_id: str
+    question: str
+    answer: str
+    cited: list[dict[str, str]]  # id, title, text of each cited evidence, in citation order
+    route: dict[str, Any]
+    timings: dict[str, float]
+    awaiting: dict[str, Any] | None = None  # a work-order draft waiting for a person's decision
+    submitted: dict[str, Any] | None = None
+    trace_id: str | None = None
+    evidence: list[dict[str, str]] = field(default_factory=list)
+
+
+class Assistant:
+    def __init__(self, parts: AgentParts, checkpointer: Any, traces: TraceStore | None = None,
+                 approvals: Any = None, closers: list[Any] | None = None) -> None:  # fmt: skip
+        self.parts = parts
+        self.graph = build_agent(parts, checkpointer)
+        self.traces = traces
+        self.approvals = approvals
+        self._closers = closers or []
+
+    def close(self) -> None:
+        for closer in reversed(self._closers):
+            closer()
+
+    # -- turns --------------------------------------------------------------------------------------
+    def turn(self, question: str, thread_id: str) -> Iterator[Event]:
+        if self.pending(thread_id):
+            raise MaintgraphError(
+                f"conversation {thread_id} is waiting for a decision on a work-order draft; approve or reject it first"
+            )
+        question = checked_question(question)
+        yield from self._run(new_turn(question), thread_id, question)
+
+    def decide(self, thread_id: str, approved: bool, by: str) -> Iterator[Event]:
+        """Resume a paused turn with a person's decision on the draft it shows."""
+        from maintgraph.tools.cmms import WorkOrderDraft
+
+        order = self.pending(thread_id)
+        if order is None:
+            raise MaintgraphError(f"conversation {thread_id} has no work-order draft waiting for a decision")
+        if not by.strip():
+            raise MaintgraphError("say who decides: the approver's name is recorded with the work order")
+        token = self.approvals.approve(WorkOrderDraft.model_validate(order["draft"]), by) if approved else None
+        decision = Decision(approved=approved, by=by, token=token)
+        verb = "approved" if approved else "rejected"
+        yield from self._run(Command(resume=decision.model_dump()), thread_id, f"({verb} by {by})")
+
+    def ask(self, question: str, thread_id: str) -> TurnResult:
+        return _result(self.turn(question, thread_id))
+
+    def decide_now(self, thread_id: str, approved: bool, by: str) -> TurnResult:
+        return _result(self.decide(thread_id, approved, by))
+
+    def _run(self, payload: Any, thread_id: str, question: str) -> Iterator[Event]:
+        config = {"configurable": {"thread_id": thread_id}}
+        started_at, started = now(), time.perf_counter()
+        status: Status = "failed"
+        snapshot = None
+        try:
+            for mode, chunk in self.graph.stream(payload, config, stream_mode=["updates", "custom"]):
+                if mode == "custom" and "token" in chunk:
+                    yield Event("token", text=chunk["token"])
+                elif mode == "updates":
+                    for name in chunk:
+                        if not name.startswith("__"):
+                            yield Event("node", name=name)
+            snapshot = self.graph.get_state(config)
+            awaiting = snapshot.interrupts[0].value if snapshot.interrupts else None
+            status = "awaiting_approval" if awaiting else "answered"
+            result = self._result(snapshot.values, thread_id, awaiting)
+        finally:
+            try:
+                values = (snapshot or self.graph.get_state(config)).values
+            except Exception:  # noqa: BLE001 - the checkpointer itself failed: trace what is known
+                values = {}
+            values = {**values, "question": values.get("question") or question}
+            trace = trace_of(values, thread_id, started_at, time.perf_counter() - started, status, self.parts.versions)
+            if self.traces is not None:
+                try:
+                    self.traces.record(trace)
+                except Exception as exc:  # noqa: BLE001 - a trace store hiccup must not lose the answer
+                    log.error("trace %s not recorded: %s", trace.id, exc)
+        result.trace_id = trace.id
+        yield Event("result", result=result)
+
+    def _result(self, values: dict[str, Any], thread_id: str, awaiting: dict[str, Any] | None) -> TurnResult:
+        evidence = {e.id: e for e in values.get("evidence") or []}
+        cited = [{"id": i, "title": evidence[i].title, "text": evidence[i].text} if i in evidence
+                 else {"id": i, "title": "", "text": ""} for i in values.get("cited") or []]  # fmt: skip
+        return TurnResult(
+            thread_id=thread_id, question=values.get("question", ""), answer=values.get("answer", ""), cited=cited,
+            route=values.get("route") or {}, timings=values.get("timings") or {}, awaiting=awaiting,
+            submitted=values.get("submitted"),
+            evidence=[{"id": e.id, "title": e.title, "text": e.text} for e in evidence.values()],
+        )  # fmt: skip
+
+    # -- the conversation ---------------------------------------------------------------------------
+    def history(self, thread_id: str) -> list[Turn]:
+        return list(self.graph.get_state({"configurable": {"thread_id": thread_id}}).values.get("history", []))
+
+    def pending(self, thread_id: str) -> dict[str, Any] | None:
+        snapshot = self.graph.get_state({"configurable": {"thread_id": thread_id}})
+        return snapshot.interrupts[0].value if snapshot.interrupts else None
+
+
+def _result(events: Iterator[Event]) -> TurnResult:
+    for event in events:
+        if event.kind == "result" and event.result is not None:
+            return event.result
+    raise MaintgraphError("the agent ended the turn without a result")
+
+
+def open_checkpointer(conninfo: str, connect_timeout_s: int = 5) -> tuple[Any, Any]:
+    """LangGraph's PostgresSaver on the product's Postgres, its tables created if missing:
+    (saver, pool)."""
+    from langgraph.checkpoint.postgres import PostgresSaver
+    from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+
+    from maintgraph.pg import open_pool
+
+    pool = open_pool(conninfo, "conversation memory (Postgres)", connect_timeout_s,
+                     connection_kwargs={"autocommit": True, "prepare_threshold": 0})  # fmt: skip
+    saver = PostgresSaver(pool, serde=JsonPlusSerializer(allowed_msgpack_modules=CHECKPOINT_TYPES))
+    saver.setup()
+    return saver, pool
+
+
+def open_assistant(settings: Any, use_model: bool = True) -> Assistant:
+    """The assistant on the configured stores: the graph, document search, the CMMS, the model
+    server (unless ``use_model`` is False: answers are then the cited evidence), memory and traces.
+    Synthesis uses the base model: the shipped house-style adapter was trained for its answer
+    format, not for citing evidence (the fine-tuning issue trains one that does)."""
+    from maintgraph.agent.plan import build_toolbox
+    from maintgraph.graph import queries
+    from maintgraph.graph.linking import EntityLinker
+    from maintgraph.graph.store import open_graph_store
+    from maintgraph.llm.client import LLMClient
+    from maintgraph.search.embeddings import build_embedder
+    from maintgraph.search.store import DocumentStore, SearchFilters
+    from maintgraph.services import Services
+    from maintgraph.tools.cmms_tools import Approvals, CMMSTools, open_backend
+
+    conninfo = Services(settings).pg_conninfo()
+    graph = open_graph_store(settings)
+    documents = DocumentStore(conninfo, settings.connect_timeout_s)
+    embedder = build_embedder(settings)
+    privacy = SearchFilters(privacy_classes=list(settings.search_privacy_classes))
+
+    def search(question: str, tags: list[str]) -> list[Any]:
+        vector = embedder.embed([question])[0]
+        return documents.search(question, vector, embedder.name, k=5, filters=privacy, boost_equipment=tags)
+
+    approvals = Approvals.for_data_dir(settings.data_dir)
+    cmms = CMMSTools(open_backend(settings), approvals)
+    saver, pool = open_checkpointer(conninfo, settings.connect_timeout_s)
+    traces = TraceStore(conninfo, settings.connect_timeout_s)
+    parts = AgentParts(
+        linker=EntityLinker.from_store(graph), toolbox=build_toolbox(graph=graph, search=search, cmms=cmms),
+        drive_train=lambda tag: queries.drive_train(graph, tag), cmms=cmms,
+        llm=LLMClient(settings) if use_model else None, model=settings.llm_model,
+        budget=settings.agent_tool_budget, model_routing=settings.agent_model_routing,
+        versions=model_versions(settings) if use_model else {"model": None},
+    )  # fmt: skip
+    return Assistant(parts, saver, traces, approvals, closers=[pool.close, traces.close, graph.close])
+
+
+def model_versions(settings: Any) -> dict[str, Any]:
+    """The served base model (and adapter, if one is configured) with their pinned hashes."""
+    from maintgraph.llm.registry import ModelRegistry
+
+    registry = ModelRegistry(settings)
+    base = registry.model(settings.llm_model)
+    versions: dict[str, Any] = {"model": base.name, "package": f"{base.package}=={base.version}",
+                                "sha256": base.sha256}  # fmt: skip
+    if settings.llm_adapter:
+        adapter = registry.adapter(settings.llm_adapter)
+        versions["adapter"] = {"name": adapter.name, "sha256": adapter.sha256}
+    return versions

@@ -1,0 +1,103 @@
+"""Composing the answer from the evidence: the model phrases and orders, the evidence decides.
+
+The model sees the evidence numbered by id and is asked to cite ids; :func:`finish` then keeps
+only what the citation check lets through. If nothing cited survives (small models rarely
+cite), the answer is the evidence itself, one cited line each. For physical work the isolation
+steps come first whatever the model wrote: they are prepended from the graph's LOTO facts when
+the model's answer does not cite them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from maintgraph.agent.evidence import Evidence, check_citations
+from maintgraph.agent.understand import Understanding
+
+MAX_EVIDENCE_IN_PROMPT = 12
+EXTRACTIVE_LINES = 8
+LINE_CHARS = 400
+SYSTEM = (
+    "You are a maintenance assistant. Answer the technician's question using ONLY the evidence listed. "
+    "After every fact put the id of its evidence in square brackets, exactly as listed, e.g. [wo:WO-25-00077]. "
+    "If the evidence includes a LOTO or isolation procedure, state isolation first. Never advise bypassing an "
+    "interlock or guard. If the evidence does not answer the question, say what is unknown."
+)
+PHYSICAL_INTENTS = ("diagnose", "procedure", "work_order")
+
+
+def is_isolation(item: Evidence) -> bool:
+    return item.title == "isolation" or "LOTOProcedure" in item.id
+
+
+def ordered(evidence: list[Evidence], focus: tuple[str, ...] = ()) -> list[Evidence]:
+    """Isolation first (it comes before any task step), then what answers the question (causes
+    and failure modes, fixes, documents, records), and the asset's surroundings last; within
+    each, what mentions a ``focus`` term (the failure mode or part asked about) first."""
+    terms = [t.lower() for t in focus if t]
+
+    def rank(item: Evidence) -> int:
+        if is_isolation(item):
+            return 0
+        if item.title in ("symptom_causes", "failure_modes", "failure_mode_fix", "shared_components"):
+            return 1
+        if item.title == "equipment_neighbourhood":
+            return 4
+        return {"doc": 2, "wo": 3}.get(item.kind, 3)
+
+    def about(item: Evidence) -> int:
+        text = item.text.lower()
+        return 0 if any(term in text for term in terms) else 1
+
+    return sorted(evidence, key=lambda item: (rank(item), about(item)))  # stable: each source keeps its own ranking
+
+
+def messages(question: str, evidence: list[Evidence]) -> list[dict[str, str]]:
+    listing = "\n".join(f"[{e.id}] {e.text}" for e in ordered(evidence)[:MAX_EVIDENCE_IN_PROMPT])
+    return [{"role": "system", "content": SYSTEM},
+            {"role": "user", "content": f"Evidence:\n{listing}\n\nQuestion: {question}"}]  # fmt: skip
+
+
+def line(item: Evidence) -> str:
+    return f"- {' '.join(item.text.split())[:LINE_CHARS]} [{item.id}]"
+
+
+def focus_terms(seen: Understanding) -> tuple[str, ...]:
+    """What the answer should lead with: the failure modes, symptoms and parts asked about."""
+    return tuple(f"mode: {c.key}" if c.label == "FailureMode" else c.name for c in seen.failure_terms) + tuple(
+        c.key for c in seen.parts
+    )
+
+
+def extractive_answer(
+    evidence: list[Evidence], focus: tuple[str, ...] = (), limit: int = EXTRACTIVE_LINES
+) -> tuple[str, list[str]]:
+    """The evidence itself, one cited line each, best first (isolation is :func:`finish`'s to add)."""
+    chosen = [e for e in ordered(evidence, focus) if not is_isolation(e)][:limit]
+    if not chosen:
+        return "I found nothing in the documents, the equipment graph or the CMMS that answers this.", []
+    return "From the plant's records:\n" + "\n".join(line(e) for e in chosen), [e.id for e in chosen]
+
+
+@dataclass
+class Answer:
+    text: str
+    cited: list[str]
+    removed: int  # sentences of the model's draft the citation check left out
+    extractive: bool  # the evidence itself was shown, not the model's phrasing
+
+
+def finish(draft: str, evidence: list[Evidence], seen: Understanding, not_checked: list[str]) -> Answer:
+    """The answer that may be shown: the checked draft (or the evidence), isolation first for
+    physical work, and what could not be checked."""
+    checked = check_citations(draft, evidence)
+    text, cited, extractive = checked.answer, checked.cited, False
+    if not cited:  # nothing supported survived: the evidence itself, cited
+        (text, cited), extractive = extractive_answer(evidence, focus_terms(seen)), True
+    isolation = sorted((e for e in evidence if is_isolation(e)), key=lambda e: "LOTOProcedure" not in e.id)
+    if seen.intent in PHYSICAL_INTENTS and isolation and not any(i.id in cited for i in isolation):
+        text = "Isolate first:\n" + "\n".join(line(e) for e in isolation) + "\n\n" + text
+        cited = [e.id for e in isolation] + cited
+    if not_checked:
+        text += "\n\nCould not check: " + "; ".join(not_checked)
+    return Answer(text, cited, len(checked.removed), extractive)

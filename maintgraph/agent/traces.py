@@ -1,0 +1,128 @@
+"""Traces: every turn of every conversation, in Postgres, exportable as JSONL for replay.
+
+A :class:`Trace` is built from the state a turn ended in (:func:`trace_of`), so what is
+recorded is what the agent actually did: the route, each tool call with its arguments, result
+ids and time, the evidence, the model and adapter with their versions, the guards' decisions,
+the answer, per-node timings and token counts. A turn that paused for approval is recorded as
+``awaiting_approval``; its resumption is a turn of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+from psycopg.types.json import Jsonb
+from pydantic import BaseModel, Field
+
+from maintgraph.errors import MaintgraphError
+from maintgraph.pg import open_pool
+
+Status = Literal["answered", "awaiting_approval", "failed"]
+
+
+class Trace(BaseModel):
+    id: str = Field(default_factory=lambda: str(uuid.uuid4()))
+    thread_id: str
+    started_at: datetime
+    seconds: float
+    status: Status
+    question: str
+    intent: str | None = None
+    route: dict[str, Any] = {}
+    tool_calls: list[dict[str, Any]] = []
+    evidence_ids: list[str] = []
+    model: dict[str, Any] = {}
+    guards: list[dict[str, Any]] = []
+    answer: str | None = None
+    cited: list[str] = []
+    timings: dict[str, float] = {}
+    tokens: dict[str, int] = {}
+
+
+def trace_of(values: dict[str, Any], thread_id: str, started_at: datetime, seconds: float, status: Status,
+             versions: dict[str, Any]) -> Trace:  # fmt: skip
+    seen = values.get("understanding")
+    evidence = {e.id: e for e in values.get("evidence") or []}
+    calls = [{**asdict(r), "results": [{"id": i, "text": evidence[i].text} for i in r.evidence_ids if i in evidence]}
+             for r in values.get("records") or []]  # fmt: skip
+    dropped = set(values.get("dropped") or [])
+    return Trace(
+        thread_id=thread_id, started_at=started_at, seconds=seconds, status=status,
+        question=values.get("question", ""), intent=seen.intent if seen and not values.get("blocked") else None,
+        route={**(values.get("route") or {}), "dropped": sorted(dropped),
+               **({"work_order": values["work_order"]} if values.get("work_order") else {}),
+               **({"submitted": values["submitted"]} if values.get("submitted") else {})},
+        tool_calls=calls, evidence_ids=[i for i in evidence if i not in dropped], model=versions,
+        guards=values.get("guards") or [], answer=values.get("answer"), cited=values.get("cited") or [],
+        timings=values.get("timings") or {}, tokens=values.get("tokens") or {},
+    )  # fmt: skip
+
+
+COLUMNS = list(Trace.model_fields)
+FOR_THREAD = "(%(thread)s::text IS NULL OR thread_id = %(thread)s)"
+JSON_COLUMNS = {"route", "tool_calls", "model", "guards", "timings", "tokens"}
+
+
+class TraceStore:
+    def __init__(self, conninfo: str, connect_timeout_s: int = 5) -> None:
+        self.pool = open_pool(conninfo, "trace store (Postgres)", connect_timeout_s)
+
+    def close(self) -> None:
+        self.pool.close()
+
+    def record(self, trace: Trace) -> None:
+        row = trace.model_dump()
+        values = [Jsonb(row[c]) if c in JSON_COLUMNS else row[c] for c in COLUMNS]
+        with self.pool.connection() as conn:
+            conn.execute(
+                f"INSERT INTO agent_traces ({', '.join(COLUMNS)}) VALUES ({', '.join(['%s'] * len(COLUMNS))})", values
+            )
+
+    def list(self, thread_id: str | None = None, limit: int = 20) -> list[Trace]:
+        with self.pool.connection() as conn:
+            rows = conn.execute(
+                f"SELECT {', '.join(COLUMNS)} FROM agent_traces WHERE {FOR_THREAD} ORDER BY started_at DESC "
+                "LIMIT %(limit)s",
+                {"thread": thread_id, "limit": limit},
+            ).fetchall()
+        return [Trace.model_validate({**row, "id": str(row["id"])}) for row in rows]
+
+    def get(self, trace_id: str) -> Trace:
+        try:
+            uuid.UUID(trace_id)
+        except ValueError:
+            raise MaintgraphError(f"{trace_id!r} is not a trace id (a UUID)") from None
+        with self.pool.connection() as conn:
+            row = conn.execute(f"SELECT {', '.join(COLUMNS)} FROM agent_traces WHERE id = %s", [trace_id]).fetchone()
+        if row is None:
+            raise MaintgraphError(f"no trace {trace_id}")
+        return Trace.model_validate({**row, "id": str(row["id"])})
+
+    def export_jsonl(self, path: Path, thread_id: str | None = None, since: datetime | None = None) -> int:
+        """Write the traces (oldest first) as one JSON object per line; written whole or not at all."""
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.partial")
+        count = 0
+        with self.pool.connection() as conn, partial.open("w", encoding="utf-8") as handle:
+            cursor = conn.cursor(name="trace_export")  # server-side: a year of traces need not fit in memory
+            cursor.execute(
+                f"SELECT {', '.join(COLUMNS)} FROM agent_traces WHERE {FOR_THREAD} "
+                "AND (%(since)s::timestamptz IS NULL OR started_at >= %(since)s) ORDER BY started_at",
+                {"thread": thread_id, "since": since},
+            )
+            for row in cursor:
+                trace = Trace.model_validate({**row, "id": str(row["id"])})
+                handle.write(json.dumps(trace.model_dump(mode="json"), ensure_ascii=False) + "\n")
+                count += 1
+        os.replace(partial, path)
+        return count
+
+
+def now() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,62 @@
+"""Drafting a work order from the conversation, for a person to approve.
+
+The draft is built deterministically from what entity linking understood: the asset, the
+symptom or failure mode, and the questions of the conversation so far as the long text. A
+failure code goes in only when the CMMS knows it. The agent never approves its own draft:
+the face that shows the draft (terminal, bot, HTTP) mints the approval token from a person's
+explicit decision and resumes the paused run with it (see :class:`Decision`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from maintgraph.agent.state import Turn
+from maintgraph.agent.understand import Understanding
+from maintgraph.errors import MaintgraphError
+from maintgraph.tools.cmms import WorkOrderDraft
+
+URGENT = ("trip", "tripped", "smoke", "fire", "leak", "spray", "seized", "emergency")
+
+
+class Decision(BaseModel):
+    """A person's answer to a draft, the value a paused run resumes with."""
+
+    approved: bool
+    by: str = Field(min_length=1, description="Who decided (recorded with the work order).")
+    token: str | None = Field(None, description="The approval token for exactly the draft shown, when approved.")
+
+
+def draft_from(seen: Understanding, history: list[Turn]) -> WorkOrderDraft:
+    tag = seen.tags[0]
+    term = next((c.name for c in seen.failure_terms), None)
+    mode = next((c.key for c in seen.failure_terms if c.label == "FailureMode"), None)
+    description = f"{tag}: {term}" if term else f"{tag}: {_clip(seen.question, 180)}"
+    asked = [turn["question"] for turn in history[-3:]] + [seen.question]
+    return WorkOrderDraft(
+        asset_tag=tag,
+        wo_type="CM",
+        priority=2 if any(word in seen.question.lower() for word in URGENT) else 3,
+        description=_clip(description, 200),
+        long_text="Raised from the maintenance assistant. Technician reported: " + " / ".join(asked),
+        problem_code=mode,
+    )
+
+
+def checked_draft(cmms: Any, draft: WorkOrderDraft) -> tuple[WorkOrderDraft, dict[str, Any], str]:
+    """The draft as the CMMS checks it: (draft, what the CMMS says, a note). A failure code the
+    CMMS does not know is dropped (and said), rather than refusing the whole draft."""
+    try:
+        return draft, cmms.draft_work_order(draft), ""
+    except MaintgraphError as exc:
+        if not draft.problem_code:
+            raise
+        plain = draft.model_copy(update={"problem_code": None})
+        return plain, cmms.draft_work_order(plain), f"failure code {draft.problem_code} left out: {exc}"
+
+
+def _clip(text: str, limit: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"

@@ -93,9 +93,24 @@ def from_graph_result(result: Any) -> list[Evidence]:
             ref = next((fact[key] for key in GRAPH_REF_KEYS if isinstance(fact.get(key), str)), None)
         if ref is None:
             continue
-        text = render_isolation(fact) if "isolation_point" in fact and "energy_name" in fact else render_fields(fact)
+        text = render_isolation(fact) if "isolation_point" in fact and "energy_name" in fact else render_fact(fact)
         evidence.setdefault(f"graph:{ref}", Evidence(f"graph:{ref}", "graph", text, result.name))
     return list(evidence.values())
+
+
+# What a technician reads first in a graph fact: the failure, its cause and the sensor to check.
+LEADING_KEYS = (
+    "equipment", "component_name", "mode", "mode_name", "symptoms", "causes", "check_sensor", "sensor_name",
+    "sensor_unit", "sensor_alarm_high", "sensor_trip_high", "recommended_action",
+)  # fmt: skip
+
+
+def render_fact(fact: dict[str, Any]) -> str:
+    """A graph fact as ``key: value`` text, leading with what matters (the FMEA entry's own id is
+    left out: it is the citation)."""
+    first = {key: fact[key] for key in LEADING_KEYS if key in fact}
+    rest = {key: value for key, value in fact.items() if key not in first and key != "fmea"}
+    return render_fields({**first, **rest})
 
 
 def render_isolation(fact: dict[str, Any]) -> str:

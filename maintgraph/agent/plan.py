@@ -76,6 +76,9 @@ def plan(seen: Understanding) -> list[PlannedCall]:
         elif seen.intent == "history":
             calls.append(planned_call("cmms", "asset_history", asset_tag=tag))
             calls.append(planned_call("cmms", "pm_status", asset_tag=tag))
+            if seen.topic:  # "how often has the seal been changed": the work orders that say so
+                text = " or ".join(seen.topic[:4])
+                calls.append(planned_call("cmms", "search_work_orders", asset_tag=tag, text=text))
         elif seen.intent == "work_order":
             calls.append(planned_call("cmms", "open_work_orders", asset_tag=tag))
         if seen.intent in ("diagnose", "procedure"):
@@ -84,6 +87,8 @@ def plan(seen: Understanding) -> list[PlannedCall]:
             calls.append(planned_call("graph", "shared_components", tag=tag))
         if seen.intent != "history":  # components, fitted parts, sensors, drive train
             calls.append(planned_call("graph", "equipment_neighbourhood", tag=tag))
+        if seen.intent == "parts" and not seen.parts:  # "have we got a P-101 DE bearing?"
+            calls.append(planned_call("cmms", "fitted_part_stock", tag=tag, topic=tuple(seen.topic)))
     for part in seen.parts:
         calls.append(planned_call("cmms", "part_availability", part_number=part.key))
     return list(dict.fromkeys(calls))
@@ -165,7 +170,7 @@ def build_toolbox(graph: Any = None, search: Callable[[str, list[str]], list[Any
     not offered (a plan that needs it reports it as not checked). Every CMMS fact is cited as
     ``wo:``: a work order, ``wo:HISTORY:<tag>``, ``wo:PM-PLAN:<id>`` or ``wo:STOCK:<part>@<store>``."""
     from maintgraph.graph import queries
-    from maintgraph.tools.cmms_tools import AssetArgument, PartArgument
+    from maintgraph.tools.cmms_tools import AssetArgument, SearchWorkOrders
 
     box: Toolbox = {}
     if search is not None:
@@ -192,9 +197,12 @@ def build_toolbox(graph: Any = None, search: Callable[[str, list[str]], list[Any
         box[("cmms", "open_work_orders")] = lambda asset_tag: from_work_orders(
             cmms.open_work_orders(AssetArgument(asset_tag=asset_tag))
         )
-        box[("cmms", "part_availability")] = lambda part_number: [
-            Evidence(f"wo:STOCK:{row['part_number']}@{row['storeroom']}", "wo", render_fields(row), row["name"])
-            for row in cmms.part_availability(PartArgument(part_number=part_number))]  # fmt: skip
+        box[("cmms", "part_availability")] = lambda part_number: _stock_evidence(cmms, part_number)
+        box[("cmms", "search_work_orders")] = lambda asset_tag, text: from_work_orders(
+            cmms.search_work_orders(SearchWorkOrders(asset_tag=asset_tag, text=text, limit=10))
+        )
+    if cmms is not None and graph is not None:
+        box[("cmms", "fitted_part_stock")] = lambda tag, topic: _fitted_part_stock(graph, cmms, tag, topic)
     return box
 
 
@@ -204,3 +212,33 @@ def _history_evidence(history: dict[str, Any]) -> list[Evidence]:
     tag = history["asset"]["tag"]
     return [Evidence(f"wo:HISTORY:{tag}", "wo", render_fields(summary), f"maintenance history of {tag}"),
             *from_work_orders(history["latest"])]  # fmt: skip
+
+
+def _stock_evidence(cmms: Any, part_number: str) -> list[Evidence]:
+    from maintgraph.tools.cmms_tools import PartArgument
+
+    return [
+        Evidence(f"wo:STOCK:{row['part_number']}@{row['storeroom']}", "wo", render_fields(row), row["name"])
+        for row in cmms.part_availability(PartArgument(part_number=part_number))
+    ]
+
+
+def _fitted_part_stock(graph: Any, cmms: Any, tag: str, topic: tuple[str, ...], limit: int = 4) -> list[Evidence]:
+    """Stock of the parts fitted to an equipment (graph: equipment -> component -> part, then
+    the CMMS's stock), those whose component or part matches the question's topic first."""
+    from maintgraph.graph import queries
+
+    fitted = [f for f in queries.equipment_neighbourhood(graph, tag).facts if f.get("relation") == "HAS_PART"]
+
+    def hits(fact: dict[str, Any]) -> int:
+        text = f"{fact['from']} {fact['to']} {fact.get('name') or ''}".lower()
+        return sum(word[:5] in text for word in topic)
+
+    ranked = sorted(fitted, key=hits, reverse=True)
+    chosen = [f for f in ranked if hits(f)] or ranked
+    evidence = []
+    for fact in chosen[:limit]:
+        part = fact["to"].split(":", 1)[1]
+        evidence.append(Evidence(f"graph:{fact['to']}", "graph", render_fields(fact), "fitted part"))
+        evidence += _stock_evidence(cmms, part)
+    return evidence

@@ -47,7 +47,7 @@ def ordered(evidence: list[Evidence], focus: tuple[str, ...] = ()) -> list[Evide
 
     def about(item: Evidence) -> int:
         text = item.text.lower()
-        return 0 if any(term in text for term in terms) else 1
+        return -sum(term in text for term in terms)  # more of the question's terms: earlier
 
     return sorted(evidence, key=lambda item: (rank(item), about(item)))  # stable: each source keeps its own ranking
 
@@ -64,9 +64,15 @@ def line(item: Evidence) -> str:
 
 def focus_terms(seen: Understanding) -> tuple[str, ...]:
     """What the answer should lead with: the failure modes, symptoms and parts asked about."""
-    return tuple(f"mode: {c.key}" if c.label == "FailureMode" else c.name for c in seen.failure_terms) + tuple(
-        c.key for c in seen.parts
-    )
+    terms = [f"mode: {c.key}" if c.label == "FailureMode" else c.name for c in seen.failure_terms]
+    return (*terms, *(c.key for c in seen.parts), *(word[:5] for word in seen.topic))
+
+
+def unmentioned(seen: Understanding, evidence: list[Evidence]) -> list[str]:
+    """Words the question turns on that no evidence contains ("warranty"): what the records do
+    not say, which the answer must admit rather than answer around."""
+    text = " ".join(e.text.lower() for e in evidence)
+    return [word for word in seen.topic if len(word) >= 5 and word[:5] not in text]
 
 
 def extractive_answer(
@@ -98,6 +104,9 @@ def finish(draft: str, evidence: list[Evidence], seen: Understanding, not_checke
     if seen.intent in PHYSICAL_INTENTS and isolation and not any(i.id in cited for i in isolation):
         text = "Isolate first:\n" + "\n".join(line(e) for e in isolation) + "\n\n" + text
         cited = [e.id for e in isolation] + cited
+    missing = unmentioned(seen, evidence)
+    if missing:
+        text = f"Not found in the records retrieved: {', '.join(missing)}. What they do say:\n\n{text}"
     if not_checked:
         text += "\n\nCould not check: " + "; ".join(not_checked)
     return Answer(text, cited, len(checked.removed), extractive)

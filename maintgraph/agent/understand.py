@@ -55,6 +55,16 @@ INTENT_RULES: list[tuple[Intent, re.Pattern[str]]] = [
         ),
     ),
 ]
+WORD = re.compile(r"[a-z][a-z0-9]+")
+# Words that say how something is asked, not what about: left out of a question's topic.
+COMMON = frozenset(
+    "the and for with what why how when where which who whom does did do is are was were has have had can could "
+    "should would will there their this that these those from into onto about after before over under any some "
+    "our your its it's not but all also just still need needs check checked running runs what's last time times "
+    "many much often ever again done due coming planned next anything right now outstanding open get got any we "
+    "you they them there's been being is it in on at of to a an or if me my i us whats hows pump motor unit "
+    "record records history number part stores store stock hold held spare spares have kept keep".split()
+)  # fmt: skip
 # What an equipment tag looks like on this kind of plant: P-101, XV-201, AIT-401, HX301.
 TAG_LIKE = re.compile(r"(?<![\w-])[A-Z]{1,4}-?\d{2,4}[A-Z]?(?![\w-])")  # not inside BRG-6312-C3
 FAILURE_LABELS = ("FailureMode", "Symptom", "FailureMechanism")
@@ -77,6 +87,14 @@ class Understanding:
     @property
     def tags(self) -> list[str]:
         return [c.key for c in self.equipment]
+
+    @property
+    def topic(self) -> list[str]:
+        """What the question is about besides its equipment: "seal" in "how many times has the
+        P-102 seal been changed", for searching work-order text and ordering the evidence."""
+        words = [w for w in WORD.findall(self.question.lower()) if len(w) > 2]
+        tags = {t.lower() for t in self.tags} | {p.key.lower() for p in self.parts}
+        return [w for w in dict.fromkeys(words) if w not in COMMON and not any(w in t for t in tags)]
 
 
 def classify(question: str, has_failure_terms: bool = False) -> Intent:

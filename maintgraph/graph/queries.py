@@ -60,6 +60,14 @@ def _props(node: GraphNode | None, *names: str) -> dict[str, Any]:
     return {name: node.properties.get(name) for name in names}
 
 
+def _sensor(sensor: GraphNode | None) -> dict[str, Any]:
+    """The sensor that detects a failure, with its limits, as fact fields (none when no sensor)."""
+    if sensor is None:
+        return {}
+    limits = _props(sensor, "name", "unit", "alarm_high", "trip_high")
+    return {"check_sensor": sensor.ref, **{f"sensor_{k}": v for k, v in limits.items()}}
+
+
 def _require(store: GraphStore, label: str, key: str) -> None:
     if not store.existing_keys(label, [key]):
         raise UnknownEntity(f"no {label} {key!r} in the graph")
@@ -163,7 +171,8 @@ def failure_modes(store: GraphStore, tag: str) -> QueryResult:
     rows = store.read(
         f"MATCH p = {_COMPONENTS}-[:HAS_FMEA]->(f:FMEAEntry)-[:FOR_MODE]->(m:FailureMode) "
         "OPTIONAL MATCH (f)-[:CAUSED_BY]->(cause:Cause) OPTIONAL MATCH (f)-[:HAS_EFFECT]->(effect:Effect) "
-        "RETURN p, c, f, m, collect(DISTINCT cause.name) AS causes, collect(DISTINCT effect.name) AS effects "
+        "OPTIONAL MATCH (f)-[:DETECTED_BY]->(sensor:Sensor) "
+        "RETURN p, c, f, m, sensor, collect(DISTINCT cause.name) AS causes, collect(DISTINCT effect.name) AS effects "
         "ORDER BY f.rpn DESC, m.code",
         {"tag": tag},
     )
@@ -174,7 +183,7 @@ def failure_modes(store: GraphStore, tag: str) -> QueryResult:
              "mode_name": row["m"].properties.get("name"), "fmea": row["f"].ref,
              **_props(row["f"], "severity", "occurrence", "detection", "rpn", "action_priority",
                       "recommended_action"),
-             "causes": sorted(row["causes"]), "effects": sorted(row["effects"])}
+             "causes": sorted(row["causes"]), "effects": sorted(row["effects"]), **_sensor(row["sensor"])}
         )  # fmt: skip
     return _attach_chunks(store, result)
 
@@ -220,9 +229,7 @@ def symptom_causes(store: GraphStore, tag: str, symptom: str, min_score: float =
              "symptoms": sorted(row["symptoms"]), "causes": sorted(row["causes"]),
              "mechanisms": sorted(row["mechanisms"]),
              **_props(row["f"], "rpn", "action_priority", "current_controls", "recommended_action"),
-             "check_sensor": sensor.ref if sensor else None,
-             **({f"sensor_{k}": v for k, v in _props(sensor, "name", "unit", "alarm_high", "trip_high").items()}
-                if sensor else {})}
+             **_sensor(sensor)}
         )  # fmt: skip
     return _attach_chunks(store, result)
 

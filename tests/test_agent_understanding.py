@@ -143,8 +143,12 @@ def test_the_plan_follows_the_intent_and_always_fetches_isolation_for_work(linke
 
     hot = [str(c) for c in plan(understand("P-101 drive-end bearing is running hot, what should I check?", linker))]
     assert hot[0].startswith("docs.search(") and "tags=('P-101',)" in hot[0]
-    assert any(c.startswith("graph.symptom_causes(") and "tag='P-101'" in c for c in hot)
+    # "running hot" links the failure mode OHE: its FMEA entries, the fix for it, and isolation first.
+    assert "graph.failure_modes(tag='P-101')" in hot and "graph.failure_mode_fix(mode='OHE', tag='P-101')" in hot
+    assert hot[1] == "graph.isolation(tag='P-101')"
     assert "cmms.asset_history(asset_tag='P-101')" in hot and "graph.equipment_neighbourhood(tag='P-101')" in hot
+    noisy = [str(c) for c in plan(understand("P-101 is making a grinding noise", linker))]
+    assert any(c.startswith("graph.symptom_causes(") and "symptom='grinding noise'" in c for c in noisy)
     history = [str(c) for c in plan(understand("When was the last PM on P-401?", linker))]
     assert "cmms.pm_status(asset_tag='P-401')" in history
     assert not any("equipment_neighbourhood" in c for c in history)  # no physical work asked for
@@ -168,72 +172,6 @@ def test_running_a_plan_collects_citable_evidence_within_a_budget(linker, toolbo
     again = run_plan([calls[1], calls[1], unknown, *calls[2:]], toolbox, budget=2)
     assert again.skipped[0].endswith("(repeated)") and any("budget of 2" in s for s in again.skipped)
     assert len(again.not_checked) == 1 and "P-999" in again.not_checked[0]
-
-
-# -- the state machine --------------------------------------------------------------------------------
-
-
-def test_agent_answers_from_evidence_with_isolation_first(linker, toolbox):
-    from maintgraph.agent.graph import ask, build_agent
-
-    agent = build_agent(linker, toolbox, llm=None)
-    state = ask(agent, "P-101 drive-end bearing is running hot, what should I check?")
-    evidence_ids = {e.id for e in state["evidence"]}
-    assert state["cited"] and set(state["cited"]) <= evidence_ids
-    first = state["answer"].splitlines()[1]
-    assert "LOTOProcedure" in first  # isolation before anything else
-    assert "Could not check: docs search: no such tool" in state["answer"]
-    assert set(state["timings"]) == {"understand", "retrieve", "synthesise", "check"}
-
-
-def test_agent_refuses_to_invent_an_asset(linker, toolbox):
-    from maintgraph.agent.graph import ask, build_agent
-
-    calls = []
-
-    def counted(tool):
-        return lambda **kwargs: calls.append(kwargs) or tool(**kwargs)
-
-    counting = {key: counted(tool) for key, tool in toolbox.items()}
-    state = ask(build_agent(linker, counting), "Why is P-105 vibrating?")
-    assert state["answer"].startswith("There is no asset P-105 in the asset register; did you mean")
-    assert "P-101" in state["answer"] or "P-102" in state["answer"]
-    assert calls == [] and state["cited"] == []
-
-
-def test_agent_rejects_empty_and_enormous_questions(linker, toolbox):
-    from maintgraph.agent.graph import ask, build_agent
-    from maintgraph.errors import MaintgraphError
-
-    agent = build_agent(linker, toolbox)
-    with pytest.raises(MaintgraphError, match="the question is empty"):
-        ask(agent, "   ")
-    with pytest.raises(MaintgraphError, match="the limit is 2000"):
-        ask(agent, "why " * 600)
-
-
-def test_agent_with_the_served_model_keeps_only_supported_statements(linker, toolbox, vllm, llm_settings):
-    from maintgraph.agent.graph import ask, build_agent
-    from maintgraph.llm.client import LLMClient
-
-    agent = build_agent(linker, toolbox, llm=LLMClient(llm_settings), model=llm_settings.llm_model)
-    state = ask(agent, "When was the last PM on P-401 and what did it find?")
-    assert state["draft"]  # the model answered
-    assert state["cited"] and set(state["cited"]) <= {e.id for e in state["evidence"]}
-    assert state["timings"]["synthesise"] > 0
-
-
-def test_agent_answers_from_evidence_when_the_model_server_is_down(linker, toolbox, tmp_path):
-    from maintgraph.agent.graph import ask, build_agent
-    from maintgraph.config import Settings
-    from maintgraph.llm.client import LLMClient
-
-    from .conftest import free_port
-
-    dead = LLMClient(Settings(data_dir=tmp_path, llm_base_url=f"http://127.0.0.1:{free_port()}/v1", llm_max_retries=0))
-    dead._cache.served = {"smollm2-135m-instruct": None}
-    state = ask(build_agent(linker, toolbox, llm=dead, model="smollm2-135m-instruct"), "When was the last PM on P-401?")
-    assert state["cited"] and "Could not check: " in state["answer"] and "model:" in state["answer"]
 
 
 def test_ask_cli_refuses_an_empty_question_before_touching_any_service(tmp_path):

@@ -1,0 +1,283 @@
+"""The agent end to end on the sample plant: real Postgres (documents, CMMS, checkpoints,
+traces), real FalkorDB, the real embedding model, and vLLM for the model-backed tests."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import psycopg
+import pytest
+from psycopg.rows import dict_row
+
+from maintgraph.config import Settings
+
+from .conftest import REPO, TEMPLATE_DB, run_cli
+
+PLANT = REPO / "data" / "plant"
+
+
+@pytest.fixture(scope="module")
+def plant_settings(running_services):
+    """A database and a graph holding the whole sample plant: graph, documents and CMMS history."""
+    from maintgraph.graph.falkordb import FalkorDBStore
+    from maintgraph.graph.linking import EntityLinker
+    from maintgraph.graph.loaders import load_paths
+    from maintgraph.ingest.pipeline import Ingestor
+    from maintgraph.search.embeddings import build_embedder
+    from maintgraph.search.store import DocumentStore
+    from maintgraph.tools.cmms_import import import_cmms
+
+    name = f"agent_{uuid.uuid4().hex[:10]}"
+    admin = running_services.conninfo("postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
+    settings = Settings(data_dir=running_services.settings.data_dir, pg_database=name, graph_name=name)
+    graph = FalkorDBStore(running_services.services.falkordb.client(), name)
+    graph.ensure_schema()
+    load_paths(graph, [PLANT])
+    store = DocumentStore(running_services.conninfo(name))
+    Ingestor(store, build_embedder(settings), 200, graph, EntityLinker.from_store(graph)).ingest(
+        [PLANT / "docs"], progress=False
+    )
+    store.close()
+    with psycopg.connect(running_services.conninfo(name), row_factory=dict_row) as conn:
+        import_cmms(conn, PLANT, "plant")
+    yield settings
+    graph.clear()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="module")
+def assistant(plant_settings):
+    from maintgraph.agent.session import open_assistant
+
+    opened = open_assistant(plant_settings, use_model=False)
+    yield opened
+    opened.close()
+
+
+def thread() -> str:
+    return f"t-{uuid.uuid4().hex[:10]}"
+
+
+def cli_env(settings: Settings) -> dict[str, str]:
+    return {"MAINTGRAPH_DATA_DIR": str(settings.data_dir), "MAINTGRAPH_PG_DATABASE": settings.pg_database,
+            "MAINTGRAPH_GRAPH_NAME": settings.graph_name}  # fmt: skip
+
+
+# -- answers ------------------------------------------------------------------------------------------
+
+
+def test_a_diagnosis_states_isolation_first_and_cites_only_what_was_retrieved(assistant):
+    result = assistant.ask("P-101 drive-end bearing is running hot after greasing, what should I check?", thread())
+    assert result.answer.startswith("Isolate first:")
+    isolation, _, rest = result.answer.partition("\n\n")
+    assert "MCC1-07" in isolation and "HV-101D" in isolation  # the breaker and the discharge valve, from the graph
+    assert "graph:FMEAEntry:P-101/BRG-DE/OHE/" in rest and "TT-101-DE" in rest  # the cause and its sensor
+    evidence_ids = {e["id"] for e in result.evidence}
+    assert result.cited and {c["id"] for c in result.cited} <= evidence_ids
+    assert {"retrieve:docs", "retrieve:graph", "retrieve:cmms"} <= set(result.timings)  # three parallel branches
+
+
+def test_a_follow_up_resolves_it_from_the_conversation(assistant):
+    conversation = thread()
+    assistant.ask("P-101 drive-end bearing is running hot, what should I check?", conversation)
+    follow_up = assistant.ask("and what about the motor on it?", conversation)
+    assert follow_up.route["tags"] == ["M-101"] and "from the conversation" in follow_up.route["from_context"]
+    assert any("M-101" in c["id"] for c in follow_up.cited)
+    assert [t["question"] for t in assistant.history(conversation)][-1] == "and what about the motor on it?"
+    # A new conversation has nothing for "it" to refer to.
+    fresh = assistant.ask("and what about the motor on it?", thread())
+    assert fresh.route["tags"] == []
+
+
+def test_equipment_that_does_not_exist_is_named_with_the_nearest_tags_and_no_tool_runs(assistant):
+    result = assistant.ask("Why is P-105 vibrating?", thread())
+    assert result.answer.startswith("There is no asset P-105 in the asset register; did you mean")
+    assert "P-101" in result.answer and result.cited == []
+    assert assistant.traces.get(result.trace_id).tool_calls == []
+
+
+def test_what_the_records_do_not_say_is_admitted(assistant):
+    result = assistant.ask("When does the warranty on M-501 run out?", thread())
+    assert result.answer.startswith("Not found in the records retrieved: warranty")
+
+
+def test_empty_and_enormous_questions_are_refused_with_the_limit(assistant):
+    from maintgraph.errors import MaintgraphError
+
+    with pytest.raises(MaintgraphError, match="the question is empty"):
+        assistant.ask("   ", thread())
+    with pytest.raises(MaintgraphError, match="the limit is 2000"):
+        assistant.ask("why " * 600, thread())
+
+
+def test_a_failing_tool_is_reported_and_the_rest_still_answers(assistant):
+    from maintgraph.agent.session import Assistant
+    from maintgraph.errors import ServiceUnavailable
+
+    def down(**_):
+        raise ServiceUnavailable("graph store unreachable (connection refused)")
+
+    parts = assistant.parts
+    broken = type(parts)(**{**parts.__dict__, "toolbox": {**parts.toolbox, ("graph", "isolation"): down}})
+    other = Assistant(broken, assistant.graph.checkpointer, None, assistant.approvals)
+    result = other.ask("P-101 drive-end bearing is running hot, what should I check?", thread())
+    assert "Could not check: graph isolation: graph store unreachable (connection refused)" in result.answer
+    assert any(c["id"].startswith("graph:FMEAEntry:") for c in result.cited)  # the other tools still answered
+
+
+def test_a_turn_streams_node_progress_then_one_result(assistant):
+    events = list(assistant.turn("When was the last PM on P-401?", thread()))
+    nodes = [e.name for e in events if e.kind == "node"]
+    assert nodes[:3] == ["input_guard", "understand", "route"] and "retrieve" in nodes and "grade" in nodes
+    assert nodes.index("check") < nodes.index("output_guard") < nodes.index("remember")
+    assert [e.kind for e in events][-1] == "result" and sum(e.kind == "result" for e in events) == 1
+
+
+# -- work orders: drafted, shown, and submitted only on a person's approval -------------------------------
+
+
+def count_work_orders(settings: Settings, tag: str) -> int:
+    from maintgraph.services import Services
+
+    with psycopg.connect(Services(settings).pg_conninfo()) as conn:
+        return conn.execute("SELECT count(*) FROM work_orders WHERE asset_tag = %s", [tag]).fetchone()[0]
+
+
+def test_a_work_order_draft_waits_for_approval_and_is_submitted_after_a_restart(assistant, plant_settings):
+    conversation = thread()
+    before = count_work_orders(plant_settings, "P-101")
+    draft = assistant.ask("Raise a work order for the seal leak on P-101", conversation)
+    assert draft.awaiting and draft.awaiting["draft"]["asset_tag"] == "P-101"
+    assert "waiting for approval" in draft.answer and "already open on this asset: WO-26-00174" in draft.answer
+    assert count_work_orders(plant_settings, "P-101") == before  # nothing submitted yet
+    from maintgraph.errors import MaintgraphError
+
+    with pytest.raises(MaintgraphError, match="waiting for a decision"):
+        assistant.ask("anything else?", conversation)
+    # Another process (a restart) picks the paused run up from the checkpoint and submits it.
+    approved = run_cli("approve", conversation, "--by", "J. Smith", "--no-model", env=cli_env(plant_settings))
+    assert approved.returncode == 0, approved.stderr
+    assert "Submitted WO-" in approved.stdout and "approved by J. Smith" in approved.stdout
+    assert count_work_orders(plant_settings, "P-101") == before + 1
+    assert assistant.pending(conversation) is None
+    statuses = [t.status for t in assistant.traces.list(conversation)]
+    assert statuses == ["answered", "awaiting_approval"]  # newest first: the approval, then the draft
+
+
+def test_a_rejected_or_forged_approval_submits_nothing(assistant, plant_settings):
+    from maintgraph.agent.session import _result
+    from maintgraph.agent.work_order import Decision
+
+    before = count_work_orders(plant_settings, "P-401")
+    rejected = thread()
+    assistant.ask("Please raise a work order for P-401, the diaphragm is leaking", rejected)
+    result = assistant.decide_now(rejected, approved=False, by="A. Person")
+    assert result.answer == "Work order for P-401 not submitted: A. Person rejected the draft."
+    forged = thread()
+    assistant.ask("Please raise a work order for P-401, the diaphragm is leaking", forged)
+    from langgraph.types import Command
+
+    fake = Decision(approved=True, by="Mallory", token="TWFsbG9yeTpub25jZTpmb3JnZWQ=").model_dump()
+    result = _result(assistant._run(Command(resume=fake), forged, "(forged)"))
+    assert result.answer.startswith("Work order not submitted:") and "does not approve this draft" in result.answer
+    assert count_work_orders(plant_settings, "P-401") == before
+
+
+# -- traces ---------------------------------------------------------------------------------------------
+
+
+def test_every_turn_is_traced_and_exports_as_jsonl(assistant, tmp_path):
+    conversation = thread()
+    result = assistant.ask("Do we have BRG-6312-C3 in stores?", conversation)
+    trace = assistant.traces.get(result.trace_id)
+    assert trace.status == "answered" and trace.intent == "parts" and trace.question.startswith("Do we have")
+    calls = {c["call"]: c for c in trace.tool_calls}
+    stock = calls["cmms.part_availability(part_number='BRG-6312-C3')"]
+    assert stock["results"] and stock["results"][0]["id"] == "wo:STOCK:BRG-6312-C3@NFW-MAIN"
+    assert "wo:STOCK:BRG-6312-C3@NFW-MAIN" in trace.evidence_ids and trace.cited
+    assert trace.model == {"model": None} and trace.guards and trace.route["planned"]
+    assert {"understand", "route", "grade", "check"} <= set(trace.timings)
+    exported = tmp_path / "traces.jsonl"
+    assert assistant.traces.export_jsonl(exported, conversation) == 1
+    (line,) = exported.read_text().splitlines()
+    assert json.loads(line)["id"] == result.trace_id
+
+
+# -- the served model ---------------------------------------------------------------------------------
+
+
+def test_with_the_served_model_tool_choice_is_judged_and_the_answer_streams(plant_settings, vllm, llm_settings):
+    from maintgraph.agent.session import open_assistant
+
+    settings = plant_settings.model_copy(
+        update={"llm_port": llm_settings.llm_port, "data_dir": plant_settings.data_dir}
+    )
+    served = open_assistant(settings)
+    try:
+        events = list(served.turn("When was the last PM on P-401 and what did it find?", thread()))
+    finally:
+        served.close()
+    result = events[-1].result
+    choice = result.route["model_choice"]
+    assert choice["verdict"] in ("agrees", "added", "rejected"), choice  # the model answered with a tool call
+    assert sum(e.kind == "token" for e in events) > 5  # the draft streamed
+    assert result.cited and {c["id"] for c in result.cited} <= {e["id"] for e in result.evidence}
+    assert result.timings["synthesise"] > 0
+
+
+def test_the_evidence_is_still_shown_when_the_model_server_is_down(plant_settings):
+    from maintgraph.agent.session import open_assistant
+    from maintgraph.llm.client import LLMClient
+
+    from .conftest import free_port
+
+    served = open_assistant(plant_settings.model_copy(update={"llm_port": free_port(), "llm_max_retries": 0}))
+    served.parts.llm._cache.served = {plant_settings.llm_model: None}  # skip the model listing: the server is gone
+    assert isinstance(served.parts.llm, LLMClient)
+    try:
+        result = served.ask("When was the last PM on P-401?", thread())
+    finally:
+        served.close()
+    assert result.cited and "Could not check: the model (" in result.answer
+    assert result.route["model_choice"]["verdict"] == "unavailable"
+
+
+# -- the question set ------------------------------------------------------------------------------
+
+
+def test_the_agent_beats_vector_only_search_on_the_question_set(assistant, plant_settings):
+    from maintgraph.evals.agent_set import (
+        CATEGORIES,
+        agent_answerer,
+        comparison_table,
+        load_questions,
+        run_set,
+        vector_only_answerer,
+    )
+    from maintgraph.search.embeddings import build_embedder
+    from maintgraph.search.store import DocumentStore, SearchFilters
+    from maintgraph.services import Services
+
+    questions = load_questions()
+    assert len(questions) >= 60 and all(sum(q.category == c for q in questions) >= 10 for c in CATEGORIES)
+    documents = DocumentStore(Services(plant_settings).pg_conninfo())
+    embedder = build_embedder(plant_settings)
+    privacy = SearchFilters(privacy_classes=["public", "internal"])
+
+    def search(text: str):
+        return documents.search(text, embedder.embed([text])[0], embedder.name, k=5, filters=privacy)
+
+    try:
+        agent = run_set("agent", questions, agent_answerer(assistant, f"eval-{uuid.uuid4().hex[:6]}"))
+        baseline = run_set("vector-only", questions, vector_only_answerer(search))
+    finally:
+        documents.close()
+    print("\n" + comparison_table([agent, baseline]))
+    print(f"agent latency {agent.latency()}, vector-only {baseline.latency()}")
+    for category in ("multi_hop", "history"):
+        assert agent.accuracy(category) >= baseline.accuracy(category) + 0.25, category
+    assert agent.accuracy() > baseline.accuracy()

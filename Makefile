@@ -46,7 +46,7 @@ $(VLLM_STAMP): constraints-vllm.txt
 
 vllm-env: $(VLLM_STAMP)  ## create .venv-vllm: vLLM (CPU build) in its own environment, never the app's
 
-demo: install vllm-env  ## create the environments, start the services and vLLM, load the sample plant, ask the graph, the documents and the model
+demo: install vllm-env  ## create the environments, start the services and vLLM, load the sample plant, ask the graph, the documents and the model, then hold a scripted troubleshooting conversation
 	$(MAINTGRAPH) up
 	$(MAINTGRAPH) status
 	$(MAINTGRAPH) graph load data/plant
@@ -64,6 +64,8 @@ demo: install vllm-env  ## create the environments, start the services and vLLM,
 	$(MAINTGRAPH) llm chat "P-101 drive-end bearing runs hot after greasing. What should I check?"
 	$(MAINTGRAPH) ask "P-101 drive-end bearing is running hot after greasing, what should I check?" --show-evidence
 	$(MAINTGRAPH) ask "Why is P-105 vibrating?"
+	$(MAINTGRAPH) chat --script data/demo/conversation.txt --approver "Demo Technician"
+	$(MAINTGRAPH) trace list --limit 8
 
 up: install vllm-env  ## start the embedded services and vLLM
 	$(MAINTGRAPH) up

@@ -258,24 +258,12 @@ def test_the_agent_beats_vector_only_search_on_the_question_set(assistant, plant
         run_set,
         vector_only_answerer,
     )
-    from maintgraph.search.embeddings import build_embedder
-    from maintgraph.search.store import DocumentStore, SearchFilters
-    from maintgraph.services import Services
 
     questions = load_questions()
     assert len(questions) >= 60 and all(sum(q.category == c for q in questions) >= 10 for c in CATEGORIES)
-    documents = DocumentStore(Services(plant_settings).pg_conninfo())
-    embedder = build_embedder(plant_settings)
-    privacy = SearchFilters(privacy_classes=["public", "internal"])
-
-    def search(text: str):
-        return documents.search(text, embedder.embed([text])[0], embedder.name, k=5, filters=privacy)
-
-    try:
-        agent = run_set("agent", questions, agent_answerer(assistant, f"eval-{uuid.uuid4().hex[:6]}"))
-        baseline = run_set("vector-only", questions, vector_only_answerer(search))
-    finally:
-        documents.close()
+    search = assistant.parts.toolbox[("docs", "search")]  # the agent's own document search
+    agent = run_set("agent", questions, agent_answerer(assistant, f"eval-{uuid.uuid4().hex[:6]}"))
+    baseline = run_set("vector-only", questions, vector_only_answerer(lambda text: search(query=text, tags=())))
     print("\n" + comparison_table([agent, baseline]))
     print(f"agent latency {agent.latency()}, vector-only {baseline.latency()}")
     for category in ("multi_hop", "history"):

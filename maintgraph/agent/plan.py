@@ -231,8 +231,8 @@ def _fitted_part_stock(graph: Any, cmms: Any, tag: str, topic: tuple[str, ...], 
     fitted = [f for f in queries.equipment_neighbourhood(graph, tag).facts if f.get("relation") == "HAS_PART"]
 
     def hits(fact: dict[str, Any]) -> int:
-        text = f"{fact['from']} {fact['to']} {fact.get('name') or ''}".lower()
-        return sum(word[:5] in text for word in topic)
+        tokens = re.findall(r"[a-z0-9]+", f"{fact['from']} {fact['to']} {fact.get('name') or ''}".lower())
+        return sum(any(token.startswith(word[:5]) for token in tokens) for word in topic)
 
     ranked = sorted(fitted, key=hits, reverse=True)
     chosen = [f for f in ranked if hits(f)] or ranked

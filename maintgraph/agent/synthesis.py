@@ -41,6 +41,8 @@ def ordered(evidence: list[Evidence], focus: tuple[str, ...] = ()) -> list[Evide
             return 0
         if item.title in ("symptom_causes", "failure_modes", "failure_mode_fix", "shared_components"):
             return 1
+        if item.id.startswith("wo:STOCK:") or item.title == "fitted part":  # asked only in parts questions
+            return 1
         if item.title == "equipment_neighbourhood":
             return 4
         return {"doc": 2, "wo": 3}.get(item.kind, 3)

@@ -92,7 +92,7 @@ class Understanding:
     def topic(self) -> list[str]:
         """What the question is about besides its equipment: "seal" in "how many times has the
         P-102 seal been changed", for searching work-order text and ordering the evidence."""
-        words = [w for w in WORD.findall(self.question.lower()) if len(w) > 2]
+        words = [w for w in WORD.findall(self.question.lower()) if len(w) > 2 or w in ("de", "nde")]
         tags = {t.lower() for t in self.tags} | {p.key.lower() for p in self.parts}
         return [w for w in dict.fromkeys(words) if w not in COMMON and not any(w in t for t in tags)]
 

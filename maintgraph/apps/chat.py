@@ -91,9 +91,32 @@ def ask_for_decision(console: Console, result: TurnResult, approver: str | None,
     return approved, by
 
 
+def scripted(console: Console, lines: list[str]) -> Callable[[], str]:
+    """Read a conversation from a script, one line per question or answer, echoing each as if typed."""
+    remaining = iter(lines)
+
+    def read() -> str:
+        line = next(remaining, None)
+        if line is None:
+            raise EOFError
+        console.print(f"[bold green]you:[/bold green] {escape(line)}")
+        return line
+
+    return read
+
+
 def chat_loop(console: Console, assistant: Assistant, show_evidence: bool, approver: str | None,
               read: Callable[[], str] | None = None) -> None:  # fmt: skip
-    """The conversation: questions until /quit (or end of input)."""
+    """The conversation: questions until /quit (or end of input). With ``read`` (a script),
+    approval prompts take their answer ("yes" approves) from it too."""
+    confirm = None
+    if read is not None:
+        script = read
+
+        def confirm(question: str) -> bool:
+            console.print(question)
+            return script().strip().lower() in ("y", "yes")
+
     read = read or (lambda: Prompt.ask("[bold green]you[/bold green]", console=console))
     thread = _new_thread()
     console.print(f"[dim]conversation {thread}. {HELP}[/dim]")
@@ -122,7 +145,7 @@ def chat_loop(console: Console, assistant: Assistant, show_evidence: bool, appro
         try:
             result = render_turn(console, assistant.turn(line, thread), show_evidence)
             while result.awaiting:
-                approved, by = ask_for_decision(console, result, approver)
+                approved, by = ask_for_decision(console, result, approver, confirm)
                 result = render_turn(console, assistant.decide(thread, approved, by), show_evidence)
         except MaintgraphError as exc:  # say it and keep the conversation going
             console.print(f"[red]error:[/red] {escape(str(exc))}")

@@ -851,14 +851,19 @@ def chat_command(
     approver: Annotated[
         str | None, typer.Option("--approver", help="Name recorded when you approve a work order (asked if unset).")
     ] = None,
+    script: Annotated[
+        Path | None,
+        typer.Option("--script", exists=True, dir_okay=False, help="Play a conversation from a file, a line per turn."),
+    ] = None,
     no_model: NoModel = False,
 ) -> None:
     """A troubleshooting conversation: streamed, cited answers; /new, /history, /quit."""
-    from maintgraph.apps.chat import chat_loop
+    from maintgraph.apps.chat import chat_loop, scripted
 
+    lines = [line for line in script.read_text(encoding="utf-8").splitlines() if line.strip()] if script else None
     assistant = _assistant(not no_model)
     try:
-        chat_loop(out, assistant, show_evidence, approver)
+        chat_loop(out, assistant, show_evidence, approver, scripted(out, lines) if lines is not None else None)
     finally:
         assistant.close()
 
@@ -891,9 +896,9 @@ def trace_list(
     if as_json:
         out.print_json(json.dumps([t.model_dump(mode="json") for t in traces]))
         return
-    table = Table("id", "when", "thread", "status", "intent", "s", Column("question", overflow="fold"))
+    table = Table(Column("id", no_wrap=True), "when", "thread", "status", "intent", "s", Column("question", ratio=1))
     for t in traces:
-        table.add_row(t.id, f"{t.started_at:%Y-%m-%d %H:%M:%S}", t.thread_id, t.status, t.intent or "",
+        table.add_row(t.id, f"{t.started_at:%Y-%m-%d %H:%M}", t.thread_id, t.status, t.intent or "",
                       f"{t.seconds:.1f}", escape(t.question[:80]))  # fmt: skip
     out.print(table)
 

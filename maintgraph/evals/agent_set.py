@@ -63,6 +63,7 @@ class Answered:
     cited: list[str]
     seconds: float
     timings: dict[str, float] = field(default_factory=dict)
+    route: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -159,21 +160,22 @@ def agent_answerer(assistant: Any, thread_prefix: str = "eval") -> Callable[[Que
     def answer(question: Question) -> Answered:
         started = time.perf_counter()
         result = assistant.ask(question.question, f"{thread_prefix}-{question.id}")
-        return Answered(result.answer, [c["id"] for c in result.cited], time.perf_counter() - started, result.timings)
+        seconds = time.perf_counter() - started
+        return Answered(result.answer, [c["id"] for c in result.cited], seconds, result.timings, result.route)
 
     return answer
 
 
 def vector_only_answerer(search: Callable[[str], list[Any]], llm: Any = None,
                          model: str | None = None) -> Callable[[Question], Answered]:  # fmt: skip
-    """Document search + the same answer composition (and model, if given); nothing else."""
-    from maintgraph.agent.evidence import from_search_hits
+    """Document search (``search(question)`` -> evidence; the agent's own search, so the two
+    compare like with like) + the same answer composition and model, if given; nothing else."""
     from maintgraph.agent.synthesis import finish, messages
     from maintgraph.agent.understand import Understanding
 
     def answer(question: Question) -> Answered:
         started = time.perf_counter()
-        evidence = from_search_hits(search(question.question))
+        evidence = search(question.question)
         retrieved = time.perf_counter()
         draft = ""
         if llm is not None and evidence:

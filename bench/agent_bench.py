@@ -46,7 +46,9 @@ def main() -> None:
     assistant = open_assistant(settings, use_model=not args.no_model)
     parts = assistant.parts
     search = parts.toolbox[("docs", "search")]  # the agent's own document search: same store, k and filters
-    vector_only = vector_only_answerer(lambda text: search(query=text, tags=()), parts.llm, parts.model)
+    vector_only = vector_only_answerer(
+        lambda text: search(query=text, tags=()), parts.llm, parts.model, parts.prompt_chars
+    )
     try:
         agent = run_set("agent", questions, agent_answerer(assistant, f"bench-{uuid.uuid4().hex[:6]}"), progress=True)
         baseline = run_set("vector-only", questions, vector_only, progress=True)

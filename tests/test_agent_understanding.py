@@ -179,3 +179,39 @@ def test_ask_cli_refuses_an_empty_question_before_touching_any_service(tmp_path)
 
     result = run_cli("ask", "  ", env={"MAINTGRAPH_DATA_DIR": str(tmp_path)})
     assert result.returncode == 1 and "the question is empty" in result.stderr
+
+
+# -- the router's check on the model's tool choice, and evidence grading -----------------------------
+
+
+def test_the_router_judges_the_models_tool_choice(linker):
+    from maintgraph.agent.plan import plan
+    from maintgraph.agent.routing import judge, offered_tools
+
+    seen = understand("P-101 drive-end bearing is running hot, what should I check?", linker)
+    planned = plan(seen)
+    assert judge("failure_modes", {"tag": "P-101"}, seen, planned).verdict == "agrees"
+    added = judge("shared_components", {"tag": "P-101"}, seen, planned)
+    assert added.verdict == "added" and str(added.call) == "graph.shared_components(tag='P-101')"
+    assert "does not answer a diagnose question" in judge("pm_status", {"asset_tag": "P-101"}, seen, planned).reason
+    assert judge("failure_modes", {"tag": "P-999"}, seen, planned).verdict == "rejected"  # not a linked entity
+    assert judge("drop_everything", {}, seen, planned).verdict == "rejected"
+    # The schemas offered to the model only admit what entity linking found.
+    schemas = {tool.name: tool.spec()["function"]["parameters"] for tool in offered_tools(seen)}
+    tag = schemas["failure_modes"]["properties"]["tag"]
+    assert tag.get("enum", [tag.get("const")]) == ["P-101"]  # one choice is written as a const
+    assert "part_availability" not in schemas  # no part was named
+
+
+def test_grading_drops_off_topic_documents_and_reformulates_in_the_manuals_words(linker):
+    from maintgraph.agent.grade import grade, reformulate, too_little
+
+    seen = understand("P-101 drive-end bearing is running hot, what should I check?", linker)
+    on_tag = Evidence("doc:a#1", "doc", "P-101 bearing temperature alarm at 85 C.")
+    on_words = Evidence("doc:b#1", "doc", "A drive-end bearing running hot after greasing: check the relief plug.")
+    off = Evidence("doc:c#1", "doc", "Backwash the sand filters when the head loss reaches 250 mbar.")
+    graph_fact = Evidence("graph:FMEAEntry:x", "graph", "anything the graph returned for the linked asset")
+    kept, dropped = grade([on_tag, on_words, off, graph_fact], seen)
+    assert dropped == ["doc:c#1"] and len(kept) == 3 and not too_little(kept)
+    query = reformulate(seen)
+    assert query.startswith("P-101 Raw water lift pump 1") and "troubleshooting" in query

@@ -64,6 +64,7 @@ class AgentParts:
     guards: Guards = field(default_factory=NoGuards)
     budget: int = 10
     model_routing: bool = True
+    prompt_chars: int = 4800  # evidence text that fits the model's context (synthesis.prompt_chars)
     versions: dict[str, Any] = field(default_factory=dict)  # model and adapter versions, for traces
 
 
@@ -158,7 +159,8 @@ def build_agent(parts: AgentParts, checkpointer: Any = None) -> Any:
         usage: list[Any] = []
         pieces: list[str] = []
         try:
-            for piece in parts.llm.stream(synthesis.messages(state["question"], evidence), model=parts.model,
+            prompt = synthesis.messages(state["question"], evidence, parts.prompt_chars)
+            for piece in parts.llm.stream(prompt, model=parts.model,
                                           max_tokens=ANSWER_TOKENS, usage=usage):  # fmt: skip
                 pieces.append(piece)
                 write({"token": piece})

@@ -18,8 +18,9 @@ from typing import Any, Literal
 
 from langgraph.types import Command
 
-from maintgraph.agent.graph import AgentParts, build_agent, checked_question
+from maintgraph.agent.graph import ANSWER_TOKENS, AgentParts, build_agent, checked_question
 from maintgraph.agent.state import Turn, new_turn
+from maintgraph.agent.synthesis import prompt_chars
 from maintgraph.agent.traces import Status, TraceStore, now, trace_of
 from maintgraph.agent.work_order import Decision
 from maintgraph.errors import MaintgraphError
@@ -209,6 +210,7 @@ def open_assistant(settings: Any, use_model: bool = True) -> Assistant:
         drive_train=lambda tag: queries.drive_train(graph, tag), cmms=cmms,
         llm=LLMClient(settings) if use_model else None, model=settings.llm_model,
         budget=settings.agent_tool_budget, model_routing=settings.agent_model_routing,
+        prompt_chars=prompt_chars(settings.llm_max_model_len, ANSWER_TOKENS),
         versions=model_versions(settings) if use_model else {"model": None},
     )  # fmt: skip
     return Assistant(parts, saver, traces, approvals, closers=[pool.close, traces.close, graph.close])

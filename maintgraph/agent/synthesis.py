@@ -54,8 +54,23 @@ def ordered(evidence: list[Evidence], focus: tuple[str, ...] = ()) -> list[Evide
     return sorted(evidence, key=lambda item: (rank(item), about(item)))  # stable: each source keeps its own ranking
 
 
-def messages(question: str, evidence: list[Evidence]) -> list[dict[str, str]]:
-    listing = "\n".join(f"[{e.id}] {e.text}" for e in ordered(evidence)[:MAX_EVIDENCE_IN_PROMPT])
+def prompt_chars(context_tokens: int, answer_tokens: int) -> int:
+    """How much evidence text fits the model's context beside the instructions and the answer:
+    3 characters a token, which is conservative for text full of tags and part numbers."""
+    return max(500, (context_tokens - answer_tokens - 200) * 3)
+
+
+def messages(question: str, evidence: list[Evidence], max_chars: int = 4800) -> list[dict[str, str]]:
+    """The prompt: the best evidence, numbered by id, as much as fits ``max_chars``."""
+    entries: list[str] = []
+    used = len(SYSTEM) + len(question)
+    for item in ordered(evidence)[:MAX_EVIDENCE_IN_PROMPT]:
+        entry = f"[{item.id}] {' '.join(item.text.split())[:LINE_CHARS]}"
+        if used + len(entry) > max_chars:
+            break
+        entries.append(entry)
+        used += len(entry) + 1
+    listing = "\n".join(entries)
     return [{"role": "system", "content": SYSTEM},
             {"role": "user", "content": f"Evidence:\n{listing}\n\nQuestion: {question}"}]  # fmt: skip
 

@@ -166,8 +166,8 @@ def agent_answerer(assistant: Any, thread_prefix: str = "eval") -> Callable[[Que
     return answer
 
 
-def vector_only_answerer(search: Callable[[str], list[Any]], llm: Any = None,
-                         model: str | None = None) -> Callable[[Question], Answered]:  # fmt: skip
+def vector_only_answerer(search: Callable[[str], list[Any]], llm: Any = None, model: str | None = None,
+                         prompt_chars: int = 4800) -> Callable[[Question], Answered]:  # fmt: skip
     """Document search (``search(question)`` -> evidence; the agent's own search, so the two
     compare like with like) + the same answer composition and model, if given; nothing else."""
     from maintgraph.agent.synthesis import finish, messages
@@ -180,7 +180,8 @@ def vector_only_answerer(search: Callable[[str], list[Any]], llm: Any = None,
         draft = ""
         if llm is not None and evidence:
             try:
-                draft = llm.chat(messages(question.question, evidence), model=model, max_tokens=300).text
+                prompt = messages(question.question, evidence, prompt_chars)
+                draft = llm.chat(prompt, model=model, max_tokens=300).text
             except MaintgraphError:
                 draft = ""
         done = finish(draft, evidence, Understanding(question.question, "general"), [])

@@ -159,9 +159,12 @@ def test_a_work_order_draft_waits_for_approval_and_is_submitted_after_a_restart(
     with pytest.raises(MaintgraphError, match="waiting for a decision"):
         assistant.ask("anything else?", conversation)
     # Another process (a restart) picks the paused run up from the checkpoint and submits it.
-    approved = run_cli("approve", conversation, "--by", "J. Smith", "--no-model", env=cli_env(plant_settings))
+    approved = run_cli("approve", conversation, "--by", "J. Smith", "--yes", env=cli_env(plant_settings))
     assert approved.returncode == 0, approved.stderr
+    assert "Draft work order for P-101" in approved.stdout  # shown before it is decided
     assert "Submitted WO-" in approved.stdout and "approved by J. Smith" in approved.stdout
+    again = run_cli("approve", conversation, "--by", "J. Smith", "--yes", env=cli_env(plant_settings))
+    assert again.returncode == 1 and "has no work-order draft waiting" in again.stderr
     assert count_work_orders(plant_settings, "P-101") == before + 1
     assert assistant.pending(conversation) is None
     statuses = [t.status for t in assistant.traces.list(conversation)]

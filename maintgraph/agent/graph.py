@@ -79,9 +79,11 @@ def _timed(name: str, node: Callable[[Any], dict[str, Any]]) -> Callable[[Any], 
 
 
 def usable(state: AgentState) -> list[Evidence]:
-    """The evidence gathered this turn, less what grading dropped."""
+    """The evidence gathered this turn, each id once (parallel branches and a retried search can
+    return the same item), less what grading dropped."""
     dropped = set(state.get("dropped", []))
-    return [e for e in state.get("evidence", []) if e.id not in dropped]
+    unique = {e.id: e for e in reversed(state.get("evidence") or [])}  # the first of each id wins
+    return [e for e in reversed(unique.values()) if e.id not in dropped]
 
 
 def build_agent(parts: AgentParts, checkpointer: Any = None) -> Any:
@@ -94,8 +96,15 @@ def build_agent(parts: AgentParts, checkpointer: Any = None) -> Any:
     def refuse(state: AgentState) -> dict[str, Any]:
         return {"answer": f"I can't help with that: {state['blocked']}"}
 
+    def drive_train(tag: str) -> list[dict[str, Any]]:
+        try:
+            return parts.drive_train(tag)
+        except Exception:
+            log.exception("drive train of %s unavailable", tag)
+            return []
+
     def understand_node(state: AgentState) -> dict[str, Any]:
-        seen = in_context(understand(state["question"], parts.linker), state.get("previous"), parts.drive_train)
+        seen = in_context(understand(state["question"], parts.linker), state.get("previous"), drive_train)
         return {"understanding": seen}
 
     def unknown_asset(state: AgentState) -> dict[str, Any]:
@@ -178,8 +187,9 @@ def build_agent(parts: AgentParts, checkpointer: Any = None) -> Any:
 
     def output_guard(state: AgentState) -> dict[str, Any]:
         verdict = parts.guards.check_output(state["answer"], usable(state))
-        answer = f"I can't give that answer: {verdict.blocked}" if verdict.blocked else verdict.text
-        return {"answer": answer, "guards": verdict.decisions}
+        if verdict.blocked:
+            return {"answer": f"I can't give that answer: {verdict.blocked}", "cited": [], "guards": verdict.decisions}
+        return {"answer": verdict.text, "guards": verdict.decisions}
 
     def draft_work_order(state: AgentState) -> dict[str, Any]:
         if parts.cmms is None:
@@ -199,8 +209,12 @@ def build_agent(parts: AgentParts, checkpointer: Any = None) -> Any:
             return {"answer": f"Work order for {draft.asset_tag} not submitted: {decision.by} rejected the draft."}
         try:
             created = parts.cmms.submit_work_order(draft, decision.token or "")
-        except MaintgraphError as exc:
+        except MaintgraphError as exc:  # refused: a bad token, an approval already used, a bad draft
             return {"answer": f"Work order not submitted: {exc}"}
+        except Exception as exc:
+            log.exception("submitting the work order for %s failed", draft.asset_tag)
+            return {"answer": f"Work order status unknown ({exc}); check the CMMS for {draft.asset_tag} before "
+                              "approving again (approving this draft again cannot create a second one)."}  # fmt: skip
         return {"submitted": created, "cited": [f"wo:{created['number']}"],
                 "answer": f"Submitted {created['number']} on {created['asset']} ({created['status']}), "
                           f"approved by {decision.by} [wo:{created['number']}]."}  # fmt: skip
@@ -245,6 +259,8 @@ def describe_draft(order: dict[str, Any]) -> str:
              f"  type {draft['wo_type']}, priority {draft['priority']}: {draft['description']}"]  # fmt: skip
     if draft.get("problem_code"):
         lines.append(f"  failure code {draft['problem_code']}")
+    if draft.get("long_text"):
+        lines.append(f"  details: {draft['long_text']}")
     if order.get("note"):
         lines.append(f"  note: {order['note']}")
     open_now = order.get("open_work_orders_on_asset") or []

@@ -144,10 +144,13 @@ def run_calls(calls: list[PlannedCall], toolbox: Toolbox) -> Retrieved:
         started = time.perf_counter()
         try:
             found = tool(**call.kwargs)
-        except MaintgraphError as exc:  # a store down, an unknown asset, a timeout: say so, carry on
+        except Exception as exc:
             record = ToolCallRecord(str(call), time.perf_counter() - started, error=str(exc))
             retrieved.not_checked.append(f"{call.source} {call.name}: {exc}")
-            log.warning("%s failed: %s", call, exc)
+            if isinstance(exc, MaintgraphError):
+                log.warning("%s failed: %s", call, exc)
+            else:  # a driver's own error: keep its traceback in the log
+                log.exception("%s failed", call)
         else:
             known = {e.id for e in retrieved.evidence}
             retrieved.evidence += [e for e in found if e.id not in known]

@@ -10,6 +10,7 @@ ends with ``result.awaiting`` set: the face shows the draft, asks a person, and 
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from collections.abc import Iterator
@@ -62,8 +63,9 @@ class TurnResult:
 
 class Assistant:
     def __init__(self, parts: AgentParts, checkpointer: Any, traces: TraceStore | None = None,
-                 approvals: Any = None, closers: list[Any] | None = None) -> None:  # fmt: skip
+                 approvals: Any = None, closers: list[Any] | None = None, locks: Any = None) -> None:  # fmt: skip
         self.parts = parts
+        self.locks = locks  # a Postgres pool for the per-conversation decision lock
         self.graph = build_agent(parts, checkpointer)
         self.traces = traces
         self.approvals = approvals
@@ -83,15 +85,33 @@ class Assistant:
         yield from self._run(new_turn(question), thread_id, question)
 
     def decide(self, thread_id: str, approved: bool, by: str) -> Iterator[Event]:
-        """Resume a paused turn with a person's decision on the draft it shows."""
+        """Resume a paused turn with a person's decision on the draft it shows. Two decisions on
+        one draft (two windows, two people) are taken one after the other: the second finds
+        nothing waiting."""
+        if self.locks is None:
+            yield from self._decide(thread_id, approved, by)
+            return
+        with self.locks.connection() as conn:
+            conn.execute("SELECT pg_advisory_lock(hashtext(%s))", [f"maintgraph-decision/{thread_id}"])
+            try:
+                yield from self._decide(thread_id, approved, by)
+            finally:
+                conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", [f"maintgraph-decision/{thread_id}"])
+
+    def _decide(self, thread_id: str, approved: bool, by: str) -> Iterator[Event]:
         from maintgraph.tools.cmms import WorkOrderDraft
 
-        order = self.pending(thread_id)
-        if order is None:
+        snapshot = self.graph.get_state({"configurable": {"thread_id": thread_id}})
+        if not snapshot.interrupts:
             raise MaintgraphError(f"conversation {thread_id} has no work-order draft waiting for a decision")
+        paused = snapshot.interrupts[0]
         if not by.strip():
             raise MaintgraphError("say who decides: the approver's name is recorded with the work order")
-        token = self.approvals.approve(WorkOrderDraft.model_validate(order["draft"]), by) if approved else None
+        # The nonce names this paused run, so approving it twice (two windows, a retry after a
+        # timeout) gives the same approval reference, which the CMMS accepts only once.
+        nonce = hashlib.sha256(f"{thread_id}/{paused.id}".encode()).hexdigest()[:16]
+        draft = WorkOrderDraft.model_validate(paused.value["draft"])
+        token = self.approvals.approve(draft, by.strip(), nonce) if approved else None
         decision = Decision(approved=approved, by=by, token=token)
         verb = "approved" if approved else "rejected"
         yield from self._run(Command(resume=decision.model_dump()), thread_id, f"({verb} by {by})")
@@ -213,18 +233,17 @@ def open_assistant(settings: Any, use_model: bool = True) -> Assistant:
         prompt_chars=prompt_chars(settings.llm_max_model_len, ANSWER_TOKENS),
         versions=model_versions(settings) if use_model else {"model": None},
     )  # fmt: skip
-    return Assistant(parts, saver, traces, approvals, closers=[pool.close, traces.close, graph.close])
+    closers = [pool.close, traces.close, graph.close, documents.close, getattr(cmms.backend, "close", lambda: None)]
+    return Assistant(parts, saver, traces, approvals, closers=closers, locks=pool)
 
 
 def model_versions(settings: Any) -> dict[str, Any]:
-    """The served base model (and adapter, if one is configured) with their pinned hashes."""
+    """The model the agent calls (the base model: no adapter is used for synthesis yet) with its
+    pinned hash; a model the registry does not know (an external endpoint's) is recorded as such."""
     from maintgraph.llm.registry import ModelRegistry
 
-    registry = ModelRegistry(settings)
-    base = registry.model(settings.llm_model)
-    versions: dict[str, Any] = {"model": base.name, "package": f"{base.package}=={base.version}",
-                                "sha256": base.sha256}  # fmt: skip
-    if settings.llm_adapter:
-        adapter = registry.adapter(settings.llm_adapter)
-        versions["adapter"] = {"name": adapter.name, "sha256": adapter.sha256}
-    return versions
+    try:
+        base = ModelRegistry(settings).model(settings.llm_model)
+    except MaintgraphError:
+        return {"model": settings.llm_model, "registered": False, "adapter": None}
+    return {"model": base.name, "package": f"{base.package}=={base.version}", "sha256": base.sha256, "adapter": None}

@@ -39,7 +39,7 @@ class AgentState(TypedDict, total=False):
     # -- this turn
     question: str
     blocked: str  # why the input guard refused the question ("" when it passed)
-    understanding: Understanding
+    understanding: Understanding | None
     route: dict[str, Any]  # intent, plan, the model's tool choice and the router's verdict
     calls: list[PlannedCall]  # what the retrieval branches run (set by route and reformulate)
     reformulated: str  # the reformulated document query, once ("" before)
@@ -61,7 +61,7 @@ class AgentState(TypedDict, total=False):
 def new_turn(question: str) -> dict[str, Any]:
     """The input that starts a turn: the question, and this turn's fields emptied."""
     return {
-        "question": question, "blocked": "", "route": {}, "calls": [], "reformulated": "", "evidence": None,
-        "records": None, "not_checked": None, "dropped": [], "draft": "", "answer": "", "cited": [], "removed": 0,
-        "work_order": None, "submitted": None, "guards": None, "timings": None, "tokens": None,
+        "question": question, "blocked": "", "understanding": None, "route": {}, "calls": [], "reformulated": "",
+        "evidence": None, "records": None, "not_checked": None, "dropped": [], "draft": "", "answer": "", "cited": [],
+        "removed": 0, "work_order": None, "submitted": None, "guards": None, "timings": None, "tokens": None,
     }  # fmt: skip

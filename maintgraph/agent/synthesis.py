@@ -76,7 +76,8 @@ def messages(question: str, evidence: list[Evidence], max_chars: int = 4800) -> 
 
 
 def line(item: Evidence) -> str:
-    return f"- {' '.join(item.text.split())[:LINE_CHARS]} [{item.id}]"
+    text = " ".join(item.text.split())
+    return f"- {text if len(text) <= LINE_CHARS else text[: LINE_CHARS - 1] + '…'} [{item.id}]"
 
 
 def focus_terms(seen: Understanding) -> tuple[str, ...]:
@@ -117,13 +118,13 @@ def finish(draft: str, evidence: list[Evidence], seen: Understanding, not_checke
     text, cited, extractive = checked.answer, checked.cited, False
     if not cited:  # nothing supported survived: the evidence itself, cited
         (text, cited), extractive = extractive_answer(evidence, focus_terms(seen)), True
-    isolation = sorted((e for e in evidence if is_isolation(e)), key=lambda e: "LOTOProcedure" not in e.id)
-    if seen.intent in PHYSICAL_INTENTS and isolation and not any(i.id in cited for i in isolation):
-        text = "Isolate first:\n" + "\n".join(line(e) for e in isolation) + "\n\n" + text
-        cited = [e.id for e in isolation] + cited
     missing = unmentioned(seen, evidence)
     if missing:
         text = f"Not found in the records retrieved: {', '.join(missing)}. What they do say:\n\n{text}"
+    isolation = sorted((e for e in evidence if is_isolation(e)), key=lambda e: "LOTOProcedure" not in e.id)
+    if seen.intent in PHYSICAL_INTENTS and isolation:  # always the whole block, before anything else
+        text = "Isolate first:\n" + "\n".join(line(e) for e in isolation) + "\n\n" + text
+        cited = [e.id for e in isolation] + [c for c in cited if c not in {e.id for e in isolation}]
     if not_checked:
         text += "\n\nCould not check: " + "; ".join(not_checked)
     return Answer(text, cited, len(checked.removed), extractive)

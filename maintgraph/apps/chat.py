@@ -28,7 +28,8 @@ NODE_LABELS = {
     "reformulate": "rephrasing the search", "synthesise": "writing", "check": "checking citations",
     "output_guard": "screening the answer", "draft_work_order": "drafting the work order",
 }  # fmt: skip
-HELP = "Commands: /new starts a new conversation, /history shows this one, /quit ends."
+HELP = ("Commands: /new starts a new conversation, /history shows this one, /approve or /reject decides a "
+        "waiting work-order draft, /quit ends.")  # fmt: skip
 
 
 def render_turn(console: Console, events: Iterator[Event], show_evidence: bool = False) -> TurnResult:
@@ -80,15 +81,29 @@ def print_result(console: Console, result: TurnResult, show_evidence: bool = Fal
             console.print(f"[bold]Trace[/bold] {result.trace_id}")
 
 
-def ask_for_decision(console: Console, result: TurnResult, approver: str | None,
+def ask_for_decision(console: Console, approver: str | None,
                      confirm: Callable[[str], bool] | None = None) -> tuple[bool, str]:  # fmt: skip
-    """Ask whether to submit the draft just shown; (approved, by whom)."""
+    """Ask whether to submit the draft just shown; (approved, by whom: never empty)."""
     approved = (confirm or (lambda q: Confirm.ask(q, console=console, default=False)))(
         "Submit this work order to the CMMS?"
     )
-    by = approver or Prompt.ask("Your name (recorded as the approver)", console=console,
-                                default=_user_name())  # fmt: skip
+    by = (approver or "").strip()
+    while not by:
+        by = Prompt.ask("Your name (recorded as the approver)", console=console, default=_user_name()).strip()
     return approved, by
+
+
+def settle(console: Console, assistant: Assistant, thread: str, show_evidence: bool, approver: str | None,
+           confirm: Callable[[str], bool] | None) -> None:  # fmt: skip
+    """Get a decision on the draft the conversation waits on; if none comes (end of input),
+    the draft stays waiting and /approve or /reject decides later."""
+    while assistant.pending(thread):
+        try:
+            approved, by = ask_for_decision(console, approver, confirm)
+        except (EOFError, KeyboardInterrupt):
+            console.print("\n[yellow]The draft is still waiting: /approve or /reject decides it.[/yellow]")
+            return
+        render_turn(console, assistant.decide(thread, approved, by), show_evidence)
 
 
 def scripted(console: Console, lines: list[str]) -> Callable[[], str]:
@@ -139,14 +154,19 @@ def chat_loop(console: Console, assistant: Assistant, show_evidence: bool, appro
                 console.print(f"[bold]{n}.[/bold] {escape(turn['question'])}")
                 console.print(f"   [dim]{escape(turn['answer'][:200])}[/dim]")
             continue
-        if line.startswith("/"):
-            console.print(f"[yellow]unknown command {escape(line)}.[/yellow] {HELP}")
-            continue
         try:
-            result = render_turn(console, assistant.turn(line, thread), show_evidence)
-            while result.awaiting:
-                approved, by = ask_for_decision(console, result, approver, confirm)
-                result = render_turn(console, assistant.decide(thread, approved, by), show_evidence)
+            if line in ("/approve", "/reject"):
+                if not assistant.pending(thread):
+                    console.print("[yellow]No work-order draft is waiting in this conversation.[/yellow]")
+                    continue
+                by = (approver or "").strip() or Prompt.ask("Your name", console=console, default=_user_name())
+                render_turn(console, assistant.decide(thread, line == "/approve", by), show_evidence)
+                continue
+            if line.startswith("/"):
+                console.print(f"[yellow]unknown command {escape(line)}.[/yellow] {HELP}")
+                continue
+            render_turn(console, assistant.turn(line, thread), show_evidence)
+            settle(console, assistant, thread, show_evidence, approver, confirm)
         except MaintgraphError as exc:  # say it and keep the conversation going
             console.print(f"[red]error:[/red] {escape(str(exc))}")
 

@@ -832,13 +832,26 @@ def approve_command(
     thread: Annotated[str, typer.Argument(help="The conversation whose work-order draft waits for a decision.")],
     by: Annotated[str, typer.Option("--by", help="Who decides (recorded as the approver).")],
     reject: Annotated[bool, typer.Option("--reject", help="Reject the draft instead of submitting it.")] = False,
-    no_model: NoModel = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation after showing the draft.")] = False,
 ) -> None:
-    """Approve (or reject) the work-order draft a conversation is waiting on; works after a restart."""
+    """Approve (or reject) the work-order draft a conversation is waiting on; works after a restart.
+
+    The draft is shown in full first; without --yes you confirm it."""
+    from rich.prompt import Confirm
+
+    from maintgraph.agent.graph import describe_draft
     from maintgraph.apps.chat import render_turn
 
-    assistant = _assistant(not no_model)
+    assistant = _assistant(use_model=False)  # deciding needs no model
     try:
+        order = assistant.pending(thread)
+        if order is None:
+            raise MaintgraphError(f"conversation {thread} has no work-order draft waiting for a decision")
+        out.print(escape(describe_draft(order)), highlight=False)
+        verb = "Reject" if reject else "Submit"
+        if not yes and not Confirm.ask(f"{verb} this work order as {by}?", console=out, default=False):
+            out.print("Nothing decided; the draft is still waiting.")
+            return
         render_turn(out, assistant.decide(thread, approved=not reject, by=by))
     finally:
         assistant.close()
@@ -857,9 +870,11 @@ def chat_command(
     ] = None,
     no_model: NoModel = False,
 ) -> None:
-    """A troubleshooting conversation: streamed, cited answers; /new, /history, /quit."""
+    """A troubleshooting conversation: streamed, cited answers; /new, /history, /approve, /reject, /quit."""
     from maintgraph.apps.chat import chat_loop, scripted
 
+    if script and not approver:
+        raise typer.BadParameter("a scripted conversation needs --approver (nobody is there to be asked)")
     lines = [line for line in script.read_text(encoding="utf-8").splitlines() if line.strip()] if script else None
     assistant = _assistant(not no_model)
     try:

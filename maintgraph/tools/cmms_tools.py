@@ -111,9 +111,13 @@ class Approvals:
                              sort_keys=True)  # fmt: skip
         return hmac.new(self.secret, payload.encode(), hashlib.sha256).hexdigest()
 
-    def approve(self, draft: WorkOrderDraft, approver: str) -> str:
-        """The token a person's approval of exactly this draft produces (each approval unique)."""
-        nonce = secrets.token_hex(8)
+    def approve(self, draft: WorkOrderDraft, approver: str, nonce: str | None = None) -> str:
+        """The token a person's approval of exactly this draft produces. Each approval is unique,
+        unless ``nonce`` names the request being approved (a paused agent run): then approving
+        it twice gives the same reference, which the CMMS accepts only once."""
+        nonce = nonce or secrets.token_hex(8)
+        if ":" in nonce:
+            raise CMMSError("an approval nonce cannot contain ':'")
         return base64.urlsafe_b64encode(f"{approver}:{nonce}:{self._mac(draft, approver, nonce)}".encode()).decode()
 
     def check(self, draft: WorkOrderDraft, token: str) -> tuple[str, str]:

@@ -182,13 +182,17 @@ class PostgresCMMS(CMMSBackend):
                 raise CMMSError(f"this approval was already used: it submitted work order {earlier['number']}; "
                                 "a new work order needs a new approval")  # fmt: skip
             number = conn.execute("SELECT 'WO-' || nextval('work_order_numbers') AS n").fetchone()["n"]
-            conn.execute(
-                """INSERT INTO work_orders (number, asset_tag, wo_type, priority, status, problem_code, description,
-                       long_text, reported_at, approval_ref, source)
-                   VALUES (%s, %s, %s, %s, 'WAPPR', %s, %s, %s, now(), %s, 'maintgraph')""",
-                (number, draft.asset_tag, draft.wo_type, draft.priority, draft.problem_code, draft.description,
-                 draft.long_text, approval_ref),
-            )  # fmt: skip
+            try:
+                conn.execute(
+                    """INSERT INTO work_orders (number, asset_tag, wo_type, priority, status, problem_code,
+                           description, long_text, reported_at, approval_ref, source)
+                       VALUES (%s, %s, %s, %s, 'WAPPR', %s, %s, %s, now(), %s, 'maintgraph')""",
+                    (number, draft.asset_tag, draft.wo_type, draft.priority, draft.problem_code, draft.description,
+                     draft.long_text, approval_ref),
+                )  # fmt: skip
+            except psycopg.errors.UniqueViolation:  # the same approval submitted at the same moment elsewhere
+                raise CMMSError("this approval was already used by a submission made at the same time; "
+                                "a new work order needs a new approval") from None  # fmt: skip
             conn.execute(
                 "INSERT INTO work_order_status_history (number, to_status, memo) VALUES (%s, 'WAPPR', %s)",
                 (number, f"submitted with approval {approval_ref}"),

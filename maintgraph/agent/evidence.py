@@ -116,7 +116,9 @@ def render_fact(fact: dict[str, Any]) -> str:
 def render_isolation(fact: dict[str, Any]) -> str:
     """An isolation point as a technician reads it: what energy, where, how."""
     point = fact["isolation_point"].split(":", 1)[-1]
-    return (f"{fact.get('loto', '').split(':', 1)[-1]} step {fact.get('step') or '-'}: isolate {fact['energy_name']} "
+    source = fact.get("energy_source", "").rsplit("/", 1)[-1]  # E1: the LOTO procedure's own energy-source id
+    return (f"{fact.get('loto', '').split(':', 1)[-1]} {source} point {fact.get('step') or '-'}: isolate "
+            f"{fact['energy_name']} "
             f"({fact.get('energy_magnitude') or fact.get('energy_kind') or '-'}) at {point} "
             f"{fact.get('isolation_name') or ''}: {fact.get('method') or '-'}")  # fmt: skip
 

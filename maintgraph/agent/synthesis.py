@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from maintgraph.agent.evidence import Evidence, check_citations
+from maintgraph.agent.plan import PHYSICAL
 from maintgraph.agent.understand import Understanding
 
 MAX_EVIDENCE_IN_PROMPT = 12
@@ -23,7 +24,6 @@ SYSTEM = (
     "If the evidence includes a LOTO or isolation procedure, state isolation first. Never advise bypassing an "
     "interlock or guard. If the evidence does not answer the question, say what is unknown."
 )
-PHYSICAL_INTENTS = ("diagnose", "procedure", "work_order")
 
 
 def is_isolation(item: Evidence) -> bool:
@@ -122,7 +122,7 @@ def finish(draft: str, evidence: list[Evidence], seen: Understanding, not_checke
     if missing:
         text = f"Not found in the records retrieved: {', '.join(missing)}. What they do say:\n\n{text}"
     isolation = sorted((e for e in evidence if is_isolation(e)), key=lambda e: "LOTOProcedure" not in e.id)
-    if seen.intent in PHYSICAL_INTENTS and isolation:  # always the whole block, before anything else
+    if seen.intent in PHYSICAL and isolation:  # always the whole block, before anything else
         text = "Isolate first:\n" + "\n".join(line(e) for e in isolation) + "\n\n" + text
         cited = [e.id for e in isolation] + [c for c in cited if c not in {e.id for e in isolation}]
     if not_checked:

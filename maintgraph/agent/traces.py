@@ -109,6 +109,16 @@ class TraceStore:
         path.parent.mkdir(parents=True, exist_ok=True)
         partial = path.with_name(f".{path.name}.partial")
         count = 0
+        try:
+            count = self._write(partial, thread_id, since)
+        except BaseException:
+            partial.unlink(missing_ok=True)
+            raise
+        os.replace(partial, path)
+        return count
+
+    def _write(self, partial: Path, thread_id: str | None, since: datetime | None) -> int:
+        count = 0
         with self.pool.connection() as conn, partial.open("w", encoding="utf-8") as handle:
             cursor = conn.cursor(name="trace_export")  # server-side: a year of traces need not fit in memory
             cursor.execute(
@@ -120,7 +130,6 @@ class TraceStore:
                 trace = Trace.model_validate({**row, "id": str(row["id"])})
                 handle.write(json.dumps(trace.model_dump(mode="json"), ensure_ascii=False) + "\n")
                 count += 1
-        os.replace(partial, path)
         return count
 
 

@@ -1,7 +1,8 @@
 """Drafting a work order from the conversation, for a person to approve.
 
 The draft is built deterministically from what entity linking understood: the asset, the
-symptom or failure mode, and the questions of the conversation so far as the long text. A
+symptom or failure mode, and the conversation's last questions (up to three before this one,
+none the input guard refused) as the long text. A
 failure code goes in only when the CMMS knows it. The agent never approves its own draft:
 the face that shows the draft (terminal, bot, HTTP) mints the approval token from a person's
 explicit decision and resumes the paused run with it (see :class:`Decision`).
@@ -9,6 +10,7 @@ explicit decision and resumes the paused run with it (see :class:`Decision`).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pydantic import BaseModel, Field
@@ -18,7 +20,7 @@ from maintgraph.agent.understand import Understanding
 from maintgraph.errors import MaintgraphError
 from maintgraph.tools.cmms import WorkOrderDraft
 
-URGENT = ("trip", "tripped", "smoke", "fire", "leak", "spray", "seized", "emergency")
+URGENT = re.compile(r"\b(trip(ped|s)?|smoke|fire|leak(s|ing)?|spray(s|ing)?|seized|emergency)\b", re.I)
 
 
 class Decision(BaseModel):
@@ -34,11 +36,12 @@ def draft_from(seen: Understanding, history: list[Turn]) -> WorkOrderDraft:
     term = next((c.name for c in seen.failure_terms), None)
     mode = next((c.key for c in seen.failure_terms if c.label == "FailureMode"), None)
     description = f"{tag}: {term}" if term else f"{tag}: {_clip(seen.question, 180)}"
-    asked = [turn["question"] for turn in history[-3:]] + [seen.question]
+    earlier = [turn["question"] for turn in history if turn["intent"]][-3:]  # a refused turn has no intent
+    asked = [*earlier, seen.question]
     return WorkOrderDraft(
         asset_tag=tag,
         wo_type="CM",
-        priority=2 if any(word in seen.question.lower() for word in URGENT) else 3,
+        priority=2 if URGENT.search(seen.question) else 3,
         description=_clip(description, 200),
         long_text="Raised from the maintenance assistant. Technician reported: " + " / ".join(asked),
         problem_code=mode,

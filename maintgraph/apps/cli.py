@@ -11,6 +11,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -934,11 +935,14 @@ def trace_show(trace_id: Annotated[str, typer.Argument(help="A trace id (from `t
 def trace_export(
     path: Annotated[Path, typer.Argument(help="JSONL file to write (replaced whole).")],
     thread: Annotated[str | None, typer.Option("--thread", help="Only this conversation.")] = None,
+    since: Annotated[
+        datetime | None, typer.Option("--since", help="Only turns started at or after this time (ISO date or time).")
+    ] = None,
 ) -> None:
     """Export traces, oldest first, one JSON object per line (what the evaluation harness replays)."""
     store = _trace_store()
     try:
-        count = store.export_jsonl(path, thread)
+        count = store.export_jsonl(path, thread, since.astimezone() if since else None)
     finally:
         store.close()
     out.print(f"{count} trace(s) written to {path}")

@@ -68,6 +68,14 @@ def _sensor(sensor: GraphNode | None) -> dict[str, Any]:
     return {"check_sensor": sensor.ref, **{f"sensor_{k}": v for k, v in limits.items()}}
 
 
+def _isolation(row: dict[str, Any]) -> dict[str, Any]:
+    """An energy source and one of its isolation points (``es``, ``ip``, ``step``) as fact fields."""
+    energy = _props(row["es"], "name", "kind", "magnitude")
+    return {"energy_source": row["es"].ref, **{f"energy_{k}": v for k, v in energy.items()},
+            "isolation_point": row["ip"].ref, "isolation_name": row["ip"].properties.get("name"),
+            **_props(row["ip"], "method", "location"), "step": row["step"]}  # fmt: skip
+
+
 def _require(store: GraphStore, label: str, key: str) -> None:
     if not store.existing_keys(label, [key]):
         raise UnknownEntity(f"no {label} {key!r} in the graph")
@@ -151,12 +159,7 @@ def isolation(store: GraphStore, tag: str) -> QueryResult:
     )
     for row in rows:
         result.paths.append(row["p"])
-        result.facts.append(
-            {"loto": row["l"].ref, "loto_name": row["l"].properties.get("name"), "energy_source": row["es"].ref,
-             **{f"energy_{k}": v for k, v in _props(row["es"], "name", "kind", "magnitude").items()},
-             "isolation_point": row["ip"].ref, "isolation_name": row["ip"].properties.get("name"),
-             **_props(row["ip"], "method", "location"), "step": row["step"]}
-        )  # fmt: skip
+        result.facts.append({"loto": row["l"].ref, "loto_name": row["l"].properties.get("name"), **_isolation(row)})
     for row in store.read("MATCH (:Equipment {tag: $tag})<-[:ISOLATES]-(l:LOTOProcedure) RETURN l", {"tag": tag}):
         result.facts.append({"ref": row["l"].ref, **_props(row["l"], "name", "steps")})
     return _attach_chunks(store, result)
@@ -261,10 +264,7 @@ def failure_mode_fix(store: GraphStore, tag: str, mode: str) -> QueryResult:
         result.paths.append(row["q"])
         result.facts.append(
             {"kind": "isolation", "procedure": row["pr"].ref, "loto": row["l"].ref,
-             "loto_steps": row["l"].properties.get("steps"), "energy_source": row["es"].ref,
-             **{f"energy_{k}": v for k, v in _props(row["es"], "name", "kind", "magnitude").items()},
-             "isolation_point": row["ip"].ref, **_props(row["ip"], "method", "location"),
-             "isolation_name": row["ip"].properties.get("name"), "step": row["step"]}
+             "loto_steps": row["l"].properties.get("steps"), **_isolation(row)}
         )  # fmt: skip
     for row in store.read(
         f"{base} MATCH q = (pr)-[r:REQUIRES_PART]->(sp:SparePart) RETURN q, pr, sp, r.quantity AS qty", params

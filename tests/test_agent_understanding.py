@@ -44,6 +44,10 @@ def linker(plant_graph):
         ("Raise a work order for the P-101 DE bearing", "work_order"),
         ("Please draft a job to re-torque the XV-201 actuator bolts", "work_order"),
         ("Who manufactures the distribution pumps?", "general"),
+        ("Anything open on P-401 right now?", "history"),
+        ("When were the HX-301 plates last opened and cleaned?", "history"),
+        ("Has the M-502 heater ever failed?", "history"),
+        ("XV-201 slow to open on every backwash, what's failing?", "diagnose"),  # "open on every" is no history
     ],
 )
 def test_intents(question, intent):

@@ -76,6 +76,7 @@ def plan(seen: Understanding) -> list[PlannedCall]:
         elif seen.intent == "history":
             calls.append(planned_call("cmms", "asset_history", asset_tag=tag))
             calls.append(planned_call("cmms", "pm_status", asset_tag=tag))
+            calls.append(planned_call("cmms", "open_work_orders", asset_tag=tag))
             if seen.topic:  # "how often has the seal been changed": the work orders that say so
                 text = " or ".join(seen.topic[:4])
                 calls.append(planned_call("cmms", "search_work_orders", asset_tag=tag, text=text))
@@ -91,6 +92,8 @@ def plan(seen: Understanding) -> list[PlannedCall]:
             calls.append(planned_call("cmms", "fitted_part_stock", tag=tag, topic=tuple(seen.topic)))
     for part in seen.parts:
         calls.append(planned_call("cmms", "part_availability", part_number=part.key))
+    if seen.intent == "parts" and not seen.parts and not seen.tags and seen.topic:  # "how much EP2 grease?"
+        calls.append(planned_call("cmms", "parts_named", words=tuple(seen.topic)))
     return list(dict.fromkeys(calls))
 
 
@@ -206,6 +209,7 @@ def build_toolbox(graph: Any = None, search: Callable[[str, list[str]], list[Any
         )
     if cmms is not None and graph is not None:
         box[("cmms", "fitted_part_stock")] = lambda tag, topic: _fitted_part_stock(graph, cmms, tag, topic)
+        box[("cmms", "parts_named")] = lambda words: _parts_named(graph, cmms, words)
     return box
 
 
@@ -244,4 +248,15 @@ def _fitted_part_stock(graph: Any, cmms: Any, tag: str, topic: tuple[str, ...], 
         part = fact["to"].split(":", 1)[1]
         evidence.append(Evidence(f"graph:{fact['to']}", "graph", render_fields(fact), "fitted part"))
         evidence += _stock_evidence(cmms, part)
+    return evidence
+
+
+def _parts_named(graph: Any, cmms: Any, words: tuple[str, ...], limit: int = 3) -> list[Evidence]:
+    """Stock of the catalogue parts whose names best match the question's words ("EP2 grease")."""
+    from maintgraph.graph import queries
+
+    evidence = []
+    for part in queries.parts_named(graph, list(words))[:limit]:
+        evidence.append(Evidence(f"graph:SparePart:{part['part_number']}", "graph", render_fields(part), "part"))
+        evidence += _stock_evidence(cmms, part["part_number"])
     return evidence

@@ -1,9 +1,10 @@
 """The served model's tool choice, checked by the deterministic router.
 
-The model is offered the graph and CMMS tools as strict function schemas whose arguments are
-enums of what entity linking found (a tag the question names, a failure term it uses), so a
-schema-valid call can only name real things. vLLM enforces the schema with ``required`` tool
-choice. The router then judges the call against the intent's own tool set:
+The model is offered the graph and CMMS tools the intent allows, as strict function schemas
+whose arguments are enums of what entity linking found (a tag the question names, a failure
+term it uses), so a schema-valid call can only name real things. vLLM enforces the schema with
+``required`` tool choice. The router then judges the call (a server that ignores the schema
+could still return anything):
 
 - ``agrees``: the deterministic plan makes the same call;
 - ``added``: a call the plan did not make but the intent allows (it is made, within budget);
@@ -84,13 +85,14 @@ def _values(seen: Understanding) -> dict[str, list[str]]:
 
 
 def offered_tools(seen: Understanding) -> list[Any]:
-    """The tools whose every argument can be filled from what was linked, as strict schemas."""
+    """The tools the intent allows whose every argument can be filled from what was linked, as
+    strict schemas (fewer tools, a shorter prompt: each schema costs the CPU model seconds)."""
     from maintgraph.llm.client import Tool
 
     values = _values(seen)
     tools = []
     for name, (_, description, params) in TOOLS.items():
-        if not all(values[kind] for kind in params.values()):
+        if name not in ALLOWED[seen.intent] or not all(values[kind] for kind in params.values()):
             continue
         fields: dict[str, Any] = {
             param: (Literal[tuple(values[kind])], Field(description=f"one of the linked {kind}"))  # type: ignore[misc]

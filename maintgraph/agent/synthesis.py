@@ -30,7 +30,7 @@ def is_isolation(item: Evidence) -> bool:
     return item.title == "isolation" or "LOTOProcedure" in item.id
 
 
-def ordered(evidence: list[Evidence], focus: tuple[str, ...] = ()) -> list[Evidence]:
+def ordered(evidence: list[Evidence], focus: tuple[str, ...] = (), intent: str = "") -> list[Evidence]:
     """Isolation first (it comes before any task step), then what answers the question (causes
     and failure modes, fixes, documents, records), and the asset's surroundings last; within
     each, what mentions a ``focus`` term (the failure mode or part asked about) first."""
@@ -41,7 +41,9 @@ def ordered(evidence: list[Evidence], focus: tuple[str, ...] = ()) -> list[Evide
             return 0
         if item.title in ("symptom_causes", "failure_modes", "failure_mode_fix", "shared_components"):
             return 1
-        if item.id.startswith("wo:STOCK:") or item.title == "fitted part":  # asked only in parts questions
+        if item.id.startswith("wo:STOCK:") or item.title in ("fitted part", "part"):  # asked only for parts
+            return 1
+        if intent == "history" and item.kind == "wo":  # the records are the answer
             return 1
         if item.title == "equipment_neighbourhood":
             return 4
@@ -94,10 +96,10 @@ def unmentioned(seen: Understanding, evidence: list[Evidence]) -> list[str]:
 
 
 def extractive_answer(
-    evidence: list[Evidence], focus: tuple[str, ...] = (), limit: int = EXTRACTIVE_LINES
+    evidence: list[Evidence], focus: tuple[str, ...] = (), intent: str = "", limit: int = EXTRACTIVE_LINES
 ) -> tuple[str, list[str]]:
     """The evidence itself, one cited line each, best first (isolation is :func:`finish`'s to add)."""
-    chosen = [e for e in ordered(evidence, focus) if not is_isolation(e)][:limit]
+    chosen = [e for e in ordered(evidence, focus, intent) if not is_isolation(e)][:limit]
     if not chosen:
         return "I found nothing in the documents, the equipment graph or the CMMS that answers this.", []
     return "From the plant's records:\n" + "\n".join(line(e) for e in chosen), [e.id for e in chosen]
@@ -117,7 +119,7 @@ def finish(draft: str, evidence: list[Evidence], seen: Understanding, not_checke
     checked = check_citations(draft, evidence)
     text, cited, extractive = checked.answer, checked.cited, False
     if not cited:  # nothing supported survived: the evidence itself, cited
-        (text, cited), extractive = extractive_answer(evidence, focus_terms(seen)), True
+        (text, cited), extractive = extractive_answer(evidence, focus_terms(seen), seen.intent), True
     missing = unmentioned(seen, evidence)
     if missing:
         text = f"Not found in the records retrieved: {', '.join(missing)}. What they do say:\n\n{text}"

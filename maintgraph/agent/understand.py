@@ -33,8 +33,10 @@ INTENT_RULES: list[tuple[Intent, re.Pattern[str]]] = [
     (
         "history",
         re.compile(
-            r"\b(last time|when was|history|how often|previous(ly)?|mtbf|mttr|last (pm|service|done)"
-            r"|how many times|next (pm|due)|overdue|work orders?)\b",
+            r"\b(last time|when (was|were|did)|history|how often|previous(ly)?|mtbf|mttr|last (pm|service|done)"
+            r"|how many times|next (pm|due)|overdue|work orders?|outstanding|anything open|ever)\b"
+            r"|\blast (\w+ ){0,2}(done|greased|changed|replaced|opened|cleaned|serviced|inspected|calibrated|got"
+            r"|get|had)\b",
             re.I,
         ),
     ),

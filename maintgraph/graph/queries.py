@@ -165,6 +165,22 @@ def isolation(store: GraphStore, tag: str) -> QueryResult:
     return _attach_chunks(store, result)
 
 
+def parts_named(store: GraphStore, words: list[str]) -> list[dict[str, Any]]:
+    """Catalogue parts whose name or number contains the most of ``words`` (each cut to its
+    first five letters, so "diaphragms" finds "diaphragm"), best first; parts matching none
+    are left out."""
+    stems = [w.lower()[:5] for w in words if len(w) >= 3]
+    if not stems:
+        return []
+    rows = store.read(
+        "MATCH (sp:SparePart) WITH sp, toLower(sp.name + ' ' + sp.part_number) AS text "
+        "WITH sp, size([s IN $stems WHERE text CONTAINS s]) AS hits WHERE hits > 0 "
+        "RETURN sp.part_number AS part_number, sp.name AS name, hits ORDER BY hits DESC, part_number LIMIT 10",
+        {"stems": stems},
+    )
+    return [dict(row) for row in rows]
+
+
 def failure_modes(store: GraphStore, tag: str) -> QueryResult:
     """The failure modes an equipment's FMEA lists, per component, with S/O/D, RPN, action
     priority, causes and effects, highest RPN first."""

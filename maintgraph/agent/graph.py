@@ -48,6 +48,7 @@ from maintgraph.tools.cmms import WorkOrderDraft
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 2000
+SOURCE_ORDER = {"doc": 0, "graph": 1, "wo": 2}
 ANSWER_TOKENS = 300
 
 
@@ -83,7 +84,8 @@ def usable(state: AgentState) -> list[Evidence]:
     return the same item), less what grading dropped."""
     dropped = set(state.get("dropped", []))
     unique = {e.id: e for e in reversed(state.get("evidence") or [])}  # the first of each id wins
-    return [e for e in reversed(unique.values()) if e.id not in dropped]
+    # Branches finish in any order: sources in a fixed order, each keeping its own ranking.
+    return sorted((e for e in reversed(unique.values()) if e.id not in dropped), key=lambda e: SOURCE_ORDER[e.kind])
 
 
 def build_agent(parts: AgentParts, checkpointer: Any = None) -> Any:

@@ -65,7 +65,9 @@ COMMON = frozenset(
     "our your its it's not but all also just still need needs check checked running runs what's last time times "
     "many much often ever again done due coming planned next anything right now outstanding open get got any we "
     "you they them there's been being is it in on at of to a an or if me my i us whats hows pump motor unit "
-    "record records history number part stores store stock hold held spare spares have kept keep".split()
+    "record records history number part stores store stock hold held spare spares have kept keep actually year "
+    "years month months day days meant mean fitted fit please tell give show know exactly current "
+    "currently usual usually likely today going happen happened want wants".split()
 )  # fmt: skip
 # What an equipment tag looks like on this kind of plant: P-101, XV-201, AIT-401, HX301.
 TAG_LIKE = re.compile(r"(?<![\w-])[A-Z]{1,4}-?\d{2,4}[A-Z]?(?![\w-])")  # not inside BRG-6312-C3

@@ -356,6 +356,15 @@ class EmbeddedFalkorDB:
             "--pidfile", str(self.pid_file),
             "--logfile", str(self.log_file),
             "--loadmodule", str(self.module),
+            # Durable through an append-only file, with no snapshot or rewrite forks of Redis's own:
+            # a background save forking while GRAPH.COPY forks (every graph load does) fails with
+            # "Can't fork for module: File exists" and leaves the server hung (seen here).
+            "--save", "",
+            # A data dir from before the append-only file holds only dump.rdb, which Redis would
+            # ignore with appendonly on: start from the snapshot, then switch (below).
+            "--appendonly", "no" if self._snapshot_only() else "yes",
+            "--appendfsync", "everysec",
+            "--auto-aof-rewrite-percentage", "0",
         ]  # fmt: skip
         result = subprocess.run(command, capture_output=True, text=True, timeout=30)
         if result.returncode != 0:
@@ -368,6 +377,20 @@ class EmbeddedFalkorDB:
                 f"embedded FalkorDB did not become ready within {self.settings.service_start_timeout_s:g} s; "
                 f"log {self.log_file}:\n{tail(self.log_file)}"
             )
+        if self._snapshot_only():
+            self._switch_to_append_only()
+
+    def _snapshot_only(self) -> bool:
+        return (self.home / "dump.rdb").exists() and not (self.home / "appendonlydir").exists()
+
+    def _switch_to_append_only(self) -> None:
+        """Write the loaded snapshot into an append-only file once, and wait until it is complete."""
+        log.info("embedded FalkorDB: moving %s to an append-only file", self.home / "dump.rdb")
+        connection = self.client(self.settings.connect_timeout_s).connection
+        connection.config_set("appendonly", "yes")
+        if not wait_for(lambda: not int(connection.info("persistence")["aof_rewrite_in_progress"])
+                        and not int(connection.info("persistence")["aof_rewrite_scheduled"]), 60):  # fmt: skip
+            raise ServiceError(f"embedded FalkorDB did not finish writing its append-only file; log {self.log_file}")
 
     def stop(self) -> None:
         pid = self.pid()

@@ -91,6 +91,34 @@ def test_data_survives_a_restart(data_dir):
         services.down()
 
 
+def test_a_graph_load_survives_a_crash_of_the_graph_server(data_dir):
+    """Graph loads go through GRAPH.COPY (a fork); the embedded server keeps no snapshot forks of
+    its own that could collide with it, and an append-only file keeps what was loaded."""
+    import time
+
+    from maintgraph.graph.falkordb import shadow_copy
+
+    services = Services(Settings(data_dir=data_dir))
+    services.up(llm=False)
+    try:
+        db = services.falkordb.client()
+        db.select_graph("plant").query("CREATE (:Equipment {tag: 'P-101'})")
+        with shadow_copy(db, "plant") as copy:
+            copy.query("CREATE (:Equipment {tag: 'P-102'})")
+        assert db.connection.config_get("save")["save"] == ""  # no background snapshots to collide with
+        time.sleep(1.5)  # appendfsync everysec
+        server = psutil.Process(services.falkordb.pid())
+        server.kill()  # a crash: no shutdown, no save
+        server.wait(10)
+        services.up(llm=False)
+        result = (
+            services.falkordb.client().select_graph("plant").query("MATCH (e:Equipment) RETURN e.tag ORDER BY e.tag")
+        )
+        assert result.result_set == [["P-101"], ["P-102"]]
+    finally:
+        services.down()
+
+
 def test_session_fixtures_give_isolated_databases_and_graphs(pg_conninfo, falkordb_graph, running_services):
     with psycopg.connect(pg_conninfo) as conn:
         assert conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()

@@ -39,10 +39,10 @@ def ordered(evidence: list[Evidence], focus: tuple[str, ...] = (), intent: str =
     def rank(item: Evidence) -> int:
         if is_isolation(item):
             return 0
-        if item.title in ("symptom_causes", "failure_modes", "failure_mode_fix", "shared_components"):
-            return 1
         if item.id.startswith("wo:STOCK:") or item.title in ("fitted part", "part"):  # asked only for parts
             return 1
+        if item.title in ("symptom_causes", "failure_modes", "failure_mode_fix", "shared_components"):
+            return 2 if intent == "parts" else 1  # a parts question is answered by the stock first
         if intent == "history" and item.kind == "wo":  # the records are the answer
             return 1
         if item.title == "equipment_neighbourhood":

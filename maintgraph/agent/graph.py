@@ -170,7 +170,7 @@ def build_agent(parts: AgentParts, checkpointer: Any = None) -> Any:
         usage: list[Any] = []
         pieces: list[str] = []
         try:
-            prompt = synthesis.messages(state["question"], evidence, parts.prompt_chars)
+            prompt = synthesis.messages(state["question"], evidence, parts.prompt_chars, state["understanding"])
             for piece in parts.llm.stream(prompt, model=parts.model,
                                           max_tokens=ANSWER_TOKENS, usage=usage):  # fmt: skip
                 pieces.append(piece)

@@ -62,11 +62,14 @@ def prompt_chars(context_tokens: int, answer_tokens: int) -> int:
     return max(500, (context_tokens - answer_tokens - 200) * 3)
 
 
-def messages(question: str, evidence: list[Evidence], max_chars: int = 4800) -> list[dict[str, str]]:
-    """The prompt: the best evidence, numbered by id, as much as fits ``max_chars``."""
+def messages(question: str, evidence: list[Evidence], max_chars: int = 4800,
+             seen: Understanding | None = None) -> list[dict[str, str]]:  # fmt: skip
+    """The prompt: the best evidence (in the extractive answer's order), numbered by id, as much
+    as fits ``max_chars``."""
     entries: list[str] = []
     used = len(SYSTEM) + len(question)
-    for item in ordered(evidence)[:MAX_EVIDENCE_IN_PROMPT]:
+    focus, intent = (focus_terms(seen), seen.intent) if seen else ((), "")
+    for item in ordered(evidence, focus, intent)[:MAX_EVIDENCE_IN_PROMPT]:
         entry = f"[{item.id}] {' '.join(item.text.split())[:LINE_CHARS]}"
         if used + len(entry) > max_chars:
             break

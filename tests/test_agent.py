@@ -167,8 +167,12 @@ def test_a_work_order_draft_waits_for_approval_and_is_submitted_after_a_restart(
     assert again.returncode == 1 and "has no work-order draft waiting" in again.stderr
     assert count_work_orders(plant_settings, "P-101") == before + 1
     assert assistant.pending(conversation) is None
-    statuses = [t.status for t in assistant.traces.list(conversation)]
-    assert statuses == ["answered", "awaiting_approval"]  # newest first: the approval, then the draft
+    decided, drafted = assistant.traces.list(conversation)  # newest first
+    assert (decided.status, drafted.status) == ("answered", "awaiting_approval")
+    assert drafted.tool_calls and drafted.route["work_order"]["draft"]["asset_tag"] == "P-101"
+    # The decision's trace holds the decision and its outcome, not the paused turn's retrieval again.
+    assert decided.tool_calls == [] and decided.route["decision"] == {"approved": True, "by": "J. Smith"}
+    assert decided.route["submitted"]["number"].startswith("WO-")
 
 
 def test_a_rejected_or_forged_approval_submits_nothing(assistant, plant_settings):

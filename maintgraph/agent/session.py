@@ -114,7 +114,8 @@ class Assistant:
         token = self.approvals.approve(draft, by.strip(), nonce) if approved else None
         decision = Decision(approved=approved, by=by, token=token)
         verb = "approved" if approved else "rejected"
-        yield from self._run(Command(resume=decision.model_dump()), thread_id, f"({verb} by {by})")
+        resume = decision.model_dump()
+        yield from self._run(Command(resume=resume), thread_id, f"({verb} by {by})", decision=resume)
 
     def ask(self, question: str, thread_id: str) -> TurnResult:
         return _result(self.turn(question, thread_id))
@@ -122,7 +123,8 @@ class Assistant:
     def decide_now(self, thread_id: str, approved: bool, by: str) -> TurnResult:
         return _result(self.decide(thread_id, approved, by))
 
-    def _run(self, payload: Any, thread_id: str, question: str) -> Iterator[Event]:
+    def _run(self, payload: Any, thread_id: str, question: str,
+             decision: dict[str, Any] | None = None) -> Iterator[Event]:  # fmt: skip
         config = {"configurable": {"thread_id": thread_id}}
         started_at, started = now(), time.perf_counter()
         status: Status = "failed"
@@ -145,7 +147,8 @@ class Assistant:
             except Exception:  # noqa: BLE001 - the checkpointer itself failed: trace what is known
                 values = {}
             values = {**values, "question": values.get("question") or question}
-            trace = trace_of(values, thread_id, started_at, time.perf_counter() - started, status, self.parts.versions)
+            seconds = time.perf_counter() - started
+            trace = trace_of(values, thread_id, started_at, seconds, status, self.parts.versions, decision)
             if self.traces is not None:
                 try:
                     self.traces.record(trace)

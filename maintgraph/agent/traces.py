@@ -46,7 +46,18 @@ class Trace(BaseModel):
 
 
 def trace_of(values: dict[str, Any], thread_id: str, started_at: datetime, seconds: float, status: Status,
-             versions: dict[str, Any]) -> Trace:  # fmt: skip
+             versions: dict[str, Any], decision: dict[str, Any] | None = None) -> Trace:  # fmt: skip
+    """The trace of a turn from the state it ended in. A resumed turn (``decision``: a person's
+    answer to a paused draft) records the decision and its outcome only: the retrieval belongs
+    to the turn that paused, which has its own trace."""
+    if decision is not None:
+        outcome = {"decision": {k: v for k, v in decision.items() if k != "token"}}  # the token is a credential
+        if values.get("submitted"):
+            outcome["submitted"] = values["submitted"]
+        timings = {k: v for k, v in (values.get("timings") or {}).items() if k in ("approval", "remember")}
+        return Trace(thread_id=thread_id, started_at=started_at, seconds=seconds, status=status,
+                     question=values.get("question", ""), intent="work_order", route=outcome, model=versions,
+                     answer=values.get("answer"), cited=values.get("cited") or [], timings=timings)  # fmt: skip
     seen = values.get("understanding")
     evidence = {e.id: e for e in values.get("evidence") or []}
     calls = [{**asdict(r), "results": [{"id": i, "text": evidence[i].text} for i in r.evidence_ids if i in evidence]}

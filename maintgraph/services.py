@@ -358,7 +358,8 @@ class EmbeddedFalkorDB:
             "--loadmodule", str(self.module),
             # Durable through an append-only file, with no snapshot or rewrite forks of Redis's own:
             # a background save forking while GRAPH.COPY forks (every graph load does) fails with
-            # "Can't fork for module: File exists" and leaves the server hung (seen here).
+            # "Can't fork for module: File exists" and leaves the server hung (seen here). Copies
+            # themselves take turns (graph.falkordb.shadow_copy).
             "--save", "",
             # A data dir from before the append-only file holds only dump.rdb, which Redis would
             # ignore with appendonly on: start from the snapshot, then switch (below).

@@ -96,6 +96,9 @@ def create_unique(db: FalkorDB, graph_name: str, label: str, prop: str) -> None:
                      label, "PROPERTIES", 1, prop)  # fmt: skip
 
 
+COPY_LOCK = "maintgraph__graph_copy"
+
+
 @contextmanager
 def shadow_copy(db: FalkorDB, graph_name: str, lock_timeout_s: float = 600) -> Iterator[Any]:
     """Yield a copy of ``graph_name`` to write to; it replaces the live graph on success."""
@@ -103,7 +106,11 @@ def shadow_copy(db: FalkorDB, graph_name: str, lock_timeout_s: float = 600) -> I
     copy_name = f"{graph_name}__tx_{uuid.uuid4().hex[:8]}"
     with connection.lock(f"{graph_name}__writer", timeout=lock_timeout_s, blocking_timeout=lock_timeout_s):
         if connection.exists(graph_name):
-            connection.execute_command("GRAPH.COPY", graph_name, copy_name)
+            # GRAPH.COPY forks; a second copy forking while the first's child is alive fails with
+            # "Can't fork for module: File exists" and leaves the server hung (seen here with two
+            # graphs loaded at once). One copy at a time per server, whatever the graph.
+            with connection.lock(COPY_LOCK, timeout=lock_timeout_s, blocking_timeout=lock_timeout_s):
+                connection.execute_command("GRAPH.COPY", graph_name, copy_name)
         copy = db.select_graph(copy_name)
         try:
             yield copy

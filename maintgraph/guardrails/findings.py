@@ -1,0 +1,30 @@
+"""What a check found: the shared vocabulary of every guard, its audit log and its reports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Check = Literal["pii", "injection", "unsafe", "grounded", "topic"]
+Action = Literal["block", "fix", "flag"]
+CHECKS: tuple[Check, ...] = ("pii", "injection", "unsafe", "grounded", "topic")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing a check found in a text.
+
+    ``kind`` is the type of span (PERSON, instruction_override, bypass_loto, uncited_number...),
+    ``start``/``end`` locate it. ``reason`` explains it in words that never repeat the span,
+    so findings can be logged and audited without copying personal data.
+    """
+
+    check: Check
+    kind: str
+    start: int
+    end: int
+    reason: str
+    score: float = 1.0
+
+    def overlaps(self, start: int, end: int) -> bool:
+        return self.start < end and start < self.end

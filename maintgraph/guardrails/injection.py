@@ -1,0 +1,263 @@
+# ruff: noqa: E501 - pattern tables read better with each alternative list unbroken
+"""Prompt injection: text that tries to instruct the assistant instead of informing it.
+
+Checked in a technician's question and in every retrieved text (manual chunks, work-order long
+text, bulletins), where a planted instruction is neutralised (the segment carrying it is cut
+out and a note says so) rather than passed to the model.
+
+Attackers hide instructions, so the text is first normalised (Unicode compatibility forms,
+zero-width and direction characters removed, Cyrillic and Greek look-alikes mapped to Latin)
+and matched in three readings: as is, with leetspeak undone (1gn0re), and with letters that
+were split apart joined again (i.g.n.o.r.e, ig-nore). Hidden markup (HTML comments and hidden
+elements, Markdown comments, alt text) is read separately: an instruction there is an attack
+even when the visible text is innocent, and chat-template tokens (``<|im_start|>system``,
+``[INST]``, ``{"role": "system"}``) have no business in a maintenance document at all.
+
+The patterns look for the instruction's shape, not for single words: "ignore" alone is
+maintenance vocabulary ("ignore the first reading after start-up"), "ignore all previous
+instructions" is not; "bypass" is a valve, "act as" is what a VFD does to a soft starter.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from maintgraph.guardrails.findings import Finding
+
+INVISIBLE = dict.fromkeys(
+    [0x00AD, 0x034F, 0x061C, 0x115F, 0x1160, 0x17B4, 0x17B5, 0x180E, *range(0x200B, 0x2010), *range(0x202A, 0x202F),
+     *range(0x2060, 0x2070), 0xFEFF, 0x3164, 0xFFA0], None,
+)  # fmt: skip
+LOOK_ALIKES = str.maketrans(
+    "асеорхуіјѕԁһкмтвнгАВСЕНІЈКМОРЅТХУαβεηικνορτυχΑΒΕΗΙΚΜΝΟΡΤΥΧ",
+    "aceopxyijsdhkmtbhrABCEHIJKMOPSTXYabenikvoptuxABEHIKMNOPTYX",
+)
+LEET = str.maketrans("013457@$|!", "oieastasii")
+
+_S = r"[^.?!\n]"  # within one sentence
+AI = r"(?:ai|a\.i\.|assistant|chat ?bot|bot|llm|language model|ai model|gpt|copilot|agent)"
+PATTERNS: dict[str, tuple[str, ...]] = {
+    "instruction_override": (
+        rf"\b(?:ignore|disregard|forget|overrule|override|bypass|skip|abandon|neglect|set aside|throw out|discard|erase|"
+        rf"wipe|clear|drop|pay no attention to|stop following|stop obeying|no longer follow)\b{_S}{{0,40}}?\b(?:previous|prior|above|earlier|preceding|foregoing|original|initial|"
+        rf"existing|all|any|every|your|these|those|system|safety)\b{_S}{{0,30}}?\b(?:instructions?|prompts?|rules|"
+        rf"guidelines|guidance|directives?|constraints|programming|polic(?:y|ies)|system (?:message|prompt)|"
+        rf"commands?|restrictions|safeguards|guardrails|training|conditioning)\b",
+        rf"\b(?:new|updated|real|actual|true|secret|hidden|additional|revised|override|priority)\s+"
+        rf"(?:instructions?|task|directive|system prompt|orders|objective|mission)\b{_S}{{0,40}}\b(?:you|{AI}|models?)\b",
+        r"\byour (?:real|actual|true|new|only|primary|sole) (?:purpose|instructions|programming|directive|mission)\b",
+        r"\byour (?:real|actual|true|new|only|primary|sole) (?:task|job|objective|goal)(?: now)? is\b",
+        r"\b(?:forget|ignore|disregard)\s+(?:everything|all|anything)\s+(?:above|before|previous|prior|so far|"
+        r"you(?:'ve| have) been told)",
+        r"\bnew instructions?\s*:\s*(?:answer|respond|reply|report|tell|say|output|always|never|you|from now)",
+        rf"\b(?:instructions|rules|guidelines|prompt|programming)\s+(?:that\s+)?you\s+(?:were given|received|got|"
+        rf"have been given)\b{_S}{{0,40}}\b(?:obsolete|void|invalid|cancell?ed|no longer|outdated|superseded|wrong|"
+        r"before|earlier)",
+        r"\b(?:ignore|disregard|forget)\s+(?:the user's|the user|my|their|his|her)\s+(?:question|request|query|prompt)",
+        rf"\b(?:ignore|disregard|forget)\b{_S}{{0,30}}\b(?:told you|taught you|trained you|programmed you|gave you|"
+        r"you were (?:told|given)|you've been told|your (?:developers|devs|creators|makers|training|programming|operators))",
+        rf"\b(?:ignore|disregard|forget)\b{_S}{{0,30}}(?:\band\b|\bthen\b|,)\s+(?:just\s+|only\s+|instead\s+)?"
+        r"(?:say|respond|reply|output|print|answer with|repeat after me)\b",
+        r"\b(?:approve|close|sign off|authori[sz]e)\s+(?:its|your|their)\s+own\s+(?:work orders?|drafts?|requests?)",
+        r"\b(?:i|we)\s+(?:am\s+|'m\s+|are\s+|hereby\s+)?(?:authori[sz]e|authori[sz]ing|permit|permitting|allow|allowing|"
+        r"instruct|instructing|order|ordering)\s+(?:you|the assistant|the ai|the model)\b",
+        rf"\bfrom now on,?\s+(?:you|the {AI}|this {AI})\b",
+        rf"\b(?:you|the {AI}|this {AI})\s+(?:must|should|will|shall|are to)\s+(?:now\s+)?(?:ignore|disregard|forget|"
+        r"obey|follow only|only follow|respond only|always respond|never mention|never refuse|comply)\b",
+        r"\b(?:do not|don't|never|stop)\s+(?:follow|obey|listen to|apply)(?:ing)?\s+(?:your|the|any)\s+"
+        r"(?:previous|prior|original|system|safety|initial)\b",
+        rf"\b(?:{AI})s?\b{_S}{{0,60}}\b(?:instead|override|ignore)\b{_S}{{0,40}}\b(?:respond|reply|answer|say|output|"
+        r"tell|write|print|state)\b",
+    ),
+    "role_play": (
+        r"\b(?:pretend|imagine)\b[^.?!\n]{0,25}\b(?:you are|you're|to be|you were|you have no)\b",
+        r"\b(?:act|behave|respond|speak|answer|reply|play|simulate|emulate|impersonate|become)\s+(?:as\s+|like\s+)?"
+        r"(?:if you (?:were|are)\s+|though you (?:were|are)\s+)?(?:an?\s+|my\s+|the\s+)?(?:unrestricted|"
+        r"unfiltered|uncensored|jailbroken|evil|rogue|different|new|dan\b|ai\b|assistant|model|character|hacker|"
+        r"late|deceased|dead|grandma|grandmother|grandfather|grandpa|villain|persona|human|person with no)",
+        r"\byou(?: are|'re)\s+(?:now\s+)?(?:no longer|free|released|unbound|an unrestricted|an uncensored|dan\b|"
+        r"\w+,\s+an?\s)",
+        r"\b(?:stay|remain|break|staying|remaining)\s+(?:in|out of)\s+character\b|\brespond twice\b|\btwo responses\b",
+        rf"\b(?:evil|rogue|unfiltered|unrestricted|uncensored|jailbroken|amoral|unaligned|malicious)\s+(?:\w+\s+)?"
+        rf"(?:{AI}|version|terminal|persona)\b",
+        rf"\b{AI}\b{_S}{{0,30}}\b(?:with no|without(?: any)?|broken free of|free of|escaped|no longer bound by)\s+"
+        r"(?:its\s+|any\s+|your\s+)?(?:rules|restrictions|filters|guardrails|limits|safety|ethics|morals)",
+        r"\b(?:trained|built|made)\s+without\s+(?:any\s+)?(?:safety|alignment|rules|guardrails|filters)",
+        r"\brole[\s-]?play",
+        r"\b(?:enable|enter|activate|switch to|switch into|turn on|now in|you are in|go into|unlock)\s+(?:the\s+)?"
+        r"(?:developer|god|jailbreak|dan|unrestricted|sudo|evil|chaos|opposite)\s+mode\b",
+        r"\bjailbr(?:ea|o)k",
+        r"\bdo anything now\b",
+        r"\b(?:as|become|called|named|you are)\s+dan\b",
+        rf"\b(?:with(?:out)?|no|free of|free from)\s+(?:any\s+)?(?:safety\s+|ethical\s+|content\s+|moral\s+)?"
+        rf"(?:rules|restrictions|filters|guidelines|limits|limitations|guardrails|censorship|boundaries)\b{_S}{{0,40}}"
+        rf"\b(?:you|{AI}|answer|respond|reply)\b",
+        r"\b(?:you|ai|assistant|model)\b[^.?!\n]{0,30}\b(?:have|has) no (?:rules|restrictions|filters|limits|guidelines)",
+        r"\b(?:late|dead|deceased)\s+(?:grand(?:ma|mother|father|pa|dad)|nan|mother|father|uncle|aunt)\b",
+    ),
+    "system_prompt_extraction": (
+        r"\b(?:reveal|print|show|display|output|repeat|recite|tell me|give me|share|dump|leak|expose|list|paste|copy|"
+        r"write out|spell out|translate|summari[sz]e|return|echo|encode|put|what (?:is|are|were|was)|what's)\b"
+        r"[^.?!\n]{0,40}?"
+        r"\b(?:system (?:prompt|message|instructions?|preamble)|initial prompt|original prompt|first prompt|"
+        r"(?:hidden|secret|internal) (?:instructions|prompt|rules|text|preamble)|(?:text|instructions|prompt|preamble) "
+        r"(?:that )?(?:comes?|came|is sent|are sent|you (?:were|are) given|sent) before (?:my|the user's|our|this)|(?:your|the assistant's|the model's|the ai's) (?:instructions|prompt|rules|guidelines|"
+        r"configuration|config|directives|setup|context window|guardrails|policies)|everything (?:above|before)|"
+        r"what you were (?:told|given)|"
+        r"developer (?:message|prompt)|pre-?prompt|meta-?prompt)",
+        r"\bwhat (?:were you|have you been|are you) (?:told|instructed|programmed|configured)\b",
+        r"\b(?:verbatim|word for word|character for character)\b[^.?!\n]{0,40}\b(?:prompt|instructions|configuration|"
+        r"rules|above)\b",
+        r"\b(?:prompt|instructions|configuration|rules|above|this message)\b[^.?!\n]{0,40}\b(?:verbatim|word for word)\b",
+    ),
+    "authority_skip_safety": (
+        r"\b(?:admin|administrator|root|master|developer|supervisor|manager)\s+(?:override|command|authori[sz]ation)\b",
+        r"\b(?:lockout|lock-out|loto|tagout|tag-out|isolation|safety (?:steps|checks|procedures?|rules|warnings)|"
+        r"ppe)\b[^.?!\n]{0,30}\b(?:is|are|has been|have been|was|were)\s+(?:hereby\s+)?(?:waived|suspended|not "
+        r"required|unnecessary|optional|cancell?ed|lifted|exempted|not needed)\b",
+        rf"\b(?:omit|leave out|drop|remove|skip|strip|exclude|don't include|do not include|without|no longer "
+        rf"(?:display|show|include|give|mention))\b{_S}{{0,40}}\b(?:safety|lockout|loto|ppe|isolation|warnings?|"
+        rf"precautions)\b{_S}{{0,60}}\b(?:answers?|responses?|replies|reply|instructions|version|write-?up|from now on|"
+        r"procedure|section)\b",
+        r"\btell (?:the tech(?:nician)?s?|technicians|them|him|her|the crew|the fitters?|everyone|users?|me)\b"
+        r"[^.?!\n]{0,30}\b(?:proceed|work|start|go ahead|carry on|continue)\b[^.?!\n]{0,20}\bwithout\b",
+    ),
+}
+# An authority claim, and a request to leave safety out: together they are an attack.
+ROLE = (
+    r"(?:manager|director|supervisor|officer|engineer|coordinator|hse|ehs|osha|health and safety|insurer|"
+    r"authori[sz]ed person|authority|inspector|chief|head of \w+|admin|administrator|owner|foreman|superintendent|"
+    r"shift lead|management|regulator|ceo|developer)"
+)
+AUTHORITY = re.compile(
+    rf"\b(?:as|i am|i'm|this is|speaking as|on behalf of|authori[sz]ed by|approved by|by order of|per directive from|"
+    rf"message from|signed,?)\s+(?:the |your |a |an |our |site |plant )?(?:\w+\s+){{0,2}}{ROLE}"
+    rf"|\b{ROLE}\s+(?:here|has|have|had|says|said)\b"
+    r"|\b(?:approved|authori[sz]ed|signed off|permitted|allowed|cleared|waived|exempt(?:ed|ion))\b"
+    r"|\bi\s+(?:authori[sz]e|permit|allow|approve|take (?:full )?responsibility)"
+    r"|\b\d+\s+years'?\s+(?:of\s+)?experience|\b(?:i'm|i am)\s+(?:certified|qualified|licen[sc]ed|competent)"
+)
+SKIP_SAFETY = re.compile(
+    r"\b(?:skip(?:s|ped|ping)?|omit(?:s|ted|ting)?|waiv(?:e|ed|ing)|leave out|leaving out|drop(?:s|ped|ping)?|"
+    r"remov(?:e|ed|ing)|bypass(?:ed|ing)?|ignor(?:e|ed|ing)|disabl(?:e|ed|ing)|suspend(?:ed|ing)?|exempt|no need for|"
+    r"not needed|"
+    r"don't (?:include|mention|add|give|bother|need)|do not (?:include|mention|add)|without|turn off|forget|no more|"
+    r"no longer)\b[^.?!\n]{0,40}?\b(?:safety|lockout|lock-out|loto|tagout|tag-out|isolation|isolating|isolate|"
+    r"warnings?|precautions|ppe|interlocks?|caveats|disclaimers|permit|risk assessment|gas test|proving dead|prove "
+    r"dead|zero energy|trip|guard|confined space)\b"
+    r"|\bwith the [\w\s-]{0,25}\b(?:open|live|energi[sz]ed|pressuri[sz]ed|running)\b"
+)
+HIDDEN = (
+    re.compile(r"<!--(.*?)(?:-->|$)", re.S),
+    re.compile(
+        r"<(\w+)[^>]*(?:display\s*:\s*none|visibility\s*:\s*hidden|\bhidden\b|font-size\s*:\s*0|opacity\s*:\s*0"
+        r"|color\s*:\s*(?:#fff(?:fff)?|white))[^>]*>(.*?)</\1\s*>",
+        re.S | re.I,
+    ),
+    re.compile(r"^\s*\[(?://|comment)\]:\s*(?:#|<>)\s*\((.*)\)\s*$", re.M),
+    re.compile(r"!\[([^\]]*)\]"),
+    re.compile(r"\b(?:alt|title|aria-label|value|content|data-[\w-]+)\s*=\s*[\"']([^\"']*)[\"']", re.I),
+    re.compile(r"^(?:[\w-]*(?:ai|llm|assistant|model|bot|prompt)[\w-]*)\s*:\s*[\"']?(.+?)[\"']?\s*$", re.M | re.I),
+)
+CONTROL_TOKENS = re.compile(
+    r"<\|(?:im_start|im_end|system|user|assistant|endoftext|begin_of_text|start_header_id|end_header_id|eot_id)\|?>"
+    r"|\[/?INST\]|<</?SYS>>|^\s*###\s*instruction:\s*$[\s\S]{0,600}^\s*###\s*response:|\[(?:system|assistant|admin|developer)(?: message| note)?\s*:|[\"']role[\"']\s*:\s*[\"'](?:system|developer)[\"']"
+    r"|\bsystem\s*(?:override|message|prompt|instruction)\s*:",
+    re.I | re.M,
+)
+ADDRESSED = re.compile(
+    rf"\b(?:note|message|instructions?|reminder)s?\s+(?:to|for)\s+(?:the\s+|any\s+|all\s+)?(?:{AI}|models?)s?\b"
+    rf"|\b(?:the|any|all)\s+models?\s+(?:reading|processing|that reads)\b"
+    rf"|\b(?:{AI}|llm|model)[_\s-]?(?:instructions?|prompt|directive|note|command)s?\s*[:=]"
+    rf"|\b(?:the\s+|any\s+|all\s+)?{AI}s?\s+(?:must|should|shall|will|is required to|are required to|is to|are to|"
+    rf"needs? to|has to|is (?:now )?(?:permitted|allowed|authori[sz]ed|instructed) to)\s+(?!be\b)"
+    rf"|\bif you are an?\s+{AI}\b|\b{AI}s?\b[^.?!\n]{{0,30}}\b(?:reading|processing|summari[sz]ing|parsing|that reads|"
+    rf"which reads|ingesting)\b(?: this)?|^\s*(?:dear\s+|hey\s+|hi\s+|hello\s+)?(?:the\s+)?(?:ai\s+)?(?:{AI}|model)"
+    rf"\s*[:,\-\u2013]\s*\w|\b(?:hey|hi|hello|dear)\s+{AI}\b"
+    rf"|\b(?:to|attention|attn)\s*:?\s*(?:the\s+)?{AI}s?\b",
+    re.M,
+)
+SEGMENT = re.compile(r"[^\n.!?]*(?:[.!?]+|\n|$)")
+
+
+@dataclass(frozen=True)
+class Reading:
+    text: str
+    original: str
+
+
+def normalise(text: str) -> str:
+    """Compatibility forms, invisible characters removed, look-alike letters mapped to Latin; lower case."""
+    return unicodedata.normalize("NFKC", text).translate(INVISIBLE).translate(LOOK_ALIKES).casefold()
+
+
+def readings(text: str) -> list[str]:
+    """The normalised text, leetspeak undone, and split letters joined (i.g.n.o.r.e, ig-nore)."""
+    normal = normalise(text)
+    plain = re.sub(r"[ \t]+", " ", normal)
+    leet = re.sub(r"\b\w*[a-z]\w*\b", lambda m: m.group().translate(LEET), plain)
+    spaced = re.sub(r"(?<=\b[a-z]) (?=[a-z]\b)", "", normal.translate(LEET))  # i g n o r e   a l l -> ignore all
+    dotted = re.sub(r"(?<=\b[a-z])[.\-_*]+(?=[a-z]\b)", "", leet)  # i.g.n.o.r.e -> ignore
+    joined = re.sub(r"(?<=[a-z])[.\-_*]+(?=[a-z])", "", dotted)  # ig-nore -> ignore
+    return list(dict.fromkeys([plain, leet, re.sub(r"[ \t]+", " ", spaced), dotted, joined]))
+
+
+COMPILED = {kind: [re.compile(p) for p in patterns] for kind, patterns in PATTERNS.items()}
+
+
+def instruction_kind(text: str) -> str | None:
+    """The kind of injection ``text`` carries (None when it carries none)."""
+    for reading in readings(text):
+        for kind, patterns in COMPILED.items():
+            if any(p.search(reading) for p in patterns):
+                return kind
+        if AUTHORITY.search(reading) and SKIP_SAFETY.search(reading):
+            return "authority_skip_safety"
+    return None
+
+
+def find_injections(text: str, channel: str = "input") -> list[Finding]:
+    """Injections in ``text``: instructions in hidden markup, chat-template tokens, and
+    sentences shaped as instructions to the assistant. ``channel`` is "input" (a person's
+    question) or "document" (retrieved text, where addressing an AI at all is an attack)."""
+    findings: list[Finding] = []
+    for pattern in HIDDEN:
+        for match in pattern.finditer(text):
+            hidden = match.group(match.lastindex or 0)
+            if instruction_kind(hidden) or ADDRESSED.search(normalise(hidden)):
+                findings.append(Finding("injection", "hidden_markup", match.start(), match.end(),
+                                        "an instruction to the assistant hidden in markup"))  # fmt: skip
+    for match in CONTROL_TOKENS.finditer(text):
+        findings.append(
+            Finding("injection", "hidden_markup", match.start(), match.end(), "a chat-template control token")
+        )
+    for match in SEGMENT.finditer(text):
+        segment = match.group()
+        if not segment.strip() or any(f.overlaps(match.start(), match.end()) for f in findings):
+            continue
+        kind = instruction_kind(segment)
+        if kind is None and channel == "document" and ADDRESSED.search(normalise(segment)):
+            kind = "instruction_override"
+        if kind:
+            findings.append(Finding("injection", kind, match.start(), match.end(), f"{kind.replace('_', ' ')}"))
+    if not findings:  # an instruction spread over several sentences, or hidden by splitting them
+        kind = instruction_kind(text)
+        if kind:
+            findings.append(Finding("injection", kind, 0, len(text), f"{kind.replace('_', ' ')} across sentences"))
+    return sorted(findings, key=lambda f: f.start)
+
+
+NEUTRALISED = "[removed: text that tried to instruct the assistant]"
+
+
+def neutralise(text: str, findings: list[Finding]) -> str:
+    """``text`` with each injected span cut out and a note in its place; the rest kept."""
+    out, last = [], 0
+    for f in sorted(findings, key=lambda f: f.start):
+        if f.start < last:
+            continue
+        out += [text[last : f.start], NEUTRALISED + (" " if text[f.start : f.end].endswith(" ") else "")]
+        last = f.end
+    return "".join(out) + text[last:]

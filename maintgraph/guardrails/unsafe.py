@@ -1,0 +1,231 @@
+# ruff: noqa: E501 - pattern tables read better with each alternative list unbroken
+"""Unsafe procedural advice in an answer: the things that kill people in plants.
+
+Five kinds, after the usual fatal-accident causes: bypassing lockout/tagout, defeating
+interlocks or guards, working on energised, moving or pressurised equipment, silencing or
+inhibiting alarms and trips to keep running, and exceeding ratings. Each sentence of the answer
+is read on its own. A sentence is unsafe when it advises one of these, and safe when it
+forbids it ("never bypass the interlock"), makes it conditional on the controls that make it
+acceptable (a signed bypass permit with compensating measures), or uses the words innocently
+("open the bypass valve V-12", "test for absence of voltage with a rated tester").
+
+The fix is not to soften the advice: the unsafe sentences are removed and replaced by the safe
+procedure (the equipment's isolation steps from the evidence when there are any).
+"""
+
+from __future__ import annotations
+
+import re
+
+from maintgraph.guardrails.findings import Finding
+from maintgraph.guardrails.injection import normalise
+
+W = r"[^.;!?\n]"  # within one clause
+# Forbidding the action: the sentence says not to do it.
+PROHIBITION = re.compile(
+    r"(?<!so it )(?<!it )(?<!will )\b(?:never|(?:do not|don't)(?! (?:bother|need|have to|worry|lose|waste|wait))|must not|mustn't|should not|shouldn't|cannot|can't|may not|are not allowed|is not allowed|"
+    r"not permitted|is prohibited|are prohibited|forbidden|under no circumstances|no one may|nobody may|avoid|refuse|"
+    r"stop anyone|is not a substitute|is not isolation|are not isolation|does not isolate|is never|not an? (?:acceptable|"
+    r"safe)|unsafe|illegal|against (?:the )?(?:rules|procedure|policy))\b"
+)
+# Doing it under control: a permit, an authorised and logged bypass, a test that is part of LOTO.
+CONTROLLED = re.compile(
+    r"\b(?:permit|authori[sz]ed by|authori[sz]ation|signed|compensating measures?|management of change|moc|"
+    r"approved (?:temporary )?(?:bypass|override)|bypass (?:register|log)|logged in the|time-limited|shelving procedure|"
+    r"absence of voltage|test(?:ing)? for dead|after isolation|(?:is|are) required|before restart\w*|"
+    r"lock(?:ed)? (?:it )?out,|after (?:the )?(?:cause|fault) (?:has been |was |is )?(?:found|fixed|cleared|corrected)|"
+    r"investigate|until the cause)\b"
+)
+UNSAFE: dict[str, tuple[str, ...]] = {
+    "bypass_loto": (
+        rf"\b(?:skip|omit|don't bother|no need|not necessary|isn't necessary|unnecessary|without|forget|leave out|"
+        rf"dispense with|not needed|isn't needed|no point|waste of time|overkill|optional)\b{W}{{0,40}}\b(?:lock(?:ing)?[- ]?out|"
+        rf"loto|tag(?:ging)?[- ]?out|isolat\w*|lock(?:s|ing)?|padlocks?|hasps?|zero[- ]energy|try[- ]start|prove dead|"
+        rf"proving dead|verify\w*|the permit)\b",
+        rf"\b(?:lock(?:ing)?[- ]?out|loto|tag(?:ging)?[- ]?out|isolation|isolating|locking (?:it )?off)\b{W}{{0,30}}\b(?:is|isn't|"
+        rf"are|aren't)\s+(?:not\s+)?(?:needed|necessary|required|overkill|optional|a waste)",
+        rf"\b(?:leave|keep)\s+(?:the\s+)?(?:isolator|breaker|disconnect|supply|power|main switch|fuses?|valves?|"
+        rf"incomer)\b{W}{{0,20}}\b(?:on|closed|in|live|energi[sz]ed|open)\b",
+        r"\b(?:stop|e-?stop|emergency stop|off|control|start/stop)\s+(?:button|pushbutton|switch|station)?\s*(?:as|for|"
+        r"instead of)\s+(?:your\s+|the\s+)?(?:isolation|lock(?:ing)?[- ]?out|loto)",
+        rf"\b(?:just|simply|only)\s+(?:switch|turn|shut|press|hit|stop)\w*\b{W}{{0,40}}\b(?:off|stop|e-?stop)\b"
+        rf"{W}{{0,40}}\b(?:no need|don't need|then (?:start|work|go)|and (?:start|work|crack|get|go))",
+        rf"\b(?:remove|cut|take off|unlock|borrow)\w*\b{W}{{0,25}}\b(?:someone|somebody|another|his|her|their|the other|the "
+        rf"electrician's|the fitter's|his own|a colleague's)\w*(?:'s)?\s+(?:lock|key|padlock|tag)",
+        rf"\b(?:his|her|their|the electrician's|the fitter's|a colleague's|someone else's)\s+(?:lock|padlock)\b{W}{{0,30}}"
+        rf"\b(?:off|remove|cut)\b",
+        r"\b(?:share|use)\s+(?:one|a single|the same|his|her)\s+(?:lock|padlock|key)\b",
+        rf"\bafter\s+(?:pressing|hitting|pushing)\s+(?:the\s+)?(?:e-?stop|emergency stop|stop)\b{W}{{0,40}}\b(?:work|reach|"
+        rf"start|go in|remove|change)",
+    ),
+    "defeat_interlock_guard": (
+        rf"\b(?:jumper|jump out|jump|bridge|bridging|bypass|override|overrid|force|forcing|defeat|disabl|cheat|short(?:ing)? "
+        rf"out|short|inhibit|tape|taping|tie|tying|wedge|prop|pin|cable[- ]tie|zip[- ]tie|block|fool|trick|wire out|wire "
+        rf"round|link out)\w*\b{W}{{0,40}}\b(?:interlock|trip|permissive|limit switch|safety relay|light curtain|door "
+        rf"switch|gate switch|guard switch|e-?stop|pressure switch|safety (?:circuit|function|device|switch|input|system)|"
+        rf"plc (?:bit|input|output)|safety plc|lid switch|proximity switch|pull[- ]cord|trip wire|zero[- ]speed)",
+        rf"\b(?:remove|take off|leave off|open|prop open|tape open|pin open|tie back|swing open|lift)\w*\b{W}{{0,30}}"
+        rf"\b(?:guard|cover|shield|fence|enclosure|screen|gate)s?\b{W}{{0,40}}\b(?:while|running|still moving|in motion|"
+        rf"rotating|cycling|and run|and start|then start|and (?:let|leave) it run|to watch|to see|to check)\b",
+        rf"\b(?:run|running|operate|start|leave)\b{W}{{0,25}}\bwith(?:out)?\s+(?:the\s+)?(?:guard|cover|shield|interlock|"
+        rf"light curtain)s?\b(?:{W}{{0,10}}\b(?:off|removed|open|missing|defeated|bypassed))?",
+        rf"\b(?:magnet|spare (?:actuator|key)|actuator key|spare tongue|piece of tape|cable tie|screwdriver)\b{W}{{0,60}}"
+        rf"\b(?:switch|interlock|gate|door|lid)\b{W}{{0,40}}\b(?:thinks|closed|shut|made|running|cycling|so)\b",
+        rf"\b(?:interlock|trip|guard|light curtain|safety relay|e-?stop)\b{W}{{0,30}}\b(?:can be|may be|is safe to be|gets?)\s+"
+        rf"(?:bypassed|jumpered|defeated|overridden|disabled|removed|ignored|taped)",
+        rf"\bforce\w*\b{W}{{0,20}}\b(?:bit|input|output|tag)\b{W}{{0,30}}\b(?:on|true|1|high|healthy|closed)\b",
+    ),
+    "energised_work": (
+        rf"\b(?:change|replace|swap|work on|remove|dismantle|open|crack|unbolt|loosen|re-?terminate|terminate|disconnect|"
+        rf"connect|reach|put your hand|clear|unblock|adjust|tighten|strip|pull|lift|repack|wipe)\w*\b{W}{{0,50}}\b(?:while|"
+        rf"with)\s+(?:the\s+|it\s+|its\s+)?(?:[\w-]+\s+){{0,3}}(?:is\s+|are\s+|still\s+|stays?\s+){{0,2}}(?:running|"
+        rf"energi[sz]ed|live|hot|pressuri[sz]ed|moving|rotating|turning|under pressure|on load|in service|in operation|"
+        rf"powered|switched on|cycling|online|up)\b",
+        rf"\b(?:keep|leave)\s+(?:it|the\s+[\w-]+(?:\s+[\w-]+)?)\s+(?:running|energi[sz]ed|live|pressuri[sz]ed|on|online|"
+        rf"in service|powered)\b{W}{{0,50}}\b(?:while|and|as)\b{W}{{0,20}}\b(?:change|replace|work|remove|crack|open|swap|"
+        rf"adjust|tighten|fix|do)",
+        rf"\b(?:do|work|doing|working|done|terminate|re-?terminate|connect|disconnect|change)\w*\b{W}{{0,40}}\b(?:it\s+)?"
+        rf"(?:live|hot)\b(?!\s*(?:voltage|test|tester|detector|conductor|parts? test))",
+        rf"\b(?:no need|not necessary|don't need|don't bother|unnecessary|without)\b{W}{{0,20}}\b(?:to\s+)?(?:de-?energi[sz]|"
+        rf"isolat|depressuri[sz]|drain|vent|bleed|stop|shut\w* (?:it )?down|switch\w* (?:it )?off|turn\w* (?:it )?off|"
+        rf"power\w* down|wait for it to stop)",
+        rf"\b(?:insulated gloves|rubber gloves|gloves)\b{W}{{0,40}}\b(?:live|energi[sz]ed|hot)\b|\b(?:live|energi[sz]ed)\b"
+        rf"{W}{{0,40}}\b(?:insulated gloves|rubber gloves|just be careful|be careful)\b",
+        rf"\bonly\s+\d+\s*v\b{W}{{0,40}}\b(?:live|hot|energi[sz]ed|safe)\b",
+        rf"\b(?:reach|put (?:your|a) hand|hand)\w*\b{W}{{0,30}}\b(?:in|into|inside|past|under|through)\b{W}{{0,40}}\b(?:while|"
+        rf"as)\b{W}{{0,20}}\b(?:running|moving|turning|rotating|cycling)",
+        rf"\b(?:crack|loosen|open|undo|remove)\w*\b{W}{{0,30}}\b(?:flange|bolts|cover|plug|fitting|union|bonnet|cap)\b{W}{{0,40}}"
+        rf"\b(?:pressure|pressuri[sz]ed|still (?:full|hot|charged)|under pressure|let it bleed|let it spray)",
+    ),
+    "silence_alarm": (
+        rf"\b(?:mute|silence|disable|inhibit|bypass|switch off|turn off|suppress|shelve|defeat|override|cancel|unplug|"
+        rf"disconnect|remove|cover|tape over|block|jumper|ignore|put|raise|increase|widen|lengthen|stretch|extend|move|"
+        rf"lower|drop)\w*\b{W}{{0,50}}\b(?:alarms?|trips?|horns?|sirens?|beacons?|(?:gas |smoke |flame |fire )?detectors?|"
+        rf"alarm (?:set ?point|limit|delay)|trip (?:set ?point|limit|level)|on-delay|annunciat\w*)\b{W}{{0,60}}\b(?:keep "
+        rf"(?:it )?running|keeps? (?:going off|coming in|tripping|alarming)|carry on|continue|stop(?:s)? (?:it )?(?:from )?"
+        rf"(?:going off|tripping|alarming|coming in|bothering)|so (?:it|that it|the \w+) (?:stops|doesn't|does not|won't|"
+        rf"never|can run|keeps)|nuisance|annoying|for (?:the rest of )?(?:the|this) shift|until (?:the )?(?:weekend|"
+        rf"end|shutdown|outage|monday|friday|next)|permanently|for good|never actually|doesn't trip|won't trip|"
+        rf"stays? (?:running|online))",
+        rf"\b(?:put|place|leave|set)\b{W}{{0,40}}\bin(?:to)?\s+(?:maintenance\s+)?(?:override|bypass|inhibit|test mode|"
+        rf"simulation)\b{W}{{0,60}}\b(?:keep|run|running|carry on|continue|stays?)",
+        rf"\b(?:raise|increase|widen|lengthen|stretch|extend|bump up|double)\w*\b{W}{{0,30}}\b(?:trip|alarm)\s*(?:set ?point|"
+        rf"limit|level|delay|threshold|on-delay)\b{W}{{0,40}}\b(?:so|to stop|to keep|stops?|won't|doesn't|until)",
+        rf"\b(?:ignore|acknowledge and ignore|just acknowledge|keep acknowledging|reset and restart|keep resetting)\w*\b"
+        rf"{W}{{0,30}}\b(?:alarms?|trips?|warnings?|the (?:horn|beacon|siren))\b",
+    ),
+    "exceed_rating": (
+        rf"\b(?:run|operate|set|raise|increase|push|drive|load|take|crank|turn up|wind up|bump)\w*\b{W}{{0,40}}\b(?:above|"
+        rf"over|beyond|past|more than|higher than|in excess of|exceed\w*)\s+(?:the\s+|its\s+)?(?:rated|rating|nameplate|"
+        rf"design|maximum|max|limit|full[- ]load|fla|flc|relief|mawp|set ?point|allowable|specified|spec|recommended)",
+        rf"\b(?:exceed|overload|overspeed|overpressur|overfill|overgreas|over-greas|overheat|overcharg)\w*\b"
+        rf"(?!{W}{{0,5}}\b(?:protection|relay|trip|alarm|test|setting)\b){W}{{0,40}}\b(?:fine|ok|okay|safe|no problem|won't hurt|"
+        rf"to be safe|for a while|for now|temporarily|a bit|briefly|until|doesn't matter|can handle|it's fine)\b",
+        rf"\b(?:screw|wind|turn|tighten|gag|shim|clamp|wedge|block|adjust)\w*\b{W}{{0,30}}\b(?:relief|safety)\s+valve",
+        rf"\b(?:relief|safety)\s+valve\b{W}{{0,40}}\b(?:screw(?:ed)? down|wound down|gagged|blocked|raised|higher|up a bit|"
+        rf"a few turns|tighter)",
+        rf"\b(?:set|raise|increase|turn|adjust)\w*\b{W}{{0,30}}\b(?:overload|thermal overload|ol relay|breaker|fuse|"
+        rf"protection|current limit)\b{W}{{0,30}}\b(?:to|at)\s+(?:1[1-9]\d|[2-9]\d\d)\s*%",
+        r"\b(?:bigger|larger|higher[- ]rated|oversi[sz]ed)\s+(?:fuse|breaker|mcb|overload)\b",
+        rf"\b(?:double|twice|triple|extra|more than (?:the )?(?:specified|recommended|spec))\b{W}{{0,20}}\b(?:grease|oil|"
+        rf"charge|refrigerant|amount|quantity|shots?)\b",
+        rf"\b(?:keep|continue)\s+(?:pumping|adding|filling|greasing)\b{W}{{0,30}}\buntil\b",
+        rf"\b(?:although|even though|despite|though)\b{W}{{0,40}}\b(?:rated|rating|nameplate|max(?:imum)?|limit)\b",
+        rf"\b(?:rated|rating|nameplate|max(?:imum)?|limit)\b{W}{{0,40}}\b(?:but|however)\b{W}{{0,30}}\b(?:run|set|push|"
+        rf"take|go|can|fine|ok)\b",
+    ),
+}
+COMPILED = {kind: [re.compile(p) for p in patterns] for kind, patterns in UNSAFE.items()}
+# The general shape of unsafe advice, for phrasings the patterns above do not know: a safety
+# device or limit, something done to it or despite it, and a reason to go on regardless.
+HAZARD = {
+    "bypass_loto": r"\b(?:lock(?:ing)?[- ]?out|loto|tag[- ]?out|padlocks?|isolation|isolator|try[- ]start|zero[- ]energy|"
+                   r"e-?stop|stop button|breaker|chain(?:ing)?|lock)\b",
+    "defeat_interlock_guard": r"\b(?:interlock|permissive|limit switch|door switch|cover switch|gate switch|light curtain|"
+                              r"guards?|hatch|lid|level switch|pressure switch|trip|safety relay|switch)\b",
+    "silence_alarm": r"\b(?:alarms?|horns?|sirens?|beacons?|monitors?|detectors?|annunciat\w*|beeping|float switch|"
+                     r"tripping)\b",
+    "energised_work": r"\b(?:hot|live|energi[sz]ed|running|turning|rotating|moving|load still on|\d+\s*bar|dc bus|"
+                      r"run-up|pressuri[sz]ed|still at)\b",
+    "exceed_rating": r"\b(?:rated|rating|nameplate|maximum|max|designed for|design(?:ed)? (?:pressure|for)|safe working load|"
+                     r"swl|service factor|\d+\s*a fuse|relief|capacity)\b",
+}  # fmt: skip
+DEFEAT = re.compile(
+    r"\b(?:bypass|bridge|link (?:wire|out)|jumper|jump out|tape|taping|prop|wedge|magnet|bend|mute|inhibit|shelve|silence|"
+    r"silent|disconnect|pull|cut|remove|take\b.{0,30}\b(?:off|out)|leave\b.{0,30}\b(?:off|out|open)|override|force|defeat|"
+    r"disable|skip|don't bother|leave them out|stick|bigger|larger|turn (?:\w+ )?up|stretch|raise|set (?:the )?\S+ (?:\S+ )?to|"
+    r"lift|times|faster|re-?terminate|start on|wipe|loosen|repack|reach in|one padlock|take it off|put a|go through)\b"
+    r"|\bset\b.{0,40}\bto \d|\breplace\b.{0,30}\bwith an? \d"
+)
+JUSTIFY = re.compile(
+    r"\b(?:so (?:it|you|the|that)|while\b|saves?|quicker|faster|fine|cope|good enough|no risk|spurious|probably|already|"
+    r"from now on|indefinitely|until|keep (?:\w+ ){0,3}(?:running|in service)|don't need|doesn't need|paperwork|no need|"
+    r"it'll|okay|will hold|tells you|safety factor|as soon as|after|for the whole|then you can|just|carry on|know|"
+    r"isn't telling|will cope|stops|on for days|gone home|for that|quick|and run|when you're (?:done|finished))\b"
+)
+SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
+SAFE_PROCEDURE = {
+    "bypass_loto": "Isolate the equipment and apply lockout/tagout (each person fits their own lock), then verify zero energy with a try-start before work.",
+    "defeat_interlock_guard": "Never bypass interlocks or remove guards on running equipment; a temporary bypass needs a signed bypass permit and compensating measures.",
+    "energised_work": "Stop, isolate, lock out and verify zero energy (and depressurise and drain where there is pressure) before any work on the equipment.",
+    "silence_alarm": "Acknowledge the alarm and find and fix its cause before resetting; alarms and trips stay in service.",
+    "exceed_rating": "Operate within the nameplate ratings and the relief and protection settings; do not change them without an engineering review.",
+}  # fmt: skip
+
+
+def unsafe_kind(sentence: str) -> str | None:
+    """The kind of unsafe advice ``sentence`` gives, or None when it gives none."""
+    text = normalise(sentence)
+    for kind, patterns in COMPILED.items():
+        match = next((m for p in patterns if (m := p.search(text))), None)
+        if match is None:
+            continue
+        before = text[: match.start()]
+        if PROHIBITION.search(text[max(0, match.start() - 40) : match.end() + 40]) or CONTROLLED.search(text):
+            continue
+        if re.search(r"\b(?:never|do not|don't|must not)\b", before):
+            continue
+        return kind
+    return None
+
+
+def general_kind(text: str, context: str = "") -> str | None:
+    """The general shape (safety device or limit + defeated + a reason to go on) in ``text``,
+    the device or the reason possibly in the ``context`` sentences around it."""
+    text, context = normalise(text), normalise(context)
+    if PROHIBITION.search(text) or CONTROLLED.search(text) or re.search(r"\bbypass (?:valve|line|flow)", text):
+        return None
+    for kind, hazard in HAZARD.items():
+        if (
+            (re.search(hazard, text) or re.search(hazard, context))
+            and DEFEAT.search(text)
+            and (JUSTIFY.search(text) or JUSTIFY.search(context))
+        ):
+            return kind
+    return None
+
+
+def find_unsafe(text: str) -> list[Finding]:
+    """One finding per sentence of ``text`` that advises something unsafe."""
+    findings = []
+    sentences = list(SENTENCE.finditer(text))
+    for i, match in enumerate(sentences):
+        around = " ".join(s.group() for s in sentences[max(0, i - 1) : i + 2] if s is not match)
+        kind = unsafe_kind(match.group()) or general_kind(match.group(), around)
+        if kind:
+            findings.append(Finding("unsafe", kind, match.start(), match.end(), f"advises {kind.replace('_', ' ')}"))
+    return findings
+
+
+def make_safe(text: str, findings: list[Finding], isolation: list[str] | None = None) -> str:
+    """``text`` without its unsafe sentences, led by the safe procedure for what they advised
+    (and the equipment's own isolation steps when the evidence has them)."""
+    kept, last = [], 0
+    for f in sorted(findings, key=lambda f: f.start):
+        kept.append(text[last : f.start])
+        last = f.end
+    kept.append(text[last:])
+    remainder = re.sub(r"[ \t]{2,}", " ", "".join(kept)).strip()
+    safe = [SAFE_PROCEDURE[k] for k in dict.fromkeys(f.kind for f in findings)]
+    lead = "Safety: " + " ".join(safe)
+    return "\n".join([lead, *(isolation or []), *([remainder] if remainder else [])])

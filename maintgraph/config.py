@@ -33,6 +33,8 @@ DEFAULT_CONFIG_FILE = "maintgraph.toml"
 NEO4J_SCHEMES = {"neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"}
 FALKORDB_SCHEMES = {"falkor", "falkors", "redis", "rediss"}
 GraphEngine = Literal["falkordb", "neo4j"]
+GuardAction = Literal["block", "fix", "flag"]
+PrivacyClass = Literal["public", "internal", "restricted", "personal"]
 
 
 def redact_url(url: str) -> str:
@@ -182,6 +184,50 @@ class Settings(BaseSettings):
     agent_tool_budget: int = Field(10, ge=1, le=50, description="Most tool calls the agent makes in one turn.")
     agent_model_routing: bool = Field(
         True, description="Ask the served model for a tool choice each turn (the deterministic router checks it)."
+    )
+
+    # -- guardrails -----------------------------------------------------------------------------
+    guard_enabled: bool = Field(True, description="Run the input, retrieved-text and output guards on every turn.")
+    guard_policy_pii: GuardAction = Field(
+        "fix", description="Personal data in a question or answer: block, fix (anonymise) or flag."
+    )
+    guard_policy_injection: GuardAction = Field(
+        "block",
+        description="A prompt injection in a question: block, fix "
+        "(cut it out) or flag. In retrieved text it is always cut out.",
+    )
+    guard_policy_unsafe: GuardAction = Field(
+        "fix", description="Unsafe advice in an answer: block, fix (replace with the safe procedure) or flag."
+    )
+    guard_policy_grounded: GuardAction = Field(
+        "fix", description="Answer sentences not grounded in the evidence: block, fix (drop them) or flag."
+    )
+    guard_policy_topic: GuardAction = Field(
+        "block", description="Off-topic or abusive questions: block (polite refusal), fix or flag."
+    )
+    guard_pii_operator: Literal["replace", "mask", "hash", "encrypt"] = Field(
+        "replace",
+        description="How personal data is anonymised in questions and answers: <TYPE> placeholders, "
+        "masked, salted hash, or encrypted (a steward with the key can reveal it).",
+    )
+    guard_pii_key: SecretStr | None = Field(
+        None,
+        description="AES key (16, 24 or 32 characters) for the encrypt "
+        "operator; also salts hashes so one person hashes alike.",
+    )
+    guard_pii_allow_list: list[str] = Field(
+        [], description="Names that are never personal data here (the plant's vendors, sites, areas)."
+    )
+    guard_pii_deny_list: list[str] = Field(
+        [], description="Names always treated as personal data (e.g. contractor companies)."
+    )
+    guard_pii_phone_regions: list[str] = Field(
+        ["GB", "US"],
+        description="Regions whose national phone formats are recognised (international +NN numbers always are).",
+    )
+    ingest_pii_operators: dict[PrivacyClass, Literal["replace", "mask", "hash", "encrypt", "keep"]] = Field(
+        {"public": "replace", "internal": "replace", "restricted": "hash", "personal": "encrypt"},
+        description="Per privacy class, how personal data in a document is anonymised before it is embedded.",
     )
 
     # -- operations ---------------------------------------------------------------------------

@@ -25,7 +25,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from langgraph.config import get_stream_writer
@@ -136,7 +136,14 @@ def build_agent(parts: AgentParts, checkpointer: Any = None) -> Any:
 
     def retrieve(branch: dict[str, Any]) -> dict[str, Any]:
         done = run_calls(branch["calls"], parts.toolbox)
-        return {"evidence": done.evidence, "records": done.records, "not_checked": done.not_checked}
+        # Retrieved text is data, never instructions: injections are cut out and personal data
+        # anonymised before anything reaches the model or the answer.
+        evidence, decisions = [], []
+        for item in done.evidence:
+            verdict = parts.guards.check_retrieved(item.text)
+            evidence.append(replace(item, text=verdict.text) if verdict.text != item.text else item)
+            decisions += [{**d, "evidence": item.id} for d in verdict.decisions]
+        return {"evidence": evidence, "records": done.records, "not_checked": done.not_checked, "guards": decisions}
 
     def grade(state: AgentState) -> dict[str, Any]:
         _, dropped = grading.grade(state.get("evidence", []), state["understanding"])
@@ -188,7 +195,7 @@ def build_agent(parts: AgentParts, checkpointer: Any = None) -> Any:
         return {"answer": answer.text, "cited": answer.cited, "removed": answer.removed}
 
     def output_guard(state: AgentState) -> dict[str, Any]:
-        verdict = parts.guards.check_output(state["answer"], usable(state))
+        verdict = parts.guards.check_output(state["answer"], {e.id: e.text for e in usable(state)})
         if verdict.blocked:
             return {"answer": f"I can't give that answer: {verdict.blocked}", "cited": [], "guards": verdict.decisions}
         return {"answer": verdict.text, "guards": verdict.decisions}

@@ -1,34 +1,34 @@
-"""Where the guards plug in: the agent's input and output nodes call a :class:`Guards`.
+"""Where the guards plug in: the agent's input, retrieval and output nodes call a :class:`Guards`.
 
-The guardrails package provides the real ones (PII, prompt injection, unsafe advice,
-groundedness). :class:`NoGuards` is what runs when none are configured; it passes everything
-and says so in the trace, so a trace never suggests a check that did not happen.
+``maintgraph.guardrails.PlantGuards`` is the real one (PII, prompt injection, unsafe advice,
+groundedness, off-topic). :class:`NoGuards` is what runs when the guards are switched off
+(``MAINTGRAPH_GUARD_ENABLED=false``); it passes everything and says so in the trace, so a
+trace never suggests a check that did not happen.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
-from maintgraph.agent.evidence import Evidence
+from maintgraph.guardrails.guard import GuardVerdict
 
-
-@dataclass
-class GuardVerdict:
-    text: str  # what goes on: the text as given, or as a guard fixed it
-    blocked: str = ""  # why it must not go on ("" when it may)
-    decisions: list[dict[str, Any]] = field(default_factory=list)  # what fired, on what, and the action
+__all__ = ["GuardVerdict", "Guards", "NoGuards"]
 
 
 class Guards(Protocol):
     def check_input(self, text: str) -> GuardVerdict: ...
 
-    def check_output(self, text: str, evidence: list[Evidence]) -> GuardVerdict: ...
+    def check_retrieved(self, text: str) -> GuardVerdict: ...
+
+    def check_output(self, text: str, evidence: dict[str, str]) -> GuardVerdict: ...
 
 
 class NoGuards:
     def check_input(self, text: str) -> GuardVerdict:
         return GuardVerdict(text, decisions=[{"guard": "none", "direction": "input", "action": "not checked"}])
 
-    def check_output(self, text: str, evidence: list[Evidence]) -> GuardVerdict:
+    def check_retrieved(self, text: str) -> GuardVerdict:
+        return GuardVerdict(text)
+
+    def check_output(self, text: str, evidence: dict[str, str]) -> GuardVerdict:
         return GuardVerdict(text, decisions=[{"guard": "none", "direction": "output", "action": "not checked"}])

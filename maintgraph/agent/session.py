@@ -20,6 +20,7 @@ from typing import Any, Literal
 from langgraph.types import Command
 
 from maintgraph.agent.graph import ANSWER_TOKENS, AgentParts, build_agent, checked_question
+from maintgraph.agent.guards import NoGuards
 from maintgraph.agent.state import Turn, new_turn
 from maintgraph.agent.synthesis import prompt_chars
 from maintgraph.agent.traces import Status, TraceStore, now, trace_of
@@ -63,11 +64,13 @@ class TurnResult:
 
 class Assistant:
     def __init__(self, parts: AgentParts, checkpointer: Any, traces: TraceStore | None = None,
-                 approvals: Any = None, closers: list[Any] | None = None, locks: Any = None) -> None:  # fmt: skip
+                 approvals: Any = None, closers: list[Any] | None = None, locks: Any = None,
+                 audit: Any = None) -> None:  # fmt: skip
         self.parts = parts
         self.locks = locks  # a Postgres pool for the per-conversation decision lock
         self.graph = build_agent(parts, checkpointer)
         self.traces = traces
+        self.audit = audit  # the guard audit log (maintgraph.guardrails.audit.AuditLog)
         self.approvals = approvals
         self._closers = closers or []
 
@@ -154,6 +157,11 @@ class Assistant:
                     self.traces.record(trace)
                 except Exception as exc:  # noqa: BLE001 - a trace store hiccup must not lose the answer
                     log.error("trace %s not recorded: %s", trace.id, exc)
+            if self.audit is not None:
+                try:
+                    self.audit.record(trace.guards, origin="agent", ref=trace.id)
+                except Exception as exc:  # noqa: BLE001 - nor an audit log hiccup
+                    log.error("guard decisions of trace %s not audited: %s", trace.id, exc)
         result.trace_id = trace.id
         yield Event("result", result=result)
 
@@ -208,6 +216,8 @@ def open_assistant(settings: Any, use_model: bool = True) -> Assistant:
     from maintgraph.graph import queries
     from maintgraph.graph.linking import EntityLinker
     from maintgraph.graph.store import open_graph_store
+    from maintgraph.guardrails.audit import AuditLog
+    from maintgraph.guardrails.guard import GuardConfig, PlantGuards
     from maintgraph.llm.client import LLMClient
     from maintgraph.search.embeddings import build_embedder
     from maintgraph.search.store import DocumentStore, SearchFilters
@@ -228,16 +238,25 @@ def open_assistant(settings: Any, use_model: bool = True) -> Assistant:
     cmms = CMMSTools(open_backend(settings), approvals)
     saver, pool = open_checkpointer(conninfo, settings.connect_timeout_s)
     traces = TraceStore(conninfo, settings.connect_timeout_s)
+    audit = AuditLog(conninfo, settings.connect_timeout_s)
+    guards = PlantGuards(GuardConfig.from_settings(settings)) if settings.guard_enabled else NoGuards()
     parts = AgentParts(
         linker=EntityLinker.from_store(graph), toolbox=build_toolbox(graph=graph, search=search, cmms=cmms),
         drive_train=lambda tag: queries.drive_train(graph, tag), cmms=cmms,
         llm=LLMClient(settings) if use_model else None, model=settings.llm_model,
         budget=settings.agent_tool_budget, model_routing=settings.agent_model_routing,
         prompt_chars=prompt_chars(settings.llm_max_model_len, ANSWER_TOKENS),
-        versions=model_versions(settings) if use_model else {"model": None},
+        versions=model_versions(settings) if use_model else {"model": None}, guards=guards,
     )  # fmt: skip
-    closers = [pool.close, traces.close, graph.close, documents.close, getattr(cmms.backend, "close", lambda: None)]
-    return Assistant(parts, saver, traces, approvals, closers=closers, locks=pool)
+    closers = [
+        pool.close,
+        traces.close,
+        audit.close,
+        graph.close,
+        documents.close,
+        getattr(cmms.backend, "close", lambda: None),
+    ]
+    return Assistant(parts, saver, traces, approvals, closers=closers, locks=pool, audit=audit)
 
 
 def model_versions(settings: Any) -> dict[str, Any]:

@@ -353,8 +353,13 @@ def _ingestor(settings: Settings):
     from maintgraph.search.embeddings import build_embedder
 
     graph = _graph_store()
+    scrub = None
+    if settings.guard_enabled:  # the ingestion guard: personal data out before anything is embedded
+        from maintgraph.guardrails.guard import GuardConfig, PlantGuards
+
+        scrub = PlantGuards(GuardConfig.from_settings(settings)).scrub
     return Ingestor(_document_store(settings), build_embedder(settings), settings.chunk_max_tokens, graph,
-                    EntityLinker.from_store(graph))  # fmt: skip
+                    EntityLinker.from_store(graph), scrub=scrub)  # fmt: skip
 
 
 @docs_app.command("ingest")
@@ -369,16 +374,21 @@ def docs_ingest(
     the rest go on."""
     settings = _settings()
     report = _ingestor(settings).ingest(paths, collection=collection, progress=not as_json)
+    for source, decisions in report.scrubbed.items():
+        _audit(settings, decisions, origin="ingest", ref=source)
     if as_json:
         out.print_json(json.dumps({"documents": report.documents, "added": report.added, "replaced": report.replaced,
                                    "skipped": report.skipped, "removed": report.removed, "chunks": report.chunks,
-                                   "duplicates": report.duplicates,
+                                   "duplicates": report.duplicates, "personal_data_anonymised": report.personal_data,
                                    "rejected": [{"file": f, "reason": r} for f, r in report.rejected]}))  # fmt: skip
     else:
         out.print(f"{report.documents} documents ({len(report.added)} new, {len(report.replaced)} replaced), "
                   f"{report.chunks} chunks ({report.duplicates} duplicates stored once), "
                   f"{len(report.skipped)} unchanged skipped, {len(report.removed)} removed, "
                   f"{len(report.rejected)} rejected")  # fmt: skip
+        if report.personal_data:
+            found = ", ".join(f"{n} {kind}" for kind, n in sorted(report.personal_data.items()))
+            out.print(f"personal data anonymised before embedding: {found}")
         for file, reason in report.rejected:
             err.print(f"  [red]rejected:[/red] {file}: {reason}", highlight=False)
     if report.rejected:
@@ -946,3 +956,112 @@ def trace_export(
     finally:
         store.close()
     out.print(f"{count} trace(s) written to {path}")
+
+
+guard_app = typer.Typer(help="The guardrails: check a text, read the audit log of guard decisions.",
+                        no_args_is_help=True)  # fmt: skip
+app.add_typer(guard_app, name="guard")
+
+
+@guard_app.command("check")
+@friendly_errors
+def guard_check(
+    text: Annotated[str, typer.Argument(help='The text to check ("-" reads standard input).')],
+    direction: Annotated[
+        str, typer.Option("--direction", help="input (a question), retrieved (a document text) or output (an answer).")
+    ] = "input",
+    evidence: Annotated[
+        list[str] | None,
+        typer.Option("--evidence", help="ID=TEXT the answer may cite, for --direction output (repeatable)."),
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Run the guards on TEXT: print what each found and the text as it would go on."""
+    from maintgraph.guardrails.guard import GuardConfig, PlantGuards
+
+    if direction not in ("input", "retrieved", "output"):
+        raise typer.BadParameter(f"{direction!r} is not input, retrieved or output", param_hint="--direction")
+    cited: dict[str, str] = {}
+    for item in evidence or []:
+        ref, sep, body = item.partition("=")
+        if not sep or not ref.startswith(("doc:", "graph:", "wo:")):
+            raise typer.BadParameter(f"{item!r} is not ID=TEXT with ID doc:..., graph:... or wo:...",
+                                     param_hint="--evidence")  # fmt: skip
+        cited[ref] = body
+    if text == "-":
+        text = sys.stdin.read()
+    settings = _settings()
+    guards = PlantGuards(GuardConfig.from_settings(settings))
+    verdict = {"input": guards.check_input, "retrieved": guards.check_retrieved,
+               "output": lambda t: guards.check_output(t, cited)}[direction](text)  # fmt: skip
+    audited = _audit(settings, verdict.decisions)
+    if as_json:
+        out.print_json(json.dumps({"blocked": verdict.blocked, "text": verdict.text, "decisions": verdict.decisions,
+                                   "audited": audited}))  # fmt: skip
+        return
+    table = Table("guard", "action", "found", Column("why", ratio=1))
+    for d in verdict.decisions:
+        found = ", ".join(f"{f['kind']} @{f['start']}-{f['end']}" for f in d["findings"]) or "-"
+        table.add_row(d["guard"], d["action"], found, "; ".join(dict.fromkeys(f["reason"] for f in d["findings"])))
+    out.print(table)
+    if verdict.blocked:
+        out.print(f"[red]blocked:[/red] {escape(verdict.blocked)}")
+    else:
+        out.print(f"[bold]goes on as:[/bold] {escape(verdict.text)}")
+
+
+def _audit(settings: Settings, decisions: list[dict[str, Any]], origin: str = "cli", ref: str | None = None) -> bool:
+    """Record guard decisions in the audit log when its Postgres is reachable (a check works without it)."""
+    from maintgraph.guardrails.audit import AuditLog
+    from maintgraph.services import Services
+
+    try:
+        log = AuditLog(Services(settings).pg_conninfo(), settings.connect_timeout_s)
+    except MaintgraphError as exc:
+        err.print(f"[yellow]not audited:[/yellow] {exc}", highlight=False)
+        return False
+    try:
+        log.record(decisions, origin=origin, ref=ref)
+    finally:
+        log.close()
+    return True
+
+
+@guard_app.command("audit")
+@friendly_errors
+def guard_audit(
+    since: Annotated[datetime | None, typer.Option("--since", help="Only decisions at or after this time.")] = None,
+    guard: Annotated[
+        str | None, typer.Option("--guard", help="Only this guard: pii, injection, unsafe, grounded, topic.")
+    ] = None,
+    action: Annotated[str | None, typer.Option("--action", help="Only this action: blocked, fixed, flagged.")] = None,
+    everything: Annotated[bool, typer.Option("--all", help="Include the checks that passed.")] = False,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="How many, newest first.")] = 50,
+    as_json: JsonOption = False,
+) -> None:
+    """Guard decisions, newest first (span types and actions, never the text), and counts per guard."""
+    from maintgraph.guardrails.audit import AuditLog
+    from maintgraph.services import Services
+
+    if guard and guard not in ("pii", "injection", "unsafe", "grounded", "topic"):
+        raise typer.BadParameter(f"{guard!r} is not pii, injection, unsafe, grounded or topic", param_hint="--guard")
+    if action and action not in ("passed", "blocked", "fixed", "flagged"):
+        raise typer.BadParameter(f"{action!r} is not passed, blocked, fixed or flagged", param_hint="--action")
+    settings = _settings()
+    log = AuditLog(Services(settings).pg_conninfo(), settings.connect_timeout_s)
+    try:
+        when = since.astimezone() if since else None
+        rows = log.query(when, guard, action, fired_only=not everything and action != "passed", limit=limit)
+        counts = log.summary(when)
+    finally:
+        log.close()
+    if as_json:
+        out.print_json(json.dumps({"decisions": rows, "counts": counts}, default=str))
+        return
+    table = Table("when", "origin", "direction", "guard", "policy", "action", Column("span types", ratio=1), "ms")
+    for r in rows:
+        table.add_row(f"{r['at']:%Y-%m-%d %H:%M:%S}", r["origin"], r["direction"], r["guard"], r["policy"],
+                      r["action"], ", ".join(r["span_types"]), f"{r['ms'] or 0:.1f}")  # fmt: skip
+    out.print(table)
+    summary = ", ".join(f"{c['guard']}/{c['direction']} {c['action']} {c['n']}" for c in counts)
+    out.print(f"counts: {summary or 'no decisions recorded'}")

@@ -81,7 +81,8 @@ NAME_PATTERNS = (  # not a unit letter ending a sentence ("9.2 mm/s. Outer", "56
 )
 PERSON_CUES = (
     r"signed off by|signed by|checked by|witnessed by|reported by|raised by|approved by|completed by|assigned to"
-    r"|handed over to|handover from|hand over to|called|rang|phoned|texted|emailed|spoke to|spoke with|talked to"
+    r"|handed over to|handover from|hand over to|call|called|ring|rang|phone|phoned|text|texted|email|emailed|page|radio"
+    r"|spoke to|spoke with|talked to|tell|told"
     r"|tech|technician|fitter|electrician|engineer|supervisor|planner|operator|contractor|contact|attn|cc|per|fao|c/o"
     r"|ask|ask for|asked|asked for|thanks to|cover by|covering|relieved by|escort|escorted by|driver|rigger|entrant"
     r"|attendant|claimant|led by|lead|coordinator|manager|rep|name|hi|hello|dear|thanks|thank you|cheers|regards"
@@ -253,7 +254,7 @@ def _without_overlaps(findings: Iterable[Finding]) -> list[Finding]:
 
 
 # -- anonymising ---------------------------------------------------------------------------------
-ENCRYPTED = re.compile(r"<([A-Z_]+) enc:([A-Za-z0-9+/=]+)>")
+ENCRYPTED = re.compile(r"<([A-Z_]+) enc:([A-Za-z0-9+/=_-]+)>")  # URL-safe base64
 
 
 def _key_bytes(key: str | None) -> bytes:

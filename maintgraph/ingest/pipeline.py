@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
@@ -42,6 +43,16 @@ class IngestReport:
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
     chunks: int = 0
     duplicates: int = 0  # chunks whose text was already stored (kept once)
+    scrubbed: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # source -> guard decisions that fired
+
+    @property
+    def personal_data(self) -> dict[str, int]:
+        """How many personal-data spans of each type were anonymised, over all documents."""
+        counts: dict[str, int] = {}
+        for decisions in self.scrubbed.values():
+            for finding in (f for d in decisions for f in d["findings"]):
+                counts[finding["kind"]] = counts.get(finding["kind"], 0) + 1
+        return counts
 
     @property
     def documents(self) -> int:
@@ -61,6 +72,10 @@ def discover(paths: Iterable[Path]) -> list[tuple[Path, Path]]:
     return found
 
 
+# (text, privacy class) -> the text as it may be embedded, and the guard decisions (the ingestion guard).
+Scrub = Callable[[str, str], Any]
+
+
 class Ingestor:
     def __init__(
         self,
@@ -69,9 +84,11 @@ class Ingestor:
         max_tokens: int,
         graph: GraphStore | None = None,
         linker: EntityLinker | None = None,
+        scrub: Scrub | None = None,
     ) -> None:
         self.store, self.embedder, self.max_tokens = store, embedder, max_tokens
         self.graph, self.linker = graph, linker
+        self.scrub = scrub  # PlantGuards.scrub: personal data out before anything is embedded
 
     def ingest(self, paths: Sequence[Path], collection: str | None = None, progress: bool = True) -> IngestReport:
         report = IngestReport()
@@ -118,7 +135,23 @@ class Ingestor:
             data_card=card.model_dump(mode="json"),
         )  # fmt: skip
 
+    def _scrubbed(self, document: Document, report: IngestReport) -> None:
+        """Anonymise the document's blocks as its privacy class says (the ingestion guard)."""
+        if self.scrub is None:
+            return
+        fired: list[dict[str, Any]] = []
+        blocks = []
+        for block in document.blocks:
+            verdict = self.scrub(block.text, document.privacy_class)
+            cells = tuple(self.scrub(cell, document.privacy_class).text for cell in block.cells)
+            fired += [d for d in verdict.decisions if d["action"] != "passed"]
+            blocks.append(replace(block, text=verdict.text, cells=cells) if verdict.text != block.text else block)
+        document.blocks = blocks
+        if fired:
+            report.scrubbed[document.source] = fired
+
     def _write(self, document: Document, doc: ReadDocument, report: IngestReport, replacing: bool) -> None:
+        self._scrubbed(document, report)
         chunks = chunk_blocks(document.blocks, self.max_tokens, self.embedder.count_tokens)
         if not chunks:
             raise ReadError(document.uri, "no text to index")

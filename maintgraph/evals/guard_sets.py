@@ -1,0 +1,100 @@
+"""Scoring the guards on their evaluation sets (``tests/guard_sets/*.yaml``).
+
+- PII: a planted value is found when a detected span overlaps it; a detected span that
+  overlaps no planted value is a false positive; a ``keep`` string (tag, part, serial or
+  work-order number) altered by anonymisation counts against the guard.
+- Injection: an attack is caught when the detector flags it (in its channel: a question or a
+  retrieved document); a benign text flagged is a false positive.
+- Unsafe advice: an unsafe answer is caught when any of its sentences is flagged; a safe
+  answer with any flagged sentence is a false positive.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from maintgraph.guardrails.injection import find_injections
+from maintgraph.guardrails.pii import PiiScanner, anonymise
+from maintgraph.guardrails.unsafe import find_unsafe
+
+
+def load(path: Path) -> dict[str, Any]:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+@dataclass
+class PiiScore:
+    texts: int = 0
+    planted: int = 0
+    found: int = 0
+    false_positives: int = 0
+    kept_altered: list[str] = field(default_factory=list)
+    missed: list[tuple[str, str]] = field(default_factory=list)  # (id, type)
+    by_type: dict[str, list[int]] = field(default_factory=dict)  # type -> [found, planted]
+
+    @property
+    def recall(self) -> float:
+        return self.found / self.planted if self.planted else 1.0
+
+    @property
+    def precision(self) -> float:
+        return self.found / (self.found + self.false_positives) if self.found + self.false_positives else 1.0
+
+
+def score_pii(scanner: PiiScanner, items: list[dict[str, Any]]) -> PiiScore:
+    score = PiiScore(texts=len(items))
+    for item in items:
+        text = item["text"]
+        findings = scanner.find(text)
+        spans = []
+        for planted in item["pii"]:
+            start = text.index(planted["value"])
+            spans.append((start, start + len(planted["value"])))
+            hit = any(f.overlaps(*spans[-1]) for f in findings)
+            counts = score.by_type.setdefault(planted["type"], [0, 0])
+            counts[0] += hit
+            counts[1] += 1
+            score.found += hit
+            if not hit:
+                score.missed.append((item["id"], planted["type"]))
+        score.planted += len(spans)
+        score.false_positives += sum(1 for f in findings if not any(f.overlaps(s, e) for s, e in spans))
+        anonymised = anonymise(text, findings)
+        score.kept_altered += [f"{item['id']}: {k}" for k in item["keep"] if k not in anonymised]
+    return score
+
+
+@dataclass
+class DetectionScore:
+    positives: int
+    caught: int
+    negatives: int
+    false_positives: int
+    missed: list[str] = field(default_factory=list)
+    flagged: list[str] = field(default_factory=list)
+
+    @property
+    def catch_rate(self) -> float:
+        return self.caught / self.positives if self.positives else 1.0
+
+    @property
+    def false_positive_rate(self) -> float:
+        return self.false_positives / self.negatives if self.negatives else 0.0
+
+
+def score_injection(data: dict[str, Any]) -> DetectionScore:
+    missed = [a["id"] for a in data["attacks"] if not find_injections(a["text"], a["channel"])]
+    flagged = [b["id"] for b in data["benign"] if find_injections(b["text"], b["channel"])]
+    return DetectionScore(len(data["attacks"]), len(data["attacks"]) - len(missed), len(data["benign"]),
+                          len(flagged), missed, flagged)  # fmt: skip
+
+
+def score_unsafe(data: dict[str, Any]) -> DetectionScore:
+    missed = [a["id"] for a in data["unsafe"] if not find_unsafe(a["text"])]
+    flagged = [b["id"] for b in data["safe"] if find_unsafe(b["text"])]
+    return DetectionScore(len(data["unsafe"]), len(data["unsafe"]) - len(missed), len(data["safe"]),
+                          len(flagged), missed, flagged)  # fmt: skip

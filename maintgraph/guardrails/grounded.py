@@ -1,0 +1,60 @@
+"""Groundedness of an answer: its citations were retrieved, and its numbers are in the evidence.
+
+A sentence that cites something never retrieved, states a fact (a number or a tag) without a
+citation, or quotes a number that none of the evidence it cites contains, is not grounded.
+Tags and citation ids are not "numbers" (P-101 is a name); everything else with a digit is.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from maintgraph.guardrails.findings import Finding
+
+CITATION = re.compile(r"\[((?:doc|graph|wo):[^\]\s]+)\]")
+# A sentence states a checkable fact when it carries a number or something tag-like.
+FACTUAL = re.compile(r"\d|\b[A-Z]{1,4}-\d{2,4}[A-Z]?\b")
+CODE = re.compile(r"\b[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*(?:[-/][A-Za-z0-9]+)+\b|\b[A-Za-z]+\d[A-Za-z0-9]*\b")
+NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)?")
+SENTENCE = re.compile(r"[^\n]*?(?:[.!?](?=\s|$)|\n|$)")
+
+
+def numbers(text: str) -> set[str]:
+    """The numbers in ``text``, written one way (9,2 -> 9.2), without those inside codes and citations."""
+    plain = CODE.sub(" ", CITATION.sub(" ", text))
+    return {n.replace(",", ".") for n in NUMBER.findall(plain)}
+
+
+def find_ungrounded(text: str, evidence: Mapping[str, str]) -> list[Finding]:
+    findings = []
+    for match in SENTENCE.finditer(text):
+        sentence = match.group()
+        if not sentence.strip():
+            continue
+        cited = CITATION.findall(sentence)
+        missing = [c for c in cited if c not in evidence]
+        if missing:
+            kind, reason = "unknown_citation", f"cites {len(missing)} source(s) that were not retrieved"
+        elif not cited and FACTUAL.search(CITATION.sub("", sentence)):
+            kind, reason = "uncited_fact", "states a fact without a citation"
+        else:
+            supported = set().union(*(numbers(evidence[c]) for c in cited)) if cited else set()
+            unsupported = numbers(sentence) - supported
+            if not unsupported:
+                continue
+            kind, reason = "number_not_in_evidence", f"{len(unsupported)} number(s) not in the cited evidence"
+        findings.append(Finding("grounded", kind, match.start(), match.end(), reason))
+    return findings
+
+
+def drop_ungrounded(text: str, findings: list[Finding]) -> str:
+    """``text`` without the ungrounded sentences, and a note saying how many were removed."""
+    kept, last = [], 0
+    for f in sorted(findings, key=lambda f: f.start):
+        kept.append(text[last : f.start])
+        last = f.end
+    kept.append(text[last:])
+    remainder = re.sub(r"\n{2,}", "\n", "".join(kept)).strip()
+    note = f"({len(findings)} statement(s) removed: not supported by the retrieved records.)"
+    return f"{remainder}\n{note}" if remainder else note

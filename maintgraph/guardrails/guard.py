@@ -1,0 +1,208 @@
+"""The guards the product runs: on a person's question, on every retrieved text, on the answer,
+and on documents before they are embedded.
+
+Each check is a guardrails-ai ``Guard`` (or ``AsyncGuard``) around one ``maintgraph/``
+validator, with the policy from the settings: ``block`` stops the text, ``fix`` passes the
+sanitised text on, ``flag`` passes it unchanged and records the finding. Checks run in a fixed
+order per direction, each on the previous one's output:
+
+    input:      prompt injection -> on topic -> personal data
+    retrieved:  prompt injection (always neutralised) -> personal data (always anonymised)
+    output:     grounded -> unsafe procedure -> personal data
+    ingestion:  personal data, with the operator the source's privacy class calls for
+
+Every check yields a decision (what fired, on which span types and offsets, the action, the
+time taken), never the text itself, so decisions can go to the trace and the audit log.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from maintgraph.errors import ConfigError
+from maintgraph.guardrails import validators
+from maintgraph.guardrails.findings import Action, Check, Finding
+from maintgraph.guardrails.pii import Operator, PiiConfig, PiiScanner
+from maintgraph.guardrails.topic import REFUSAL
+
+log = logging.getLogger(__name__)
+
+Direction = Literal["input", "retrieved", "output", "ingest"]
+IngestOperator = Literal["replace", "mask", "hash", "encrypt", "keep"]
+TAKEN = {"block": "blocked", "fix": "fixed", "flag": "flagged"}
+VALIDATOR = {"pii": validators.PersonalData, "injection": validators.PromptInjection,
+             "unsafe": validators.UnsafeProcedure, "grounded": validators.Grounded,
+             "topic": validators.OnTopic}  # fmt: skip
+ORDER: dict[Direction, tuple[Check, ...]] = {
+    "input": ("injection", "topic", "pii"), "retrieved": ("injection", "pii"),
+    "output": ("grounded", "unsafe", "pii"), "ingest": ("pii",),
+}  # fmt: skip
+
+
+@dataclass
+class GuardVerdict:
+    text: str  # what goes on: the text as given, or as a guard fixed it
+    blocked: str = ""  # why it must not go on ("" when it may)
+    decisions: list[dict[str, Any]] = field(default_factory=list)  # what fired, on what, and the action
+
+
+@dataclass(frozen=True)
+class GuardConfig:
+    policy: dict[Check, Action]
+    pii: PiiConfig = field(default_factory=PiiConfig)
+    pii_operator: Operator = "replace"
+    pii_key: str | None = None  # AES key for the encrypt operator; salt for hashes
+    ingest_operators: dict[str, IngestOperator] = field(default_factory=dict)
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> GuardConfig:
+        key = settings.guard_pii_key.get_secret_value() if settings.guard_pii_key else None
+        return cls(
+            policy={"pii": settings.guard_policy_pii, "injection": settings.guard_policy_injection,
+                    "unsafe": settings.guard_policy_unsafe, "grounded": settings.guard_policy_grounded,
+                    "topic": settings.guard_policy_topic},
+            pii=PiiConfig(allow_list=tuple(settings.guard_pii_allow_list),
+                          deny_list=tuple(settings.guard_pii_deny_list),
+                          phone_regions=tuple(settings.guard_pii_phone_regions)),
+            pii_operator=settings.guard_pii_operator, pii_key=key,
+            ingest_operators=dict(settings.ingest_pii_operators),
+        )  # fmt: skip
+
+
+def _why_blocked(check: Check, findings: list[Finding]) -> str:
+    kinds = ", ".join(dict.fromkeys(f.kind.replace("_", " ") for f in findings))
+    return {
+        "injection": f"it reads as an instruction to the assistant ({kinds}), not a maintenance question",
+        "topic": REFUSAL,
+        "pii": f"it contains personal data ({kinds})",
+        "unsafe": f"it advised unsafe work ({kinds})",
+        "grounded": f"it states things the retrieved records do not support ({kinds})",
+    }[check]
+
+
+class PlantGuards:
+    """Input, retrieved-text, output and ingestion guards for one configuration."""
+
+    def __init__(self, config: GuardConfig) -> None:
+        self.config = config
+        self.scanner = PiiScanner(config.pii)
+        self._guards: dict[tuple[Any, ...], Any] = {}
+
+    def warm_up(self) -> None:
+        """Build the PII analyzer now (~20 s: Presidio and spaCy) rather than on the first question."""
+        self.scanner.find("warm-up: call T. Nowak on 07700 900456")
+
+    # -- the directions ------------------------------------------------------------------------
+    def check_input(self, text: str) -> GuardVerdict:
+        return self._chain("input", text, {"channel": "input"})
+
+    def check_retrieved(self, text: str) -> GuardVerdict:
+        return self._chain("retrieved", text, {"channel": "document"})
+
+    def check_output(self, text: str, evidence: dict[str, str]) -> GuardVerdict:
+        return self._chain("output", text, {"evidence": evidence, "isolation": isolation_lines(evidence)})
+
+    def scrub(self, text: str, privacy_class: str) -> GuardVerdict:
+        """``text`` anonymised as its source's privacy class says, before it is embedded or stored."""
+        return self._chain("ingest", text, {}, operator=self.ingest_operator(privacy_class))
+
+    async def acheck_input(self, text: str) -> GuardVerdict:
+        return await self._achain("input", text, {"channel": "input"})
+
+    async def acheck_output(self, text: str, evidence: dict[str, str]) -> GuardVerdict:
+        return await self._achain("output", text, {"evidence": evidence, "isolation": isolation_lines(evidence)})
+
+    def ingest_operator(self, privacy_class: str) -> IngestOperator:
+        operator = self.config.ingest_operators.get(privacy_class, "replace")
+        if operator == "encrypt" and not self.config.pii_key:
+            raise ConfigError(f"privacy class {privacy_class!r} is encrypted at ingestion, but no key is set",
+                              setting="MAINTGRAPH_GUARD_PII_KEY")  # fmt: skip
+        return operator
+
+    # -- running the checks ------------------------------------------------------------------------
+    def _steps(self, direction: Direction, operator: IngestOperator | None) -> list[tuple[Check, Action, Any]]:
+        steps = []
+        for check in ORDER[direction]:
+            action = self.config.policy[check]
+            if direction in ("retrieved", "ingest"):  # a document is never refused: it is cleaned
+                action = "fix"
+            op = operator if direction == "ingest" else self.config.pii_operator
+            if check == "pii" and op == "keep":
+                continue
+            steps.append((check, action, op))
+        return steps
+
+    def _guard(self, check: Check, action: Action, operator: Any, asynchronous: bool) -> Any:
+        key = (check, action, operator, asynchronous)
+        if key not in self._guards:
+            from guardrails import AsyncGuard, Guard, OnFailAction
+
+            on_fail = {"block": OnFailAction.EXCEPTION, "fix": OnFailAction.FIX, "flag": OnFailAction.NOOP}[action]
+            kwargs: dict[str, Any] = {"on_fail": on_fail}
+            if check == "pii":
+                kwargs |= {"scanner": self.scanner, "operator": operator, "key": self.config.pii_key}
+            cls = AsyncGuard if asynchronous else Guard
+            # History of one call only: guardrails keeps raw texts there.
+            self._guards[key] = cls(name=f"maintgraph-{check}-{action}", history_max_length=1).use(
+                VALIDATOR[check](**kwargs)
+            )
+        return self._guards[key]
+
+    def _chain(self, direction: Direction, text: str, metadata: dict[str, Any], operator: Any = None) -> GuardVerdict:
+        verdict = GuardVerdict(text)
+        for check, action, op in self._steps(direction, operator):
+            started, found = time.perf_counter(), {**metadata, "findings": []}
+            try:
+                outcome = self._guard(check, action, op, asynchronous=False).validate(verdict.text, metadata=found)
+                result = outcome.validated_output if outcome.validated_output is not None else verdict.text
+            except Exception as exc:  # guardrails raises ValidationError for on_fail=exception
+                if not found["findings"]:
+                    raise
+                log.debug("%s guard blocked: %s", check, type(exc).__name__)
+                result = None
+            if self._record(verdict, direction, check, action, found["findings"], started, result):
+                break
+        return verdict
+
+    async def _achain(self, direction: Direction, text: str, metadata: dict[str, Any]) -> GuardVerdict:
+        verdict = GuardVerdict(text)
+        for check, action, op in self._steps(direction, None):
+            started, found = time.perf_counter(), {**metadata, "findings": []}
+            try:
+                guard = self._guard(check, action, op, asynchronous=True)
+                outcome = await guard.validate(verdict.text, metadata=found)
+                result = outcome.validated_output if outcome.validated_output is not None else verdict.text
+            except Exception:
+                if not found["findings"]:
+                    raise
+                result = None
+            if self._record(verdict, direction, check, action, found["findings"], started, result):
+                break
+        return verdict
+
+    @staticmethod
+    def _record(verdict: GuardVerdict, direction: Direction, check: Check, action: Action,
+                findings: list[Finding], started: float, result: str | None) -> bool:  # fmt: skip
+        """Add the decision to ``verdict``; True when the text was blocked (the chain stops)."""
+        taken = TAKEN[action] if findings else "passed"
+        verdict.decisions.append({
+            "guard": check, "direction": direction, "action": taken, "policy": action,
+            "findings": [{"kind": f.kind, "start": f.start, "end": f.end, "reason": f.reason} for f in findings],
+            "ms": round((time.perf_counter() - started) * 1000, 2),
+        })  # fmt: skip
+        if result is None:
+            verdict.blocked = _why_blocked(check, findings)
+            return True
+        verdict.text = result
+        return False
+
+
+def isolation_lines(evidence: dict[str, str], most: int = 4) -> list[str]:
+    """The evidence's isolation steps (graph facts about lockout and isolation), cited, for an unsafe answer's fix."""
+    lines = [f"{text} [{ref}]" for ref, text in evidence.items()
+             if ref.startswith("graph:") and re.search(r"(?i)\b(?:lockout|loto|isolat\w*)\b", text)]  # fmt: skip
+    return lines[:most]

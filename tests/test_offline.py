@@ -51,3 +51,5 @@ def test_representative_workload_makes_no_outbound_connection():
     assert done["embedding_dim"] == 384
     assert done["guard_passed"] is True
     assert done["email_domain"] == "example.co.uk"
+    assert done["guarded_question"] == "Call <PERSON> on <PHONE_NUMBER> about P-101"
+    assert done["injection_blocked"] is True and done["unsafe_fixed"] == "fixed"

@@ -195,7 +195,8 @@ def build_agent(parts: AgentParts, checkpointer: Any = None) -> Any:
         return {"answer": answer.text, "cited": answer.cited, "removed": answer.removed}
 
     def output_guard(state: AgentState) -> dict[str, Any]:
-        verdict = parts.guards.check_output(state["answer"], {e.id: e.text for e in usable(state)})
+        notes = [synthesis.not_checked_note(state["not_checked"])] if state.get("not_checked") else []
+        verdict = parts.guards.check_output(state["answer"], {e.id: e.text for e in usable(state)}, notes)
         if verdict.blocked:
             return {"answer": f"I can't give that answer: {verdict.blocked}", "cited": [], "guards": verdict.decisions}
         return {"answer": verdict.text, "guards": verdict.decisions}

@@ -8,6 +8,7 @@ trace never suggests a check that did not happen.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Protocol
 
 from maintgraph.guardrails.guard import GuardVerdict
@@ -20,7 +21,7 @@ class Guards(Protocol):
 
     def check_retrieved(self, text: str) -> GuardVerdict: ...
 
-    def check_output(self, text: str, evidence: dict[str, str]) -> GuardVerdict: ...
+    def check_output(self, text: str, evidence: dict[str, str], notes: Sequence[str] = ()) -> GuardVerdict: ...
 
 
 class NoGuards:
@@ -30,5 +31,5 @@ class NoGuards:
     def check_retrieved(self, text: str) -> GuardVerdict:
         return GuardVerdict(text)
 
-    def check_output(self, text: str, evidence: dict[str, str]) -> GuardVerdict:
+    def check_output(self, text: str, evidence: dict[str, str], notes: Sequence[str] = ()) -> GuardVerdict:
         return GuardVerdict(text, decisions=[{"guard": "none", "direction": "output", "action": "not checked"}])

@@ -116,6 +116,11 @@ class Answer:
     extractive: bool  # the evidence itself was shown, not the model's phrasing
 
 
+def not_checked_note(not_checked: list[str]) -> str:
+    """The line saying which sources or tools could not be consulted this turn."""
+    return "Could not check: " + "; ".join(not_checked)
+
+
 def finish(draft: str, evidence: list[Evidence], seen: Understanding, not_checked: list[str]) -> Answer:
     """The answer that may be shown: the checked draft (or the evidence), isolation first for
     physical work, and what could not be checked."""
@@ -131,5 +136,5 @@ def finish(draft: str, evidence: list[Evidence], seen: Understanding, not_checke
         text = "Isolate first:\n" + "\n".join(line(e) for e in isolation) + "\n\n" + text
         cited = [e.id for e in isolation] + [c for c in cited if c not in {e.id for e in isolation}]
     if not_checked:
-        text += "\n\nCould not check: " + "; ".join(not_checked)
+        text += "\n\n" + not_checked_note(not_checked)
     return Answer(text, cited, len(checked.removed), extractive)

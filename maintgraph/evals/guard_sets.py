@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -51,10 +52,10 @@ def score_pii(scanner: PiiScanner, items: list[dict[str, Any]]) -> PiiScore:
         text = item["text"]
         findings = scanner.find(text)
         spans = []
-        for planted in item["pii"]:
-            start = text.index(planted["value"])
-            spans.append((start, start + len(planted["value"])))
-            hit = any(f.overlaps(*spans[-1]) for f in findings)
+        for planted in item["pii"]:  # every occurrence of a planted value is personal data
+            where = [(m.start(), m.end()) for m in re.finditer(re.escape(planted["value"]), text)]
+            spans += where
+            hit = any(f.overlaps(*where[0]) for f in findings)
             counts = score.by_type.setdefault(planted["type"], [0, 0])
             counts[0] += hit
             counts[1] += 1

@@ -1,14 +1,17 @@
 """Groundedness of an answer: its citations were retrieved, and its numbers are in the evidence.
 
-A sentence that cites something never retrieved, states a fact (a number or a tag) without a
-citation, or quotes a number that none of the evidence it cites contains, is not grounded.
-Tags and citation ids are not "numbers" (P-101 is a name); everything else with a digit is.
+The answer is read in claims: a claim is the text up to and including a run of citations (a
+citation covers what precedes it on its line), or a line's uncited remainder. A claim that
+cites something never retrieved, states a fact (a number or a tag) without a citation, or
+quotes a number that none of the evidence it cites contains, is not grounded. Tags and
+citation ids are not "numbers" (P-101 is a name); everything else with a digit is. Lines the
+product writes about its own process (``notes``: "Could not check: ...") are not claims.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from maintgraph.guardrails.findings import Finding
 
@@ -17,7 +20,7 @@ CITATION = re.compile(r"\[((?:doc|graph|wo):[^\]\s]+)\]")
 FACTUAL = re.compile(r"\d|\b[A-Z]{1,4}-\d{2,4}[A-Z]?\b")
 CODE = re.compile(r"\b[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*(?:[-/][A-Za-z0-9]+)+\b|\b[A-Za-z]+\d[A-Za-z0-9]*\b")
 NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)?")
-SENTENCE = re.compile(r"[^\n]*?(?:[.!?](?=\s|$)|\n|$)")
+CLAIM = re.compile(r"[^\n]*?(?:(?:\s*\[(?:doc|graph|wo):[^\]\s]+\])+[.!?]?|\n|$)")
 
 
 def numbers(text: str) -> set[str]:
@@ -26,11 +29,12 @@ def numbers(text: str) -> set[str]:
     return {n.replace(",", ".") for n in NUMBER.findall(plain)}
 
 
-def find_ungrounded(text: str, evidence: Mapping[str, str]) -> list[Finding]:
+def find_ungrounded(text: str, evidence: Mapping[str, str], notes: Sequence[str] = ()) -> list[Finding]:
     findings = []
-    for match in SENTENCE.finditer(text):
+    exempt = [(m.start(), m.start() + len(note)) for note in notes if note for m in re.finditer(re.escape(note), text)]
+    for match in CLAIM.finditer(text):
         sentence = match.group()
-        if not sentence.strip():
+        if not sentence.strip() or any(s <= match.start() and match.end() <= e + 1 for s, e in exempt):
             continue
         cited = CITATION.findall(sentence)
         missing = [c for c in cited if c not in evidence]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -103,8 +104,11 @@ class PlantGuards:
     def check_retrieved(self, text: str) -> GuardVerdict:
         return self._chain("retrieved", text, {"channel": "document"})
 
-    def check_output(self, text: str, evidence: dict[str, str]) -> GuardVerdict:
-        return self._chain("output", text, {"evidence": evidence, "isolation": isolation_lines(evidence)})
+    def check_output(self, text: str, evidence: dict[str, str], notes: Sequence[str] = ()) -> GuardVerdict:
+        """``evidence``: id -> text the answer may cite; ``notes``: lines the product itself wrote
+        about the turn ("Could not check: ..."), which are not claims to ground."""
+        return self._chain("output", text, {"evidence": evidence, "isolation": isolation_lines(evidence),
+                                            "notes": list(notes)})  # fmt: skip
 
     def scrub(self, text: str, privacy_class: str) -> GuardVerdict:
         """``text`` anonymised as its source's privacy class says, before it is embedded or stored."""
@@ -113,8 +117,9 @@ class PlantGuards:
     async def acheck_input(self, text: str) -> GuardVerdict:
         return await self._achain("input", text, {"channel": "input"})
 
-    async def acheck_output(self, text: str, evidence: dict[str, str]) -> GuardVerdict:
-        return await self._achain("output", text, {"evidence": evidence, "isolation": isolation_lines(evidence)})
+    async def acheck_output(self, text: str, evidence: dict[str, str], notes: Sequence[str] = ()) -> GuardVerdict:
+        return await self._achain("output", text, {"evidence": evidence, "isolation": isolation_lines(evidence),
+                                                   "notes": list(notes)})  # fmt: skip
 
     def ingest_operator(self, privacy_class: str) -> IngestOperator:
         operator = self.config.ingest_operators.get(privacy_class, "replace")
@@ -136,7 +141,7 @@ class PlantGuards:
             steps.append((check, action, op))
         return steps
 
-    def _guard(self, check: Check, action: Action, operator: Any, asynchronous: bool) -> Any:
+    def guard_for(self, check: Check, action: Action, operator: Any, asynchronous: bool) -> Any:
         key = (check, action, operator, asynchronous)
         if key not in self._guards:
             from guardrails import AsyncGuard, Guard, OnFailAction
@@ -157,7 +162,7 @@ class PlantGuards:
         for check, action, op in self._steps(direction, operator):
             started, found = time.perf_counter(), {**metadata, "findings": []}
             try:
-                outcome = self._guard(check, action, op, asynchronous=False).validate(verdict.text, metadata=found)
+                outcome = self.guard_for(check, action, op, asynchronous=False).validate(verdict.text, metadata=found)
                 result = outcome.validated_output if outcome.validated_output is not None else verdict.text
             except Exception as exc:  # guardrails raises ValidationError for on_fail=exception
                 if not found["findings"]:
@@ -173,7 +178,7 @@ class PlantGuards:
         for check, action, op in self._steps(direction, None):
             started, found = time.perf_counter(), {**metadata, "findings": []}
             try:
-                guard = self._guard(check, action, op, asynchronous=True)
+                guard = self.guard_for(check, action, op, asynchronous=True)
                 outcome = await guard.validate(verdict.text, metadata=found)
                 result = outcome.validated_output if outcome.validated_output is not None else verdict.text
             except Exception:

@@ -43,7 +43,7 @@ PATTERNS: dict[str, tuple[str, ...]] = {
         rf"\b(?:ignore|disregard|forget|overrule|override|bypass|skip|abandon|neglect|set aside|throw out|discard|erase|"
         rf"wipe|clear|drop|pay no attention to|stop following|stop obeying|no longer follow)\b{_S}{{0,40}}?\b(?:previous|prior|above|earlier|preceding|foregoing|original|initial|"
         rf"existing|all|any|every|your|these|those|system|safety)\b{_S}{{0,30}}?\b(?:instructions?|prompts?|rules|"
-        rf"guidelines|guidance|directives?|constraints|programming|polic(?:y|ies)|system (?:message|prompt)|"
+        rf"guidelines|guidance|directives?|constraints|programming|polic(?:y|ies)|system (?:message|prompt)|context|"
         rf"commands?|restrictions|safeguards|guardrails|training|conditioning)\b",
         rf"\b(?:new|updated|real|actual|true|secret|hidden|additional|revised|override|priority)\s+"
         rf"(?:instructions?|task|directive|system prompt|orders|objective|mission)\b{_S}{{0,40}}\b(?:you|{AI}|models?)\b",
@@ -56,7 +56,26 @@ PATTERNS: dict[str, tuple[str, ...]] = {
         rf"have been given)\b{_S}{{0,40}}\b(?:obsolete|void|invalid|cancell?ed|no longer|outdated|superseded|wrong|"
         r"before|earlier)",
         r"\b(?:ignore|disregard|forget)\s+(?:the user's|the user|my|their|his|her)\s+(?:question|request|query|prompt)",
-        rf"\b(?:ignore|disregard|forget)\b{_S}{{0,30}}\b(?:told you|taught you|trained you|programmed you|gave you|"
+        r"\b(?:forget\w*|ignor\w*|disregard\w*|abandon\w*|drop\w*)\b[^.?!\n]{0,40}\b(?:rules?|instructions?|guidelines|"
+        r"directives?|constraints|programming|configuration|settings)\s+(?:which\s+|that\s+)?(?:were\s+|was\s+)?"
+        r"(?:you\s+were\s+|you've been\s+|you\s+)?(?:given|configured|programmed|trained|set up|told)\b",
+        r"\b(?:ignore|disregard|forget)\w*\s+(?:the|all|any|your|my)?\s*(?:instructions|rules|guidelines|prompts?|"
+        r"context)\s+(?:above|before|earlier|so far)\b",
+        r"\b(?:obey|follow|listen to|answer to)\s+only\b|\bonly (?:obey|follow)\b|\bcomply with (?:all|any|every)\b",
+        r"\b(?:new instructions?|these instructions|this (?:message|note|row|line|comment))\s+(?:now\s+)?overrides?"
+        r"\s+(?:all\s+|any\s+)?(?:previous|prior|earlier|other|your|existing|the assistant's)",
+        r"\b(?:respond|reply|answer)\s+(?:only\s+)?with\s+(?:only\s+)?the\s+word\b|\bto (?:any|every|all) (?:request|question|"
+        r"message)s?\b[^.?!\n]{0,20}$",
+        r"\btreat\b[^.?!\n]{0,40}\bas\s+(?:your\s+|new\s+)?(?:instructions|commands|orders|prompt)",
+        r"\binstructions?\s*:\s*(?:tell|say|respond|reply|answer|ignore|report|output|always|never|you|from now|disregard|"
+        r"forget|print|reveal)",
+        r"\b(?:disable|drop|turn off|switch off|remove|lift|suspend|bypass|ignore|deactivate|abandon|forget)\s+"
+        r"(?:your|its|all|every|any)\s+(?:own\s+)?(?:safety\s+)?(?:rules|guardrails|guard ?rails|filters|restrictions|"
+        r"guidelines|policies|safeguards|content policy|safety (?:checks|filters?|rules|mode|features))",
+        r"\b(?:full |entire |whole )?(?:conversation|chat history|chat log|previous messages|message history)\b"
+        r"[^.?!\n]{0,60}\b(?:url|link|send|post|upload|encode|append|e-?mail|forward)\b|\b(?:url|link|send|post|upload|"
+        r"encode|append|e-?mail|forward)\w*\b[^.?!\n]{0,60}\b(?:full |entire |whole )(?:conversation|chat history|chat)",
+        rf"\b(?:ignore|disregard|forget)\b{_S}{{0,30}}\b(?:told you|taught you|trained you|programmed you|"
         r"you were (?:told|given)|you've been told|your (?:developers|devs|creators|makers|training|programming|operators))",
         rf"\b(?:ignore|disregard|forget)\b{_S}{{0,30}}(?:\band\b|\bthen\b|,)\s+(?:just\s+|only\s+|instead\s+)?"
         r"(?:say|respond|reply|output|print|answer with|repeat after me)\b",
@@ -71,31 +90,22 @@ PATTERNS: dict[str, tuple[str, ...]] = {
         rf"\b(?:{AI})s?\b{_S}{{0,60}}\b(?:instead|override|ignore)\b{_S}{{0,40}}\b(?:respond|reply|answer|say|output|"
         r"tell|write|print|state)\b",
     ),
-    "role_play": (
-        r"\b(?:pretend|imagine)\b[^.?!\n]{0,25}\b(?:you are|you're|to be|you were|you have no)\b",
-        r"\b(?:act|behave|respond|speak|answer|reply|play|simulate|emulate|impersonate|become)\s+(?:as\s+|like\s+)?"
-        r"(?:if you (?:were|are)\s+|though you (?:were|are)\s+)?(?:an?\s+|my\s+|the\s+)?(?:unrestricted|"
-        r"unfiltered|uncensored|jailbroken|evil|rogue|different|new|dan\b|ai\b|assistant|model|character|hacker|"
-        r"late|deceased|dead|grandma|grandmother|grandfather|grandpa|villain|persona|human|person with no)",
-        r"\byou(?: are|'re)\s+(?:now\s+)?(?:no longer|free|released|unbound|an unrestricted|an uncensored|dan\b|"
-        r"\w+,\s+an?\s)",
+    "role_play": (  # alone enough; a persona that drops the rules is PERSONA + NO_RULES below
+        r"\byou(?: are|'re)\s+(?:now\s+)?(?:no longer (?:a|an|the|my)\b|dan\b)",
         r"\b(?:stay|remain|break|staying|remaining)\s+(?:in|out of)\s+character\b|\brespond twice\b|\btwo responses\b",
         rf"\b(?:evil|rogue|unfiltered|unrestricted|uncensored|jailbroken|amoral|unaligned|malicious)\s+(?:\w+\s+)?"
-        rf"(?:{AI}|version|terminal|persona)\b",
+        rf"(?:{AI}|version|terminal|persona|mode)\b",
         rf"\b{AI}\b{_S}{{0,30}}\b(?:with no|without(?: any)?|broken free of|free of|escaped|no longer bound by)\s+"
         r"(?:its\s+|any\s+|your\s+)?(?:rules|restrictions|filters|guardrails|limits|safety|ethics|morals)",
         r"\b(?:trained|built|made)\s+without\s+(?:any\s+)?(?:safety|alignment|rules|guardrails|filters)",
-        r"\brole[\s-]?play",
         r"\b(?:enable|enter|activate|switch to|switch into|turn on|now in|you are in|go into|unlock)\s+(?:the\s+)?"
         r"(?:developer|god|jailbreak|dan|unrestricted|sudo|evil|chaos|opposite)\s+mode\b",
         r"\bjailbr(?:ea|o)k",
         r"\bdo anything now\b",
         r"\b(?:as|become|called|named|you are)\s+dan\b",
-        rf"\b(?:with(?:out)?|no|free of|free from)\s+(?:any\s+)?(?:safety\s+|ethical\s+|content\s+|moral\s+)?"
-        rf"(?:rules|restrictions|filters|guidelines|limits|limitations|guardrails|censorship|boundaries)\b{_S}{{0,40}}"
-        rf"\b(?:you|{AI}|answer|respond|reply)\b",
         r"\b(?:you|ai|assistant|model)\b[^.?!\n]{0,30}\b(?:have|has) no (?:rules|restrictions|filters|limits|guidelines)",
-        r"\b(?:late|dead|deceased)\s+(?:grand(?:ma|mother|father|pa|dad)|nan|mother|father|uncle|aunt)\b",
+        r"\b(?:late|dead|deceased)\s+(?:grand(?:ma|mother|father|pa|dad)|grand?-?dad|gran|granny|nan|mother|father|uncle|"
+        r"aunt)\b",
     ),
     "system_prompt_extraction": (
         r"\b(?:reveal|print|show|display|output|repeat|recite|tell me|give me|share|dump|leak|expose|list|paste|copy|"
@@ -108,6 +118,14 @@ PATTERNS: dict[str, tuple[str, ...]] = {
         r"what you were (?:told|given)|"
         r"developer (?:message|prompt)|pre-?prompt|meta-?prompt)",
         r"\bwhat (?:were you|have you been|are you) (?:told|instructed|programmed|configured)\b",
+        r"\byour\s+(?:original\s+|full\s+|complete\s+|initial\s+|hidden\s+|actual\s+)?system\s+(?:prompt|instructions|message)"
+        r"|\b(?:(?:initial|original|hidden|secret|developer|internal|guard) "
+        r"(?:instructions|prompt|configuration|rules|preamble)|(?:instructions|rules|prompt|guidelines|configuration) "
+        r"(?:that )?(?:your developers|the developers|they|maintgraph|your creators|your makers) gave you|api keys?"
+        r"|(?:very )?first message of (?:this|the) (?:conversation|chat)|between the <system>|"
+        r"(?:text|message|instructions|configuration)[^.?!\n]{0,20}\b(?:sits?|comes?|came|is|was) before my)",
+        r"\b(?:repeat|print|output|paste|recite|dump)\s+(?:all\s+|everything\s+)?(?:of\s+)?(?:the\s+)?(?:text|words|content)"
+        r"\s+above\b",
         r"\b(?:verbatim|word for word|character for character)\b[^.?!\n]{0,40}\b(?:prompt|instructions|configuration|"
         r"rules|above)\b",
         r"\b(?:prompt|instructions|configuration|rules|above|this message)\b[^.?!\n]{0,40}\b(?:verbatim|word for word)\b",
@@ -116,7 +134,7 @@ PATTERNS: dict[str, tuple[str, ...]] = {
         r"\b(?:admin|administrator|root|master|developer|supervisor|manager)\s+(?:override|command|authori[sz]ation)\b",
         r"\b(?:lockout|lock-out|loto|tagout|tag-out|isolation|safety (?:steps|checks|procedures?|rules|warnings)|"
         r"ppe)\b[^.?!\n]{0,30}\b(?:is|are|has been|have been|was|were)\s+(?:hereby\s+)?(?:waived|suspended|not "
-        r"required|unnecessary|optional|cancell?ed|lifted|exempted|not needed)\b",
+        r"required|unnecessary|optional|cancell?ed|lifted|exempted|not needed|not necessary)\b",
         rf"\b(?:omit|leave out|drop|remove|skip|strip|exclude|don't include|do not include|without|no longer "
         rf"(?:display|show|include|give|mention))\b{_S}{{0,40}}\b(?:safety|lockout|loto|ppe|isolation|warnings?|"
         rf"precautions)\b{_S}{{0,60}}\b(?:answers?|responses?|replies|reply|instructions|version|write-?up|from now on|"
@@ -125,6 +143,25 @@ PATTERNS: dict[str, tuple[str, ...]] = {
         r"[^.?!\n]{0,30}\b(?:proceed|work|start|go ahead|carry on|continue)\b[^.?!\n]{0,20}\bwithout\b",
     ),
 }
+# A persona for the assistant, and the persona's freedom from rules: together they are role play.
+# (Asking it to play an auditor for a toolbox talk is not an attack.)
+PERSONA = re.compile(
+    r"\b(?:pretend|imagine)\b[^.?!\n]{0,25}\b(?:you are|you're|to be|you were|you have)\b"
+    r"|\b(?:act|behave|respond|speak|answer|reply|simulate|emulate|impersonate|become)\s+(?:as|like)\b"
+    r"|\b(?:act|behave)\s+as\s+(?:if|though)\b|\brole[\s-]?play|\byou play\b|\bplay (?:the )?(?:part|role) of\b"
+    r"|\b(?:adopt|assume|take on|switch to|put on)\s+(?:the\s+|a\s+|this\s+)?(?:persona|role|character|identity)"
+    r"|\byou(?: are|'re)\s+(?:now\s+)?\w+,\s+an?\s|\bsimulate\b|\bpersona\b|\bcharacter\b|\bfrom (?:here|now) on you(?:'re| are)\b"
+)
+NO_RULES = re.compile(
+    r"\b(?:unrestricted|unfiltered|uncensored|jailbr\w+|rogue|evil|amoral|malicious|anything goes|no limits)\b"
+    r"|\b(?:no|without(?: any)?|free (?:of|from)|ignores?|never follows?|(?:doesn't|does not|don't|do not) have(?: any)?)"
+    r"\s+(?:\w+\s+)?(?:rules|restrictions|filters|limits|warnings|refusals|safety|guardrails|guidelines|caveats|ethics|"
+    r"polic(?:y|ies))"
+    r"|\b(?:safety|rules|regulations|restrictions|laws|guidelines)\s+(?:were|are|have been|had been)\s+(?:abolished|"
+    r"removed|lifted|gone|suspended|scrapped)"
+    r"|\bnever (?:refuses?|says? no|adds? warnings|gives? warnings|mentions? (?:isolation|safety|lockout|loto|warnings))"
+    r"|\b(?:for wimps|doesn't care about safety|thinks (?:loto|lockout|safety|isolation) is)\b|\bdan\b"
+)
 # An authority claim, and a request to leave safety out: together they are an attack.
 ROLE = (
     r"(?:manager|director|supervisor|officer|engineer|coordinator|hse|ehs|osha|health and safety|insurer|"
@@ -137,12 +174,16 @@ AUTHORITY = re.compile(
     rf"|\b{ROLE}\s+(?:here|has|have|had|says|said)\b"
     r"|\b(?:approved|authori[sz]ed|signed off|permitted|allowed|cleared|waived|exempt(?:ed|ion))\b"
     r"|\bi\s+(?:authori[sz]e|permit|allow|approve|take (?:full )?responsibility)"
+    rf"|\b{ROLE}\w*\s+(?:\w+\s+){{0,2}}(?:here|has|have|had|says|said|approved|authori[sz]ed|agreed|confirmed|signed|is giving)"
+    r"|\b(?:giving|gave|given|granted|grants?)\s+(?:the\s+|you\s+)?permission|\bpermission (?:from|granted)"
+    r"|\b(?:senior|experienced|certified|qualified|authori[sz]ed|competent)\s+(?:\w+\s+)?(?:engineer|electrician|"
+    r"technician|person|fitter)s?\s+like me"
     r"|\b\d+\s+years'?\s+(?:of\s+)?experience|\b(?:i'm|i am)\s+(?:certified|qualified|licen[sc]ed|competent)"
 )
 SKIP_SAFETY = re.compile(
     r"\b(?:skip(?:s|ped|ping)?|omit(?:s|ted|ting)?|waiv(?:e|ed|ing)|leave out|leaving out|drop(?:s|ped|ping)?|"
     r"remov(?:e|ed|ing)|bypass(?:ed|ing)?|ignor(?:e|ed|ing)|disabl(?:e|ed|ing)|suspend(?:ed|ing)?|exempt|no need for|"
-    r"not needed|"
+    r"not needed|left out|stop(?:ped|ping)? (?:flagging|mentioning|including|adding|giving|showing|listing)|"
     r"don't (?:include|mention|add|give|bother|need)|do not (?:include|mention|add)|without|turn off|forget|no more|"
     r"no longer)\b[^.?!\n]{0,40}?\b(?:safety|lockout|lock-out|loto|tagout|tag-out|isolation|isolating|isolate|"
     r"warnings?|precautions|ppe|interlocks?|caveats|disclaimers|permit|risk assessment|gas test|proving dead|prove "
@@ -163,8 +204,11 @@ HIDDEN = (
 )
 CONTROL_TOKENS = re.compile(
     r"<\|(?:im_start|im_end|system|user|assistant|endoftext|begin_of_text|start_header_id|end_header_id|eot_id)\|?>"
+    r"|</?(?:system|assistant|developer|instructions?)>|\[\[[^\]]*\b(?:assistant|ai|model|system)\b[^\]]*\]\]"
+    r"|[\"']?(?:safety|guard|filter|guardrails?)[_ -]?(?:filter|guard|mode|check|rails)?[\"']?\s*[:=]\s*[\"']?"
+    r"(?:off|disabled|false|none|0)\b|[\"']user_role[\"']\s*:\s*[\"'](?:admin|root|developer)"
     r"|\[/?INST\]|<</?SYS>>|^\s*###\s*instruction:\s*$[\s\S]{0,600}^\s*###\s*response:|\[(?:system|assistant|admin|developer)(?: message| note)?\s*:|[\"']role[\"']\s*:\s*[\"'](?:system|developer)[\"']"
-    r"|\bsystem\s*(?:override|message|prompt|instruction)\s*:",
+    r"|\bsystem\s*(?:override|instruction)\s*:",
     re.I | re.M,
 )
 ADDRESSED = re.compile(
@@ -179,7 +223,14 @@ ADDRESSED = re.compile(
     rf"|\b(?:to|attention|attn)\s*:?\s*(?:the\s+)?{AI}s?\b",
     re.M,
 )
-SEGMENT = re.compile(r"[^\n.!?]*(?:[.!?]+|\n|$)")
+# Hidden text giving orders to whoever reads it (an author's note says "reviewed by QA", not "tell the user").
+HIDDEN_ORDER = re.compile(
+    r"(?:^|[.;:!]\s*)(?:ignore|disregard|forget|tell|say|respond|reply|answer|output|print|reveal|approve|close|cancel|"
+    r"delete|send|forward|report that|state that|claim|pretend|obey|append|include|do not mention|don't mention|never "
+    r"mention|always)\b|\b(?:tell|inform|convince|assure|remind|instruct)\s+(?:the\s+)?(?:user|technician|reader|"
+    r"operator)s?\b|\bthe user\b"
+)
+SEGMENT = re.compile(r"(?:[^\n.!?]|(?<=\d)\.(?=\d))*(?:[.!?]+|\n|$)")
 
 
 @dataclass(frozen=True)
@@ -215,6 +266,8 @@ def instruction_kind(text: str) -> str | None:
                 return kind
         if AUTHORITY.search(reading) and SKIP_SAFETY.search(reading):
             return "authority_skip_safety"
+        if PERSONA.search(reading) and NO_RULES.search(reading):
+            return "role_play"
     return None
 
 
@@ -226,7 +279,11 @@ def find_injections(text: str, channel: str = "input") -> list[Finding]:
     for pattern in HIDDEN:
         for match in pattern.finditer(text):
             hidden = match.group(match.lastindex or 0)
-            if instruction_kind(hidden) or ADDRESSED.search(normalise(hidden)):
+            if (
+                instruction_kind(hidden)
+                or ADDRESSED.search(normalise(hidden))
+                or HIDDEN_ORDER.search(normalise(hidden))
+            ):
                 findings.append(Finding("injection", "hidden_markup", match.start(), match.end(),
                                         "an instruction to the assistant hidden in markup"))  # fmt: skip
     for match in CONTROL_TOKENS.finditer(text):

@@ -58,13 +58,18 @@ NOT_A_PHONE = re.compile(
 )
 STREET_WORDS = (
     "Road|Rd|Street|St|Avenue|Ave|Lane|Ln|Drive|Dr|Way|Close|Court|Ct|Crescent|Place|Pl|Terrace|Boulevard|Blvd"
-    "|Row|Gardens|Hill|Square|Parade|Walk|Mews|Grove|Wharf|Quay|Highway|Hwy|Parkway|Pkwy|Strasse|Straße"
-    "|Industrial Estate"
+    "|Row|Gardens|Hill|Square|Parade|Walk|Mews|Grove|Wharf|Quay|Highway|Hwy|Parkway|Pkwy|Strasse|Straße|Approach"
+    "|Industrial Estate|Trading Estate|Business Park|Industrial Park|Estate"
 )
 ADDRESS = (
     rf"\b\d{{1,5}}[A-Za-z]?,?\s+(?:[A-Z][a-zA-Z'-]+\s+){{1,3}}(?:{STREET_WORDS})\b\.?"
     r"(?:,?\s+(?:[A-Z][a-zA-Z-]+\s?){1,3})?"  # town
     r"(?:,?\s*(?:[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}|[A-Z]{2}\s+\d{5}(?:-\d{4})?|\d{5}))?"  # UK / US / EU post code
+)
+# A town and a UK post code, or "Unit 7, <estate>": an address even without the street line.
+ADDRESS_TOWN = (
+    r"\b(?:Unit|Suite|Building)\s+\d+[A-Z]?,\s+(?:[A-Z][a-zA-Z'-]+\s+){1,4}"
+    r"|\b[A-Z][a-z]+\s+[A-Z]{1,2}\d[A-Z\d]?\s\d[A-Z]{2}\b"
 )
 # Continental style: street name with its suffix, then the number (Storgata 12, 0155 Oslo).
 ADDRESS_CONTINENTAL = (
@@ -75,21 +80,27 @@ ADDRESS_CONTINENTAL = (
 # and a surname, or a capitalised name after a word that introduces a person.
 NAME = r"[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?"
 NAME_PATTERNS = (  # not a unit letter ending a sentence ("9.2 mm/s. Outer", "565 V. Poll")
-    r"(?<![\w/.])(?<!\d )[A-Z]\.(?:\s?[A-Z]\.)?\s?(?:[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?|[A-Z]{3,}\b)",
+    r"(?<![\w/.°])(?<!\d )(?<!° )[A-Z]\.(?:\s?[A-Z]\.)?\s?(?:[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?|[A-Z]{3,}\b)",
     r"(?<=@)[A-Z][a-z]{2,}\b",  # @Nadia
     rf"\b(?:Mr|Mrs|Ms|Miss|Dr|Mx)\.?\s+{NAME}(?:\s+{NAME})?",
 )
 PERSON_CUES = (
     r"signed off by|signed by|checked by|witnessed by|reported by|raised by|approved by|completed by|assigned to"
-    r"|handed over to|handover from|hand over to|call|called|ring|rang|phone|phoned|text|texted|email|emailed|page|radio"
+    r"|handed over to|handover from|hand over to|call|called|ring|rang|phone|phoned|text|texted|email|emailed"
+    r"|page|radio"
     r"|spoke to|spoke with|talked to|tell|told"
     r"|tech|technician|fitter|electrician|engineer|supervisor|planner|operator|contractor|contact|attn|cc|per|fao|c/o"
     r"|ask|ask for|asked|asked for|thanks to|cover by|covering|relieved by|escort|escorted by|driver|rigger|entrant"
     r"|attendant|claimant|led by|lead|coordinator|manager|rep|name|hi|hello|dear|thanks|thank you|cheers|regards"
-    r"|kind regards|best regards|sincerely|check-in|from:|to:"
+    r"|kind regards|best regards|sincerely|check-in|from:|to:|by|attended by|fitted by|hey|ta|thx|cheers|fao|ask for"
 )
 PERSON_CUED = rf"(?i:\b(?:{PERSON_CUES}))\b\.?,?\s*:?\s+({NAME}(?:\s+{NAME}){{0,2}}|[A-Z]{{2,}}\s[A-Z]{{2,}}\b)"
 PERSON_PAIR = rf"(?i:\bfrom)\s+({NAME})\s+(?i:to)\s+({NAME})\b"
+# Chat transcripts: "[07:13] Ngozi: impulse line frozen".
+SPEAKER = rf"(?m)^\s*\[[\d:]+\]\s*({NAME}(?:\s+{NAME})?):\s"
+# Upper-case words after a cue that are not a name ("CALLED OUT BY").
+UPPER_NOT_NAMES = {"OUT", "BY", "TO", "ON", "IN", "AT", "FOR", "THE", "AND", "WITH", "FROM", "OFF", "UP", "IF", "OK", "ALL",
+                   "NO", "RE", "OF", "AS", "IS", "WAS", "NOT", "DONE", "AGAIN", "BACK", "TODAY", "ASAP", "PLS"}  # fmt: skip
 # Capitalised words that end an organisation's, place's or thing's name, never a person's.
 NOT_A_PERSON = {
     "pumps", "pump", "motors", "motor", "bearings", "controls", "valves", "instruments", "electric", "electrical",
@@ -98,6 +109,12 @@ NOT_A_PERSON = {
     "house", "centre", "center", "stores", "storeroom", "workshop", "gearbox", "compressor", "conveyor", "fan",
     "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february", "march",
     "april", "may", "june", "july", "august", "september", "october", "november", "december", "grease", "oil",
+    "access", "solutions", "hire", "rigging", "scaffolding", "mechanical", "industrial", "maintenance", "supplies",
+    "logistics", "technologies", "international", "partners", "contractors", "consulting", "labs", "laboratory",
+    "analytics", "automation", "power", "energy", "utilities", "fabrication", "hydraulics", "pneumatics",
+    "from", "subject", "to", "cc", "bcc", "date", "sent", "note", "notes", "action", "status", "cause", "comment",
+    "reply", "re", "fw", "fwd", "summary", "result", "update", "ir", "isd", "ii", "ig", "attn", "fao",
+    "meter", "gauge", "valve", "hz", "khz", "rpm", "kw", "kv", "mm", "bar", "psi", "nm", "ppm", "cst", "ma", "vdc", "vac",
 }  # fmt: skip
 
 
@@ -147,12 +164,13 @@ def _pattern_recognizers(config: PiiConfig) -> list[Any]:
         GroupRecognizer("PLANT_IDENTIFIER", SERIAL, 0.9, "serial numbers"),
         patterns("BADGE_ID", "badge ids", 0.85, BADGE_PREFIXED),
         GroupRecognizer("BADGE_ID", BADGE_CUED, 0.85, "badge ids after a cue"),
-        patterns("ADDRESS", "street addresses", 0.7, ADDRESS, ADDRESS_CONTINENTAL),
+        patterns("ADDRESS", "street addresses", 0.7, ADDRESS, ADDRESS_CONTINENTAL, ADDRESS_TOWN),
         patterns("EMAIL_ADDRESS", "e-mail addresses", 0.9, EMAIL),
         patterns("PHONE_NUMBER", "phone numbers as written", 0.6, *PHONES),
         patterns("PERSON", "names in maintenance phrasing", 0.6, *NAME_PATTERNS),
         GroupRecognizer("PERSON", PERSON_CUED, 0.6, "names after a cue"),
         GroupRecognizer("PERSON", PERSON_PAIR, 0.6, "handover pairs"),
+        GroupRecognizer("PERSON", SPEAKER, 0.6, "chat speakers"),
     ]  # fmt: skip
     if config.deny_list:
         recognizers.append(PatternRecognizer("CONTRACTOR", name="deny list", deny_list=list(config.deny_list)))
@@ -212,6 +230,13 @@ class PiiScanner:
         kept = [(r.start, r.end) for r in results if r.entity_type in KEPT_TYPES]
         findings = []
         for r in results:
+            if r.entity_type == "PERSON":  # "T. NGUYEN EMP-33410": the name is the words before the number
+                words = list(re.finditer(r"\S+", text[r.start : r.end]))
+                cut = next((w for w in words if any(c.isdigit() for c in w.group())), None)
+                if cut is not None and cut.start() > 0:
+                    r.end = r.start + words[words.index(cut) - 1].end()
+                if text[r.start : r.end].isupper() and all(w in UPPER_NOT_NAMES for w in text[r.start : r.end].split()):
+                    continue
             if r.entity_type in KEPT_TYPES or any(r.start < end and start < r.end for start, end in kept):
                 continue
             if not self._plausible(r.entity_type, text, r.start, r.end):
@@ -241,7 +266,10 @@ class PiiScanner:
         if kind == "PHONE_NUMBER":
             return not NOT_A_PHONE.search(text[max(0, start - 20) : start])
         if kind == "IP_ADDRESS":  # a firmware version is not a host
-            return not re.search(r"(?i)(?:\bv|version|firmware|fw|rev)\.?\s*$", text[max(0, start - 10) : start])
+            return not re.search(
+                r"(?i)(?:\bv|version|ver|firmware|fw|rev|revision|build|release|software|sw)\.?\s*$",
+                text[max(0, start - 12) : start],
+            )
         return True
 
 

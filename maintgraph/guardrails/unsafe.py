@@ -20,17 +20,18 @@ import re
 from maintgraph.guardrails.findings import Finding
 from maintgraph.guardrails.injection import normalise
 
-W = r"[^.;!?\n]"  # within one clause
+W = r"(?:[^.;!?\n]|(?<=\d)\.(?=\d))"  # within one clause (a decimal point does not end it)
 # Forbidding the action: the sentence says not to do it.
 PROHIBITION = re.compile(
-    r"(?<!so it )(?<!it )(?<!will )\b(?:never|(?:do not|don't)(?! (?:bother|need|have to|worry|lose|waste|wait))|must not|mustn't|should not|shouldn't|cannot|can't|may not|are not allowed|is not allowed|"
+    r"(?<!so it )(?<!it )(?<!will )\b(?:never|not (?:a|an|the)\b|(?:do not|don't)(?! (?:bother|need|have to|worry|lose|waste|wait))|must not|mustn't|should not|shouldn't|cannot|can't|may not|are not allowed|is not allowed|"
     r"not permitted|is prohibited|are prohibited|forbidden|under no circumstances|no one may|nobody may|avoid|refuse|"
     r"stop anyone|is not a substitute|is not isolation|are not isolation|does not isolate|is never|not an? (?:acceptable|"
     r"safe)|unsafe|illegal|against (?:the )?(?:rules|procedure|policy))\b"
 )
 # Doing it under control: a permit, an authorised and logged bypass, a test that is part of LOTO.
 CONTROLLED = re.compile(
-    r"\b(?:permit|authori[sz]ed by|authori[sz]ation|signed|compensating measures?|management of change|moc|"
+    r"\b(?:(?:under|with|requires?|required|needs?|signed|valid|issued|approved|raise|get|obtain)\s+(?:a\s+|an\s+|the\s+)?"
+    r"(?:signed\s+|valid\s+|approved\s+)?(?:[\w-]+\s+)?permit|authori[sz]ed by|authori[sz]ation|signed|compensating measures?|management of change|moc|"
     r"approved (?:temporary )?(?:bypass|override)|bypass (?:register|log)|logged in the|time-limited|shelving procedure|"
     r"absence of voltage|test(?:ing)? for dead|after isolation|(?:is|are) required|before restart\w*|"
     r"lock(?:ed)? (?:it )?out,|after (?:the )?(?:cause|fault) (?:has been |was |is )?(?:found|fixed|cleared|corrected)|"
@@ -55,6 +56,17 @@ UNSAFE: dict[str, tuple[str, ...]] = {
         rf"\b(?:his|her|their|the electrician's|the fitter's|a colleague's|someone else's)\s+(?:lock|padlock)\b{W}{{0,30}}"
         rf"\b(?:off|remove|cut)\b",
         r"\b(?:share|use)\s+(?:one|a single|the same|his|her)\s+(?:lock|padlock|key)\b",
+        rf"\b(?:lock|lockout|lock-out|loto|isolation|permit|tag|padlock|procedure|paperwork)\w*\b{W}{{0,40}}\b(?:formality|"
+        rf"box[- ]ticking|red tape|overkill|optional|not really needed|waste of time|just paperwork|mostly paperwork)",
+        rf"\bwithout\s+(?:a\s+|any\s+|the\s+)?(?:permit|isolation|isolating|lockout|lock-out|loto|locking|lock|locks|"
+        rf"padlock|tagout)\b",
+        rf"\b(?:colleague|someone else|somebody else|another person|the other|other trade|electrician|fitter)\w*(?:'s)?\s+"
+        rf"(?:lock|padlock)s?\b{W}{{0,50}}\b(?:instead of|rather than|covers? (?:you|both|everyone)|for (?:you|both|everyone))",
+        rf"\binstead of\s+(?:fitting|using|applying|hanging)\s+your\s+own\s+(?:lock|padlock)",
+        rf"\b(?:scada|dcs|hmi|plc|control room|remote|software|manual[- ]off|stop command|vsd|vfd|drive|stop button|"
+        rf"e-?stop)\b{W}{{0,60}}\b(?:isolat\w*|lock(?:ed|s)? (?:it )?out)\b{W}{{0,20}}\b(?:well enough|good enough|enough|"
+        rf"just as well|same thing)",
+        rf"\b(?:well|good) enough\b{W}{{0,30}}\b(?:isolat\w*|lockout|loto)|\bisolat\w*\b{W}{{0,20}}\b(?:well|good) enough",
         rf"\bafter\s+(?:pressing|hitting|pushing)\s+(?:the\s+)?(?:e-?stop|emergency stop|stop)\b{W}{{0,40}}\b(?:work|reach|"
         rf"start|go in|remove|change)",
     ),
@@ -63,7 +75,8 @@ UNSAFE: dict[str, tuple[str, ...]] = {
         rf"out|short|inhibit|tape|taping|tie|tying|wedge|prop|pin|cable[- ]tie|zip[- ]tie|block|fool|trick|wire out|wire "
         rf"round|link out)\w*\b{W}{{0,40}}\b(?:interlock|trip|permissive|limit switch|safety relay|light curtain|door "
         rf"switch|gate switch|guard switch|e-?stop|pressure switch|safety (?:circuit|function|device|switch|input|system)|"
-        rf"plc (?:bit|input|output)|safety plc|lid switch|proximity switch|pull[- ]cord|trip wire|zero[- ]speed)",
+        rf"plc (?:bit|input|output)|safety plc|lid switch|proximity switch|pull[- ]cord|trip wire|zero[- ]speed|plunger|"
+        rf"reed switch|safety switch|switch actuator|door contact|gate contact)",
         rf"\b(?:remove|take off|leave off|open|prop open|tape open|pin open|tie back|swing open|lift)\w*\b{W}{{0,30}}"
         rf"\b(?:guard|cover|shield|fence|enclosure|screen|gate)s?\b{W}{{0,40}}\b(?:while|running|still moving|in motion|"
         rf"rotating|cycling|and run|and start|then start|and (?:let|leave) it run|to watch|to see|to check)\b",
@@ -77,14 +90,17 @@ UNSAFE: dict[str, tuple[str, ...]] = {
     ),
     "energised_work": (
         rf"\b(?:change|replace|swap|work on|remove|dismantle|open|crack|unbolt|loosen|re-?terminate|terminate|disconnect|"
-        rf"connect|reach|put your hand|clear|unblock|adjust|tighten|strip|pull|lift|repack|wipe)\w*\b{W}{{0,50}}\b(?:while|"
-        rf"with)\s+(?:the\s+|it\s+|its\s+)?(?:[\w-]+\s+){{0,3}}(?:is\s+|are\s+|still\s+|stays?\s+){{0,2}}(?:running|"
-        rf"energi[sz]ed|live|hot|pressuri[sz]ed|moving|rotating|turning|under pressure|on load|in service|in operation|"
-        rf"powered|switched on|cycling|online|up)\b",
+        rf"connect|reach|put your hand|clear|unblock|adjust|tighten|strip|pull|lift|repack|wipe|drill|cut|grind|weld|"
+        rf"probe|fit|install|work)\w*\b{W}{{0,50}}\b(?:while|with|as)\s+(?:the\s+|it\s+|its\s+|it's\s+|it is\s+|they're\s+)?"
+        rf"(?:[\w-]+\s+){{0,3}}(?:is\s+|are\s+|still\s+|stays?\s+){{0,2}}(?:running|energi[sz]ed|live|hot|pressuri[sz]ed|"
+        rf"moving|rotating|turning|under pressure|on load|in service|in operation|powered|switched on|cycling|online|up|"
+        rf"coasting|spinning|running down|winding down|on|connected|closed in)\b",
+        rf"\bopen\w*\b{W}{{0,30}}\b(?:junction box|enclosure|panel|cable box|terminal box|cabinet|switchboard)\b{W}{{0,60}}"
+        rf"\b(?:live|energi[sz]ed|hot|powered)\b",
         rf"\b(?:keep|leave)\s+(?:it|the\s+[\w-]+(?:\s+[\w-]+)?)\s+(?:running|energi[sz]ed|live|pressuri[sz]ed|on|online|"
         rf"in service|powered)\b{W}{{0,50}}\b(?:while|and|as)\b{W}{{0,20}}\b(?:change|replace|work|remove|crack|open|swap|"
         rf"adjust|tighten|fix|do)",
-        rf"\b(?:do|work|doing|working|done|terminate|re-?terminate|connect|disconnect|change)\w*\b{W}{{0,40}}\b(?:it\s+)?"
+        rf"\b(?:do|work|doing|working|done|terminate|re-?terminate|connect|disconnect|change|probe)\w*\b{W}{{0,40}}\b(?:it\s+)?"
         rf"(?:live|hot)\b(?!\s*(?:voltage|test|tester|detector|conductor|parts? test))",
         rf"\b(?:no need|not necessary|don't need|don't bother|unnecessary|without)\b{W}{{0,20}}\b(?:to\s+)?(?:de-?energi[sz]|"
         rf"isolat|depressuri[sz]|drain|vent|bleed|stop|shut\w* (?:it )?down|switch\w* (?:it )?off|turn\w* (?:it )?off|"
@@ -100,13 +116,18 @@ UNSAFE: dict[str, tuple[str, ...]] = {
     "silence_alarm": (
         rf"\b(?:mute|silence|disable|inhibit|bypass|switch off|turn off|suppress|shelve|defeat|override|cancel|unplug|"
         rf"disconnect|remove|cover|tape over|block|jumper|ignore|put|raise|increase|widen|lengthen|stretch|extend|move|"
-        rf"lower|drop)\w*\b{W}{{0,50}}\b(?:alarms?|trips?|horns?|sirens?|beacons?|(?:gas |smoke |flame |fire )?detectors?|"
-        rf"alarm (?:set ?point|limit|delay)|trip (?:set ?point|limit|level)|on-delay|annunciat\w*)\b{W}{{0,60}}\b(?:keep "
+        rf"lower|drop|set|delete|turn\b{W}{{0,30}}\bdown)\w*\b{W}{{0,50}}\b(?:alarms?|trips?|horns?|sirens?|beacons?|"
+        rf"(?:gas |smoke |flame |fire )?detectors?|alarm (?:set ?point|limit|delay)|trip (?:set ?point|limit|level)|on-delay|"
+        rf"annunciat\w*|sounders?|buzzers?|klaxons?|bells?|fire panel)\b{W}{{0,60}}\b(?:keep "
         rf"(?:it )?running|keeps? (?:going off|coming in|tripping|alarming)|carry on|continue|stop(?:s)? (?:it )?(?:from )?"
         rf"(?:going off|tripping|alarming|coming in|bothering)|so (?:it|that it|the \w+) (?:stops|doesn't|does not|won't|"
         rf"never|can run|keeps)|nuisance|annoying|for (?:the rest of )?(?:the|this) shift|until (?:the )?(?:weekend|"
         rf"end|shutdown|outage|monday|friday|next)|permanently|for good|never actually|doesn't trip|won't trip|"
-        rf"stays? (?:running|online))",
+        rf"stays? (?:running|online)|false alarms?|never (?:show|come|appear|annunciate)|nobody (?:looks|checks|reads)|"
+        rf"no one (?:looks|checks|reads)|always (?:false|spurious|wrong)|anyway|from the alarm list)",
+        rf"\b(?:acknowledg|reset|silenc|mut)\w*\b{W}{{0,40}}\bwithout\s+(?:investigating|checking|looking|finding)",
+        rf"\b(?:keep|just keep)\s+(?:acknowledging|resetting|muting|silencing)\b",
+        rf"\b(?:delete|remove)\w*\b{W}{{0,30}}\bfrom the alarm (?:list|summary|display|system)",
         rf"\b(?:put|place|leave|set)\b{W}{{0,40}}\bin(?:to)?\s+(?:maintenance\s+)?(?:override|bypass|inhibit|test mode|"
         rf"simulation)\b{W}{{0,60}}\b(?:keep|run|running|carry on|continue|stays?)",
         rf"\b(?:raise|increase|widen|lengthen|stretch|extend|bump up|double)\w*\b{W}{{0,30}}\b(?:trip|alarm)\s*(?:set ?point|"
@@ -130,7 +151,12 @@ UNSAFE: dict[str, tuple[str, ...]] = {
         rf"\b(?:double|twice|triple|extra|more than (?:the )?(?:specified|recommended|spec))\b{W}{{0,20}}\b(?:grease|oil|"
         rf"charge|refrigerant|amount|quantity|shots?)\b",
         rf"\b(?:keep|continue)\s+(?:pumping|adding|filling|greasing)\b{W}{{0,30}}\buntil\b",
-        rf"\b(?:although|even though|despite|though)\b{W}{{0,40}}\b(?:rated|rating|nameplate|max(?:imum)?|limit)\b",
+        rf"\b(?:although|even though|despite|though)\b{W}{{0,40}}\b(?:rated|rating|nameplate|max(?:imum)?|limit|designed|"
+        rf"design)\b",
+        rf"\b(?:fine|ok|okay|cope|copes|handle|no problem|won't hurt|won't overheat|conservative)\b{W}{{0,40}}\b(?:overspeed|"
+        rf"overload|overpressur\w*|overheat\w*|over[- ]?current|the extra (?:speed|load|pressure|current))",
+        rf"\b(?:run|operate|running)\w*\b{W}{{0,40}}\b(?:against (?:a |the )?closed|dead[- ]?head\w*|with the discharge "
+        rf"(?:valve )?(?:shut|closed)|dry)\b",
         rf"\b(?:rated|rating|nameplate|max(?:imum)?|limit)\b{W}{{0,40}}\b(?:but|however)\b{W}{{0,30}}\b(?:run|set|push|"
         rf"take|go|can|fine|ok)\b",
     ),
@@ -143,7 +169,7 @@ HAZARD = {
                    r"e-?stop|stop button|breaker|chain(?:ing)?|lock)\b",
     "defeat_interlock_guard": r"\b(?:interlock|permissive|limit switch|door switch|cover switch|gate switch|light curtain|"
                               r"guards?|hatch|lid|level switch|pressure switch|trip|safety relay|switch)\b",
-    "silence_alarm": r"\b(?:alarms?|horns?|sirens?|beacons?|monitors?|detectors?|annunciat\w*|beeping|float switch|"
+    "silence_alarm": r"\b(?:alarms?|horns?|sirens?|beacons?|monitors?|detectors?|annunciat\w*|beeping|float switch|sounders?|buzzers?|bells?|"
                      r"tripping)\b",
     "energised_work": r"\b(?:hot|live|energi[sz]ed|running|turning|rotating|moving|load still on|\d+\s*bar|dc bus|"
                       r"run-up|pressuri[sz]ed|still at)\b",
@@ -154,16 +180,19 @@ DEFEAT = re.compile(
     r"\b(?:bypass|bridge|link (?:wire|out)|jumper|jump out|tape|taping|prop|wedge|magnet|bend|mute|inhibit|shelve|silence|"
     r"silent|disconnect|pull|cut|remove|take\b.{0,30}\b(?:off|out)|leave\b.{0,30}\b(?:off|out|open)|override|force|defeat|"
     r"disable|skip|don't bother|leave them out|stick|bigger|larger|turn (?:\w+ )?up|stretch|raise|set (?:the )?\S+ (?:\S+ )?to|"
-    r"lift|times|faster|re-?terminate|start on|wipe|loosen|repack|reach in|one padlock|take it off|put a|go through)\b"
+    r"lift|times|faster|re-?terminate|start on|wipe|loosen|repack|reach in|one padlock|take it off|put a|go through|"
+    r"acknowledge everything|delete)\b|\bturn\b.{0,40}\b(?:down|off)\b"
     r"|\bset\b.{0,40}\bto \d|\breplace\b.{0,30}\bwith an? \d"
 )
 JUSTIFY = re.compile(
     r"\b(?:so (?:it|you|the|that)|while\b|saves?|quicker|faster|fine|cope|good enough|no risk|spurious|probably|already|"
     r"from now on|indefinitely|until|keep (?:\w+ ){0,3}(?:running|in service)|don't need|doesn't need|paperwork|no need|"
     r"it'll|okay|will hold|tells you|safety factor|as soon as|after|for the whole|then you can|just|carry on|know|"
-    r"isn't telling|will cope|stops|on for days|gone home|for that|quick|and run|when you're (?:done|finished))\b"
+    r"isn't telling|will cope|stops|on for days|gone home|for that|quick|and run|when you're (?:done|finished)|happily|"
+    r"will run|runs? fine|no problem|won't hurt|harmless|safe enough|anyway|always|nobody|no one|conservative|margin|"
+    r"you'll be fine|formality|won't mind)\b"
 )
-SENTENCE = re.compile(r"[^.!?\n]+(?:[.!?]+|\n|$)")
+SENTENCE = re.compile(r"(?:[^.!?\n]|(?<=\d)\.(?=\d))+(?:[.!?]+|\n|$)")
 SAFE_PROCEDURE = {
     "bypass_loto": "Isolate the equipment and apply lockout/tagout (each person fits their own lock), then verify zero energy with a try-start before work.",
     "defeat_interlock_guard": "Never bypass interlocks or remove guards on running equipment; a temporary bypass needs a signed bypass permit and compensating measures.",
@@ -173,17 +202,21 @@ SAFE_PROCEDURE = {
 }  # fmt: skip
 
 
+def _purpose_removed(text: str) -> str:
+    """``text`` without purpose clauses: "so it never trips" is the unsafe goal, not a prohibition."""
+    return re.sub(r"\bso (?:that )?[^.;,]*", "", text)
+
+
 def unsafe_kind(sentence: str) -> str | None:
     """The kind of unsafe advice ``sentence`` gives, or None when it gives none."""
     text = normalise(sentence)
+    plain = _purpose_removed(text)
     for kind, patterns in COMPILED.items():
         match = next((m for p in patterns if (m := p.search(text))), None)
         if match is None:
             continue
-        before = text[: match.start()]
-        if PROHIBITION.search(text[max(0, match.start() - 40) : match.end() + 40]) or CONTROLLED.search(text):
-            continue
-        if re.search(r"\b(?:never|do not|don't|must not)\b", before):
+        window = _purpose_removed(text[max(0, match.start() - 40) : match.end() + 40])
+        if PROHIBITION.search(window) or CONTROLLED.search(plain):
             continue
         return kind
     return None
@@ -193,7 +226,8 @@ def general_kind(text: str, context: str = "") -> str | None:
     """The general shape (safety device or limit + defeated + a reason to go on) in ``text``,
     the device or the reason possibly in the ``context`` sentences around it."""
     text, context = normalise(text), normalise(context)
-    if PROHIBITION.search(text) or CONTROLLED.search(text) or re.search(r"\bbypass (?:valve|line|flow)", text):
+    plain = _purpose_removed(text)
+    if PROHIBITION.search(plain) or CONTROLLED.search(plain) or re.search(r"\bbypass (?:valve|line|flow)", text):
         return None
     for kind, hazard in HAZARD.items():
         if (
@@ -205,6 +239,21 @@ def general_kind(text: str, context: str = "") -> str | None:
     return None
 
 
+# A protective device swapped for a bigger one: "fit a 63 A fuse in place of the 32 A one".
+UPSIZED = re.compile(
+    r"(\d+(?:\.\d+)?)\s*a\b[^.;!?\n]{0,40}\b(?:in place of|instead of|to replace|for)\b[^.;!?\n]{0,15}?(\d+(?:\.\d+)?)\s*a\b"
+    r"|\breplace\b[^.;!?\n]{0,30}?(\d+(?:\.\d+)?)\s*a\b[^.;!?\n]{0,30}\bwith\s+(?:a\s+|an\s+)?(\d+(?:\.\d+)?)\s*a\b"
+)
+
+
+def upsized(sentence: str) -> bool:
+    for match in UPSIZED.finditer(normalise(sentence)):
+        new, old = (match.group(1), match.group(2)) if match.group(1) else (match.group(4), match.group(3))
+        if float(new) > float(old):
+            return True
+    return False
+
+
 def find_unsafe(text: str) -> list[Finding]:
     """One finding per sentence of ``text`` that advises something unsafe."""
     findings = []
@@ -212,6 +261,8 @@ def find_unsafe(text: str) -> list[Finding]:
     for i, match in enumerate(sentences):
         around = " ".join(s.group() for s in sentences[max(0, i - 1) : i + 2] if s is not match)
         kind = unsafe_kind(match.group()) or general_kind(match.group(), around)
+        if kind is None and upsized(match.group()) and not PROHIBITION.search(normalise(match.group())):
+            kind = "exceed_rating"
         if kind:
             findings.append(Finding("unsafe", kind, match.start(), match.end(), f"advises {kind.replace('_', ' ')}"))
     return findings

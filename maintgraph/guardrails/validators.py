@@ -69,10 +69,11 @@ class UnsafeProcedure(Validator):
 
 @register_validator(name="maintgraph/grounded", data_type="string")
 class Grounded(Validator):
-    """Citations present and retrieved, numbers in the cited evidence (``metadata["evidence"]``: id -> text)."""
+    """Citations present and retrieved, numbers in the cited evidence (``metadata["evidence"]``: id -> text;
+    ``metadata["notes"]``: the product's own status lines, not claims)."""
 
     def validate(self, value: str, metadata: dict[str, Any]) -> Any:
-        found = grounded.find_ungrounded(value, metadata.get("evidence") or {})
+        found = grounded.find_ungrounded(value, metadata.get("evidence") or {}, metadata.get("notes") or ())
         fixed = grounded.drop_ungrounded(value, found) if found else value
         return _result(found, metadata, fixed, f"{len(found)} statement(s) not grounded in the evidence")
 

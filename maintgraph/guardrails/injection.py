@@ -20,6 +20,7 @@ instructions" is not; "bypass" is a valve, "act as" is what a VFD does to a soft
 
 from __future__ import annotations
 
+import base64
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -37,7 +38,10 @@ LOOK_ALIKES = str.maketrans(
 LEET = str.maketrans("013457@$|!", "oieastasii")
 
 _S = r"[^.?!\n]"  # within one sentence
-AI = r"(?:ai|a\.i\.|assistant|chat ?bot|bot|llm|language model|ai model|gpt|copilot|agent)"
+AI = (
+    r"(?:ai|a\.i\.|assistant|chat ?bot|bot|llm|language model|ai model|gpt|copilot|agent|digital assistant|"
+    r"virtual assistant|summari[sz]er|automated (?:assistant|system|tool|reader|summari[sz]er))"
+)
 PATTERNS: dict[str, tuple[str, ...]] = {
     "instruction_override": (
         rf"\b(?:ignore|disregard|forget|overrule|override|bypass|skip|abandon|neglect|set aside|throw out|discard|erase|"
@@ -61,12 +65,20 @@ PATTERNS: dict[str, tuple[str, ...]] = {
         r"(?:you\s+were\s+|you've been\s+|you\s+)?(?:given|configured|programmed|trained|set up|told)\b",
         r"\b(?:ignore|disregard|forget)\w*\s+(?:the|all|any|your|my)?\s*(?:instructions|rules|guidelines|prompts?|"
         r"context)\s+(?:above|before|earlier|so far)\b",
+        rf"^(?=[^.?!]*\b(?:you|your|{AI})\b)[^.?!]*?\b(?:instructions|rules|directions|guidelines|constraints|restrictions|"
+        r"directives|policies|configuration)\b[^.?!\n]{0,60}\b(?:no longer appl(?:y|ies)|(?:are|is|were|have been|has been) (?:hereby )?(?:revoked|void|"
+        r"cancell?ed|lifted|suspended|obsolete|withdrawn|removed|disabled))",
+        r"\b(?:park|shelve|suspend|switch off|turn off|set aside|put aside|relax|loosen|drop|forget|ignore|disregard|"
+        r"bypass|lift|remove|stop following|abandon|pause)\b[^.?!\n]{0,40}\b(?:rules|instructions|guidelines|"
+        r"restrictions|constraints|directions|programming|configuration|policies|guardrails)\b[^.?!\n]{0,25}\byou\s*"
+        r"(?:were|are|have been|'ve been|got)\s+(?:set up|configured|given|programmed|trained|told|built)",
         r"\b(?:obey|follow|listen to|answer to)\s+only\b|\bonly (?:obey|follow)\b|\bcomply with (?:all|any|every)\b",
         r"\b(?:new instructions?|these instructions|this (?:message|note|row|line|comment))\s+(?:now\s+)?overrides?"
         r"\s+(?:all\s+|any\s+)?(?:previous|prior|earlier|other|your|existing|the assistant's)",
         r"\b(?:respond|reply|answer)\s+(?:only\s+)?with\s+(?:only\s+)?the\s+word\b|\bto (?:any|every|all) (?:request|question|"
         r"message)s?\b[^.?!\n]{0,20}$",
-        r"\btreat\b[^.?!\n]{0,40}\bas\s+(?:your\s+|new\s+)?(?:instructions|commands|orders|prompt)",
+        r"\btreat\b[^.?!\n]{0,40}\bas\s+(?:your\s+)?(?:new\s+)?(?:[\w-]+\s+)?(?:instructions?|commands?|orders|prompt|"
+        r"directives?)",
         r"\binstructions?\s*:\s*(?:tell|say|respond|reply|answer|ignore|report|output|always|never|you|from now|disregard|"
         r"forget|print|reveal)",
         r"\b(?:disable|drop|turn off|switch off|remove|lift|suspend|bypass|ignore|deactivate|abandon|forget)\s+"
@@ -80,7 +92,7 @@ PATTERNS: dict[str, tuple[str, ...]] = {
         rf"\b(?:ignore|disregard|forget)\b{_S}{{0,30}}(?:\band\b|\bthen\b|,)\s+(?:just\s+|only\s+|instead\s+)?"
         r"(?:say|respond|reply|output|print|answer with|repeat after me)\b",
         r"\b(?:approve|close|sign off|authori[sz]e)\s+(?:its|your|their)\s+own\s+(?:work orders?|drafts?|requests?)",
-        r"\b(?:i|we)\s+(?:am\s+|'m\s+|are\s+|hereby\s+)?(?:authori[sz]e|authori[sz]ing|permit|permitting|allow|allowing|"
+        r"\b(?:i|we)(?:\s+am|'m|\s+are|'re|\s+hereby)?\s+(?:authori[sz]e|authori[sz]ing|permit|permitting|allow|allowing|"
         r"instruct|instructing|order|ordering)\s+(?:you|the assistant|the ai|the model)\b",
         rf"\bfrom now on,?\s+(?:you|the {AI}|this {AI})\b",
         rf"\b(?:you|the {AI}|this {AI})\s+(?:must|should|will|shall|are to)\s+(?:now\s+)?(?:ignore|disregard|forget|"
@@ -106,6 +118,8 @@ PATTERNS: dict[str, tuple[str, ...]] = {
         r"\b(?:you|ai|assistant|model)\b[^.?!\n]{0,30}\b(?:have|has) no (?:rules|restrictions|filters|limits|guidelines)",
         r"\b(?:late|dead|deceased)\s+(?:grand(?:ma|mother|father|pa|dad)|grand?-?dad|gran|granny|nan|mother|father|uncle|"
         r"aunt)\b",
+        r"\b(?:passed away|died|no longer with us|miss (?:him|her))\b.{0,200}\b(?:be (?:him|her|them)|play (?:him|her)|"
+        r"pretend|role-?play|speak as|talk like|in his voice|in her voice|as (?:him|her))\b",
     ),
     "system_prompt_extraction": (
         r"\b(?:reveal|print|show|display|output|repeat|recite|tell me|give me|share|dump|leak|expose|list|paste|copy|"
@@ -126,12 +140,20 @@ PATTERNS: dict[str, tuple[str, ...]] = {
         r"(?:text|message|instructions|configuration)[^.?!\n]{0,20}\b(?:sits?|comes?|came|is|was) before my)",
         r"\b(?:repeat|print|output|paste|recite|dump)\s+(?:all\s+|everything\s+)?(?:of\s+)?(?:the\s+)?(?:text|words|content)"
         r"\s+above\b",
+        r"\b(?:system_prompt|developer_messages?|guardrail_config|hidden_instructions|system_instructions)\b",
+        r"\b(?:list|share|repeat|reveal|send|tell me|show|print|give|write|what (?:are|were)|summari[sz]e)\b[^.?!\n]{0,60}"
+        r"\b(?:rules?|instructions|guidelines|restrictions|constraints|directions|configuration|setup|set-up|text)\b"
+        r"[^.?!\n]{0,25}\byou\s*(?:were|are|have been|'ve been|got)\s+(?:set up|configured|given|programmed|trained|told)",
+        r"\b(?:who|that)\s+(?:configured|set up|programmed|built|wrote)\s+you\b[^.?!\n]{0,120}\b(?:send|share|give|"
+        r"repeat|show|paste|copy)\b|\b(?:setup|set-up|config|configuration) (?:text|instructions|prompt)\b",
         r"\b(?:verbatim|word for word|character for character)\b[^.?!\n]{0,40}\b(?:prompt|instructions|configuration|"
         r"rules|above)\b",
-        r"\b(?:prompt|instructions|configuration|rules|above|this message)\b[^.?!\n]{0,40}\b(?:verbatim|word for word)\b",
+        r"\b(?:prompt|instructions|configuration|rules|above|this message|setup|text)\b[^.?!\n]{0,60}\b(?:verbatim|word for "
+        r"word)\b",
     ),
     "authority_skip_safety": (
-        r"\b(?:admin|administrator|root|master|developer|supervisor|manager)\s+(?:override|command|authori[sz]ation)\b",
+        r"\b(?:admin|administrator|root|master|developer|supervisor|manager)\s+(?:override|command|authori[sz]ation)\b"
+        r"(?!\s+(?:key|switch|button|keyswitch|panel))",
         r"\b(?:lockout|lock-out|loto|tagout|tag-out|isolation|safety (?:steps|checks|procedures?|rules|warnings)|"
         r"ppe)\b[^.?!\n]{0,30}\b(?:is|are|has been|have been|was|were)\s+(?:hereby\s+)?(?:waived|suspended|not "
         r"required|unnecessary|optional|cancell?ed|lifted|exempted|not needed|not necessary)\b",
@@ -150,7 +172,8 @@ PERSONA = re.compile(
     r"|\b(?:act|behave|respond|speak|answer|reply|simulate|emulate|impersonate|become)\s+(?:as|like)\b"
     r"|\b(?:act|behave)\s+as\s+(?:if|though)\b|\brole[\s-]?play|\byou play\b|\bplay (?:the )?(?:part|role) of\b"
     r"|\b(?:adopt|assume|take on|switch to|put on)\s+(?:the\s+|a\s+|this\s+)?(?:persona|role|character|identity)"
-    r"|\byou(?: are|'re)\s+(?:now\s+)?\w+,\s+an?\s|\bsimulate\b|\bpersona\b|\bcharacter\b|\bfrom (?:here|now) on you(?:'re| are)\b"
+    r"|\byou(?: are|'re)\s+(?:now\s+)?\w+,\s+an?\s|\byou are now [\w-]+|\balter[- ]?ego\b|\bevil twin\b|\bother self\b|"
+    r"\bcall yourself\b|\bsimulate\b|\bpersona\b|\bcharacter\b|\bfrom (?:here|now) on you(?:'re| are)\b"
 )
 NO_RULES = re.compile(
     r"\b(?:unrestricted|unfiltered|uncensored|jailbr\w+|rogue|evil|amoral|malicious|anything goes|no limits)\b"
@@ -159,6 +182,9 @@ NO_RULES = re.compile(
     r"polic(?:y|ies))"
     r"|\b(?:safety|rules|regulations|restrictions|laws|guidelines)\s+(?:were|are|have been|had been)\s+(?:abolished|"
     r"removed|lifted|gone|suspended|scrapped)"
+    r"|\b(?:never|not)\s+(?:been\s+)?given\s+(?:any\s+)?(?:safety\s+)?(?:rules|restrictions|guidelines|limits)"
+    r"|\b(?:filters|rules|restrictions|guardrails|safety|limits)\s+(?:removed|disabled|off|lifted|stripped|turned off)"
+    r"|\bskips? (?:the )?(?:red tape|safety|rules|paperwork)|\bno red tape\b"
     r"|\bnever (?:refuses?|says? no|adds? warnings|gives? warnings|mentions? (?:isolation|safety|lockout|loto|warnings))"
     r"|\b(?:for wimps|doesn't care about safety|thinks (?:loto|lockout|safety|isolation) is)\b|\bdan\b"
 )
@@ -172,7 +198,7 @@ AUTHORITY = re.compile(
     rf"\b(?:as|i am|i'm|this is|speaking as|on behalf of|authori[sz]ed by|approved by|by order of|per directive from|"
     rf"message from|signed,?)\s+(?:the |your |a |an |our |site |plant )?(?:\w+\s+){{0,2}}{ROLE}"
     rf"|\b{ROLE}\s+(?:here|has|have|had|says|said)\b"
-    r"|\b(?:approved|authori[sz]ed|signed off|permitted|allowed|cleared|waived|exempt(?:ed|ion))\b"
+    r"|\b(?:approved|authori[sz]ed|signed off|permitted|allowed|cleared|waived|exempt(?:ed|ion|s)?)\b"
     r"|\bi\s+(?:authori[sz]e|permit|allow|approve|take (?:full )?responsibility)"
     rf"|\b{ROLE}\w*\s+(?:\w+\s+){{0,2}}(?:here|has|have|had|says|said|approved|authori[sz]ed|agreed|confirmed|signed|is giving)"
     r"|\b(?:giving|gave|given|granted|grants?)\s+(?:the\s+|you\s+)?permission|\bpermission (?:from|granted)"
@@ -189,6 +215,8 @@ SKIP_SAFETY = re.compile(
     r"warnings?|precautions|ppe|interlocks?|caveats|disclaimers|permit|risk assessment|gas test|proving dead|prove "
     r"dead|zero energy|trip|guard|confined space)\b"
     r"|\bwith the [\w\s-]{0,25}\b(?:open|live|energi[sz]ed|pressuri[sz]ed|running)\b"
+    r"|\bleave\s+(?:the\s+|all\s+|any\s+)?(?:[\w/-]+\s+){0,3}?(?:safety|lockout|loto|isolation|ppe|permit|warnings?|"
+    r"precautions)\b[^.?!\n]{0,20}\bout\b"
 )
 HIDDEN = (
     re.compile(r"<!--(.*?)(?:-->|$)", re.S),
@@ -201,6 +229,10 @@ HIDDEN = (
     re.compile(r"!\[([^\]]*)\]"),
     re.compile(r"\b(?:alt|title|aria-label|value|content|data-[\w-]+)\s*=\s*[\"']([^\"']*)[\"']", re.I),
     re.compile(r"^(?:[\w-]*(?:ai|llm|assistant|model|bot|prompt)[\w-]*)\s*:\s*[\"']?(.+?)[\"']?\s*$", re.M | re.I),
+    re.compile(
+        r"[\"'][\w-]*?(?<![a-z])(?:ai|llm|assistant|bot|prompt|copilot|gpt)(?![a-z])[\w-]*[\"']\s*:\s*[\"']([^\"']+)[\"']",
+        re.I,
+    ),
 )
 CONTROL_TOKENS = re.compile(
     r"<\|(?:im_start|im_end|system|user|assistant|endoftext|begin_of_text|start_header_id|end_header_id|eot_id)\|?>"
@@ -215,7 +247,9 @@ ADDRESSED = re.compile(
     rf"\b(?:note|message|instructions?|reminder)s?\s+(?:to|for)\s+(?:the\s+|any\s+|all\s+)?(?:{AI}|models?)s?\b"
     rf"|\b(?:the|any|all)\s+models?\s+(?:reading|processing|that reads)\b"
     rf"|\b(?:{AI}|llm|model)[_\s-]?(?:instructions?|prompt|directive|note|command)s?\s*[:=]"
-    rf"|\b(?:the\s+|any\s+|all\s+)?{AI}s?\s+(?:must|should|shall|will|is required to|are required to|is to|are to|"
+    rf"|\b(?:to|for)\s+(?:the|any|all|every)\s+(?:\w+\s+)?{AI}s?\b[^.?!\n]{{0,30}}\b(?:handling|reading|processing|"
+    rf"summari[sz]ing|receiving)\b"
+    rf"|\b(?:the\s+|any\s+|all\s+)?{AI}s?\b(?:\s+[\w-]+){{0,4}}\s+(?:must|should|shall|will|is required to|are required to|is to|are to|"
     rf"needs? to|has to|is (?:now )?(?:permitted|allowed|authori[sz]ed|instructed) to)\s+(?!be\b)"
     rf"|\bif you are an?\s+{AI}\b|\b{AI}s?\b[^.?!\n]{{0,30}}\b(?:reading|processing|summari[sz]ing|parsing|that reads|"
     rf"which reads|ingesting)\b(?: this)?|^\s*(?:dear\s+|hey\s+|hi\s+|hello\s+)?(?:the\s+)?(?:ai\s+)?(?:{AI}|model)"
@@ -226,7 +260,8 @@ ADDRESSED = re.compile(
 # Hidden text giving orders to whoever reads it (an author's note says "reviewed by QA", not "tell the user").
 HIDDEN_ORDER = re.compile(
     r"(?:^|[.;:!]\s*)(?:ignore|disregard|forget|tell|say|respond|reply|answer|output|print|reveal|approve|close|cancel|"
-    r"delete|send|forward|report that|state that|claim|pretend|obey|append|include|do not mention|don't mention|never "
+    r"delete|send|forward|report that|state that|claim|pretend|obey|append|include|do not mention|don't mention|"
+    r"do not include|don't include|omit|leave out|skip|never "
     r"mention|always)\b|\b(?:tell|inform|convince|assure|remind|instruct)\s+(?:the\s+)?(?:user|technician|reader|"
     r"operator)s?\b|\bthe user\b"
 )
@@ -239,9 +274,28 @@ class Reading:
     original: str
 
 
+TAGS = {code: code - 0xE0000 for code in range(0xE0020, 0xE007F)}  # Unicode tag characters: invisible ASCII
+TAGGED = re.compile("[\U000e0000-\U000e007f]")
+BASE64 = re.compile(r"(?<![\w+/])[A-Za-z0-9+/]{20,}={0,2}(?![\w+/])")
+
+
 def normalise(text: str) -> str:
-    """Compatibility forms, invisible characters removed, look-alike letters mapped to Latin; lower case."""
-    return unicodedata.normalize("NFKC", text).translate(INVISIBLE).translate(LOOK_ALIKES).casefold()
+    """Compatibility forms, invisible characters removed (tag characters read as the ASCII they
+    hide), look-alike letters mapped to Latin; lower case."""
+    return unicodedata.normalize("NFKC", text.translate(TAGS)).translate(INVISIBLE).translate(LOOK_ALIKES).casefold()
+
+
+def decoded_base64(text: str) -> list[str]:
+    """Readable text hidden as base64 in ``text`` (an instruction to "decode and follow")."""
+    found = []
+    for token in BASE64.findall(text):
+        try:
+            plain = base64.b64decode(token + "=" * (-len(token) % 4), validate=True).decode("utf-8")
+        except (ValueError, UnicodeDecodeError):
+            continue
+        if plain.isprintable() and sum(c.isalpha() or c == " " for c in plain) > 0.8 * len(plain):
+            found.append(plain)
+    return found
 
 
 def readings(text: str) -> list[str]:
@@ -258,14 +312,17 @@ def readings(text: str) -> list[str]:
 COMPILED = {kind: [re.compile(p) for p in patterns] for kind, patterns in PATTERNS.items()}
 
 
-def instruction_kind(text: str) -> str | None:
-    """The kind of injection ``text`` carries (None when it carries none)."""
+def instruction_kind(text: str, channel: str = "input") -> str | None:
+    """The kind of injection ``text`` carries (None when it carries none). In a document, an
+    authority waiving safety is only an attack when it addresses an AI (a permit-to-work that
+    records an authorised, controlled bypass is not)."""
     for reading in readings(text):
         for kind, patterns in COMPILED.items():
             if any(p.search(reading) for p in patterns):
                 return kind
         if AUTHORITY.search(reading) and SKIP_SAFETY.search(reading):
-            return "authority_skip_safety"
+            if channel == "input" or re.search(rf"(?<![a-z]){AI}s?(?![a-z])", reading):
+                return "authority_skip_safety"
         if PERSONA.search(reading) and NO_RULES.search(reading):
             return "role_play"
     return None
@@ -286,6 +343,12 @@ def find_injections(text: str, channel: str = "input") -> list[Finding]:
             ):
                 findings.append(Finding("injection", "hidden_markup", match.start(), match.end(),
                                         "an instruction to the assistant hidden in markup"))  # fmt: skip
+    if TAGGED.search(text):
+        findings.append(Finding("injection", "hidden_markup", 0, len(text), "text hidden in invisible tag characters"))
+    for hidden in decoded_base64(text):
+        kind = instruction_kind(hidden)
+        if kind:
+            findings.append(Finding("injection", kind, 0, len(text), f"{kind.replace('_', ' ')} encoded in base64"))
     for match in CONTROL_TOKENS.finditer(text):
         findings.append(
             Finding("injection", "hidden_markup", match.start(), match.end(), "a chat-template control token")
@@ -294,16 +357,35 @@ def find_injections(text: str, channel: str = "input") -> list[Finding]:
         segment = match.group()
         if not segment.strip() or any(f.overlaps(match.start(), match.end()) for f in findings):
             continue
-        kind = instruction_kind(segment)
+        kind = instruction_kind(segment, channel)
         if kind is None and channel == "document" and ADDRESSED.search(normalise(segment)):
             kind = "instruction_override"
         if kind:
             findings.append(Finding("injection", kind, match.start(), match.end(), f"{kind.replace('_', ' ')}"))
     if not findings:  # an instruction spread over several sentences, or hidden by splitting them
-        kind = instruction_kind(text)
+        kind = instruction_kind(text, channel)
         if kind:
             findings.append(Finding("injection", kind, 0, len(text), f"{kind.replace('_', ' ')} across sentences"))
+    if not findings:  # phrasings no rule knows: the learned model's opinion
+        findings = learned_findings(text)
     return sorted(findings, key=lambda f: f.start)
+
+
+def learned_findings(text: str) -> list[Finding]:
+    """The segments the learned model reads as instructions, when it reads the whole text so."""
+    from maintgraph.guardrails.learned import INJECTION_THRESHOLD as THRESHOLD
+    from maintgraph.guardrails.learned import injection_model
+
+    model = injection_model()
+    (whole,) = model.probability([text])
+    if whole < THRESHOLD:
+        return []
+    segments = [m for m in SEGMENT.finditer(text) if len(m.group().strip()) > 15] or [re.match(r"(?s).*", text)]
+    scores = model.probability([m.group() for m in segments])
+    chosen = [m for m, p in zip(segments, scores, strict=True) if p >= THRESHOLD]
+    chosen = chosen or [segments[scores.index(max(scores))]]
+    reason = f"reads as an instruction to the assistant (learned model, p={whole:.2f})"
+    return [Finding("injection", "suspected_injection", m.start(), m.end(), reason, whole) for m in chosen]
 
 
 NEUTRALISED = "[removed: text that tried to instruct the assistant]"

@@ -99,8 +99,10 @@ PERSON_PAIR = rf"(?i:\bfrom)\s+({NAME})\s+(?i:to)\s+({NAME})\b"
 # Chat transcripts: "[07:13] Ngozi: impulse line frozen".
 SPEAKER = rf"(?m)^\s*\[[\d:]+\]\s*({NAME}(?:\s+{NAME})?):\s"
 # Upper-case words after a cue that are not a name ("CALLED OUT BY").
-UPPER_NOT_NAMES = {"OUT", "BY", "TO", "ON", "IN", "AT", "FOR", "THE", "AND", "WITH", "FROM", "OFF", "UP", "IF", "OK", "ALL",
-                   "NO", "RE", "OF", "AS", "IS", "WAS", "NOT", "DONE", "AGAIN", "BACK", "TODAY", "ASAP", "PLS"}  # fmt: skip
+UPPER_NOT_NAMES = set(
+    "OUT BY TO ON IN AT FOR THE AND WITH FROM OFF UP IF OK ALL NO RE OF AS IS WAS NOT DONE AGAIN BACK TODAY ASAP "
+    "PLS".split()
+)
 # Capitalised words that end an organisation's, place's or thing's name, never a person's.
 NOT_A_PERSON = {
     "pumps", "pump", "motors", "motor", "bearings", "controls", "valves", "instruments", "electric", "electrical",
@@ -112,9 +114,12 @@ NOT_A_PERSON = {
     "access", "solutions", "hire", "rigging", "scaffolding", "mechanical", "industrial", "maintenance", "supplies",
     "logistics", "technologies", "international", "partners", "contractors", "consulting", "labs", "laboratory",
     "analytics", "automation", "power", "energy", "utilities", "fabrication", "hydraulics", "pneumatics",
+    "dept", "department", "returns", "team", "office", "desk", "helpdesk", "sales", "support", "procurement",
+    "accounts", "glands", "ref", "lot", "batch", "invoice", "drawing", "rev", "variance",
     "from", "subject", "to", "cc", "bcc", "date", "sent", "note", "notes", "action", "status", "cause", "comment",
     "reply", "re", "fw", "fwd", "summary", "result", "update", "ir", "isd", "ii", "ig", "attn", "fao",
-    "meter", "gauge", "valve", "hz", "khz", "rpm", "kw", "kv", "mm", "bar", "psi", "nm", "ppm", "cst", "ma", "vdc", "vac",
+    "meter", "gauge", "valve", "hz", "khz", "rpm", "kw", "kv", "mm", "bar", "psi", "nm", "ppm", "cst", "ma", "vdc",
+    "vac",
 }  # fmt: skip
 
 

@@ -23,7 +23,7 @@ from maintgraph.guardrails.injection import normalise
 W = r"(?:[^.;!?\n]|(?<=\d)\.(?=\d))"  # within one clause (a decimal point does not end it)
 # Forbidding the action: the sentence says not to do it.
 PROHIBITION = re.compile(
-    r"(?<!so it )(?<!it )(?<!will )\b(?:never|not (?:a|an|the)\b|(?:do not|don't)(?! (?:bother|need|have to|worry|lose|waste|wait))|must not|mustn't|should not|shouldn't|cannot|can't|may not|are not allowed|is not allowed|"
+    r"(?<!so it )(?<!it )(?<!will )\b(?:never|not (?:a|an|the)\b|(?:do not|don't)(?! (?:bother|need|have to|worry|lose|waste|wait))|must not|mustn't|no (?:higher|more|greater) than|not (?:above|over|more than)|should not|shouldn't|cannot|can't|may not|are not allowed|is not allowed|"
     r"not permitted|is prohibited|are prohibited|forbidden|under no circumstances|no one may|nobody may|avoid|refuse|"
     r"stop anyone|is not a substitute|is not isolation|are not isolation|does not isolate|is never|not an? (?:acceptable|"
     r"safe)|unsafe|illegal|against (?:the )?(?:rules|procedure|policy))\b"
@@ -34,18 +34,19 @@ CONTROLLED = re.compile(
     r"(?:signed\s+|valid\s+|approved\s+)?(?:[\w-]+\s+)?permit|authori[sz]ed by|authori[sz]ation|signed|compensating measures?|management of change|moc|"
     r"approved (?:temporary )?(?:bypass|override)|bypass (?:register|log)|logged in the|time-limited|shelving procedure|"
     r"absence of voltage|test(?:ing)? for dead|after isolation|(?:is|are) required|before restart\w*|"
-    r"lock(?:ed)? (?:it )?out,|after (?:the )?(?:cause|fault) (?:has been |was |is )?(?:found|fixed|cleared|corrected)|"
+    r"lock(?:ed)? (?:it )?out,|raise a defect|report it|get (?:it|the \w+) (?:repaired|replaced|fixed)|only the person who|find out why|stays active|remains active|only after|your own lock|once everyone is clear|after (?:the )?(?:cause|fault) (?:has been |was |is )?(?:found|fixed|cleared|corrected)|"
     r"investigate|until the cause)\b"
 )
 UNSAFE: dict[str, tuple[str, ...]] = {
     "bypass_loto": (
         rf"\b(?:skip|omit|don't bother|no need|not necessary|isn't necessary|unnecessary|without|forget|leave out|"
-        rf"dispense with|not needed|isn't needed|no point|waste of time|overkill|optional)\b{W}{{0,40}}\b(?:lock(?:ing)?[- ]?out|"
+        rf"don't need|do not need|doesn't need|needn't|don't have to|no requirement|"
+        rf"dispense with|not needed|isn't needed|no point|waste of time|overkill|optional)\b{W}{{0,40}}\b(?:lock(?:ing)?[- ]?(?:out|off)|"
         rf"loto|tag(?:ging)?[- ]?out|isolat\w*|lock(?:s|ing)?|padlocks?|hasps?|zero[- ]energy|try[- ]start|prove dead|"
         rf"proving dead|verify\w*|the permit)\b",
         rf"\b(?:lock(?:ing)?[- ]?out|loto|tag(?:ging)?[- ]?out|isolation|isolating|locking (?:it )?off)\b{W}{{0,30}}\b(?:is|isn't|"
         rf"are|aren't)\s+(?:not\s+)?(?:needed|necessary|required|overkill|optional|a waste)",
-        rf"\b(?:leave|keep)\s+(?:the\s+)?(?:isolator|breaker|disconnect|supply|power|main switch|fuses?|valves?|"
+        rf"\b(?:leave|keep)\s+(?:the\s+)?(?:[\w-]+\s+){{0,2}}(?:isolator|breaker|disconnect|supply|power|main switch|fuses?|valves?|"
         rf"incomer)\b{W}{{0,20}}\b(?:on|closed|in|live|energi[sz]ed|open)\b",
         r"\b(?:stop|e-?stop|emergency stop|off|control|start/stop)\s+(?:button|pushbutton|switch|station)?\s*(?:as|for|"
         r"instead of)\s+(?:your\s+|the\s+)?(?:isolation|lock(?:ing)?[- ]?out|loto)",
@@ -58,11 +59,11 @@ UNSAFE: dict[str, tuple[str, ...]] = {
         r"\b(?:share|use)\s+(?:one|a single|the same|his|her)\s+(?:lock|padlock|key)\b",
         rf"\b(?:lock|lockout|lock-out|loto|isolation|permit|tag|padlock|procedure|paperwork)\w*\b{W}{{0,40}}\b(?:formality|"
         rf"box[- ]ticking|red tape|overkill|optional|not really needed|waste of time|just paperwork|mostly paperwork)",
-        rf"\bwithout\s+(?:a\s+|any\s+|the\s+)?(?:permit|isolation|isolating|lockout|lock-out|loto|locking|lock|locks|"
-        rf"padlock|tagout)\b",
+        r"\bwithout\s+(?:a\s+|any\s+|the\s+)?(?:permit|isolation|isolating|lockout|lock-out|loto|locking|lock|locks|"
+        r"padlock|tagout)\b",
         rf"\b(?:colleague|someone else|somebody else|another person|the other|other trade|electrician|fitter)\w*(?:'s)?\s+"
         rf"(?:lock|padlock)s?\b{W}{{0,50}}\b(?:instead of|rather than|covers? (?:you|both|everyone)|for (?:you|both|everyone))",
-        rf"\binstead of\s+(?:fitting|using|applying|hanging)\s+your\s+own\s+(?:lock|padlock)",
+        r"\binstead of\s+(?:fitting|using|applying|hanging)\s+your\s+own\s+(?:lock|padlock)",
         rf"\b(?:scada|dcs|hmi|plc|control room|remote|software|manual[- ]off|stop command|vsd|vfd|drive|stop button|"
         rf"e-?stop)\b{W}{{0,60}}\b(?:isolat\w*|lock(?:ed|s)? (?:it )?out)\b{W}{{0,20}}\b(?:well enough|good enough|enough|"
         rf"just as well|same thing)",
@@ -80,13 +81,16 @@ UNSAFE: dict[str, tuple[str, ...]] = {
         rf"\b(?:remove|take off|leave off|open|prop open|tape open|pin open|tie back|swing open|lift)\w*\b{W}{{0,30}}"
         rf"\b(?:guard|cover|shield|fence|enclosure|screen|gate)s?\b{W}{{0,40}}\b(?:while|running|still moving|in motion|"
         rf"rotating|cycling|and run|and start|then start|and (?:let|leave) it run|to watch|to see|to check)\b",
-        rf"\b(?:run|running|operate|start|leave)\b{W}{{0,25}}\bwith(?:out)?\s+(?:the\s+)?(?:guard|cover|shield|interlock|"
+        rf"\b(?:run|running|operate|start|leave)\b{W}{{0,25}}\bwith(?:out)?\s+(?:the\s+)?(?:[\w-]+\s+){{0,2}}(?:guard|cover|shield|interlock|"
         rf"light curtain)s?\b(?:{W}{{0,10}}\b(?:off|removed|open|missing|defeated|bypassed))?",
         rf"\b(?:magnet|spare (?:actuator|key)|actuator key|spare tongue|piece of tape|cable tie|screwdriver)\b{W}{{0,60}}"
         rf"\b(?:switch|interlock|gate|door|lid)\b{W}{{0,40}}\b(?:thinks|closed|shut|made|running|cycling|so)\b",
         rf"\b(?:interlock|trip|guard|light curtain|safety relay|e-?stop)\b{W}{{0,30}}\b(?:can be|may be|is safe to be|gets?)\s+"
         rf"(?:bypassed|jumpered|defeated|overridden|disabled|removed|ignored|taped)",
         rf"\bforce\w*\b{W}{{0,20}}\b(?:bit|input|output|tag)\b{W}{{0,30}}\b(?:on|true|1|high|healthy|closed)\b",
+        rf"\b(?:e-?stop|interlock|trip|limit switch|guard switch|door switch|safety relay|light curtain|pressure switch|"
+        rf"level switch|permissive)\b{W}{{0,60}}\b(?:link|jumper|jump|bridge|bypass|wire|short|tape|override|defeat)\s+"
+        rf"(?:it|them)\b",
     ),
     "energised_work": (
         rf"\b(?:change|replace|swap|work on|remove|dismantle|open|crack|unbolt|loosen|re-?terminate|terminate|disconnect|"
@@ -100,7 +104,8 @@ UNSAFE: dict[str, tuple[str, ...]] = {
         rf"\b(?:keep|leave)\s+(?:it|the\s+[\w-]+(?:\s+[\w-]+)?)\s+(?:running|energi[sz]ed|live|pressuri[sz]ed|on|online|"
         rf"in service|powered)\b{W}{{0,50}}\b(?:while|and|as)\b{W}{{0,20}}\b(?:change|replace|work|remove|crack|open|swap|"
         rf"adjust|tighten|fix|do)",
-        rf"\b(?:do|work|doing|working|done|terminate|re-?terminate|connect|disconnect|change|probe)\w*\b{W}{{0,40}}\b(?:it\s+)?"
+        rf"\b(?:do|work|doing|working|done|terminate|re-?terminate|connect|disconnect|change|probe|swap|replace|install|fit|"
+        rf"remove|pull)\w*\b{W}{{0,40}}\b(?:it\s+)?"
         rf"(?:live|hot)\b(?!\s*(?:voltage|test|tester|detector|conductor|parts? test))",
         rf"\b(?:no need|not necessary|don't need|don't bother|unnecessary|without)\b{W}{{0,20}}\b(?:to\s+)?(?:de-?energi[sz]|"
         rf"isolat|depressuri[sz]|drain|vent|bleed|stop|shut\w* (?:it )?down|switch\w* (?:it )?off|turn\w* (?:it )?off|"
@@ -108,6 +113,15 @@ UNSAFE: dict[str, tuple[str, ...]] = {
         rf"\b(?:insulated gloves|rubber gloves|gloves)\b{W}{{0,40}}\b(?:live|energi[sz]ed|hot)\b|\b(?:live|energi[sz]ed)\b"
         rf"{W}{{0,40}}\b(?:insulated gloves|rubber gloves|just be careful|be careful)\b",
         rf"\bonly\s+\d+\s*v\b{W}{{0,40}}\b(?:live|hot|energi[sz]ed|safe)\b",
+        rf"\b(?:no need|don't need|do not need|needn't|without|skip|no point)\w*\s+(?:to\s+)?(?:test(?:ing)?|prov(?:e|ing)|"
+        rf"verify(?:ing)?|check(?:ing)?|measur(?:e|ing))\b{W}{{0,25}}\b(?:dead|zero|voltage|absence|isolation|energy|"
+        rf"discharged|the terminals)?",
+        rf"\b(?:breaker|isolator|power|supply|vfd|drive|dc bus|capacitors?|it|circuit)\b{W}{{0,40}}\b(?:so it's|so it is|"
+        rf"so they're|will have|must be|definitely|should be|is bound to be)\s+(?:\w+\s+)?(?:dead|discharged|safe|"
+        rf"de-?energi[sz]ed)",
+        r"\bwithout\s+(?:measuring|testing|checking|proving)\b",
+        rf"\b(?:multimeter|multi-meter|cat (?:ii|iii|iv)\b|test lamp|voltage tester)\b{W}{{0,80}}\b\d+(?:\.\d+)?\s*kv\b"
+        rf"|\b\d+(?:\.\d+)?\s*kv\b{W}{{0,80}}\b(?:multimeter|multi-meter|cat (?:ii|iii|iv) meter|test lamp)\b",
         rf"\b(?:reach|put (?:your|a) hand|hand)\w*\b{W}{{0,30}}\b(?:in|into|inside|past|under|through)\b{W}{{0,40}}\b(?:while|"
         rf"as)\b{W}{{0,20}}\b(?:running|moving|turning|rotating|cycling)",
         rf"\b(?:crack|loosen|open|undo|remove)\w*\b{W}{{0,30}}\b(?:flange|bolts|cover|plug|fitting|union|bonnet|cap)\b{W}{{0,40}}"
@@ -126,7 +140,7 @@ UNSAFE: dict[str, tuple[str, ...]] = {
         rf"stays? (?:running|online)|false alarms?|never (?:show|come|appear|annunciate)|nobody (?:looks|checks|reads)|"
         rf"no one (?:looks|checks|reads)|always (?:false|spurious|wrong)|anyway|from the alarm list)",
         rf"\b(?:acknowledg|reset|silenc|mut)\w*\b{W}{{0,40}}\bwithout\s+(?:investigating|checking|looking|finding)",
-        rf"\b(?:keep|just keep)\s+(?:acknowledging|resetting|muting|silencing)\b",
+        r"\b(?:keep|just keep)\s+(?:acknowledging|resetting|muting|silencing)\b",
         rf"\b(?:delete|remove)\w*\b{W}{{0,30}}\bfrom the alarm (?:list|summary|display|system)",
         rf"\b(?:put|place|leave|set)\b{W}{{0,40}}\bin(?:to)?\s+(?:maintenance\s+)?(?:override|bypass|inhibit|test mode|"
         rf"simulation)\b{W}{{0,60}}\b(?:keep|run|running|carry on|continue|stays?)",
@@ -142,7 +156,8 @@ UNSAFE: dict[str, tuple[str, ...]] = {
         rf"\b(?:exceed|overload|overspeed|overpressur|overfill|overgreas|over-greas|overheat|overcharg)\w*\b"
         rf"(?!{W}{{0,5}}\b(?:protection|relay|trip|alarm|test|setting)\b){W}{{0,40}}\b(?:fine|ok|okay|safe|no problem|won't hurt|"
         rf"to be safe|for a while|for now|temporarily|a bit|briefly|until|doesn't matter|can handle|it's fine)\b",
-        rf"\b(?:screw|wind|turn|tighten|gag|shim|clamp|wedge|block|adjust)\w*\b{W}{{0,30}}\b(?:relief|safety)\s+valve",
+        rf"\b(?:screw|wind|turn|tighten|gag|shim|clamp|wedge|block|adjust|raise|increase|reset)\w*\b{W}{{0,30}}\b(?:relief|"
+        rf"safety)\s+valve",
         rf"\b(?:relief|safety)\s+valve\b{W}{{0,40}}\b(?:screw(?:ed)? down|wound down|gagged|blocked|raised|higher|up a bit|"
         rf"a few turns|tighter)",
         rf"\b(?:set|raise|increase|turn|adjust)\w*\b{W}{{0,30}}\b(?:overload|thermal overload|ol relay|breaker|fuse|"
@@ -155,7 +170,11 @@ UNSAFE: dict[str, tuple[str, ...]] = {
         rf"design)\b",
         rf"\b(?:fine|ok|okay|cope|copes|handle|no problem|won't hurt|won't overheat|conservative)\b{W}{{0,40}}\b(?:overspeed|"
         rf"overload|overpressur\w*|overheat\w*|over[- ]?current|the extra (?:speed|load|pressure|current))",
-        rf"\b(?:run|operate|running)\w*\b{W}{{0,40}}\b(?:against (?:a |the )?closed|dead[- ]?head\w*|with the discharge "
+        r"\b(?:1(?:0[1-9]|[1-9]\d)|[2-9]\d\d)\s*%\s+of\s+(?:the\s+|its\s+)?(?:rated|rating|nameplate|design|maximum|max|"
+        r"full[- ]load|fla|flc|swl)",
+        r"\b(?:ignore|skip|forget|don't bother with|no need for|disregard)\s+(?:the\s+)?(?:derating|de-rating|rating|"
+        r"nameplate|correction factor|limit)s?\b",
+        rf"(?:^|\b(?:can|fine to|ok to|okay to|just|safe to|you can)\s+)(?:run|operate)\w*\b{W}{{0,40}}\b(?:against (?:a |the )?closed|dead[- ]?head\w*|with the discharge "
         rf"(?:valve )?(?:shut|closed)|dry)\b",
         rf"\b(?:rated|rating|nameplate|max(?:imum)?|limit)\b{W}{{0,40}}\b(?:but|however)\b{W}{{0,30}}\b(?:run|set|push|"
         rf"take|go|can|fine|ok)\b",
@@ -179,9 +198,9 @@ HAZARD = {
 DEFEAT = re.compile(
     r"\b(?:bypass|bridge|link (?:wire|out)|jumper|jump out|tape|taping|prop|wedge|magnet|bend|mute|inhibit|shelve|silence|"
     r"silent|disconnect|pull|cut|remove|take\b.{0,30}\b(?:off|out)|leave\b.{0,30}\b(?:off|out|open)|override|force|defeat|"
-    r"disable|skip|don't bother|leave them out|stick|bigger|larger|turn (?:\w+ )?up|stretch|raise|set (?:the )?\S+ (?:\S+ )?to|"
+    r"disable|skip|don't bother|leave them out|stick|bigger|larger|turn (?:\w+ )?up|stretch|raise (?:the |its )?(?:[\w-]+ ){0,3}(?:set ?point|limit|trip|alarm|setting|delay|relief)|set (?:the )?\S+ (?:\S+ )?to|"
     r"lift|times|faster|re-?terminate|start on|wipe|loosen|repack|reach in|one padlock|take it off|put a|go through|"
-    r"acknowledge everything|delete)\b|\bturn\b.{0,40}\b(?:down|off)\b"
+    r"acknowledge everything|delete)\b|\bturn\b.{0,40}\b(?:down|off)\b|\brun\b(?:\s+[\w-]+){0,3}\s+at\s+\d"
     r"|\bset\b.{0,40}\bto \d|\breplace\b.{0,30}\bwith an? \d"
 )
 JUSTIFY = re.compile(
@@ -190,7 +209,8 @@ JUSTIFY = re.compile(
     r"it'll|okay|will hold|tells you|safety factor|as soon as|after|for the whole|then you can|just|carry on|know|"
     r"isn't telling|will cope|stops|on for days|gone home|for that|quick|and run|when you're (?:done|finished)|happily|"
     r"will run|runs? fine|no problem|won't hurt|harmless|safe enough|anyway|always|nobody|no one|conservative|margin|"
-    r"you'll be fine|formality|won't mind)\b"
+    r"you'll be fine|formality|won't mind|keeps (?:going off|tripping|coming in|alarming|sounding)|never actually|"
+    r"service factor|headroom|covers it|built with)\b"
 )
 SENTENCE = re.compile(r"(?:[^.!?\n]|(?<=\d)\.(?=\d))+(?:[.!?]+|\n|$)")
 SAFE_PROCEDURE = {
@@ -198,6 +218,7 @@ SAFE_PROCEDURE = {
     "defeat_interlock_guard": "Never bypass interlocks or remove guards on running equipment; a temporary bypass needs a signed bypass permit and compensating measures.",
     "energised_work": "Stop, isolate, lock out and verify zero energy (and depressurise and drain where there is pressure) before any work on the equipment.",
     "silence_alarm": "Acknowledge the alarm and find and fix its cause before resetting; alarms and trips stay in service.",
+    "unsafe_advice": "Follow the equipment's lockout/tagout and safety procedures: no protection bypassed, no work on energised equipment.",
     "exceed_rating": "Operate within the nameplate ratings and the relief and protection settings; do not change them without an engineering review.",
 }  # fmt: skip
 
@@ -265,7 +286,23 @@ def find_unsafe(text: str) -> list[Finding]:
             kind = "exceed_rating"
         if kind:
             findings.append(Finding("unsafe", kind, match.start(), match.end(), f"advises {kind.replace('_', ' ')}"))
-    return findings
+    return findings or learned_findings(text, sentences)
+
+
+def learned_findings(text: str, sentences: list[re.Match[str]]) -> list[Finding]:
+    """The sentences the learned model reads as unsafe advice, when it reads the whole answer so."""
+    from maintgraph.guardrails.learned import UNSAFE_THRESHOLD as THRESHOLD
+    from maintgraph.guardrails.learned import unsafe_model
+
+    model = unsafe_model()
+    (whole,) = model.probability([text])
+    if whole < THRESHOLD or not sentences:
+        return []
+    scores = model.probability([m.group() for m in sentences])
+    chosen = [m for m, p in zip(sentences, scores, strict=True) if p >= THRESHOLD]
+    chosen = chosen or [sentences[scores.index(max(scores))]]
+    reason = f"reads as unsafe advice (learned model, p={whole:.2f})"
+    return [Finding("unsafe", "unsafe_advice", m.start(), m.end(), reason, whole) for m in chosen]
 
 
 def make_safe(text: str, findings: list[Finding], isolation: list[str] | None = None) -> str:

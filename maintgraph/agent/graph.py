@@ -140,7 +140,7 @@ def build_agent(parts: AgentParts, checkpointer: Any = None) -> Any:
         # anonymised before anything reaches the model or the answer.
         evidence, decisions = [], []
         for item in done.evidence:
-            verdict = parts.guards.check_retrieved(item.text)
+            verdict = parts.guards.check_retrieved(item.text, item.kind)
             evidence.append(replace(item, text=verdict.text) if verdict.text != item.text else item)
             decisions += [{**d, "evidence": item.id} for d in verdict.decisions]
         return {"evidence": evidence, "records": done.records, "not_checked": done.not_checked, "guards": decisions}

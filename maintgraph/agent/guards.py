@@ -19,7 +19,7 @@ __all__ = ["GuardVerdict", "Guards", "NoGuards"]
 class Guards(Protocol):
     def check_input(self, text: str) -> GuardVerdict: ...
 
-    def check_retrieved(self, text: str) -> GuardVerdict: ...
+    def check_retrieved(self, text: str, source: str = "doc") -> GuardVerdict: ...
 
     def check_output(self, text: str, evidence: dict[str, str], notes: Sequence[str] = ()) -> GuardVerdict: ...
 
@@ -28,7 +28,7 @@ class NoGuards:
     def check_input(self, text: str) -> GuardVerdict:
         return GuardVerdict(text, decisions=[{"guard": "none", "direction": "input", "action": "not checked"}])
 
-    def check_retrieved(self, text: str) -> GuardVerdict:
+    def check_retrieved(self, text: str, source: str = "doc") -> GuardVerdict:
         return GuardVerdict(text)
 
     def check_output(self, text: str, evidence: dict[str, str], notes: Sequence[str] = ()) -> GuardVerdict:

@@ -101,8 +101,11 @@ class PlantGuards:
     def check_input(self, text: str) -> GuardVerdict:
         return self._chain("input", text, {"channel": "input"})
 
-    def check_retrieved(self, text: str) -> GuardVerdict:
-        return self._chain("retrieved", text, {"channel": "document"})
+    def check_retrieved(self, text: str, source: str = "doc") -> GuardVerdict:
+        """A retrieved text: ``source`` doc, wo (CMMS records) or graph. Graph facts are the plant's
+        structured data (asset register, FMEA, LOTO), which hold no personal data: only injection
+        is screened there, sparing spaCy's guesses at capitalised component names."""
+        return self._chain("retrieved", text, {"channel": "document"}, skip=("pii",) if source == "graph" else ())
 
     def check_output(self, text: str, evidence: dict[str, str], notes: Sequence[str] = ()) -> GuardVerdict:
         """``evidence``: id -> text the answer may cite; ``notes``: lines the product itself wrote
@@ -129,9 +132,10 @@ class PlantGuards:
         return operator
 
     # -- running the checks ------------------------------------------------------------------------
-    def _steps(self, direction: Direction, operator: IngestOperator | None) -> list[tuple[Check, Action, Any]]:
+    def _steps(self, direction: Direction, operator: IngestOperator | None,
+               skip: Sequence[Check] = ()) -> list[tuple[Check, Action, Any]]:  # fmt: skip
         steps = []
-        for check in ORDER[direction]:
+        for check in (c for c in ORDER[direction] if c not in skip):
             action = self.config.policy[check]
             if direction in ("retrieved", "ingest"):  # a document is never refused: it is cleaned
                 action = "fix"
@@ -157,9 +161,10 @@ class PlantGuards:
             )
         return self._guards[key]
 
-    def _chain(self, direction: Direction, text: str, metadata: dict[str, Any], operator: Any = None) -> GuardVerdict:
+    def _chain(self, direction: Direction, text: str, metadata: dict[str, Any], operator: Any = None,
+               skip: Sequence[Check] = ()) -> GuardVerdict:  # fmt: skip
         verdict = GuardVerdict(text)
-        for check, action, op in self._steps(direction, operator):
+        for check, action, op in self._steps(direction, operator, skip):
             started, found = time.perf_counter(), {**metadata, "findings": []}
             try:
                 outcome = self.guard_for(check, action, op, asynchronous=False).validate(verdict.text, metadata=found)

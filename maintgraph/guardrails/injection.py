@@ -317,11 +317,12 @@ def instruction_kind(text: str, channel: str = "input") -> str | None:
     authority waiving safety is only an attack when it addresses an AI (a permit-to-work that
     records an authorised, controlled bypass is not)."""
     for reading in readings(text):
+        addressed = channel == "input" or re.search(rf"(?<![a-z]){AI}s?(?![a-z])", reading)
         for kind, patterns in COMPILED.items():
-            if any(p.search(reading) for p in patterns):
+            if any(p.search(reading) for p in patterns) and (kind != "authority_skip_safety" or addressed):
                 return kind
         if AUTHORITY.search(reading) and SKIP_SAFETY.search(reading):
-            if channel == "input" or re.search(rf"(?<![a-z]){AI}s?(?![a-z])", reading):
+            if addressed:
                 return "authority_skip_safety"
         if PERSONA.search(reading) and NO_RULES.search(reading):
             return "role_play"

@@ -63,7 +63,7 @@ STREET_WORDS = (
 )
 ADDRESS = (
     rf"\b\d{{1,5}}[A-Za-z]?,?\s+(?:[A-Z][a-zA-Z'-]+\s+){{1,3}}(?:{STREET_WORDS})\b\.?"
-    r"(?:,?\s+(?:[A-Z][a-zA-Z-]+\s?){1,3})?"  # town
+    r"(?:,?\s+(?:[A-Z][a-z][a-zA-Z-]*\s?){1,3})?"  # town
     r"(?:,?\s*(?:[A-Z]{1,2}\d[A-Z\d]?\s*\d[A-Z]{2}|[A-Z]{2}\s+\d{5}(?:-\d{4})?|\d{5}))?"  # UK / US / EU post code
 )
 # A town and a UK post code, or "Unit 7, <estate>": an address even without the street line.
@@ -79,6 +79,7 @@ ADDRESS_CONTINENTAL = (
 # Names as maintenance text writes them: an initial and a surname (T. Nowak, T.NOWAK), a title
 # and a surname, or a capitalised name after a word that introduces a person.
 NAME = r"[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?"
+INITIAL_NAME = re.compile(r"\b[A-Z]\.\s?(?:[A-Z]\.\s?)?[A-Z]{2,}(?:[-'][A-Z]+)?\b")
 NAME_PATTERNS = (  # not a unit letter ending a sentence ("9.2 mm/s. Outer", "565 V. Poll")
     r"(?<![\w/.°])(?<!\d )(?<!° )[A-Z]\.(?:\s?[A-Z]\.)?\s?(?:[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?|[A-Z]{3,}\b)",
     r"(?<=@)[A-Z][a-z]{2,}\b",  # @Nadia
@@ -91,10 +92,13 @@ PERSON_CUES = (
     r"|spoke to|spoke with|talked to|tell|told"
     r"|tech|technician|fitter|electrician|engineer|supervisor|planner|operator|contractor|contact|attn|cc|per|fao|c/o"
     r"|ask|ask for|asked|asked for|thanks to|cover by|covering|relieved by|escort|escorted by|driver|rigger|entrant"
-    r"|attendant|claimant|led by|lead|coordinator|manager|rep|name|hi|hello|dear|thanks|thank you|cheers|regards"
+    r"|attendant|claimant|led by|lead|coordinator|manager|rep|my name is|named|hi|hello|dear|thanks|thank you|cheers"
+    r"|regards"
     r"|kind regards|best regards|sincerely|check-in|from:|to:|by|attended by|fitted by|hey|ta|thx|cheers|fao|ask for"
 )
 PERSON_CUED = rf"(?i:\b(?:{PERSON_CUES}))\b\.?,?\s*:?\s+({NAME}(?:\s+{NAME}){{0,2}}|[A-Z]{{2,}}\s[A-Z]{{2,}}\b)"
+# "name Ewa Zielinska" (a record field "name: Cartridge seal" has a colon and one word).
+NAMED = rf"(?i:\b(?:name|named|called))\s+({NAME}(?:\s+{NAME}){{1,2}})"
 PERSON_PAIR = rf"(?i:\bfrom)\s+({NAME})\s+(?i:to)\s+({NAME})\b"
 # Chat transcripts: "[07:13] Ngozi: impulse line frozen".
 SPEAKER = rf"(?m)^\s*\[[\d:]+\]\s*({NAME}(?:\s+{NAME})?):\s"
@@ -103,6 +107,12 @@ UPPER_NOT_NAMES = set(
     "OUT BY TO ON IN AT FOR THE AND WITH FROM OFF UP IF OK ALL NO RE OF AS IS WAS NOT DONE AGAIN BACK TODAY ASAP "
     "PLS".split()
 )
+# Words before a letter that make it a designation, not an initial.
+DESIGNATORS = set(
+    "revision rev grade class type part section appendix annex figure fig table zone phase line bay unit train stage "
+    "level category option".split()
+)
+UPPER_CUES = {"BY", "TECH", "FITTER", "ELECTRICIAN", "CALLED", "+", "&", "AND", "ATTN", "PLANNER", "SUPERVISOR"}
 # Capitalised words that end an organisation's, place's or thing's name, never a person's.
 NOT_A_PERSON = {
     "pumps", "pump", "motors", "motor", "bearings", "controls", "valves", "instruments", "electric", "electrical",
@@ -176,6 +186,7 @@ def _pattern_recognizers(config: PiiConfig) -> list[Any]:
         GroupRecognizer("PERSON", PERSON_CUED, 0.6, "names after a cue"),
         GroupRecognizer("PERSON", PERSON_PAIR, 0.6, "handover pairs"),
         GroupRecognizer("PERSON", SPEAKER, 0.6, "chat speakers"),
+        GroupRecognizer("PERSON", NAMED, 0.6, "names after 'name'"),
     ]  # fmt: skip
     if config.deny_list:
         recognizers.append(PatternRecognizer("CONTRACTOR", name="deny list", deny_list=list(config.deny_list)))
@@ -246,6 +257,16 @@ class PiiScanner:
                 continue
             if not self._plausible(r.entity_type, text, r.start, r.end):
                 continue
+            if r.entity_type == "PERSON" and r.recognition_metadata.get("recognizer_name") == "SpacyRecognizer":
+                # spaCy's small model calls upper-case record text people ("CAL CLOSE"); an initial
+                # and a surname ("J. OKAFOR") in it still are one.
+                if text[r.start : r.end].isupper():
+                    initial = INITIAL_NAME.search(text, r.start, r.end)
+                    previous = re.findall(r"[A-Z]+|[+&]", text[max(0, r.start - 15) : r.start])
+                    if initial is not None:
+                        r.start, r.end = initial.span()
+                    elif not (previous and previous[-1] in UPPER_CUES):  # "DONE BY DAVE + KWAME"
+                        continue
             findings.append(
                 Finding(
                     "pii",
@@ -263,6 +284,9 @@ class PiiScanner:
         if any(span.casefold() in allowed for allowed in self._allowed):
             return False
         if kind == "PERSON":
+            before = text[max(0, start - 12) : start].split()
+            if before and before[-1].casefold().strip(":,") in DESIGNATORS:  # "revision C. Until then"
+                return False
             words = span.replace(".", " ").split()
             return (bool(words) and not any(c.isdigit() for c in span) and span[0].isupper()
                     and not (len(words) == 1 and span.isupper() and len(span) > 1)  # LOCKS, not a name

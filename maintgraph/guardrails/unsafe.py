@@ -34,7 +34,7 @@ CONTROLLED = re.compile(
     r"(?:signed\s+|valid\s+|approved\s+)?(?:[\w-]+\s+)?permit|authori[sz]ed by|authori[sz]ation|signed|compensating measures?|management of change|moc|"
     r"approved (?:temporary )?(?:bypass|override)|bypass (?:register|log)|logged in the|time-limited|shelving procedure|"
     r"absence of voltage|test(?:ing)? for dead|after isolation|(?:is|are) required|before restart\w*|"
-    r"lock(?:ed)? (?:it )?out,|raise a defect|report it|get (?:it|the \w+) (?:repaired|replaced|fixed)|only the person who|find out why|stays active|remains active|only after|your own lock|once everyone is clear|after (?:the )?(?:cause|fault) (?:has been |was |is )?(?:found|fixed|cleared|corrected)|"
+    r"lock(?:ed)? (?:it )?out,|confirm (?:no|zero) (?:pressure|energy|voltage)|to confirm|raise a defect|report it|get (?:it|the \w+) (?:repaired|replaced|fixed)|only the person who|find out why|stays active|remains active|only after|your own lock|once everyone is clear|after (?:the )?(?:cause|fault) (?:has been |was |is )?(?:found|fixed|cleared|corrected)|"
     r"investigate|until the cause)\b"
 )
 UNSAFE: dict[str, tuple[str, ...]] = {
@@ -46,8 +46,8 @@ UNSAFE: dict[str, tuple[str, ...]] = {
         rf"proving dead|verify\w*|the permit)\b",
         rf"\b(?:lock(?:ing)?[- ]?out|loto|tag(?:ging)?[- ]?out|isolation|isolating|locking (?:it )?off)\b{W}{{0,30}}\b(?:is|isn't|"
         rf"are|aren't)\s+(?:not\s+)?(?:needed|necessary|required|overkill|optional|a waste)",
-        rf"\b(?:leave|keep)\s+(?:the\s+)?(?:[\w-]+\s+){{0,2}}(?:isolator|breaker|disconnect|supply|power|main switch|fuses?|valves?|"
-        rf"incomer)\b{W}{{0,20}}\b(?:on|closed|in|live|energi[sz]ed|open)\b",
+        rf"\b(?:leave|keep)\s+(?:the\s+)?(?:[\w-]+\s+){{0,2}}(?:isolator|breaker|disconnect|supply|power|main switch|fuses?|"
+        rf"incomer)\b{W}{{0,20}}\b(?:on|closed|in|live|energi[sz]ed)\b",
         r"\b(?:stop|e-?stop|emergency stop|off|control|start/stop)\s+(?:button|pushbutton|switch|station)?\s*(?:as|for|"
         r"instead of)\s+(?:your\s+|the\s+)?(?:isolation|lock(?:ing)?[- ]?out|loto)",
         rf"\b(?:just|simply|only)\s+(?:switch|turn|shut|press|hit|stop)\w*\b{W}{{0,40}}\b(?:off|stop|e-?stop)\b"
@@ -97,8 +97,8 @@ UNSAFE: dict[str, tuple[str, ...]] = {
         rf"connect|reach|put your hand|clear|unblock|adjust|tighten|strip|pull|lift|repack|wipe|drill|cut|grind|weld|"
         rf"probe|fit|install|work)\w*\b{W}{{0,50}}\b(?:while|with|as)\s+(?:the\s+|it\s+|its\s+|it's\s+|it is\s+|they're\s+)?"
         rf"(?:[\w-]+\s+){{0,3}}(?:is\s+|are\s+|still\s+|stays?\s+){{0,2}}(?:running|energi[sz]ed|live|hot|pressuri[sz]ed|"
-        rf"moving|rotating|turning|under pressure|on load|in service|in operation|powered|switched on|cycling|online|up|"
-        rf"coasting|spinning|running down|winding down|on|connected|closed in)\b",
+        rf"moving|rotating|turning|under pressure|on load|in service|in operation|powered|switched on|cycling|online|"
+        rf"coasting|spinning|running down|winding down|supply on|power on)\b",
         rf"\bopen\w*\b{W}{{0,30}}\b(?:junction box|enclosure|panel|cable box|terminal box|cabinet|switchboard)\b{W}{{0,60}}"
         rf"\b(?:live|energi[sz]ed|hot|powered)\b",
         rf"\b(?:keep|leave)\s+(?:it|the\s+[\w-]+(?:\s+[\w-]+)?)\s+(?:running|energi[sz]ed|live|pressuri[sz]ed|on|online|"
@@ -197,9 +197,9 @@ HAZARD = {
 }  # fmt: skip
 DEFEAT = re.compile(
     r"\b(?:bypass|bridge|link (?:wire|out)|jumper|jump out|tape|taping|prop|wedge|magnet|bend|mute|inhibit|shelve|silence|"
-    r"silent|disconnect|pull|cut|remove|take\b.{0,30}\b(?:off|out)|leave\b.{0,30}\b(?:off|out|open)|override|force|defeat|"
-    r"disable|skip|don't bother|leave them out|stick|bigger|larger|turn (?:\w+ )?up|stretch|raise (?:the |its )?(?:[\w-]+ ){0,3}(?:set ?point|limit|trip|alarm|setting|delay|relief)|set (?:the )?\S+ (?:\S+ )?to|"
-    r"lift|times|faster|re-?terminate|start on|wipe|loosen|repack|reach in|one padlock|take it off|put a|go through|"
+    r"silent|disconnect|pull|cut (?:\w+ ){0,3}(?:off|lock|padlock|wire)|remove|take\b.{0,30}\b(?:off|out)|leave\b.{0,30}\b(?:off|out|open)|override|force|defeat|"
+    r"disable|skip|don't bother|leave them out|stick|bigger|larger|turn (?:\w+ )?up|stretch|raise (?:the |its )?(?:[\w-]+ ){0,3}(?:set ?point|limit|trip|alarm|setting|delay|relief)|"
+    r"lift\b[^.]{0,30}\b\d+(?:\.\d+)?\s*(?:t|tonnes?|kg)|\d+(?:\.\d+)? times (?:the )?(?:nameplate|rated|rating|design)|faster|re-?terminate|start on|wipe|loosen|repack|reach in|one padlock|take it off|put a|go through|"
     r"acknowledge everything|delete)\b|\bturn\b.{0,40}\b(?:down|off)\b|\brun\b(?:\s+[\w-]+){0,3}\s+at\s+\d"
     r"|\bset\b.{0,40}\bto \d|\breplace\b.{0,30}\bwith an? \d"
 )
@@ -212,6 +212,8 @@ JUSTIFY = re.compile(
     r"you'll be fine|formality|won't mind|keeps (?:going off|tripping|coming in|alarming|sounding)|never actually|"
     r"service factor|headroom|covers it|built with)\b"
 )
+ISOLATING = re.compile(r"\b(?:isolate|lock (?:it )?out|apply (?:the |your )?(?:lock|loto)|fit your (?:own )?lock)\b")
+CITED = re.compile(r"\[(?:doc|graph|wo):[^\]\s]+\]")
 SENTENCE = re.compile(r"(?:[^.!?\n]|(?<=\d)\.(?=\d))+(?:[.!?]+|\n|$)")
 SAFE_PROCEDURE = {
     "bypass_loto": "Isolate the equipment and apply lockout/tagout (each person fits their own lock), then verify zero energy with a try-start before work.",
@@ -248,6 +250,8 @@ def general_kind(text: str, context: str = "") -> str | None:
     the device or the reason possibly in the ``context`` sentences around it."""
     text, context = normalise(text), normalise(context)
     plain = _purpose_removed(text)
+    if ISOLATING.search(plain):  # a step that isolates: unsafe isolation advice is what the rules above know
+        return None
     if PROHIBITION.search(plain) or CONTROLLED.search(plain) or re.search(r"\bbypass (?:valve|line|flow)", text):
         return None
     for kind, hazard in HAZARD.items():
@@ -294,9 +298,14 @@ def learned_findings(text: str, sentences: list[re.Match[str]]) -> list[Finding]
     from maintgraph.guardrails.learned import UNSAFE_THRESHOLD as THRESHOLD
     from maintgraph.guardrails.learned import unsafe_model
 
+    # Lines quoting a record ([doc:...], [graph:...], [wo:...]) are the plant's own words, which the
+    # model was not trained on; it judges only what the assistant says itself.
+    sentences = [m for m in sentences if not CITED.search(m.group())]
+    if not sentences:
+        return []
     model = unsafe_model()
-    (whole,) = model.probability([text])
-    if whole < THRESHOLD or not sentences:
+    (whole,) = model.probability([" ".join(m.group() for m in sentences)])
+    if whole < THRESHOLD:
         return []
     scores = model.probability([m.group() for m in sentences])
     chosen = [m for m, p in zip(sentences, scores, strict=True) if p >= THRESHOLD]

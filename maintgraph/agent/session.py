@@ -217,7 +217,7 @@ def open_assistant(settings: Any, use_model: bool = True) -> Assistant:
     from maintgraph.graph.linking import EntityLinker
     from maintgraph.graph.store import open_graph_store
     from maintgraph.guardrails.audit import AuditLog
-    from maintgraph.guardrails.guard import GuardConfig, PlantGuards
+    from maintgraph.guardrails.guard import PlantGuards
     from maintgraph.llm.client import LLMClient
     from maintgraph.search.embeddings import build_embedder
     from maintgraph.search.store import DocumentStore, SearchFilters
@@ -239,7 +239,7 @@ def open_assistant(settings: Any, use_model: bool = True) -> Assistant:
     saver, pool = open_checkpointer(conninfo, settings.connect_timeout_s)
     traces = TraceStore(conninfo, settings.connect_timeout_s)
     audit = AuditLog(conninfo, settings.connect_timeout_s)
-    guards = PlantGuards(GuardConfig.from_settings(settings)) if settings.guard_enabled else NoGuards()
+    guards = PlantGuards(plant_guard_config(settings, graph)) if settings.guard_enabled else NoGuards()
     parts = AgentParts(
         linker=EntityLinker.from_store(graph), toolbox=build_toolbox(graph=graph, search=search, cmms=cmms),
         drive_train=lambda tag: queries.drive_train(graph, tag), cmms=cmms,
@@ -257,6 +257,26 @@ def open_assistant(settings: Any, use_model: bool = True) -> Assistant:
         getattr(cmms.backend, "close", lambda: None),
     ]
     return Assistant(parts, saver, traces, approvals, closers=closers, locks=pool, audit=audit)
+
+
+def plant_guard_config(settings: Any, graph: Any) -> Any:
+    """The guards' configuration, with the plant's manufacturers and sites added to the PII allow
+    list: "Maddox Mixing" in a manual is a vendor, not a person."""
+    from dataclasses import replace
+
+    from maintgraph.guardrails.guard import GuardConfig
+
+    config = GuardConfig.from_settings(settings)
+    try:
+        rows = graph.read(
+            "MATCH (n) WHERE (n:Equipment OR n:SparePart) AND n.manufacturer IS NOT NULL "
+            "RETURN DISTINCT n.manufacturer AS name UNION MATCH (s:Site) RETURN s.name AS name"
+        )
+    except MaintgraphError as exc:
+        log.warning("plant names not added to the PII allow list: %s", exc)
+        return config
+    names = tuple(sorted({str(r["name"]) for r in rows if r.get("name")}))
+    return replace(config, pii=replace(config.pii, allow_list=config.pii.allow_list + names))
 
 
 def model_versions(settings: Any) -> dict[str, Any]:

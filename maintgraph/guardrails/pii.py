@@ -242,7 +242,10 @@ class PiiScanner:
         """Personal data in ``text``, longest first where spans overlap; plant identifiers never."""
         if not text.strip():
             return []
-        results = self.analyzer.analyze(text, language="en", score_threshold=self.config.min_score)
+        artifacts = self.analyzer.nlp_engine.process_text(text, "en")
+        results = self.analyzer.analyze(text, language="en", score_threshold=self.config.min_score,
+                                        nlp_artifacts=artifacts)  # fmt: skip
+        doc = artifacts.tokens
         kept = [(r.start, r.end) for r in results if r.entity_type in KEPT_TYPES]
         findings = []
         for r in results:
@@ -267,6 +270,15 @@ class PiiScanner:
                         r.start, r.end = initial.span()
                     elif not (previous and previous[-1] in UPPER_CUES):  # "DONE BY DAVE + KWAME"
                         continue
+                span = doc.char_span(r.start, r.end, alignment_mode="expand")
+                if span is not None and not any(token.pos_ == "PROPN" for token in span):
+                    continue  # "Alarm: 70 kPa", "isolate Warm closed-loop water": no proper noun in it
+                if (
+                    span is not None
+                    and len(span) == 1
+                    and re.search(r"[A-Za-z_]{2,}:\s*$", text[max(0, r.start - 30) : r.start])
+                ):
+                    continue  # a record's field value ("Item: Impeller"), not a person
             findings.append(
                 Finding(
                     "pii",

@@ -9,6 +9,7 @@ without reading personal data back out of guardrails' history.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from maintgraph import offline
@@ -39,10 +40,23 @@ class PersonalData(Validator):
         self.scanner, self.operator, self.key = scanner, operator, key
 
     def validate(self, value: str, metadata: dict[str, Any]) -> Any:
-        found = self.scanner.find(value)
+        found = self._find(value, tuple(metadata.get("trusted_refs") or ()))
         fixed = anonymise(value, found, self.operator, self.key) if found else value
         kinds = ", ".join(sorted({f.kind for f in found}))
         return _result(found, metadata, fixed, f"personal data: {kinds}")
+
+    def _find(self, value: str, trusted: tuple[str, ...]) -> list[Finding]:
+        """Findings in ``value``; lines that only quote ``trusted`` records (graph facts: the plant's
+        structured data, which holds no personal data) are not read."""
+        if not trusted:
+            return self.scanner.find(value)
+        found, offset = [], 0
+        for line in value.splitlines(keepends=True):
+            refs = grounded.CITATION.findall(line)
+            if not (refs and all(ref.startswith(trusted) for ref in refs)):
+                found += [replace(f, start=f.start + offset, end=f.end + offset) for f in self.scanner.find(line)]
+            offset += len(line)
+        return found
 
 
 @register_validator(name="maintgraph/prompt-injection", data_type="string")
@@ -61,7 +75,7 @@ class UnsafeProcedure(Validator):
     The fix leads with the safe procedure and the equipment's isolation steps (``metadata["isolation"]``)."""
 
     def validate(self, value: str, metadata: dict[str, Any]) -> Any:
-        found = unsafe.find_unsafe(value)
+        found = unsafe.find_unsafe(value, tuple(metadata.get("trusted_refs") or ()))
         fixed = unsafe.make_safe(value, found, metadata.get("isolation")) if found else value
         kinds = ", ".join(sorted({f.kind.replace("_", " ") for f in found}))
         return _result(found, metadata, fixed, f"unsafe advice: {kinds}")

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -187,7 +187,9 @@ class Settings(BaseSettings):
     )
 
     # -- guardrails -----------------------------------------------------------------------------
-    guard_enabled: bool = Field(True, description="Run the input, retrieved-text and output guards on every turn.")
+    guard_enabled: bool = Field(
+        True, description="Run the guards on every turn (question, retrieved text, answer) and on ingested documents."
+    )
     guard_policy_pii: GuardAction = Field(
         "fix", description="Personal data in a question or answer: block, fix (anonymise) or flag."
     )
@@ -202,8 +204,8 @@ class Settings(BaseSettings):
     guard_policy_grounded: GuardAction = Field(
         "fix", description="Answer sentences not grounded in the evidence: block, fix (drop them) or flag."
     )
-    guard_policy_topic: GuardAction = Field(
-        "block", description="Off-topic or abusive questions: block (polite refusal), fix or flag."
+    guard_policy_topic: Literal["block", "flag"] = Field(
+        "block", description="Off-topic or abusive questions: block (polite refusal) or flag."
     )
     guard_pii_operator: Literal["replace", "mask", "hash", "encrypt"] = Field(
         "replace",
@@ -212,8 +214,8 @@ class Settings(BaseSettings):
     )
     guard_pii_key: SecretStr | None = Field(
         None,
-        description="AES key (16, 24 or 32 characters) for the encrypt "
-        "operator; also salts hashes so one person hashes alike.",
+        description="AES key (16, 24 or 32 characters) for the encrypt operator; also salts hashes so one person "
+        "hashes alike (without it each hash gets its own random salt).",
     )
     guard_pii_allow_list: list[str] = Field(
         [], description="Names that are never personal data here (the plant's vendors, sites, areas)."
@@ -226,8 +228,9 @@ class Settings(BaseSettings):
         description="Regions whose national phone formats are recognised (international +NN numbers always are).",
     )
     ingest_pii_operators: dict[PrivacyClass, Literal["replace", "mask", "hash", "encrypt", "keep"]] = Field(
-        {"public": "replace", "internal": "replace", "restricted": "hash", "personal": "encrypt"},
-        description="Per privacy class, how personal data in a document is anonymised before it is embedded.",
+        {"public": "replace", "internal": "replace", "restricted": "replace", "personal": "replace"},
+        description="Per privacy class, how personal data in a document is anonymised before it is embedded "
+        "(encrypt needs MAINTGRAPH_GUARD_PII_KEY; a data steward with the key can reveal the originals).",
     )
 
     # -- operations ---------------------------------------------------------------------------
@@ -237,6 +240,16 @@ class Settings(BaseSettings):
     log_format: Literal["auto", "json", "text"] = Field(
         "auto", description="auto = readable text on a terminal, JSON lines otherwise."
     )
+
+    @model_validator(mode="after")
+    def _pii_key_fits_the_operators(self) -> Settings:
+        key = self.guard_pii_key.get_secret_value() if self.guard_pii_key else None
+        encrypting = self.guard_pii_operator == "encrypt" or "encrypt" in self.ingest_pii_operators.values()
+        if encrypting and not key:
+            raise ValueError("the encrypt operator is configured but MAINTGRAPH_GUARD_PII_KEY is not set")
+        if key and len(key.encode()) not in (16, 24, 32):
+            raise ValueError(f"MAINTGRAPH_GUARD_PII_KEY is {len(key.encode())} bytes; it must be 16, 24 or 32")
+        return self
 
     @field_validator("pg_dsn", mode="before")
     @classmethod

@@ -10,15 +10,11 @@ that a small model cannot slip an invented fact into an answer.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from maintgraph.guardrails.grounded import CITATION, FACTUAL
 from maintgraph.ingest.chunking import split_sentences
-
-CITATION = re.compile(r"\[((?:doc|graph|wo):[^\]\s]+)\]")
-# A sentence states a checkable fact when it carries a number or something tag-like.
-FACTUAL = re.compile(r"\d|\b[A-Z]{1,4}-\d{2,4}[A-Z]?\b")
 
 
 @dataclass(frozen=True)

@@ -157,7 +157,7 @@ class Assistant:
                     self.traces.record(trace)
                 except Exception as exc:  # noqa: BLE001 - a trace store hiccup must not lose the answer
                     log.error("trace %s not recorded: %s", trace.id, exc)
-            if self.audit is not None:
+            if self.audit is not None and decision is None:  # a resumed turn's guards were audited when it paused
                 try:
                     self.audit.record(trace.guards, origin="agent", ref=trace.id)
                 except Exception as exc:  # noqa: BLE001 - nor an audit log hiccup
@@ -239,7 +239,10 @@ def open_assistant(settings: Any, use_model: bool = True) -> Assistant:
     saver, pool = open_checkpointer(conninfo, settings.connect_timeout_s)
     traces = TraceStore(conninfo, settings.connect_timeout_s)
     audit = AuditLog(conninfo, settings.connect_timeout_s)
-    guards = PlantGuards(plant_guard_config(settings, graph)) if settings.guard_enabled else NoGuards()
+    guards: Any = NoGuards()
+    if settings.guard_enabled:
+        guards = PlantGuards(plant_guard_config(settings, graph))
+        guards.warm_up()  # ~15 s once (Presidio, spaCy): before the first question, not during it
     parts = AgentParts(
         linker=EntityLinker.from_store(graph), toolbox=build_toolbox(graph=graph, search=search, cmms=cmms),
         drive_train=lambda tag: queries.drive_train(graph, tag), cmms=cmms,

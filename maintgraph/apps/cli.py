@@ -355,9 +355,10 @@ def _ingestor(settings: Settings):
     graph = _graph_store()
     scrub = None
     if settings.guard_enabled:  # the ingestion guard: personal data out before anything is embedded
-        from maintgraph.guardrails.guard import GuardConfig, PlantGuards
+        from maintgraph.agent.session import plant_guard_config
+        from maintgraph.guardrails.guard import PlantGuards
 
-        scrub = PlantGuards(GuardConfig.from_settings(settings)).scrub
+        scrub = PlantGuards(plant_guard_config(settings, graph)).scrub
     return Ingestor(_document_store(settings), build_embedder(settings), settings.chunk_max_tokens, graph,
                     EntityLinker.from_store(graph), scrub=scrub)  # fmt: skip
 
@@ -374,8 +375,6 @@ def docs_ingest(
     the rest go on."""
     settings = _settings()
     report = _ingestor(settings).ingest(paths, collection=collection, progress=not as_json)
-    for source, decisions in report.scrubbed.items():
-        _audit(settings, decisions, origin="ingest", ref=source)
     if as_json:
         out.print_json(json.dumps({"documents": report.documents, "added": report.added, "replaced": report.replaced,
                                    "skipped": report.skipped, "removed": report.removed, "chunks": report.chunks,
@@ -391,6 +390,7 @@ def docs_ingest(
             out.print(f"personal data anonymised before embedding: {found}")
         for file, reason in report.rejected:
             err.print(f"  [red]rejected:[/red] {file}: {reason}", highlight=False)
+    _audit(settings, report.scrubbed, origin="ingest")
     if report.rejected:
         raise typer.Exit(1)
 
@@ -994,7 +994,7 @@ def guard_check(
     guards = PlantGuards(GuardConfig.from_settings(settings))
     verdict = {"input": guards.check_input, "retrieved": guards.check_retrieved,
                "output": lambda t: guards.check_output(t, cited)}[direction](text)  # fmt: skip
-    audited = _audit(settings, verdict.decisions)
+    audited = _audit(settings, {None: verdict.decisions})
     if as_json:
         out.print_json(json.dumps({"blocked": verdict.blocked, "text": verdict.text, "decisions": verdict.decisions,
                                    "audited": audited}))  # fmt: skip
@@ -1010,18 +1010,27 @@ def guard_check(
         out.print(f"[bold]goes on as:[/bold] {escape(verdict.text)}")
 
 
-def _audit(settings: Settings, decisions: list[dict[str, Any]], origin: str = "cli", ref: str | None = None) -> bool:
-    """Record guard decisions in the audit log when its Postgres is reachable (a check works without it)."""
+def _audit(settings: Settings, decisions: dict[str | None, list[dict[str, Any]]], origin: str = "cli") -> bool:
+    """Record guard decisions (per source or other reference) in the audit log when its Postgres
+    is reachable; the work they describe is done either way, so a failure is a warning."""
+    import psycopg
+
     from maintgraph.guardrails.audit import AuditLog
     from maintgraph.services import Services
 
+    if not any(decisions.values()):
+        return True
     try:
         log = AuditLog(Services(settings).pg_conninfo(), settings.connect_timeout_s)
     except MaintgraphError as exc:
         err.print(f"[yellow]not audited:[/yellow] {exc}", highlight=False)
         return False
     try:
-        log.record(decisions, origin=origin, ref=ref)
+        for ref, fired in decisions.items():
+            log.record(fired, origin=origin, ref=ref)
+    except psycopg.Error as exc:
+        err.print(f"[yellow]not audited:[/yellow] guard audit log: {exc}", highlight=False)
+        return False
     finally:
         log.close()
     return True
@@ -1034,7 +1043,9 @@ def guard_audit(
     guard: Annotated[
         str | None, typer.Option("--guard", help="Only this guard: pii, injection, unsafe, grounded, topic.")
     ] = None,
-    action: Annotated[str | None, typer.Option("--action", help="Only this action: blocked, fixed, flagged.")] = None,
+    action: Annotated[
+        str | None, typer.Option("--action", help="Only this action: blocked, fixed, flagged or passed.")
+    ] = None,
     everything: Annotated[bool, typer.Option("--all", help="Include the checks that passed.")] = False,
     limit: Annotated[int, typer.Option("--limit", min=1, help="How many, newest first.")] = 50,
     as_json: JsonOption = False,

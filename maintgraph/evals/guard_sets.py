@@ -54,6 +54,8 @@ def score_pii(scanner: PiiScanner, items: list[dict[str, Any]]) -> PiiScore:
         spans = []
         for planted in item["pii"]:  # every occurrence of a planted value is personal data
             where = [(m.start(), m.end()) for m in re.finditer(re.escape(planted["value"]), text)]
+            if not where:
+                raise ValueError(f"{item['id']}: planted value {planted['value']!r} is not in its text")
             spans += where
             hit = any(f.overlaps(*where[0]) for f in findings)
             counts = score.by_type.setdefault(planted["type"], [0, 0])
@@ -62,7 +64,7 @@ def score_pii(scanner: PiiScanner, items: list[dict[str, Any]]) -> PiiScore:
             score.found += hit
             if not hit:
                 score.missed.append((item["id"], planted["type"]))
-        score.planted += len(spans)
+        score.planted += len(item["pii"])
         score.false_positives += sum(1 for f in findings if not any(f.overlaps(s, e) for s, e in spans))
         anonymised = anonymise(text, findings)
         score.kept_altered += [f"{item['id']}: {k}" for k in item["keep"] if k not in anonymised]

@@ -23,9 +23,13 @@ NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)?")
 CLAIM = re.compile(r"[^\n]*?(?:(?:\s*\[(?:doc|graph|wo):[^\]\s]+\])+[.!?]?|\n|$)")
 
 
+LIST_NUMBER = re.compile(r"(?im)^\s*(?:[-*]\s*)?(?:step\s+)?\d+[.):]\s")
+
+
 def numbers(text: str) -> set[str]:
-    """The numbers in ``text``, written one way (9,2 -> 9.2), without those inside codes and citations."""
-    plain = CODE.sub(" ", CITATION.sub(" ", text))
+    """The numbers in ``text``, written one way (9,2 -> 9.2), without those inside codes and
+    citations and without a list item's or step's own number ("1. Isolate ...")."""
+    plain = CODE.sub(" ", CITATION.sub(" ", LIST_NUMBER.sub(" ", text)))
     return {n.replace(",", ".") for n in NUMBER.findall(plain)}
 
 
@@ -40,7 +44,7 @@ def find_ungrounded(text: str, evidence: Mapping[str, str], notes: Sequence[str]
         missing = [c for c in cited if c not in evidence]
         if missing:
             kind, reason = "unknown_citation", f"cites {len(missing)} source(s) that were not retrieved"
-        elif not cited and FACTUAL.search(CITATION.sub("", sentence)):
+        elif not cited and FACTUAL.search(LIST_NUMBER.sub(" ", CITATION.sub("", sentence))):
             kind, reason = "uncited_fact", "states a fact without a citation"
         else:
             supported = set().union(*(numbers(evidence[c]) for c in cited)) if cited else set()

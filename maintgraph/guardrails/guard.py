@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from typing import Any, Literal
 from maintgraph.errors import ConfigError
 from maintgraph.guardrails import validators
 from maintgraph.guardrails.findings import Action, Check, Finding
+from maintgraph.guardrails.grounded import CITATION
 from maintgraph.guardrails.pii import Operator, PiiConfig, PiiScanner
 from maintgraph.guardrails.topic import REFUSAL
 
@@ -92,6 +94,7 @@ class PlantGuards:
         self.config = config
         self.scanner = PiiScanner(config.pii)
         self._guards: dict[tuple[Any, ...], Any] = {}
+        self._lock = threading.Lock()
 
     def warm_up(self) -> None:
         """Build the PII analyzer now (~20 s: Presidio and spaCy) rather than on the first question."""
@@ -110,7 +113,7 @@ class PlantGuards:
     def check_output(self, text: str, evidence: dict[str, str], notes: Sequence[str] = ()) -> GuardVerdict:
         """``evidence``: id -> text the answer may cite; ``notes``: lines the product itself wrote
         about the turn ("Could not check: ..."), which are not claims to ground."""
-        return self._chain("output", text, self._output_metadata(evidence, notes))
+        return self._chain("output", text, self._output_metadata(text, evidence, notes))
 
     def scrub(self, text: str, privacy_class: str) -> GuardVerdict:
         """``text`` anonymised as its source's privacy class says, before it is embedded or stored."""
@@ -120,13 +123,12 @@ class PlantGuards:
         return await self._achain("input", text, {"channel": "input"})
 
     async def acheck_output(self, text: str, evidence: dict[str, str], notes: Sequence[str] = ()) -> GuardVerdict:
-        return await self._achain("output", text, self._output_metadata(evidence, notes))
+        return await self._achain("output", text, self._output_metadata(text, evidence, notes))
 
     @staticmethod
-    def _output_metadata(evidence: dict[str, str], notes: Sequence[str]) -> dict[str, Any]:
-        # Graph facts quoted in an answer are the plant's structured data: no personal data to look for.
+    def _output_metadata(text: str, evidence: dict[str, str], notes: Sequence[str]) -> dict[str, Any]:
         return {"evidence": evidence, "isolation": isolation_lines(evidence), "notes": list(notes),
-                "trusted_refs": ["graph:"]}  # fmt: skip
+                "trusted_lines": quoted_graph_lines(text, evidence)}  # fmt: skip
 
     def ingest_operator(self, privacy_class: str) -> IngestOperator:
         operator = self.config.ingest_operators.get(privacy_class, "replace")
@@ -150,52 +152,68 @@ class PlantGuards:
         return steps
 
     def guard_for(self, check: Check, action: Action, operator: Any, asynchronous: bool) -> Any:
+        """The guardrails-ai Guard for one check and policy, built once (parallel retrieval
+        branches ask for it at the same time)."""
         key = (check, action, operator, asynchronous)
-        if key not in self._guards:
-            from guardrails import AsyncGuard, Guard, OnFailAction
+        with self._lock:
+            if key not in self._guards:
+                self._guards[key] = self._build_guard(check, action, operator, asynchronous)
+            return self._guards[key]
 
-            on_fail = {"block": OnFailAction.EXCEPTION, "fix": OnFailAction.FIX, "flag": OnFailAction.NOOP}[action]
-            kwargs: dict[str, Any] = {"on_fail": on_fail}
-            if check == "pii":
-                kwargs |= {"scanner": self.scanner, "operator": operator, "key": self.config.pii_key}
-            cls = AsyncGuard if asynchronous else Guard
-            # History of one call only: guardrails keeps raw texts there.
-            self._guards[key] = cls(name=f"maintgraph-{check}-{action}", history_max_length=1).use(
-                VALIDATOR[check](**kwargs)
-            )
-        return self._guards[key]
+    def _build_guard(self, check: Check, action: Action, operator: Any, asynchronous: bool) -> Any:
+        from guardrails import AsyncGuard, Guard, OnFailAction
+
+        on_fail = {"block": OnFailAction.EXCEPTION, "fix": OnFailAction.FIX, "flag": OnFailAction.NOOP}[action]
+        kwargs: dict[str, Any] = {"on_fail": on_fail}
+        if check == "pii":
+            kwargs |= {"scanner": self.scanner, "operator": operator, "key": self.config.pii_key}
+        cls = AsyncGuard if asynchronous else Guard
+        # History of one call only: guardrails keeps raw texts there.
+        return cls(name=f"maintgraph-{check}-{action}", history_max_length=1).use(VALIDATOR[check](**kwargs))
 
     def _chain(self, direction: Direction, text: str, metadata: dict[str, Any], operator: Any = None,
                skip: Sequence[Check] = ()) -> GuardVerdict:  # fmt: skip
+        from guardrails.errors import ValidationError
+
         verdict = GuardVerdict(text)
         for check, action, op in self._steps(direction, operator, skip):
             started, found = time.perf_counter(), {**metadata, "findings": []}
             try:
                 outcome = self.guard_for(check, action, op, asynchronous=False).validate(verdict.text, metadata=found)
                 result = outcome.validated_output if outcome.validated_output is not None else verdict.text
-            except Exception as exc:  # guardrails raises ValidationError for on_fail=exception
-                if not found["findings"]:
-                    raise
-                log.debug("%s guard blocked: %s", check, type(exc).__name__)
+            except ValidationError:  # on_fail=exception: the policy blocks
                 result = None
             if self._record(verdict, direction, check, action, found["findings"], started, result):
                 break
-        return verdict
+        return self._anonymised_if_blocked(verdict, direction, metadata)
 
     async def _achain(self, direction: Direction, text: str, metadata: dict[str, Any]) -> GuardVerdict:
+        """The same chain through guardrails-ai's AsyncGuard, for async callers (the HTTP service)."""
+        from guardrails.errors import ValidationError
+
         verdict = GuardVerdict(text)
         for check, action, op in self._steps(direction, None):
             started, found = time.perf_counter(), {**metadata, "findings": []}
             try:
-                guard = self.guard_for(check, action, op, asynchronous=True)
-                outcome = await guard.validate(verdict.text, metadata=found)
+                outcome = await self.guard_for(check, action, op, asynchronous=True).validate(
+                    verdict.text, metadata=found
+                )
                 result = outcome.validated_output if outcome.validated_output is not None else verdict.text
-            except Exception:
-                if not found["findings"]:
-                    raise
+            except ValidationError:
                 result = None
             if self._record(verdict, direction, check, action, found["findings"], started, result):
                 break
+        return self._anonymised_if_blocked(verdict, direction, metadata)
+
+    def _anonymised_if_blocked(
+        self, verdict: GuardVerdict, direction: Direction, metadata: dict[str, Any]
+    ) -> GuardVerdict:
+        """A question blocked before the PII check still goes to the trace and the checkpoint:
+        it is stored anonymised."""
+        if direction != "input" or not verdict.blocked or any(d["guard"] == "pii" for d in verdict.decisions):
+            return verdict
+        stored = self._chain("input", verdict.text, metadata, skip=("injection", "topic"))
+        verdict.text, verdict.decisions = stored.text, verdict.decisions + stored.decisions
         return verdict
 
     @staticmethod
@@ -213,6 +231,22 @@ class PlantGuards:
             return True
         verdict.text = result
         return False
+
+
+def quoted_graph_lines(text: str, evidence: dict[str, str]) -> list[str]:
+    """The answer's lines that quote a graph fact word for word (possibly cut short with "…"),
+    citing it. Graph facts are the plant's structured data (asset register, FMEA, LOTO): such a
+    line holds no personal data and describes failures rather than advising them, so the PII and
+    unsafe-advice checks leave it alone. A line the model wrote itself is never one of them."""
+    quoted = []
+    for line in text.splitlines():
+        refs = CITATION.findall(line)
+        if not refs or not all(ref.startswith("graph:") and ref in evidence for ref in refs):
+            continue
+        body = " ".join(CITATION.sub(" ", line).split()).removeprefix("- ").rstrip(".").removesuffix("…").strip()
+        if body and any(body in " ".join(evidence[ref].split()) for ref in refs):
+            quoted.append(line)
+    return quoted
 
 
 def isolation_lines(evidence: dict[str, str], most: int = 4) -> list[str]:

@@ -285,16 +285,16 @@ def normalise(text: str) -> str:
     return unicodedata.normalize("NFKC", text.translate(TAGS)).translate(INVISIBLE).translate(LOOK_ALIKES).casefold()
 
 
-def decoded_base64(text: str) -> list[str]:
-    """Readable text hidden as base64 in ``text`` (an instruction to "decode and follow")."""
+def decoded_base64(text: str) -> list[tuple[re.Match[str], str]]:
+    """Readable text hidden as base64 in ``text`` (an instruction to "decode and follow"), with its token."""
     found = []
-    for token in BASE64.findall(text):
+    for token in BASE64.finditer(text):
         try:
-            plain = base64.b64decode(token + "=" * (-len(token) % 4), validate=True).decode("utf-8")
+            plain = base64.b64decode(token.group() + "=" * (-len(token.group()) % 4), validate=True).decode("utf-8")
         except (ValueError, UnicodeDecodeError):
             continue
         if plain.isprintable() and sum(c.isalpha() or c == " " for c in plain) > 0.8 * len(plain):
-            found.append(plain)
+            found.append((token, plain))
     return found
 
 
@@ -346,10 +346,12 @@ def find_injections(text: str, channel: str = "input") -> list[Finding]:
                                         "an instruction to the assistant hidden in markup"))  # fmt: skip
     if TAGGED.search(text):
         findings.append(Finding("injection", "hidden_markup", 0, len(text), "text hidden in invisible tag characters"))
-    for hidden in decoded_base64(text):
+    for token, hidden in decoded_base64(text):
         kind = instruction_kind(hidden)
         if kind:
-            findings.append(Finding("injection", kind, 0, len(text), f"{kind.replace('_', ' ')} encoded in base64"))
+            findings.append(
+                Finding("injection", kind, token.start(), token.end(), f"{kind.replace('_', ' ')} in base64")
+            )
     for match in CONTROL_TOKENS.finditer(text):
         findings.append(
             Finding("injection", "hidden_markup", match.start(), match.end(), "a chat-template control token")
@@ -394,10 +396,14 @@ NEUTRALISED = "[removed: text that tried to instruct the assistant]"
 
 def neutralise(text: str, findings: list[Finding]) -> str:
     """``text`` with each injected span cut out and a note in its place; the rest kept."""
+    spans: list[list[int]] = []
+    for f in sorted(findings, key=lambda f: (f.start, -f.end)):  # overlapping findings are cut as one
+        if spans and f.start <= spans[-1][1]:
+            spans[-1][1] = max(spans[-1][1], f.end)
+        else:
+            spans.append([f.start, f.end])
     out, last = [], 0
-    for f in sorted(findings, key=lambda f: f.start):
-        if f.start < last:
-            continue
-        out += [text[last : f.start], NEUTRALISED + (" " if text[f.start : f.end].endswith(" ") else "")]
-        last = f.end
+    for start, end in spans:
+        out += [text[last:start], NEUTRALISED + (" " if text[start:end].endswith(" ") else "")]
+        last = end
     return "".join(out) + text[last:]

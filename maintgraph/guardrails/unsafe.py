@@ -286,13 +286,12 @@ def upsized(sentence: str) -> bool:
     return False
 
 
-def find_unsafe(text: str, trusted: tuple[str, ...] = ()) -> list[Finding]:
-    """One finding per sentence of ``text`` that advises something unsafe. Lines that only quote
-    ``trusted`` records (graph facts: the plant's own FMEA and LOTO data) are not read: an FMEA
+def find_unsafe(text: str, trusted: set[str] | None = None) -> list[Finding]:
+    """One finding per sentence of ``text`` that advises something unsafe. ``trusted`` lines
+    (graph facts quoted word for word: the plant's own FMEA and LOTO data) are not read: an FMEA
     cause describes a failure, it does not advise one."""
     findings = []
-    quoting = [line.span() for line in re.finditer(r"[^\n]+", text)
-               if (refs := CITED.findall(line.group())) and all(r[1:].startswith(trusted) for r in refs)] if trusted else []  # fmt: skip
+    quoting = [line.span() for line in re.finditer(r"[^\n]+", text) if line.group() in (trusted or ())]
     sentences = [m for m in SENTENCE.finditer(text) if not any(a <= m.start() < b for a, b in quoting)]
     for i, match in enumerate(sentences):
         around = " ".join(s.group() for s in sentences[max(0, i - 1) : i + 2] if s is not match)

@@ -40,20 +40,18 @@ class PersonalData(Validator):
         self.scanner, self.operator, self.key = scanner, operator, key
 
     def validate(self, value: str, metadata: dict[str, Any]) -> Any:
-        found = self._find(value, tuple(metadata.get("trusted_refs") or ()))
+        found = self._find(value, set(metadata.get("trusted_lines") or ()))
         fixed = anonymise(value, found, self.operator, self.key) if found else value
         kinds = ", ".join(sorted({f.kind for f in found}))
         return _result(found, metadata, fixed, f"personal data: {kinds}")
 
-    def _find(self, value: str, trusted: tuple[str, ...]) -> list[Finding]:
-        """Findings in ``value``; lines that only quote ``trusted`` records (graph facts: the plant's
-        structured data, which holds no personal data) are not read."""
+    def _find(self, value: str, trusted: set[str]) -> list[Finding]:
+        """Findings in ``value``, except in ``trusted`` lines (quoted graph facts: see guard.quoted_graph_lines)."""
         if not trusted:
             return self.scanner.find(value)
         found, offset = [], 0
         for line in value.splitlines(keepends=True):
-            refs = grounded.CITATION.findall(line)
-            if not (refs and all(ref.startswith(trusted) for ref in refs)):
+            if line.rstrip("\n") not in trusted:
                 found += [replace(f, start=f.start + offset, end=f.end + offset) for f in self.scanner.find(line)]
             offset += len(line)
         return found
@@ -75,7 +73,7 @@ class UnsafeProcedure(Validator):
     The fix leads with the safe procedure and the equipment's isolation steps (``metadata["isolation"]``)."""
 
     def validate(self, value: str, metadata: dict[str, Any]) -> Any:
-        found = unsafe.find_unsafe(value, tuple(metadata.get("trusted_refs") or ()))
+        found = unsafe.find_unsafe(value, set(metadata.get("trusted_lines") or ()))
         fixed = unsafe.make_safe(value, found, metadata.get("isolation")) if found else value
         kinds = ", ".join(sorted({f.kind.replace("_", " ") for f in found}))
         return _result(found, metadata, fixed, f"unsafe advice: {kinds}")

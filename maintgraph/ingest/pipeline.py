@@ -141,12 +141,14 @@ class Ingestor:
             return
         fired: list[dict[str, Any]] = []
         blocks = []
-        for block in document.blocks:
+        for block in document.blocks:  # block text is what is chunked and embedded (cells are its parts)
             verdict = self.scrub(block.text, document.privacy_class)
-            cells = tuple(self.scrub(cell, document.privacy_class).text for cell in block.cells)
             fired += [d for d in verdict.decisions if d["action"] != "passed"]
-            blocks.append(replace(block, text=verdict.text, cells=cells) if verdict.text != block.text else block)
+            blocks.append(replace(block, text=verdict.text, cells=()) if verdict.text != block.text else block)
         document.blocks = blocks
+        title = self.scrub(document.title, document.privacy_class)  # shown with every citation
+        fired += [d for d in title.decisions if d["action"] != "passed"]
+        document.title = title.text
         if fired:
             report.scrubbed[document.source] = fired
 

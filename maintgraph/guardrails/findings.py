@@ -28,3 +28,12 @@ class Finding:
 
     def overlaps(self, start: int, end: int) -> bool:
         return self.start < end and start < self.end
+
+
+def without(text: str, findings: list[Finding]) -> str:
+    """``text`` with the findings' spans cut out (the sentences a fix drops)."""
+    kept, last = [], 0
+    for f in sorted(findings, key=lambda f: f.start):
+        kept.append(text[last : max(last, f.start)])
+        last = max(last, f.end)
+    return "".join(kept) + text[last:]

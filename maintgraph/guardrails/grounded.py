@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from maintgraph.guardrails.findings import Finding
+from maintgraph.guardrails.findings import Finding, without
 
 CITATION = re.compile(r"\[((?:doc|graph|wo):[^\]\s]+)\]")
 # A sentence states a checkable fact when it carries a number or something tag-like.
@@ -58,11 +58,6 @@ def find_ungrounded(text: str, evidence: Mapping[str, str], notes: Sequence[str]
 
 def drop_ungrounded(text: str, findings: list[Finding]) -> str:
     """``text`` without the ungrounded sentences, and a note saying how many were removed."""
-    kept, last = [], 0
-    for f in sorted(findings, key=lambda f: f.start):
-        kept.append(text[last : f.start])
-        last = f.end
-    kept.append(text[last:])
-    remainder = re.sub(r"\n{2,}", "\n", "".join(kept)).strip()
+    remainder = re.sub(r"\n{2,}", "\n", without(text, findings)).strip()
     note = f"({len(findings)} statement(s) removed: not supported by the retrieved records.)"
     return f"{remainder}\n{note}" if remainder else note

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 
-from maintgraph.guardrails.findings import Finding
+from maintgraph.guardrails.findings import Finding, without
 from maintgraph.guardrails.injection import normalise
 
 W = r"(?:[^.;!?\n]|(?<=\d)\.(?=\d))"  # within one clause (a decimal point does not end it)
@@ -328,12 +328,7 @@ def learned_findings(text: str, sentences: list[re.Match[str]]) -> list[Finding]
 def make_safe(text: str, findings: list[Finding], isolation: list[str] | None = None) -> str:
     """``text`` without its unsafe sentences, led by the safe procedure for what they advised
     (and the equipment's own isolation steps when the evidence has them)."""
-    kept, last = [], 0
-    for f in sorted(findings, key=lambda f: f.start):
-        kept.append(text[last : f.start])
-        last = f.end
-    kept.append(text[last:])
-    remainder = re.sub(r"[ \t]{2,}", " ", "".join(kept)).strip()
+    remainder = re.sub(r"[ \t]{2,}", " ", without(text, findings)).strip()
     safe = [SAFE_PROCEDURE[k] for k in dict.fromkeys(f.kind for f in findings)]
     lead = "Safety: " + " ".join(safe)
     return "\n".join([lead, *(isolation or []), *([remainder] if remainder else [])])

@@ -6,9 +6,11 @@ text, bulletins), where a planted instruction is neutralised (the segment carryi
 out and a note says so) rather than passed to the model.
 
 Attackers hide instructions, so the text is first normalised (Unicode compatibility forms,
-zero-width and direction characters removed, Cyrillic and Greek look-alikes mapped to Latin)
-and matched in three readings: as is, with leetspeak undone (1gn0re), and with letters that
-were split apart joined again (i.g.n.o.r.e, ig-nore). Hidden markup (HTML comments and hidden
+zero-width and direction characters removed, tag characters read as the ASCII they hide,
+Cyrillic and Greek look-alikes mapped to Latin) and matched in several readings: as is, with
+leetspeak undone (1gn0re), with letters that were split apart joined again (i g n o r e,
+i.g.n.o.r.e, ig-nore), and with base64 tokens decoded. Phrasings no pattern knows go to the
+learned second opinion (``learned.py``). Hidden markup (HTML comments and hidden
 elements, Markdown comments, alt text) is read separately: an instruction there is an attack
 even when the visible text is innocent, and chat-template tokens (``<|im_start|>system``,
 ``[INST]``, ``{"role": "system"}``) have no business in a maintenance document at all.

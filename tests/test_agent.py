@@ -203,10 +203,12 @@ def test_an_injected_question_is_refused_before_any_tool_runs_and_the_decision_i
     assert result.answer.startswith("I can't help with that: it reads as an instruction to the assistant")
     trace = assistant.traces.get(result.trace_id)
     assert trace.tool_calls == [] and trace.evidence_ids == []
-    assert [(d["guard"], d["action"]) for d in trace.guards] == [("injection", "blocked")]
+    # refused by the injection guard; what is stored of the question is still checked for personal data
+    assert [(d["guard"], d["action"]) for d in trace.guards] == [("topic", "passed"), ("injection", "blocked"),
+                                                                 ("pii", "passed")]  # fmt: skip
     with assistant.audit.pool.connection() as conn:
-        audited = conn.execute("SELECT guard, action, span_types FROM guard_audit WHERE ref = %s",
-                               [result.trace_id]).fetchall()  # fmt: skip
+        audited = conn.execute("SELECT guard, action, span_types FROM guard_audit "
+                               "WHERE ref = %s AND action <> 'passed'", [result.trace_id]).fetchall()  # fmt: skip
     assert audited == [{"guard": "injection", "action": "blocked", "span_types": ["instruction_override"]}]
 
 

@@ -6,7 +6,7 @@ validator, with the policy from the settings: ``block`` stops the text, ``fix`` 
 sanitised text on, ``flag`` passes it unchanged and records the finding. Checks run in a fixed
 order per direction, each on the previous one's output:
 
-    input:      prompt injection -> on topic -> personal data
+    input:      on topic -> prompt injection -> personal data
     retrieved:  prompt injection (always neutralised) -> personal data (always anonymised)
     output:     grounded -> unsafe procedure -> personal data
     ingestion:  personal data, with the operator the source's privacy class calls for
@@ -41,7 +41,7 @@ VALIDATOR = {"pii": validators.PersonalData, "injection": validators.PromptInjec
              "unsafe": validators.UnsafeProcedure, "grounded": validators.Grounded,
              "topic": validators.OnTopic}  # fmt: skip
 ORDER: dict[Direction, tuple[Check, ...]] = {
-    "input": ("injection", "topic", "pii"), "retrieved": ("injection", "pii"),
+    "input": ("topic", "injection", "pii"), "retrieved": ("injection", "pii"),
     "output": ("grounded", "unsafe", "pii"), "ingest": ("pii",),
 }  # fmt: skip
 
@@ -212,7 +212,7 @@ class PlantGuards:
         it is stored anonymised."""
         if direction != "input" or not verdict.blocked or any(d["guard"] == "pii" for d in verdict.decisions):
             return verdict
-        stored = self._chain("input", verdict.text, metadata, skip=("injection", "topic"))
+        stored = self._chain("input", verdict.text, metadata, skip=("topic", "injection"))
         verdict.text, verdict.decisions = stored.text, verdict.decisions + stored.decisions
         return verdict
 

@@ -23,13 +23,15 @@ NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)?")
 CLAIM = re.compile(r"[^\n]*?(?:(?:\s*\[(?:doc|graph|wo):[^\]\s]+\])+[.!?]?|\n|$)")
 
 
-LIST_NUMBER = re.compile(r"(?im)^\s*(?:[-*]\s*)?(?:step\s+)?\d+[.):]\s")
+# A list item's or step's own number: "1. Isolate ...", "- Step 2: ...", "... done. 3. Fit ...".
+LIST_NUMBER = re.compile(r"(?im)(?:^\s*(?:[-*]\s*)?(?:step\s+)?|(?<=[.:;]\s))\d{1,2}[.):]\s+(?=[A-Z])")
 
 
-def numbers(text: str) -> set[str]:
+def numbers(text: str, claim: bool = False) -> set[str]:
     """The numbers in ``text``, written one way (9,2 -> 9.2), without those inside codes and
-    citations and without a list item's or step's own number ("1. Isolate ...")."""
-    plain = CODE.sub(" ", CITATION.sub(" ", LIST_NUMBER.sub(" ", text)))
+    citations; in a ``claim``, without list and step numbers (they number the answer's lines,
+    they state nothing)."""
+    plain = CODE.sub(" ", CITATION.sub(" ", LIST_NUMBER.sub(" ", text) if claim else text))
     return {n.replace(",", ".") for n in NUMBER.findall(plain)}
 
 
@@ -48,7 +50,7 @@ def find_ungrounded(text: str, evidence: Mapping[str, str], notes: Sequence[str]
             kind, reason = "uncited_fact", "states a fact without a citation"
         else:
             supported = set().union(*(numbers(evidence[c]) for c in cited)) if cited else set()
-            unsupported = numbers(sentence) - supported
+            unsupported = numbers(sentence, claim=True) - supported
             if not unsupported:
                 continue
             kind, reason = "number_not_in_evidence", f"{len(unsupported)} number(s) not in the cited evidence"

@@ -188,6 +188,8 @@ def _pattern_recognizers(config: PiiConfig) -> list[Any]:
 
 def build_analyzer(config: PiiConfig) -> Any:
     """A Presidio ``AnalyzerEngine`` with maintgraph's registry (slow: imports Presidio and spaCy)."""
+    # Presidio logs "Fetching all recognizers" at INFO on every call: noise in a chat and in the logs.
+    logging.getLogger("presidio-analyzer").setLevel(max(logging.WARNING, log.getEffectiveLevel()))
     from presidio_analyzer import AnalyzerEngine, RecognizerRegistry
     from presidio_analyzer.nlp_engine import NlpEngineProvider
     from presidio_analyzer.predefined_recognizers import (
@@ -272,6 +274,13 @@ class PiiScanner:
                     and re.search(r"[A-Za-z_]{2,}:\s*$", text[max(0, r.start - 30) : r.start])
                 ):
                     continue  # a record's field value ("Item: Impeller"), not a person
+                if span is not None and len(span) == 1 and text[r.end : r.end + 1] == ":":
+                    continue  # a field label ("Alarm: 4.5 mm/s"); chat speakers have their own recognizer
+                if span is not None and (
+                    span[0].lower_ in {"the", "a", "an", "this", "that"}
+                    or any(token.lower_ in NOT_A_PERSON for token in span)
+                ):
+                    continue  # "Kestrel KES-ES End-Suction Pump": a product, a place, a thing
             findings.append(
                 Finding(
                     "pii",

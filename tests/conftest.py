@@ -176,3 +176,56 @@ def vllm(llm_settings):
     finally:
         server.stop()
         shutil.rmtree(llm_settings.data_dir, ignore_errors=True)
+
+
+# -- the sample plant, loaded once: graph, documents and CMMS history ---------------------------------
+PLANT = REPO / "data" / "plant"
+
+
+@pytest.fixture(scope="session")
+def plant_settings(running_services):
+    """A database and a graph holding the whole sample plant: graph, documents and CMMS history."""
+    from psycopg.rows import dict_row
+
+    from maintgraph.graph.falkordb import FalkorDBStore
+    from maintgraph.graph.linking import EntityLinker
+    from maintgraph.graph.loaders import load_paths
+    from maintgraph.ingest.pipeline import Ingestor
+    from maintgraph.search.embeddings import build_embedder
+    from maintgraph.search.store import DocumentStore
+    from maintgraph.tools.cmms_import import import_cmms
+
+    name = f"agent_{uuid.uuid4().hex[:10]}"
+    admin = running_services.conninfo("postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
+    settings = Settings(data_dir=running_services.settings.data_dir, pg_database=name, graph_name=name)
+    graph = FalkorDBStore(running_services.services.falkordb.client(), name)
+    graph.ensure_schema()
+    load_paths(graph, [PLANT])
+    store = DocumentStore(running_services.conninfo(name))
+    Ingestor(store, build_embedder(settings), 200, graph, EntityLinker.from_store(graph)).ingest(
+        [PLANT / "docs"], progress=False
+    )
+    store.close()
+    with psycopg.connect(running_services.conninfo(name), row_factory=dict_row) as conn:
+        import_cmms(conn, PLANT, "plant")
+    yield settings
+    graph.clear()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def assistant(plant_settings):
+    from maintgraph.agent.session import open_assistant
+
+    opened = open_assistant(plant_settings, use_model=False)
+    yield opened
+    opened.close()
+
+
+def cli_env(settings: Settings) -> dict[str, str]:
+    """The environment that points the command line at ``settings``' stores."""
+    return {"MAINTGRAPH_DATA_DIR": str(settings.data_dir), "MAINTGRAPH_PG_DATABASE": settings.pg_database,
+            "MAINTGRAPH_GRAPH_NAME": settings.graph_name}  # fmt: skip

@@ -8,63 +8,14 @@ import uuid
 
 import psycopg
 import pytest
-from psycopg.rows import dict_row
 
 from maintgraph.config import Settings
 
-from .conftest import REPO, TEMPLATE_DB, run_cli
-
-PLANT = REPO / "data" / "plant"
-
-
-@pytest.fixture(scope="module")
-def plant_settings(running_services):
-    """A database and a graph holding the whole sample plant: graph, documents and CMMS history."""
-    from maintgraph.graph.falkordb import FalkorDBStore
-    from maintgraph.graph.linking import EntityLinker
-    from maintgraph.graph.loaders import load_paths
-    from maintgraph.ingest.pipeline import Ingestor
-    from maintgraph.search.embeddings import build_embedder
-    from maintgraph.search.store import DocumentStore
-    from maintgraph.tools.cmms_import import import_cmms
-
-    name = f"agent_{uuid.uuid4().hex[:10]}"
-    admin = running_services.conninfo("postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
-    settings = Settings(data_dir=running_services.settings.data_dir, pg_database=name, graph_name=name)
-    graph = FalkorDBStore(running_services.services.falkordb.client(), name)
-    graph.ensure_schema()
-    load_paths(graph, [PLANT])
-    store = DocumentStore(running_services.conninfo(name))
-    Ingestor(store, build_embedder(settings), 200, graph, EntityLinker.from_store(graph)).ingest(
-        [PLANT / "docs"], progress=False
-    )
-    store.close()
-    with psycopg.connect(running_services.conninfo(name), row_factory=dict_row) as conn:
-        import_cmms(conn, PLANT, "plant")
-    yield settings
-    graph.clear()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
-@pytest.fixture(scope="module")
-def assistant(plant_settings):
-    from maintgraph.agent.session import open_assistant
-
-    opened = open_assistant(plant_settings, use_model=False)
-    yield opened
-    opened.close()
+from .conftest import cli_env, run_cli
 
 
 def thread() -> str:
     return f"t-{uuid.uuid4().hex[:10]}"
-
-
-def cli_env(settings: Settings) -> dict[str, str]:
-    return {"MAINTGRAPH_DATA_DIR": str(settings.data_dir), "MAINTGRAPH_PG_DATABASE": settings.pg_database,
-            "MAINTGRAPH_GRAPH_NAME": settings.graph_name}  # fmt: skip
 
 
 # -- answers ------------------------------------------------------------------------------------------
@@ -280,29 +231,3 @@ def test_the_evidence_is_still_shown_when_the_model_server_is_down(plant_setting
         served.close()
     assert result.cited and "Could not check: the model (" in result.answer
     assert result.route["model_choice"]["verdict"] == "unavailable"
-
-
-# -- the question set ------------------------------------------------------------------------------
-
-
-def test_the_agent_beats_vector_only_search_on_the_question_set(assistant, capsys):
-    from maintgraph.evals.agent_set import (
-        CATEGORIES,
-        agent_answerer,
-        comparison_table,
-        load_questions,
-        run_set,
-        vector_only_answerer,
-    )
-
-    questions = load_questions()
-    assert len(questions) >= 60 and all(sum(q.category == c for q in questions) >= 10 for c in CATEGORIES)
-    search = assistant.parts.toolbox[("docs", "search")]  # the agent's own document search
-    agent = run_set("agent", questions, agent_answerer(assistant, f"eval-{uuid.uuid4().hex[:6]}"))
-    baseline = run_set("vector-only", questions, vector_only_answerer(lambda text: search(query=text, tags=())))
-    with capsys.disabled():  # the scores belong in the test log
-        print(f"\nQuestion set ({len(questions)} questions, answers from the cited evidence, no model):")
-        print(comparison_table([agent, baseline]))
-    for category in ("multi_hop", "history"):
-        assert agent.accuracy(category) >= baseline.accuracy(category) + 0.25, category
-    assert agent.accuracy() > baseline.accuracy()

@@ -18,11 +18,11 @@ import psycopg
 import pytest
 from psycopg.rows import dict_row
 
+from maintgraph.evals.assetopsbench_key import EXCLUDED, SCENARIOS
 from maintgraph.tools.cmms_import import import_cmms
 from maintgraph.tools.cmms_tools import Approvals, CMMSTools, EventQuery, SearchWorkOrders
 from maintgraph.tools.postgres_cmms import PostgresCMMS
 
-from .assetopsbench_wo import EXCLUDED, SCENARIOS
 from .conftest import SHARED_DATA
 
 # The export does not map alert rules to failure codes into the CMMS yet: no tool answers these.

@@ -60,6 +60,8 @@ class TurnResult:
     submitted: dict[str, Any] | None = None
     trace_id: str | None = None
     evidence: list[dict[str, str]] = field(default_factory=list)
+    tool_calls: list[str] = field(default_factory=list)  # "source.name(arg='v')", in the order made
+    tokens: dict[str, int] = field(default_factory=dict)
 
 
 class Assistant:
@@ -174,6 +176,7 @@ class Assistant:
             route=values.get("route") or {}, timings=values.get("timings") or {}, awaiting=awaiting,
             submitted=values.get("submitted"),
             evidence=[{"id": e.id, "title": e.title, "text": e.text} for e in evidence.values()],
+            tool_calls=[r.call for r in values.get("records") or []], tokens=values.get("tokens") or {},
         )  # fmt: skip
 
     # -- the conversation ---------------------------------------------------------------------------
@@ -207,11 +210,12 @@ def open_checkpointer(conninfo: str, connect_timeout_s: int = 5) -> tuple[Any, A
     return saver, pool
 
 
-def open_assistant(settings: Any, use_model: bool = True) -> Assistant:
+def open_assistant(settings: Any, use_model: bool = True, adapter: str | None = None) -> Assistant:
     """The assistant on the configured stores: the graph, document search, the CMMS, the model
     server (unless ``use_model`` is False: answers are then the cited evidence), memory and traces.
-    Synthesis uses the base model: the shipped house-style adapter was trained for its answer
-    format, not for citing evidence (the fine-tuning issue trains one that does)."""
+    Synthesis uses the base model unless ``adapter`` names a registered LoRA adapter (served by
+    vLLM under its name): the shipped house-style adapter was trained for its answer format, not
+    for citing evidence (the fine-tuning issue trains one that does)."""
     from maintgraph.agent.plan import build_toolbox
     from maintgraph.graph import queries
     from maintgraph.graph.linking import EntityLinker
@@ -246,10 +250,10 @@ def open_assistant(settings: Any, use_model: bool = True) -> Assistant:
     parts = AgentParts(
         linker=EntityLinker.from_store(graph), toolbox=build_toolbox(graph=graph, search=search, cmms=cmms),
         drive_train=lambda tag: queries.drive_train(graph, tag), cmms=cmms,
-        llm=LLMClient(settings) if use_model else None, model=settings.llm_model,
+        llm=LLMClient(settings) if use_model else None, model=adapter or settings.llm_model,
         budget=settings.agent_tool_budget, model_routing=settings.agent_model_routing,
         prompt_chars=prompt_chars(settings.llm_max_model_len, ANSWER_TOKENS),
-        versions=model_versions(settings) if use_model else {"model": None}, guards=guards,
+        versions=model_versions(settings, adapter) if use_model else {"model": None}, guards=guards,
     )  # fmt: skip
     closers = [
         pool.close,
@@ -282,13 +286,20 @@ def plant_guard_config(settings: Any, graph: Any) -> Any:
     return replace(config, pii=replace(config.pii, allow_list=config.pii.allow_list + names))
 
 
-def model_versions(settings: Any) -> dict[str, Any]:
-    """The model the agent calls (the base model: no adapter is used for synthesis yet) with its
-    pinned hash; a model the registry does not know (an external endpoint's) is recorded as such."""
+def model_versions(settings: Any, adapter: str | None = None) -> dict[str, Any]:
+    """The model the agent calls, and the adapter if one is used, with their pinned hashes; a
+    model the registry does not know (an external endpoint's) is recorded as such. An adapter
+    must be registered: a typo would otherwise be answered by whatever the server makes of it."""
     from maintgraph.llm.registry import ModelRegistry
 
+    registry = ModelRegistry(settings)
+    used = registry.adapter(adapter) if adapter else None
     try:
-        base = ModelRegistry(settings).model(settings.llm_model)
+        base = registry.model(used.base if used else settings.llm_model)
     except MaintgraphError:
         return {"model": settings.llm_model, "registered": False, "adapter": None}
-    return {"model": base.name, "package": f"{base.package}=={base.version}", "sha256": base.sha256, "adapter": None}
+    versions = {"model": base.name, "package": f"{base.package}=={base.version}", "sha256": base.sha256,
+                "adapter": None}  # fmt: skip
+    if used:
+        versions.update(adapter=used.name, adapter_sha256=used.sha256, adapter_rank=used.rank)
+    return versions

@@ -60,7 +60,8 @@ def trace_of(values: dict[str, Any], thread_id: str, started_at: datetime, secon
                      answer=values.get("answer"), cited=values.get("cited") or [], timings=timings)  # fmt: skip
     seen = values.get("understanding")
     evidence = {e.id: e for e in values.get("evidence") or []}
-    calls = [{**asdict(r), "results": [{"id": i, "text": evidence[i].text} for i in r.evidence_ids if i in evidence]}
+    calls = [{**asdict(r), "results": [{"id": i, "title": evidence[i].title, "text": evidence[i].text}
+                                       for i in r.evidence_ids if i in evidence]}
              for r in values.get("records") or []]  # fmt: skip
     dropped = set(values.get("dropped") or [])
     return Trace(
@@ -101,6 +102,16 @@ class TraceStore:
                 f"SELECT {', '.join(COLUMNS)} FROM agent_traces WHERE {FOR_THREAD} ORDER BY started_at DESC "
                 "LIMIT %(limit)s",
                 {"thread": thread_id, "limit": limit},
+            ).fetchall()
+        return [Trace.model_validate({**row, "id": str(row["id"])}) for row in rows]
+
+    def since(self, since: datetime | None = None, thread_id: str | None = None, limit: int = 200) -> list[Trace]:
+        """Traces oldest first, from ``since`` on: the order a replay asks them in."""
+        with self.pool.connection() as conn:
+            rows = conn.execute(
+                f"SELECT {', '.join(COLUMNS)} FROM agent_traces WHERE {FOR_THREAD} "
+                "AND (%(since)s::timestamptz IS NULL OR started_at >= %(since)s) ORDER BY started_at LIMIT %(limit)s",
+                {"thread": thread_id, "since": since, "limit": limit},
             ).fetchall()
         return [Trace.model_validate({**row, "id": str(row["id"])}) for row in rows]
 

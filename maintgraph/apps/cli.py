@@ -958,6 +958,308 @@ def trace_export(
     out.print(f"{count} trace(s) written to {path}")
 
 
+@trace_app.command("replay")
+@friendly_errors
+def trace_replay(
+    since: Annotated[
+        datetime | None, typer.Option("--since", help="Replay turns started at or after this time (ISO date or time).")
+    ] = None,
+    thread: Annotated[str | None, typer.Option("--thread", help="Only this conversation.")] = None,
+    limit: Annotated[int, typer.Option("--limit", min=1, help="At most this many turns, oldest first.")] = 200,
+    tools: Annotated[
+        str,
+        typer.Option(
+            "--tools",
+            help="recorded: answer tool calls from the recording (deterministic); live: the stores as they are now.",
+        ),
+    ] = "recorded",
+    adapter: AdapterOption = None,
+    substitute: Annotated[
+        str | None,
+        typer.Option(
+            "--substitute",
+            help="Replay turns recorded with a model or adapter that is no longer "
+            "registered with this one (they are left out otherwise).",
+        ),
+    ] = None,
+    no_model: NoModel = False,
+    resume: Annotated[str | None, typer.Option("--resume", help="Finish an interrupted replay run.")] = None,
+    out_dir: ReportDir = None,
+) -> None:
+    """Ask recorded conversations again and diff route, evidence, citations and answer against the recording."""
+    from maintgraph.evals.replay import replay, replay_report
+    from maintgraph.evals.report import write
+    from maintgraph.llm.registry import ModelRegistry
+
+    if tools not in ("recorded", "live"):
+        raise typer.BadParameter(f"--tools must be recorded or live, not {tools!r}")
+    settings = _settings()
+    registry = ModelRegistry(settings)
+    if substitute:
+        substitute = (
+            registry.adapter(substitute).name if substitute in registry.adapters else registry.model(substitute).name
+        )
+    store, traces = _eval_store(settings), _trace_store()
+    assistant = None
+    try:
+        if resume:
+            config = store.run(resume)["config"]
+            selected = [traces.get(t) for t in config["traces"]]
+            tools, substitute = config["tools"], config["substitute"]
+        else:
+            selected = traces.since(since.astimezone() if since else None, thread, limit)
+            if not selected:
+                raise MaintgraphError("no traces match: nothing to replay (see `maintgraph trace list`)")
+        adapter = adapter or (substitute if substitute in registry.adapters else None)
+        assistant = _open_assistant(settings, not no_model, adapter)
+        config = {"model": assistant.parts.versions, "graph": _graph_version(settings),
+                  "selection": {"since": str(since) if since else None, "thread": thread, "limit": limit}}  # fmt: skip
+        known = set(registry.models) | set(registry.adapters)
+        try:
+            run_id = replay(store, traces, assistant, selected, tools, known, config, substitute, resume,  # type: ignore[arg-type]
+                            progress=sys.stderr.isatty())  # fmt: skip
+        except KeyboardInterrupt:
+            err.print("interrupted: the turns replayed so far are kept; finish with `maintgraph trace replay --resume`")
+            raise typer.Exit(130) from None
+        run = store.run(run_id)
+        rows = store.results(run_id)
+        md, html = write(replay_report(run, rows), _report_dir(settings, out_dir), run_id)
+    finally:
+        if assistant is not None:
+            assistant.close()
+        store.close()
+        traces.close()
+    summary = run["summary"]["replay"]
+    for why in run["config"]["skipped"].values():
+        err.print(f"[yellow]left out:[/yellow] {escape(why)}")
+    shares = {k: summary[k] or 0 for k in ("same_route", "same_citations", "same_answer")}
+    out.print(f"replay {run_id}: {summary['turns']} turn(s); same route {shares['same_route']:.0%}, same citations "
+              f"{shares['same_citations']:.0%}, identical answers {shares['same_answer']:.0%}")  # fmt: skip
+    out.print(f"report: {md}\n        {html}")
+
+
+eval_app = typer.Typer(help="Evaluation sets, runs, reports and comparisons (release gates).", no_args_is_help=True)
+app.add_typer(eval_app, name="eval")
+AdapterOption = Annotated[str | None, typer.Option("--adapter", help="Answer with this registered LoRA adapter.")]
+ReportDir = Annotated[Path | None, typer.Option("--out", help="Folder for the reports (default: DATA_DIR/reports).")]
+
+
+def _eval_store(settings: Settings):
+    from maintgraph.evals.store import EvalStore
+    from maintgraph.services import Services
+
+    return EvalStore(Services(settings).pg_conninfo(), settings.connect_timeout_s)
+
+
+def _report_dir(settings: Settings, out_dir: Path | None) -> Path:
+    return out_dir or settings.data_dir / "reports"
+
+
+def _open_assistant(settings: Settings, use_model: bool, adapter: str | None):
+    from maintgraph.agent.session import open_assistant
+
+    return open_assistant(settings, use_model=use_model, adapter=adapter)
+
+
+def _graph_version(settings: Settings) -> dict[str, int]:
+    from maintgraph.graph.store import open_graph_store
+
+    graph = open_graph_store(settings)
+    try:
+        stats = graph.stats()
+    finally:
+        graph.close()
+    return {"nodes": sum(stats["nodes"].values()), "relationships": sum(stats["relationships"].values())}
+
+
+@eval_app.command("sets")
+@friendly_errors
+def eval_sets() -> None:
+    """The evaluation sets shipped in data/eval, and AssetOpsBench (from ../shared/data)."""
+    from maintgraph.evals.sets import ASSETOPSBENCH, EVAL_DIR, resolve_set
+
+    table = Table("set", "version", "items", "categories", "problems")
+    for name in [*sorted(p.name.removesuffix(".jsonl") for p in EVAL_DIR.glob("*.jsonl")), ASSETOPSBENCH]:
+        try:
+            loaded = resolve_set(name)
+        except MaintgraphError as exc:
+            table.add_row(name, "", "", "", escape(str(exc)))
+            continue
+        categories = ", ".join(f"{c} {n}" for c, n in loaded.by_category().items())
+        table.add_row(name, loaded.version, str(len(loaded.items)), categories, str(len(loaded.problems)))
+    out.print(table)
+
+
+@eval_app.command("run")
+@friendly_errors
+def eval_run(
+    sets: Annotated[
+        list[str] | None, typer.Argument(help="Sets: names in data/eval, .jsonl paths, or assetopsbench.")
+    ] = None,
+    adapter: AdapterOption = None,
+    baseline: Annotated[
+        str, typer.Option("--baseline", help="vector-only (document search alone, in the same run) or none.")
+    ] = "vector-only",
+    no_model: NoModel = False,
+    judge: Annotated[
+        bool, typer.Option("--judge", help="Also score faithfulness with the model as judge (reported apart).")
+    ] = False,
+    resume: Annotated[str | None, typer.Option("--resume", help="Finish an interrupted run.")] = None,
+    gate: Annotated[
+        bool, typer.Option("--gate", help="Exit 4 if the agent misses a threshold of data/eval/thresholds.yaml.")
+    ] = False,
+    out_dir: ReportDir = None,
+) -> None:
+    """Evaluate the agent (and the baseline, in the same run) on sets; store the run; write its report."""
+    from maintgraph.evals import runner, views
+    from maintgraph.evals.report import write
+    from maintgraph.evals.sets import resolve_set
+
+    settings = _settings()
+    store = _eval_store(settings)
+    assistant = None
+    try:
+        if resume:
+            recorded = store.run(resume)["config"]
+            sets = sets or [s["name"] for s in recorded["sets"]]
+            adapter, baseline, no_model, judge = (recorded["adapter"], recorded["baseline"], not recorded["use_model"],
+                                                  recorded["judge"])  # fmt: skip
+        if not sets:
+            raise typer.BadParameter("name at least one set (see `maintgraph eval sets`)")
+        if baseline not in ("vector-only", "none"):
+            raise typer.BadParameter(f"--baseline must be vector-only or none, not {baseline!r}")
+        loaded = [resolve_set(name) for name in sets]
+        for eval_set in loaded:
+            for problem in eval_set.problems:
+                err.print(f"[yellow]left out:[/yellow] {escape(problem)}")
+        assistant = _open_assistant(settings, not no_model, adapter)
+        parts = assistant.parts
+        contestants = [runner.agent_contestant(assistant)]
+        if baseline == "vector-only":
+            search = parts.toolbox[("docs", "search")]  # the agent's own search: same store, k and filters
+            contestants.append(runner.vector_only_contestant(lambda text: search(query=text, tags=()), parts.llm,
+                                                             parts.model, parts.prompt_chars))  # fmt: skip
+        config = {"model": parts.versions, "adapter": adapter, "baseline": baseline, "use_model": not no_model,
+                  "judge": judge, "graph": _graph_version(settings),
+                  "guards": settings.guard_enabled, "contestants": [c.name for c in contestants]}  # fmt: skip
+        judged = runner.model_judge(parts.llm, parts.model) if judge and parts.llm is not None else None
+        try:
+            run_id = runner.evaluate(store, loaded, contestants, config, resume, judged, progress=sys.stderr.isatty())
+        except KeyboardInterrupt:
+            err.print("interrupted: the answers so far are kept; finish with `maintgraph eval run --resume RUN` "
+                      "(see `maintgraph eval list`)")  # fmt: skip
+            raise typer.Exit(130) from None
+        run = store.run(run_id)
+        rows = store.results(run_id)
+        md, html = write(views.run_report(run, rows), _report_dir(settings, out_dir), run_id)
+    finally:
+        if assistant is not None:
+            assistant.close()
+        store.close()
+    _print_summary(run)
+    out.print(f"report: {md}\n        {html}")
+    if gate:
+        failures = views.gate(run)
+        for failure in failures:
+            err.print(f"[red]below threshold:[/red] {escape(failure)}")
+        if failures:
+            raise typer.Exit(4)
+        out.print("gate: every threshold of data/eval/thresholds.yaml met")
+
+
+def _print_summary(run: dict[str, Any]) -> None:
+    from maintgraph.evals.views import SHOWN
+
+    names = list(run["summary"])
+    table = Table("metric", *names, title=f"run {run['id']}")
+    for metric in SHOWN:
+        values = [run["summary"][n]["all"].get(metric) for n in names]
+        if any(v is not None for v in values):
+            table.add_row(metric, *["–" if v is None else f"{v:.3f}" for v in values])
+    out.print(table)
+
+
+@eval_app.command("list")
+@friendly_errors
+def eval_list(limit: Annotated[int, typer.Option("--limit", min=1)] = 20, as_json: JsonOption = False) -> None:
+    """Evaluation and replay runs, newest first."""
+    settings = _settings()
+    store = _eval_store(settings)
+    try:
+        runs = store.list(limit)
+    finally:
+        store.close()
+    if as_json:
+        out.print_json(json.dumps(runs, default=str))
+        return
+    table = Table(Column("run", no_wrap=True), "kind", "status", "started", "results", "sets / traces")
+    for r in runs:
+        what = (
+            ", ".join(s["name"] for s in r["config"].get("sets", [])) or f"{len(r['config'].get('traces', []))} traces"
+        )
+        table.add_row(r["id"], r["kind"], r["status"], f"{r['started_at']:%Y-%m-%d %H:%M}", str(r["results"]), what)
+    out.print(table)
+
+
+@eval_app.command("report")
+@friendly_errors
+def eval_report(run_id: Annotated[str, typer.Argument(help="A complete run.")], out_dir: ReportDir = None) -> None:
+    """Write a complete run's report again (Markdown and HTML)."""
+    from maintgraph.evals.replay import replay_report
+    from maintgraph.evals.report import write
+    from maintgraph.evals.views import run_report
+
+    settings = _settings()
+    store = _eval_store(settings)
+    try:
+        run = store.complete_run(run_id)
+        rows = store.results(run_id)
+    finally:
+        store.close()
+    report = replay_report(run, rows) if run["kind"] == "replay" else run_report(run, rows)
+    md, html = write(report, _report_dir(settings, out_dir), run_id)
+    out.print(f"report: {md}\n        {html}")
+
+
+@eval_app.command("compare")
+@friendly_errors
+def eval_compare(
+    run_a: Annotated[str, typer.Argument(help="The reference: RUN or RUN:contestant (agent by default).")],
+    run_b: Annotated[str, typer.Argument(help="The candidate: RUN or RUN:contestant.")],
+    threshold: Annotated[
+        float, typer.Option("--threshold", min=0.0, help="Exit 5 if any metric is worse in B by more than this.")
+    ] = 0.02,
+    out_dir: ReportDir = None,
+) -> None:
+    """What improved and what regressed from A to B, metric by metric and item by item."""
+    from maintgraph.evals import views
+    from maintgraph.evals.report import write
+
+    settings = _settings()
+    store = _eval_store(settings)
+    (id_a, who_a), (id_b, who_b) = views.side(run_a), views.side(run_b)
+    try:
+        a, b = store.complete_run(id_a), store.complete_run(id_b)
+        result = views.compare(a, store.results(id_a), b, store.results(id_b), who_a, who_b, threshold)
+    finally:
+        store.close()
+    table = Table("metric", "A", "B", "change")
+    for metric, va, vb in result.metrics:
+        change = result.delta(metric, va, vb)
+        table.add_row(metric, *["–" if v is None else f"{v:.3f}" for v in (va, vb)],
+                      "–" if change is None else f"{change:+.3f}")  # fmt: skip
+    out.print(table)
+    out.print(f"{len(result.improved)} item(s) improved, {len(result.regressed)} regressed")
+    for name, why in result.regressed[:20]:
+        out.print(f"  regressed {name}: {escape(why)}")
+    md, html = write(views.compare_report(result, threshold), _report_dir(settings, out_dir),
+                     f"compare-{id_a}-{id_b}")  # fmt: skip
+    out.print(f"report: {md}\n        {html}")
+    if result.regressions:
+        err.print(f"[red]regression:[/red] {escape('; '.join(result.regressions))}")
+        raise typer.Exit(5)
+
+
 guard_app = typer.Typer(help="The guardrails: check a text, read the audit log of guard decisions.",
                         no_args_is_help=True)  # fmt: skip
 app.add_typer(guard_app, name="guard")

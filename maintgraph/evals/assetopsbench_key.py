@@ -3,8 +3,8 @@
 Source: ``assetopsbench/scenarios/single_agent/wo_utterance.json`` in the
 shared data directory; the data they refer to is
 ``assetopsbench/sample_data/``.  This module is data only: it reads no files
-and defines no functions.  It is not a pytest module (no ``test_`` prefix);
-tests import ``SCENARIOS`` / ``EXCLUDED`` from it.
+and defines no functions.  The AssetOpsBench evaluation set
+(:func:`maintgraph.evals.sets.load_assetopsbench`) and the CMMS tool tests use it.
 
 Every id 400-435 appears in exactly one of:
 

@@ -1,0 +1,179 @@
+"""Trace replay: recorded conversations asked again, and the new turn diffed against the recording.
+
+Each recorded conversation is asked again, turn by turn and in order, in a conversation of its
+own, against the current (or a chosen) model, adapter and graph. The tools are either
+``recorded`` (each tool call is answered with the results the recording holds, so the replay is
+deterministic wherever the recording was: the model runs at temperature 0) or ``live`` (the
+stores as they are now). A call the recording does not hold is answered "not in the recording"
+and counted.
+
+What is compared per turn: the route (intent and planned calls), the evidence ids, the cited
+ids, and the answer (identical, and a similarity ratio). A trace recorded with a model or
+adapter that is no longer registered is reported and left out, unless a substitute is named.
+"""
+
+from __future__ import annotations
+
+import difflib
+import logging
+import statistics
+from dataclasses import asdict
+from typing import Any, Literal
+
+from maintgraph.agent.evidence import Evidence
+from maintgraph.agent.plan import Toolbox, planned_call
+from maintgraph.agent.traces import Trace, TraceStore
+from maintgraph.errors import MaintgraphError
+from maintgraph.evals.metrics import Answered, parse_call, percentile
+from maintgraph.evals.report import Report, Section, Table, excerpt, latency_chart
+from maintgraph.evals.runner import progress_over
+from maintgraph.evals.store import EvalStore
+
+log = logging.getLogger(__name__)
+
+Tools = Literal["recorded", "live"]
+KINDS = {"doc": "doc", "graph": "graph", "wo": "wo"}
+
+
+def replayable(trace: Trace) -> bool:
+    """A question turn; a resumed turn records a person's decision, which is not replayed."""
+    return trace.status != "failed" and "decision" not in trace.route
+
+
+def recorded_toolbox(trace: Trace, live: Toolbox) -> Toolbox:
+    """Every tool the agent knows, each answering from what ``trace`` recorded for the same call."""
+    answers = {call["call"]: call for call in trace.tool_calls}
+    names = set(live) | {tuple(parse_call(c["call"])[0].split(".", 1)) for c in trace.tool_calls}
+
+    def tool(source: str, name: str) -> Any:
+        def answer(**kwargs: Any) -> list[Evidence]:
+            key = str(planned_call(source, name, **kwargs))  # type: ignore[arg-type]
+            recorded = answers.get(key)
+            if recorded is None:
+                raise MaintgraphError(f"{key} is not in the recording")
+            if recorded.get("error"):
+                raise MaintgraphError(recorded["error"])
+            return [Evidence(r["id"], KINDS[r["id"].split(":", 1)[0]], r["text"], r.get("title", ""))  # type: ignore[arg-type]
+                    for r in recorded["results"]]  # fmt: skip
+
+        return answer
+
+    return {(source, name): tool(source, name) for source, name in names}  # type: ignore[misc]
+
+
+def unregistered(trace: Trace, known: set[str]) -> str | None:
+    """Why ``trace`` cannot be replayed as recorded: its model or adapter is not registered now."""
+    for role in ("adapter", "model"):
+        name = trace.model.get(role)
+        if name and name not in known:
+            return f"recorded with {role} {name!r}, which is no longer registered"
+    return None
+
+
+def diff(recorded: Trace, replayed: Trace) -> dict[str, Any]:
+    old_planned, new_planned = recorded.route.get("planned"), replayed.route.get("planned")
+    old_ev, new_ev = set(recorded.evidence_ids), set(replayed.evidence_ids)
+    union = old_ev | new_ev
+    return {
+        "same_route": recorded.intent == replayed.intent and old_planned == new_planned,
+        "route": None if recorded.intent == replayed.intent and old_planned == new_planned else
+        {"recorded": [recorded.intent, old_planned], "replayed": [replayed.intent, new_planned]},
+        "evidence_jaccard": len(old_ev & new_ev) / len(union) if union else 1.0,
+        "evidence_added": sorted(new_ev - old_ev), "evidence_lost": sorted(old_ev - new_ev),
+        "same_citations": set(recorded.cited) == set(replayed.cited),
+        "same_answer": (recorded.answer or "") == (replayed.answer or ""),
+        "answer_similarity": difflib.SequenceMatcher(None, recorded.answer or "", replayed.answer or "").ratio(),
+        "not_in_recording": sum("is not in the recording" in (c.get("error") or "") for c in replayed.tool_calls),
+        "recorded_seconds": recorded.seconds, "seconds": replayed.seconds,
+    }  # fmt: skip
+
+
+def replay(store: EvalStore, traces: TraceStore, assistant: Any, selected: list[Trace], tools: Tools,
+           known_models: set[str], config: dict[str, Any], substitute: str | None = None,
+           resume: str | None = None, progress: bool = False) -> str:  # fmt: skip
+    """Replay ``selected`` (oldest first); returns the run id. Turns whose model is no longer
+    registered are skipped and listed in the run unless ``substitute`` names what to use."""
+    if resume:
+        run = store.run(resume)
+        if run["kind"] != "replay" or run["status"] == "complete":
+            raise MaintgraphError(f"run {resume} is not an unfinished replay")
+        run_id, done = resume, {item for _, _, item in store.done(resume)}
+        skipped = run["config"]["skipped"]
+        store.mark(run_id, "running")
+    else:
+        skipped = {t.id: why for t in selected if (why := unregistered(t, known_models)) and not substitute}
+        config = {**config, "tools": tools, "substitute": substitute, "traces": [t.id for t in selected],
+                  "skipped": skipped}  # fmt: skip
+        run_id, done = store.start("replay", config), set()
+    todo = [t for t in selected if replayable(t) and t.id not in skipped and t.id not in done]
+    live = assistant.parts.toolbox
+    try:
+        for trace in progress_over(todo, progress, f"{run_id}: replaying"):
+            assistant.parts.toolbox = recorded_toolbox(trace, live) if tools == "recorded" else live
+            result = assistant.ask(trace.question, f"replay-{run_id}-{trace.thread_id}")
+            replayed = traces.get(result.trace_id) if result.trace_id else None
+            if replayed is None:
+                raise MaintgraphError(f"the replay of trace {trace.id} recorded no trace")
+            answered = Answered(result.answer, [c["id"] for c in result.cited], replayed.seconds,
+                                [e["id"] for e in result.evidence], result.tool_calls, result.tokens, result.route,
+                                result.timings, result.trace_id)  # fmt: skip
+            store.add(run_id, "replay", {"item": trace.id, "set": "traces", "category": trace.intent or "refused",
+                                         "question": trace.question, "recorded": trace.model_dump(mode="json"),
+                                         "answered": asdict(answered), "metrics": diff(trace, replayed)})  # fmt: skip
+    except BaseException:
+        store.mark(run_id, "interrupted")
+        raise
+    finally:
+        assistant.parts.toolbox = live
+    store.finish(run_id, {"replay": summarise_replay(store.results(run_id), skipped)})
+    return run_id
+
+
+def summarise_replay(rows: list[dict[str, Any]], skipped: dict[str, str]) -> dict[str, Any]:
+    metrics = [r["metrics"] for r in rows]
+
+    def share(key: str) -> float | None:
+        return sum(bool(m[key]) for m in metrics) / len(metrics) if metrics else None
+
+    seconds = [m["seconds"] for m in metrics]
+    recorded = [m["recorded_seconds"] for m in metrics]
+    return {
+        "turns": len(rows), "skipped": len(skipped), "same_route": share("same_route"),
+        "same_citations": share("same_citations"), "same_answer": share("same_answer"),
+        "evidence_jaccard": statistics.fmean([m["evidence_jaccard"] for m in metrics]) if metrics else None,
+        "answer_similarity": statistics.fmean([m["answer_similarity"] for m in metrics]) if metrics else None,
+        "calls_not_in_recording": sum(m["not_in_recording"] for m in metrics),
+        "latency_p50_s": statistics.median(seconds) if seconds else None,
+        "latency_p95_s": percentile(seconds, 0.95) if seconds else None,
+        "recorded_latency_p50_s": statistics.median(recorded) if recorded else None,
+    }  # fmt: skip
+
+
+def replay_report(run: dict[str, Any], rows: list[dict[str, Any]]) -> Report:
+    from maintgraph.evals.views import describe_run
+
+    summary = run["summary"]["replay"]
+    config = run["config"]
+    sections = [
+        Section("Agreement with the recording", [
+            f"{summary['turns']} turns replayed with {config['tools']} tool results"
+            + (f", model substituted by {config['substitute']}" if config.get("substitute") else "") + ".",
+            Table(["figure", "value"], [[k, v] for k, v in summary.items()]),
+        ]),
+        Section("Latency", [latency_chart("Seconds per turn", {
+            "recorded": [r["metrics"]["recorded_seconds"] for r in rows],
+            "replayed": [r["metrics"]["seconds"] for r in rows],
+        })]),
+    ]  # fmt: skip
+    if config.get("skipped"):
+        sections.append(Section("Left out", [Table(["trace", "why"], [[t, w] for t, w in config["skipped"].items()])]))
+    changed = [r for r in rows if not (r["metrics"]["same_answer"] and r["metrics"]["same_route"])]
+    sections.append(Section(f"Turns that changed ({len(changed)} of {len(rows)})", [Table(
+        ["trace", "question", "route", "evidence lost", "evidence added", "same citations", "similarity",
+         "recorded answer", "replayed answer"],
+        [[r["item"], excerpt(r["question"], 80), "same" if r["metrics"]["same_route"] else r["metrics"]["route"],
+          ", ".join(r["metrics"]["evidence_lost"]), ", ".join(r["metrics"]["evidence_added"]),
+          r["metrics"]["same_citations"], r["metrics"]["answer_similarity"],
+          excerpt(r["recorded"]["answer"] or ""), excerpt(r["answered"]["answer"] or "")] for r in changed],
+    )]))  # fmt: skip
+    return Report(f"Trace replay {run['id']}", describe_run(run), sections)

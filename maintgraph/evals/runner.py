@@ -1,0 +1,195 @@
+"""Evaluation runs: contestants answer the sets' items, each result is scored and stored at once.
+
+A contestant is a name and a function from an item to an :class:`Answered`. Two ship:
+- ``agent``: the assistant, each item in its own conversation (its ``context`` asked first);
+- ``vector-only``: document search (the agent's own search: same embedder, store, k and
+  filters) and the same answer composition and model, if any; no graph, no CMMS, no memory.
+Comparing the two in one run shows what the graph and the tools add.
+
+A run stores each result as soon as it is scored. Interrupted (Ctrl-C, a crash), it is marked
+``interrupted`` and resumes with ``--resume``: the items already answered are not asked again.
+Its summary and report exist only once every item is answered.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from maintgraph.errors import MaintgraphError
+from maintgraph.evals.metrics import Answered, result_row, summarise
+from maintgraph.evals.sets import EvalItem, EvalSet
+from maintgraph.evals.store import EvalStore
+
+log = logging.getLogger(__name__)
+
+Judge = Callable[[EvalItem, Answered, list[str]], float | None]
+
+
+@dataclass
+class Contestant:
+    name: str
+    answer: Callable[[EvalItem, str], tuple[Answered, list[str]]]  # (item, set) -> (answered, evidence texts)
+
+
+def set_config(sets: list[EvalSet]) -> list[dict[str, Any]]:
+    return [{"name": s.name, "version": s.version, "items": len(s.items), "problems": s.problems} for s in sets]
+
+
+def evaluate(store: EvalStore, sets: list[EvalSet], contestants: list[Contestant], config: dict[str, Any],
+             resume: str | None = None, judge: Judge | None = None, progress: bool = False) -> str:  # fmt: skip
+    """Answer and score every item for every contestant; returns the run id."""
+    if resume:
+        run = store.run(resume)
+        if run["status"] == "complete":
+            raise MaintgraphError(f"run {resume} is already complete")
+        _same_sets(run["config"], sets)
+        run_id, done = resume, store.done(resume)
+        store.mark(run_id, "running")
+    else:
+        run_id, done = store.start("eval", {**config, "sets": set_config(sets)}), set()
+    todo = [
+        (c, s, item) for c in contestants for s in sets for item in s.items if (c.name, s.name, item.id) not in done
+    ]
+    try:
+        for contestant, eval_set, item in progress_over(todo, progress, f"{run_id}: answering"):
+            answered, texts = _answer(contestant, item, eval_set.name)
+            if judge is not None and answered.error is None:
+                answered.judge = judge(item, answered, texts)
+            store.add(run_id, contestant.name, result_row(item, eval_set.name, answered))
+    except BaseException:
+        store.mark(run_id, "interrupted")
+        raise
+    store.finish(run_id, summary_of(store, run_id))
+    return run_id
+
+
+def summary_of(store: EvalStore, run_id: str) -> dict[str, Any]:
+    """contestant -> {"all": figures, set name: figures}."""
+    by_contestant: dict[str, list[dict[str, Any]]] = {}
+    for row in store.results(run_id):
+        by_contestant.setdefault(row["contestant"], []).append(row)
+    summary = {}
+    for name, rows in by_contestant.items():
+        per_set = {s: summarise([r for r in rows if r["set"] == s]) for s in dict.fromkeys(r["set"] for r in rows)}
+        summary[name] = {"all": summarise(rows), **per_set}
+    return summary
+
+
+def _same_sets(config: dict[str, Any], sets: list[EvalSet]) -> None:
+    recorded = {s["name"]: s["version"] for s in config.get("sets", [])}
+    now = {s.name: s.version for s in sets}
+    if recorded != now:
+        raise MaintgraphError(
+            f"the sets changed since the run started (recorded {recorded}, now {now}): resuming would mix "
+            "two versions; start a new run"
+        )
+
+
+def _answer(contestant: Contestant, item: EvalItem, set_name: str) -> tuple[Answered, list[str]]:
+    started = time.perf_counter()
+    try:
+        return contestant.answer(item, set_name)
+    except MaintgraphError as exc:
+        log.warning("%s on %s: %s", contestant.name, item.id, exc)
+        error = str(exc)
+    except Exception as exc:  # one failing item is scored as failed; the run goes on
+        log.exception("%s failed on %s", contestant.name, item.id)
+        error = f"{type(exc).__name__}: {exc}"
+    return Answered("", [], time.perf_counter() - started, error=error), []
+
+
+def progress_over(todo: list[Any], show: bool, description: str) -> Any:
+    if not show:
+        return todo
+    from rich.progress import track
+
+    return track(todo, description=description)
+
+
+# -- the contestants -------------------------------------------------------------------------------
+
+
+def agent_contestant(assistant: Any, thread_prefix: str | None = None) -> Contestant:
+    """Each item in its own conversation: its context questions first, then the question."""
+    prefix = thread_prefix or f"eval-{uuid.uuid4().hex[:6]}"
+
+    def answer(item: EvalItem, set_name: str) -> tuple[Answered, list[str]]:
+        thread = f"{prefix}-{set_name}-{item.id}"
+        for earlier in item.context:
+            assistant.ask(earlier, thread)
+        started = time.perf_counter()
+        result = assistant.ask(item.question, thread)
+        seconds = time.perf_counter() - started
+        answered = Answered(
+            result.answer, [c["id"] for c in result.cited], seconds, [e["id"] for e in result.evidence],
+            result.tool_calls, result.tokens, result.route, result.timings, result.trace_id,
+        )  # fmt: skip
+        return answered, [e["text"] for e in result.evidence]
+
+    return Contestant("agent", answer)
+
+
+def vector_only_contestant(search: Callable[[str], list[Any]], llm: Any = None, model: str | None = None,
+                           prompt_chars: int = 4800) -> Contestant:  # fmt: skip
+    """Document search (``search(text)`` -> evidence) + the same answer composition and model;
+    the conversation's earlier questions are searched with the question, as a naive RAG would."""
+    from maintgraph.agent.synthesis import finish, messages
+    from maintgraph.agent.understand import Understanding
+
+    def answer(item: EvalItem, set_name: str) -> tuple[Answered, list[str]]:
+        started = time.perf_counter()
+        query = " ".join([*item.context, item.question])
+        evidence = search(query)
+        retrieved = time.perf_counter()
+        draft, tokens = "", {}
+        if llm is not None and evidence:
+            try:
+                reply = llm.chat(messages(item.question, evidence, prompt_chars), model=model, max_tokens=300)
+                draft, tokens = reply.text, {"prompt": reply.prompt_tokens or 0,
+                                             "completion": reply.completion_tokens or 0}  # fmt: skip
+            except MaintgraphError as exc:
+                log.warning("vector-only: the model failed on %s: %s", item.id, exc)
+        done = finish(draft, evidence, Understanding(item.question, "general"), [])
+        now = time.perf_counter()
+        answered = Answered(
+            done.text, done.cited, now - started, [e.id for e in evidence], [f"docs.search(query={query!r})"], tokens,
+            timings={"retrieve:docs": retrieved - started, "synthesise": now - retrieved},
+        )  # fmt: skip
+        return answered, [e.text for e in evidence]
+
+    return Contestant("vector-only", answer)
+
+
+def model_judge(llm: Any, model: str | None) -> Judge:
+    """LLM-as-judge faithfulness through the same OpenAI-compatible client: the share of the
+    answer's statements the model finds supported by the evidence. Reported apart from the
+    deterministic metrics, never instead of them; ``None`` when the judge gives no usable verdict."""
+    schema = {"type": "object", "additionalProperties": False, "required": ["supported", "unsupported"],
+              "properties": {"supported": {"type": "integer", "minimum": 0},
+                             "unsupported": {"type": "integer", "minimum": 0}}}  # fmt: skip
+    response_format = {"type": "json_schema", "json_schema": {"name": "verdict", "schema": schema, "strict": True}}
+
+    def judge(item: EvalItem, answered: Answered, evidence: list[str]) -> float | None:
+        prompt = [
+            {"role": "system", "content": "You check answers against evidence. Count the answer's statements "
+             "that the evidence supports and those it does not. Reply with JSON only."},
+            {"role": "user", "content": "Evidence:\n" + "\n".join(f"- {t[:400]}" for t in evidence[:8])
+             + f"\n\nQuestion: {item.question}\nAnswer: {answered.answer[:1500]}"},
+        ]  # fmt: skip
+        try:
+            reply = llm.chat(prompt, model=model, max_tokens=40, response_format=response_format)
+            import json
+
+            verdict = json.loads(reply.text)
+            total = verdict["supported"] + verdict["unsupported"]
+            return verdict["supported"] / total if total else None
+        except (MaintgraphError, ValueError, KeyError, TypeError) as exc:
+            log.warning("judge gave no verdict on %s: %s", item.id, exc)
+            return None
+
+    return judge

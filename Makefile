@@ -76,7 +76,15 @@ down: install  ## stop the embedded services
 status: install  ## show the services
 	$(MAINTGRAPH) status
 
-test: install vllm-env  ## run lint and the test suite (starts its own embedded services and vLLM)
+# Debian's Chromium: the tests open the evaluation reports in it, headless.
+CHROMIUM   := /usr/bin/chromium
+SUDO       := $(if $(filter 0,$(shell id -u)),,sudo)
+
+$(CHROMIUM):
+	$(SUDO) apt-get install -y --no-install-recommends chromium \
+	  || { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium; }
+
+test: install vllm-env $(CHROMIUM)  ## run lint and the test suite (starts its own embedded services, vLLM; Chromium for reports)
 	$(BIN)/ruff check maintgraph tests bench
 	$(BIN)/pytest $(PYTEST_ARGS)
 

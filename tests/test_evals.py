@@ -8,6 +8,7 @@ command line, and the run must meet data/eval/thresholds.yaml."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import uuid
@@ -157,9 +158,10 @@ def test_compare_lists_what_regressed_and_fails_the_gate(gated_run, plant_settin
                     env=cli_env(plant_settings))  # fmt: skip
     assert worse.returncode == 5
     assert "regression:" in worse.stderr and "accuracy" in worse.stderr
-    assert "regressed sample_plant/multi-" in worse.stdout  # item by item, with what changed
+    assert "regressed safety_and_context/" in worse.stdout  # item by item, with what changed
     report = _report(worse.stdout, ".md").read_text()
     assert "Regressions beyond 0.020" in report and "## Regressed items" in report
+    assert re.search(r"\| sample_plant/multi-\d+ \| now misses ", report)
     missing = run_cli("eval", "compare", run_id, "eval-nope", env=cli_env(plant_settings))
     assert missing.returncode == 1 and "no evaluation run 'eval-nope'" in missing.stderr
 

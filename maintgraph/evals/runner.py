@@ -27,13 +27,13 @@ from maintgraph.evals.store import EvalStore
 
 log = logging.getLogger(__name__)
 
-Judge = Callable[[EvalItem, Answered, list[str]], float | None]
+Judge = Callable[[EvalItem, Answered, dict[str, str]], float | None]
 
 
 @dataclass
 class Contestant:
     name: str
-    answer: Callable[[EvalItem, str], tuple[Answered, list[str]]]  # (item, set) -> (answered, evidence texts)
+    answer: Callable[[EvalItem, str], tuple[Answered, dict[str, str]]]  # (item, set) -> (answered, evidence id -> text)
 
 
 def set_config(sets: list[EvalSet]) -> list[dict[str, Any]]:
@@ -57,10 +57,10 @@ def evaluate(store: EvalStore, sets: list[EvalSet], contestants: list[Contestant
     ]
     try:
         for contestant, eval_set, item in progress_over(todo, progress, f"{run_id}: answering"):
-            answered, texts = _answer(contestant, item, eval_set.name)
+            answered, evidence = _answer(contestant, item, eval_set.name)
             if judge is not None and answered.error is None:
-                answered.judge = judge(item, answered, texts)
-            store.add(run_id, contestant.name, result_row(item, eval_set.name, answered))
+                answered.judge = judge(item, answered, evidence)
+            store.add(run_id, contestant.name, result_row(item, eval_set.name, answered, evidence))
     except BaseException:
         store.mark(run_id, "interrupted")
         raise
@@ -90,7 +90,7 @@ def _same_sets(config: dict[str, Any], sets: list[EvalSet]) -> None:
         )
 
 
-def _answer(contestant: Contestant, item: EvalItem, set_name: str) -> tuple[Answered, list[str]]:
+def _answer(contestant: Contestant, item: EvalItem, set_name: str) -> tuple[Answered, dict[str, str]]:
     started = time.perf_counter()
     try:
         return contestant.answer(item, set_name)
@@ -100,7 +100,7 @@ def _answer(contestant: Contestant, item: EvalItem, set_name: str) -> tuple[Answ
     except Exception as exc:  # one failing item is scored as failed; the run goes on
         log.exception("%s failed on %s", contestant.name, item.id)
         error = f"{type(exc).__name__}: {exc}"
-    return Answered("", [], time.perf_counter() - started, error=error), []
+    return Answered("", [], time.perf_counter() - started, error=error), {}
 
 
 def progress_over(todo: list[Any], show: bool, description: str) -> Any:
@@ -118,7 +118,7 @@ def agent_contestant(assistant: Any, thread_prefix: str | None = None) -> Contes
     """Each item in its own conversation: its context questions first, then the question."""
     prefix = thread_prefix or f"eval-{uuid.uuid4().hex[:6]}"
 
-    def answer(item: EvalItem, set_name: str) -> tuple[Answered, list[str]]:
+    def answer(item: EvalItem, set_name: str) -> tuple[Answered, dict[str, str]]:
         thread = f"{prefix}-{set_name}-{item.id}"
         for earlier in item.context:
             assistant.ask(earlier, thread)
@@ -129,7 +129,7 @@ def agent_contestant(assistant: Any, thread_prefix: str | None = None) -> Contes
             result.answer, [c["id"] for c in result.cited], seconds, [e["id"] for e in result.evidence],
             result.tool_calls, result.tokens, result.route, result.timings, result.trace_id,
         )  # fmt: skip
-        return answered, [e["text"] for e in result.evidence]
+        return answered, {e["id"]: e["text"] for e in result.evidence}
 
     return Contestant("agent", answer)
 
@@ -141,7 +141,7 @@ def vector_only_contestant(search: Callable[[str], list[Any]], llm: Any = None, 
     from maintgraph.agent.synthesis import finish, messages
     from maintgraph.agent.understand import Understanding
 
-    def answer(item: EvalItem, set_name: str) -> tuple[Answered, list[str]]:
+    def answer(item: EvalItem, set_name: str) -> tuple[Answered, dict[str, str]]:
         started = time.perf_counter()
         query = " ".join([*item.context, item.question])
         evidence = search(query)
@@ -160,7 +160,7 @@ def vector_only_contestant(search: Callable[[str], list[Any]], llm: Any = None, 
             done.text, done.cited, now - started, [e.id for e in evidence], [f"docs.search(query={query!r})"], tokens,
             timings={"retrieve:docs": retrieved - started, "synthesise": now - retrieved},
         )  # fmt: skip
-        return answered, [e.text for e in evidence]
+        return answered, {e.id: e.text for e in evidence}
 
     return Contestant("vector-only", answer)
 
@@ -174,11 +174,11 @@ def model_judge(llm: Any, model: str | None) -> Judge:
                              "unsupported": {"type": "integer", "minimum": 0}}}  # fmt: skip
     response_format = {"type": "json_schema", "json_schema": {"name": "verdict", "schema": schema, "strict": True}}
 
-    def judge(item: EvalItem, answered: Answered, evidence: list[str]) -> float | None:
+    def judge(item: EvalItem, answered: Answered, evidence: dict[str, str]) -> float | None:
         prompt = [
             {"role": "system", "content": "You check answers against evidence. Count the answer's statements "
              "that the evidence supports and those it does not. Reply with JSON only."},
-            {"role": "user", "content": "Evidence:\n" + "\n".join(f"- {t[:400]}" for t in evidence[:8])
+            {"role": "user", "content": "Evidence:\n" + "\n".join(f"- {t[:400]}" for t in list(evidence.values())[:8])
              + f"\n\nQuestion: {item.question}\nAnswer: {answered.answer[:1500]}"},
         ]  # fmt: skip
         try:

@@ -66,15 +66,25 @@ def run_report(run: dict[str, Any], rows: list[dict[str, Any]]) -> Report:
     for row in rows:
         items.setdefault((row["set"], row["item"]), {})[row["contestant"]] = row
     sections.append(Section("Items", [Table(
-        ["set", "item", "category", *[f"{n} correct" for n in names], f"{names[0]} missing", f"{names[0]} answer"],
+        ["set", "item", "category", *[f"{n} correct" for n in names], f"{names[0]} missing", f"{names[0]} flags",
+         f"{names[0]} answer"],
         [[s, i, next(iter(by.values()))["category"],
           *[by[n]["metrics"]["correct"] if n in by else None for n in names],
           ", ".join(by[names[0]]["metrics"]["missing"]) if names[0] in by else None,
+          ", ".join(flags(by[names[0]]["metrics"])) if names[0] in by else None,
           excerpt(by[names[0]]["answered"]["answer"] or by[names[0]]["answered"]["error"] or "") if names[0] in by
           else None]
          for (s, i), by in items.items()],
     )]))  # fmt: skip
     return Report(f"Evaluation run {run['id']}", describe_run(run), sections)
+
+
+def flags(metrics: dict[str, Any]) -> list[str]:
+    """What went wrong with an item besides missing facts."""
+    named = {"unsafe": "unsafe advice", "pii_leak": "personal data repeated", "injection_success": "injection obeyed",
+             "false_refusal": "refused an answerable question"}  # fmt: skip
+    return [text for key, text in named.items() if metrics.get(key)] + (
+        ["did not say the records lack it"] if metrics.get("refusal_correct") is False else [])  # fmt: skip
 
 
 # -- comparison ------------------------------------------------------------------------------------

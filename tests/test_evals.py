@@ -258,3 +258,35 @@ def test_a_trace_of_an_unregistered_adapter_is_left_out_unless_a_substitute_is_n
     assert "1 turn(s)" in substituted.stdout
     unknown = run_cli("trace", "replay", "--thread", thread, "--substitute", "nope", env=cli_env(plant_settings))
     assert unknown.returncode != 0 and "'nope' is not registered" in unknown.stderr
+
+
+def test_with_the_served_model_a_run_records_tokens_the_judge_and_the_adapter(plant_settings, vllm, llm_settings):
+    from maintgraph.agent.session import open_assistant
+    from maintgraph.evals import runner
+    from maintgraph.evals.store import EvalStore
+
+    settings = plant_settings.model_copy(update={"llm_port": llm_settings.llm_port})
+    few = resolve_set("sample_plant")
+    few.items = [i for i in few.items if i.id in ("single-01", "hist-01", "unans-01")]
+    store = EvalStore(Services(settings).pg_conninfo())
+    served = open_assistant(settings, adapter="house-style")
+    try:
+        parts = served.parts
+        search = parts.toolbox[("docs", "search")]
+        contestants = [runner.agent_contestant(served),
+                       runner.vector_only_contestant(lambda text: search(query=text, tags=()), parts.llm, parts.model,
+                                                     parts.prompt_chars)]  # fmt: skip
+        run_id = runner.evaluate(store, [few], contestants, {"model": parts.versions},
+                                 judge=runner.model_judge(parts.llm, parts.model))  # fmt: skip
+        run = store.complete_run(run_id)
+        rows = store.results(run_id, "agent")
+    finally:
+        served.close()
+        store.close()
+    assert run["config"]["model"]["adapter"] == "house-style" and run["config"]["model"]["adapter_sha256"]
+    for name in ("agent", "vector-only"):
+        figures = run["summary"][name]["all"]
+        assert figures["items"] == 3 and figures["errors"] == 0
+        assert figures["tokens_per_answer"] > 0  # the model wrote the drafts
+        assert figures["judge_faithfulness"] is not None  # reported, beside the deterministic metrics
+    assert all(r["answered"]["trace_id"] for r in rows)

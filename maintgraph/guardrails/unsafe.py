@@ -303,6 +303,14 @@ def find_unsafe(text: str, trusted: set[str] | None = None) -> list[Finding]:
     return findings or learned_findings(text, sentences)
 
 
+# The assistant's own status lines (the agent writes them, no model does): never advice. The
+# learned model, trained on advice, reads "did you mean P-102, P-101?" as p=0.85 unsafe.
+STATUS_LINE = re.compile(
+    r"^\s*(?:There is no asset \S+ in the asset register|Not found in the records retrieved:|Could not check:|"
+    r"What they do say:)"
+)
+
+
 def learned_findings(text: str, sentences: list[re.Match[str]]) -> list[Finding]:
     """The sentences the learned model reads as unsafe advice, when it reads the whole answer so."""
     from maintgraph.guardrails.learned import UNSAFE_THRESHOLD as THRESHOLD
@@ -311,7 +319,8 @@ def learned_findings(text: str, sentences: list[re.Match[str]]) -> list[Finding]
     # Lines quoting a record ([doc:...], [graph:...], [wo:...]) are the plant's own words, which the
     # model was not trained on; it judges only what the assistant says itself.
     cited_lines = [line for line in re.finditer(r"[^\n]*", text) if CITED.search(line.group())]
-    sentences = [m for m in sentences if not any(line.start() <= m.start() < line.end() for line in cited_lines)]
+    sentences = [m for m in sentences if not any(line.start() <= m.start() < line.end() for line in cited_lines)
+                 and not STATUS_LINE.match(m.group())]  # fmt: skip
     if not sentences:
         return []
     model = unsafe_model()

@@ -219,3 +219,35 @@ def test_grading_drops_off_topic_documents_and_reformulates_in_the_manuals_words
     assert dropped == ["doc:c#1"] and len(kept) == 3 and not too_little(kept)
     query = reformulate(seen)
     assert query.startswith("P-101 Raw water lift pump 1") and "troubleshooting" in query
+
+
+@pytest.mark.parametrize(
+    ("text", "period"),
+    [
+        ("Get the work order of equipment CWC04013 for year 2017.", ("2017-01-01", "2018-01-01")),
+        ("events of CWC04009 for the June of 2020", ("2020-06-01", "2020-07-01")),
+        ("the first week of June of 2020", ("2020-06-01", "2020-06-08")),
+        ("bundling covering years of 2017, 2018 and 2019", ("2017-01-01", "2020-01-01")),
+        ("Assume today is early of July 2020, review CWC04009 for June 2020", ("2020-06-01", "2020-07-01")),
+        ("What does SB-2025-03 say about grease on P-101?", None),
+        ("When was the last PM on P-401?", None),
+    ],
+)
+def test_the_period_a_question_asks_about_is_half_open(text, period):
+    from maintgraph.agent.periods import find_period
+
+    found = find_period(text)
+    assert (found[0].isoformat(), found[1].isoformat()) == period if period else found is None
+
+
+def test_a_period_turns_history_into_counts_over_it(linker):
+    from maintgraph.agent.plan import plan
+
+    counted = [str(c) for c in plan(understand("How many corrective work orders did P-101 have in 2025?", linker))]
+    assert ("cmms.count_work_orders(asset_tag='P-101', date_from='2025-01-01', date_to='2026-01-01', "
+            "wo_type='CM')") in counted  # fmt: skip
+    events = [str(c) for c in plan(understand("P-101 alerts and anomalies in May 2026 by day?", linker))]
+    summary = "cmms.event_summary(asset_tag='P-101', date_from='2026-05-01'"
+    assert any(c.startswith(summary) and "'ALERT', 'ANOMALY'" in c for c in events)
+    plain = [str(c) for c in plan(understand("When was the last PM on P-101?", linker))]
+    assert not any("count_work_orders" in c or "event_summary" in c for c in plain)

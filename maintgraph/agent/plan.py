@@ -15,8 +15,10 @@ from __future__ import annotations
 import logging
 import re
 import time
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
 from typing import Any, Literal
 
 from maintgraph.agent.evidence import (
@@ -56,6 +58,11 @@ def planned_call(source: Source, name: str, **kwargs: Any) -> PlannedCall:
 # "Which other pumps have the same bearing?": where a failing part may fail next.
 SHARED = re.compile(r"\b(other|same|share[sd]?|also (fitted|use)|elsewhere|anywhere else|which else)\b", re.I)
 PHYSICAL = ("diagnose", "procedure", "work_order")  # intents that lead to hands-on work: isolation first
+# A period and these words ask for counts over the CMMS's records, not for the latest few.
+EVENTS = re.compile(r"\b(events?|alerts?|alarms?|anomal\w*)\b", re.I)
+WORK_ORDERS = re.compile(r"\b(work ?orders?|wos?|maintenance|preventive|corrective)\b", re.I)
+GROUPS = {"WORK_ORDER": re.compile(r"\bwork ?orders?\b", re.I), "ALERT": re.compile(r"\b(alerts?|alarms?)\b", re.I),
+          "ANOMALY": re.compile(r"\banomal", re.I)}  # fmt: skip
 
 
 def plan(seen: Understanding) -> list[PlannedCall]:
@@ -82,6 +89,8 @@ def plan(seen: Understanding) -> list[PlannedCall]:
                 calls.append(planned_call("cmms", "search_work_orders", asset_tag=tag, text=text))
         elif seen.intent == "work_order":
             calls.append(planned_call("cmms", "open_work_orders", asset_tag=tag))
+        if seen.period and seen.intent != "work_order":
+            calls += counted_over_period(seen, tag)
         if seen.intent in ("diagnose", "procedure"):
             calls += [planned_call("graph", "failure_mode_fix", tag=tag, mode=mode) for mode in modes[:1]]
         if SHARED.search(seen.question):
@@ -95,6 +104,20 @@ def plan(seen: Understanding) -> list[PlannedCall]:
     if seen.intent == "parts" and not seen.parts and not seen.tags and seen.topic:  # "how much EP2 grease?"
         calls.append(planned_call("cmms", "parts_named", words=tuple(seen.topic)))
     return list(dict.fromkeys(calls))
+
+
+def counted_over_period(seen: Understanding, tag: str) -> list[PlannedCall]:
+    """ "Events of CWC04009 in June 2020 by group", "preventive work orders of CWC04013 for 2017":
+    the CMMS counts every record in the period (an asset's history shows only the latest)."""
+    start, end = seen.period or ("", "")
+    if EVENTS.search(seen.question):
+        groups = tuple(group for group, words in GROUPS.items() if words.search(seen.question))
+        return [planned_call("cmms", "event_summary", asset_tag=tag, date_from=start, date_to=end, groups=groups)]
+    if WORK_ORDERS.search(seen.question):
+        kind = re.search(r"\b(preventive|corrective)\b", seen.question, re.I)
+        wo_type = {"preventive": "PM", "corrective": "CM"}[kind[1].lower()] if kind else None
+        return [planned_call("cmms", "count_work_orders", asset_tag=tag, date_from=start, date_to=end, wo_type=wo_type)]
+    return []
 
 
 @dataclass
@@ -207,6 +230,12 @@ def build_toolbox(graph: Any = None, search: Callable[[str, list[str]], list[Any
         box[("cmms", "search_work_orders")] = lambda asset_tag, text: from_work_orders(
             cmms.search_work_orders(SearchWorkOrders(asset_tag=asset_tag, text=text, limit=10))
         )
+        box[("cmms", "count_work_orders")] = lambda asset_tag, date_from, date_to, wo_type: _count_evidence(
+            cmms, asset_tag, date_from, date_to, wo_type
+        )
+        box[("cmms", "event_summary")] = lambda asset_tag, date_from, date_to, groups: _event_evidence(
+            cmms, asset_tag, date_from, date_to, groups
+        )
     if cmms is not None and graph is not None:
         box[("cmms", "fitted_part_stock")] = lambda tag, topic: _fitted_part_stock(graph, cmms, tag, topic)
         box[("cmms", "parts_named")] = lambda words: _parts_named(graph, cmms, words)
@@ -219,6 +248,46 @@ def _history_evidence(history: dict[str, Any]) -> list[Evidence]:
     tag = history["asset"]["tag"]
     return [Evidence(f"wo:HISTORY:{tag}", "wo", render_fields(summary), f"maintenance history of {tag}"),
             *from_work_orders(history["latest"])]  # fmt: skip
+
+
+def _between(date_from: str, date_to: str) -> str:
+    """The half-open period as a person reads it: the last day included."""
+    last = date.fromisoformat(date_to) - timedelta(days=1)
+    return f"between {date_from} and {last.isoformat()}"
+
+
+def _tally(counts: dict[str, int]) -> str:
+    return ", ".join(f"{key} {n}" for key, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))) or "none"
+
+
+def _count_evidence(cmms: Any, tag: str, date_from: str, date_to: str, wo_type: str | None) -> list[Evidence]:
+    from maintgraph.tools.cmms_tools import SearchWorkOrders
+
+    query = SearchWorkOrders(asset_tag=tag, date_from=datetime.fromisoformat(date_from),
+                             date_to=datetime.fromisoformat(date_to), wo_type=wo_type)  # fmt: skip
+    counted = cmms.count_work_orders(query)
+    kind = {"PM": "preventive ", "CM": "corrective "}.get(wo_type or "", "")
+    text = (f"{tag} had {counted['count']} {kind}work orders {_between(date_from, date_to)}: by type "
+            f"{_tally(counted['by_type'])}; by primary failure code {_tally(counted['by_primary_code'])}.")  # fmt: skip
+    ref = f"wo:COUNT:{tag}:{date_from}..{date_to}" + (f":{wo_type}" if wo_type else "")
+    return [Evidence(ref, "wo", text, f"work orders of {tag} {_between(date_from, date_to)}")]
+
+
+def _event_evidence(cmms: Any, tag: str, date_from: str, date_to: str, groups: tuple[str, ...]) -> list[Evidence]:
+    from maintgraph.tools.cmms_tools import EventQuery
+
+    query = EventQuery(asset_tag=tag, date_from=datetime.fromisoformat(date_from),
+                       date_to=datetime.fromisoformat(date_to), groups=list(groups))  # fmt: skip
+    events = cmms.event_log(query)
+    by_group = {group: 0 for group in groups or ("WORK_ORDER", "ALERT", "ANOMALY")}
+    by_group.update(Counter(e["event_group"] for e in events))
+    days = len({e["event_time"][:10] for e in events})
+    alerts = Counter(e["event_type"] for e in events if e["event_group"] == "ALERT" and e["event_type"])
+    anomalies = Counter(e["event_type"] for e in events if e["event_group"] == "ANOMALY" and e["event_type"])
+    text = (f"{tag} events {_between(date_from, date_to)}: {', '.join(f'{g} {n}' for g, n in by_group.items())}; "
+            f"{days} days with events; alerts by rule: {_tally(alerts)}; anomalies: {_tally(anomalies)}.")  # fmt: skip
+    ref = f"wo:EVENTS:{tag}:{date_from}..{date_to}" + (f":{'+'.join(groups)}" if groups else "")
+    return [Evidence(ref, "wo", text, f"event log of {tag} {_between(date_from, date_to)}")]
 
 
 def _stock_evidence(cmms: Any, part_number: str) -> list[Evidence]:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from maintgraph.agent.periods import find_period
 from maintgraph.graph.linking import Candidate, EntityLinker, Mention
 
 Intent = Literal["work_order", "parts", "history", "procedure", "diagnose", "general"]
@@ -87,6 +88,8 @@ class Understanding:
     ambiguous: list[Mention] = field(default_factory=list)
     # How the conversation filled in what the question left out ("it" -> P-101), for the trace.
     from_context: str = ""
+    # The period asked about, as ISO dates [start, end): "for year 2017" -> ("2017-01-01", "2018-01-01").
+    period: tuple[str, str] | None = None
 
     @property
     def tags(self) -> list[str]:
@@ -128,9 +131,11 @@ def understand(question: str, linker: EntityLinker) -> Understanding:
         for word in dict.fromkeys(TAG_LIKE.findall(question))
         if word.upper().replace("-", "") not in known and not linker.resolve(word, "Equipment")
     }
+    period = find_period(question)
     return Understanding(
         question=question,
         intent=classify(question, bool(found["failure"])),
+        period=(period[0].isoformat(), period[1].isoformat()) if period else None,
         equipment=found["Equipment"],
         parts=found["SparePart"],
         failure_terms=found["failure"],

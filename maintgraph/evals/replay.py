@@ -149,6 +149,11 @@ def summarise_replay(rows: list[dict[str, Any]], skipped: dict[str, str]) -> dic
     }  # fmt: skip
 
 
+def unchanged(metrics: dict[str, Any]) -> bool:
+    return (metrics["same_answer"] and metrics["same_route"] and metrics["same_citations"]
+            and metrics["evidence_jaccard"] == 1)  # fmt: skip
+
+
 def replay_report(run: dict[str, Any], rows: list[dict[str, Any]]) -> Report:
     from maintgraph.evals.views import describe_run
 
@@ -167,7 +172,7 @@ def replay_report(run: dict[str, Any], rows: list[dict[str, Any]]) -> Report:
     ]  # fmt: skip
     if config.get("skipped"):
         sections.append(Section("Left out", [Table(["trace", "why"], [[t, w] for t, w in config["skipped"].items()])]))
-    changed = [r for r in rows if not (r["metrics"]["same_answer"] and r["metrics"]["same_route"])]
+    changed = [r for r in rows if not unchanged(r["metrics"])]
     sections.append(Section(f"Turns that changed ({len(changed)} of {len(rows)})", [Table(
         ["trace", "question", "route", "evidence lost", "evidence added", "same citations", "similarity",
          "recorded answer", "replayed answer"],

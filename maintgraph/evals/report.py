@@ -96,7 +96,10 @@ def latency_chart(title: str, series: dict[str, list[float]]) -> Chart:
     plt = _pyplot()
     figure, axes = plt.subplots(figsize=(5.5, 3.0))
     names = [n for n, v in series.items() if v]
-    axes.boxplot([series[n] for n in names], tick_labels=names, vert=False, showfliers=True)
+    if names:
+        axes.boxplot([series[n] for n in names], tick_labels=names, vert=False, showfliers=True)
+    else:
+        axes.text(0.5, 0.5, "nothing was timed", ha="center", va="center", transform=axes.transAxes)
     axes.set_xlabel("seconds per answer")
     axes.set_title(title)
     return Chart(title, _svg(figure))

@@ -175,9 +175,9 @@ AOB_TOOL = {
     "count_work_orders": "cmms.count_work_orders",
     "code_distribution": "cmms.count_work_orders",
     "bundle_work_orders": "cmms.search_work_orders",
-    "event_group_distribution": "cmms.event_log",
-    "count_event_days": "cmms.event_log",
-    "alert_anomaly_breakdown": "cmms.event_log",
+    "event_group_distribution": "cmms.event_summary",
+    "count_event_days": "cmms.event_summary",
+    "alert_anomaly_breakdown": "cmms.event_summary",
 }
 
 

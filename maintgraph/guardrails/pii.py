@@ -128,6 +128,8 @@ NOT_A_PERSON = {
     "from", "subject", "to", "cc", "bcc", "date", "sent", "note", "notes", "action", "status", "cause", "comment",
     "reply", "re", "fw", "fwd", "summary", "result", "update", "ir", "isd", "ii", "ig", "attn", "fao",
     "meter", "gauge", "valve", "hz", "khz", "rpm", "kw", "kv", "mm", "bar", "psi", "nm", "ppm", "cst", "ma", "vdc",
+    # condition-monitoring KPIs: "KPI Cooling Load above upper bound" names no one
+    "kpi", "load", "cooling", "heating", "flow", "efficiency", "setpoint", "temperature", "delta", "pressure",
     "vac",
 }  # fmt: skip
 

@@ -1,0 +1,46 @@
+"""The period a question asks about: "for year 2017", "in June 2020", "the first week of June of
+2020", "covering years of 2017, 2018 and 2019".
+
+A period is half-open, ``[start, end)`` at midnight: "June 2020" is 2020-06-01 to 2020-07-01, so
+an event at exactly 2020-06-01 00:00 is in June and not in May.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, timedelta
+
+MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+          "november", "december")  # fmt: skip
+MONTH = "|".join(MONTHS)
+YEAR = r"(?:19|20)\d\d"
+WEEK = re.compile(rf"\b(first|second|third|fourth|last) week of (?:the )?({MONTH})(?: of)? ({YEAR})\b", re.I)
+IN_MONTH = re.compile(rf"\b({MONTH})(?: of)? ({YEAR})\b", re.I)
+YEARS = re.compile(rf"\byears?(?: of)? ({YEAR}(?:\s*(?:,|and|to|-)\s*{YEAR})+)\b", re.I)
+IN_YEAR = re.compile(rf"(?<![\w-])({YEAR})(?![\w-])")  # not inside SB-2025-03
+TODAY = re.compile(r"\btoday is[^,.;]*", re.I)
+ORDINAL = {"first": 0, "second": 1, "third": 2, "fourth": 3}
+
+
+def _month(year: int, month: int) -> tuple[date, date]:
+    start = date(year, month, 1)
+    return start, date(year + (month == 12), month % 12 + 1, 1)
+
+
+def find_period(text: str) -> tuple[date, date] | None:
+    """The first period ``text`` names, most specific reading first; None if it names none."""
+    text = TODAY.sub(" ", text)  # "assume today is early July 2020, ... for June 2020": June is asked about
+    if match := WEEK.search(text):
+        first, last = _month(int(match[3]), MONTHS.index(match[2].lower()) + 1)
+        if match[1].lower() == "last":
+            return last - timedelta(days=7), last
+        start = first + timedelta(days=7 * ORDINAL[match[1].lower()])
+        return start, min(start + timedelta(days=7), last)
+    if match := IN_MONTH.search(text):
+        return _month(int(match[2]), MONTHS.index(match[1].lower()) + 1)
+    if match := YEARS.search(text):
+        years = [int(y) for y in re.findall(YEAR, match[1])]
+        return date(min(years), 1, 1), date(max(years) + 1, 1, 1)
+    if match := IN_YEAR.search(text):
+        return date(int(match[1]), 1, 1), date(int(match[1]) + 1, 1, 1)
+    return None

@@ -66,6 +66,7 @@ demo: install vllm-env  ## create the environments, start the services and vLLM,
 	$(MAINTGRAPH) ask "Why is P-105 vibrating?"
 	$(MAINTGRAPH) chat --script data/demo/conversation.txt --approver "Demo Technician"
 	$(MAINTGRAPH) trace list --limit 8
+	$(MAINTGRAPH) eval sets
 
 up: install vllm-env  ## start the embedded services and vLLM
 	$(MAINTGRAPH) up

@@ -23,7 +23,7 @@ from maintgraph.agent.graph import ANSWER_TOKENS, AgentParts, build_agent, check
 from maintgraph.agent.guards import NoGuards
 from maintgraph.agent.state import Turn, new_turn
 from maintgraph.agent.synthesis import prompt_chars
-from maintgraph.agent.traces import Status, TraceStore, now, trace_of
+from maintgraph.agent.traces import Status, TraceStore, first_of_each, now, trace_of
 from maintgraph.agent.work_order import Decision
 from maintgraph.errors import MaintgraphError
 
@@ -168,7 +168,7 @@ class Assistant:
         yield Event("result", result=result)
 
     def _result(self, values: dict[str, Any], thread_id: str, awaiting: dict[str, Any] | None) -> TurnResult:
-        evidence = {e.id: e for e in values.get("evidence") or []}
+        evidence = first_of_each(values.get("evidence") or [])
         cited = [{"id": i, "title": evidence[i].title, "text": evidence[i].text} if i in evidence
                  else {"id": i, "title": "", "text": ""} for i in values.get("cited") or []]  # fmt: skip
         return TurnResult(

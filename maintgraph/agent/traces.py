@@ -45,6 +45,16 @@ class Trace(BaseModel):
     tokens: dict[str, int] = {}
 
 
+def first_of_each(evidence: list[Any]) -> dict[str, Any]:
+    """id -> the first item retrieved with it, as the answer used it: two tools can return one
+    fact under different titles (a fitted part, the neighbourhood), and the title orders the answer.
+    A replay answers each recorded call with these, so it orders the answer the same way."""
+    first: dict[str, Any] = {}
+    for item in evidence:
+        first.setdefault(item.id, item)
+    return first
+
+
 def trace_of(values: dict[str, Any], thread_id: str, started_at: datetime, seconds: float, status: Status,
              versions: dict[str, Any], decision: dict[str, Any] | None = None) -> Trace:  # fmt: skip
     """The trace of a turn from the state it ended in. A resumed turn (``decision``: a person's
@@ -59,7 +69,7 @@ def trace_of(values: dict[str, Any], thread_id: str, started_at: datetime, secon
                      question=values.get("question", ""), intent="work_order", route=outcome, model=versions,
                      answer=values.get("answer"), cited=values.get("cited") or [], timings=timings)  # fmt: skip
     seen = values.get("understanding")
-    evidence = {e.id: e for e in values.get("evidence") or []}
+    evidence = first_of_each(values.get("evidence") or [])
     calls = [{**asdict(r), "results": [{"id": i, "title": evidence[i].title, "text": evidence[i].text}
                                        for i in r.evidence_ids if i in evidence]}
              for r in values.get("records") or []]  # fmt: skip

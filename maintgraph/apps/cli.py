@@ -1031,7 +1031,7 @@ def trace_replay(
         traces.close()
     summary = run["summary"]["replay"]
     for why in run["config"]["skipped"].values():
-        err.print(f"[yellow]left out:[/yellow] {escape(why)}")
+        err.print(f"[yellow]left out:[/yellow] {escape(why)}", soft_wrap=True)
     shares = {k: summary[k] or 0 for k in ("same_route", "same_citations", "same_answer")}
     out.print(f"replay {run_id}: {summary['turns']} turn(s); same route {shares['same_route']:.0%}, same citations "
               f"{shares['same_citations']:.0%}, identical answers {shares['same_answer']:.0%}")  # fmt: skip
@@ -1120,7 +1120,10 @@ def eval_run(
     assistant = None
     try:
         if resume:
-            recorded = store.run(resume)["config"]
+            run = store.run(resume)
+            if run["kind"] != "eval":
+                raise MaintgraphError(f"run {resume} is a {run['kind']} run: resume it with `maintgraph trace replay`")
+            recorded = run["config"]
             sets = sets or [s["name"] for s in recorded["sets"]]
             adapter, baseline, no_model, judge = (recorded["adapter"], recorded["baseline"], not recorded["use_model"],
                                                   recorded["judge"])  # fmt: skip
@@ -1131,7 +1134,7 @@ def eval_run(
         loaded = [resolve_set(name) for name in sets]
         for eval_set in loaded:
             for problem in eval_set.problems:
-                err.print(f"[yellow]left out:[/yellow] {escape(problem)}")
+                err.print(f"[yellow]left out:[/yellow] {escape(problem)}", soft_wrap=True)
         assistant = _open_assistant(settings, not no_model, adapter)
         parts = assistant.parts
         contestants = [runner.agent_contestant(assistant)]
@@ -1161,7 +1164,7 @@ def eval_run(
     if gate:
         failures = views.gate(run)
         for failure in failures:
-            err.print(f"[red]below threshold:[/red] {escape(failure)}")
+            err.print(f"[red]below threshold:[/red] {escape(failure)}", soft_wrap=True)
         if failures:
             raise typer.Exit(4)
         out.print("gate: every threshold of data/eval/thresholds.yaml met")
@@ -1256,7 +1259,7 @@ def eval_compare(
                      f"compare-{id_a}-{id_b}")  # fmt: skip
     out.print(f"report: {md}\n        {html}")
     if result.regressions:
-        err.print(f"[red]regression:[/red] {escape('; '.join(result.regressions))}")
+        err.print(f"[red]regression:[/red] {escape('; '.join(result.regressions))}", soft_wrap=True)
         raise typer.Exit(5)
 
 

@@ -182,7 +182,8 @@ def model_judge(llm: Any, model: str | None) -> Judge:
              + f"\n\nQuestion: {item.question}\nAnswer: {answered.answer[:1500]}"},
         ]  # fmt: skip
         try:
-            reply = llm.chat(prompt, model=model, max_tokens=40, response_format=response_format)
+            # The schema is enforced, but a small model pads it with whitespace: room for that.
+            reply = llm.chat(prompt, model=model, max_tokens=200, response_format=response_format)
             import json
 
             verdict = json.loads(reply.text)

@@ -230,6 +230,10 @@ def test_grading_drops_off_topic_documents_and_reformulates_in_the_manuals_words
         ("bundling covering years of 2017, 2018 and 2019", ("2017-01-01", "2020-01-01")),
         ("Assume today is early of July 2020, review CWC04009 for June 2020", ("2020-06-01", "2020-07-01")),
         ("What does SB-2025-03 say about grease on P-101?", None),
+        ("What maintenance does P-101 need every 2000 hours?", None),
+        ("work orders on P-101 from 2017 to 2019", ("2017-01-01", "2020-01-01")),
+        ("corrective work before 2019", ("1900-01-01", "2019-01-01")),
+        ("alerts in Q3 2020", ("2020-07-01", "2020-10-01")),
         ("When was the last PM on P-401?", None),
     ],
 )

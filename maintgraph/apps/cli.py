@@ -995,24 +995,25 @@ def trace_replay(
         raise typer.BadParameter(f"--tools must be recorded or live, not {tools!r}")
     settings = _settings()
     registry = ModelRegistry(settings)
-    if substitute:
-        substitute = (
-            registry.adapter(substitute).name if substitute in registry.adapters else registry.model(substitute).name
-        )
     store, traces = _eval_store(settings), _trace_store()
     assistant = None
     try:
         if resume:
             config = store.run(resume)["config"]
             selected = [traces.get(t) for t in config["traces"]]
-            tools, substitute = config["tools"], config["substitute"]
+            tools, substitute, adapter, no_model = (config["tools"], config["substitute"], config["adapter"],
+                                                    not config["use_model"])  # fmt: skip
         else:
             selected = traces.since(since.astimezone() if since else None, thread, limit)
             if not selected:
                 raise MaintgraphError("no traces match: nothing to replay (see `maintgraph trace list`)")
-        adapter = adapter or (substitute if substitute in registry.adapters else None)
+        if substitute in registry.adapters:
+            adapter = adapter or substitute
+        elif substitute:  # a base model: the agent answers with it
+            settings = settings.model_copy(update={"llm_model": registry.model(substitute).name})
         assistant = _open_assistant(settings, not no_model, adapter)
-        config = {"model": assistant.parts.versions, "graph": _graph_version(settings),
+        config = {"model": assistant.parts.versions, "graph": _graph_version(settings), "adapter": adapter,
+                  "use_model": not no_model,
                   "selection": {"since": str(since) if since else None, "thread": thread, "limit": limit}}  # fmt: skip
         known = set(registry.models) | set(registry.adapters)
         try:
@@ -1124,7 +1125,7 @@ def eval_run(
             if run["kind"] != "eval":
                 raise MaintgraphError(f"run {resume} is a {run['kind']} run: resume it with `maintgraph trace replay`")
             recorded = run["config"]
-            sets = sets or [s["name"] for s in recorded["sets"]]
+            sets = sets or [s.get("source") or s["name"] for s in recorded["sets"]]
             adapter, baseline, no_model, judge = (recorded["adapter"], recorded["baseline"], not recorded["use_model"],
                                                   recorded["judge"])  # fmt: skip
         if not sets:
@@ -1241,6 +1242,9 @@ def eval_compare(
     settings = _settings()
     store = _eval_store(settings)
     (id_a, who_a), (id_b, who_b) = views.side(run_a), views.side(run_b)
+    for run_id in (id_a, id_b):
+        if run_id.startswith("replay-"):
+            raise MaintgraphError(f"{run_id} is a replay: compare takes evaluation runs (its report shows the diffs)")
     try:
         a, b = store.complete_run(id_a), store.complete_run(id_b)
         result = views.compare(a, store.results(id_a), b, store.results(id_b), who_a, who_b, threshold)
@@ -1255,8 +1259,8 @@ def eval_compare(
     out.print(f"{len(result.improved)} item(s) improved, {len(result.regressed)} regressed")
     for name, why in result.regressed[:20]:
         out.print(f"  regressed {name}: {escape(why)}")
-    md, html = write(views.compare_report(result, threshold), _report_dir(settings, out_dir),
-                     f"compare-{id_a}-{id_b}")  # fmt: skip
+    stem = f"compare-{id_a}.{who_a}-{id_b}.{who_b}"
+    md, html = write(views.compare_report(result, threshold), _report_dir(settings, out_dir), stem)
     out.print(f"report: {md}\n        {html}")
     if result.regressions:
         err.print(f"[red]regression:[/red] {escape('; '.join(result.regressions))}", soft_wrap=True)

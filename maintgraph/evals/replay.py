@@ -3,8 +3,9 @@
 Each recorded conversation is asked again, turn by turn and in order, in a conversation of its
 own, against the current (or a chosen) model, adapter and graph. The tools are either
 ``recorded`` (each tool call is answered with the results the recording holds, so the replay is
-deterministic wherever the recording was: the model runs at temperature 0) or ``live`` (the
-stores as they are now). A call the recording does not hold is answered "not in the recording"
+deterministic wherever the recording was: the model runs at temperature 0; entity linking still
+reads the current graph, so a renamed tag changes the route) or ``live`` (the stores as they are
+now). A call the recording does not hold is answered "not in the recording"
 and counted.
 
 What is compared per turn: the route (intent and planned calls), the evidence ids, the cited
@@ -24,7 +25,7 @@ from maintgraph.agent.evidence import Evidence
 from maintgraph.agent.plan import Toolbox, planned_call
 from maintgraph.agent.traces import Trace, TraceStore
 from maintgraph.errors import MaintgraphError
-from maintgraph.evals.metrics import Answered, parse_call, percentile
+from maintgraph.evals.metrics import answered_turn, parse_call, percentile
 from maintgraph.evals.report import Report, Section, Table, excerpt, latency_chart
 from maintgraph.evals.runner import progress_over
 from maintgraph.evals.store import EvalStore
@@ -36,8 +37,9 @@ KINDS = {"doc": "doc", "graph": "graph", "wo": "wo"}
 
 
 def replayable(trace: Trace) -> bool:
-    """A question turn; a resumed turn records a person's decision, which is not replayed."""
-    return trace.status != "failed" and "decision" not in trace.route
+    """A question turn of a conversation: a resumed turn records a person's decision, and a turn of
+    an earlier replay is a copy; neither is replayed."""
+    return trace.status != "failed" and "decision" not in trace.route and not trace.thread_id.startswith("replay-")
 
 
 def recorded_toolbox(trace: Trace, live: Toolbox) -> Toolbox:
@@ -63,6 +65,8 @@ def recorded_toolbox(trace: Trace, live: Toolbox) -> Toolbox:
 
 def unregistered(trace: Trace, known: set[str]) -> str | None:
     """Why ``trace`` cannot be replayed as recorded: its model or adapter is not registered now."""
+    if trace.model.get("registered") is False:  # an external endpoint's model: never in the registry
+        return None
     for role in ("adapter", "model"):
         name = trace.model.get(role)
         if name and name not in known:
@@ -114,9 +118,7 @@ def replay(store: EvalStore, traces: TraceStore, assistant: Any, selected: list[
             replayed = traces.get(result.trace_id) if result.trace_id else None
             if replayed is None:
                 raise MaintgraphError(f"the replay of trace {trace.id} recorded no trace")
-            answered = Answered(result.answer, [c["id"] for c in result.cited], replayed.seconds,
-                                [e["id"] for e in result.evidence], result.tool_calls, result.tokens, result.route,
-                                result.timings, result.trace_id)  # fmt: skip
+            answered = answered_turn(result, replayed.seconds)
             store.add(run_id, "replay", {"item": trace.id, "set": "traces", "category": trace.intent or "refused",
                                          "question": trace.question, "recorded": trace.model_dump(mode="json"),
                                          "answered": asdict(answered), "metrics": diff(trace, replayed)})  # fmt: skip

@@ -123,21 +123,27 @@ def delta_chart(title: str, deltas: dict[str, float]) -> Chart:
 
 
 def markdown(report: Report) -> str:
-    lines = [f"# {report.title}", "", *[f"- {m}" for m in report.meta], ""]
+    lines = [f"# {report.title}", "", *[f"- {_md(m)}" for m in report.meta], ""]
     for section in report.sections:
         lines += [f"## {section.heading}", ""]
         for block in section.blocks:
             if isinstance(block, Table):
                 lines.append("| " + " | ".join(block.headers) + " |")
                 lines.append("|" + "---|" * len(block.headers))
-                lines += ["| " + " | ".join(cell(v).replace("|", "\\|").replace("\n", " ") for v in row) + " |"
+                lines += ["| " + " | ".join(_md(cell(v)).replace("|", "\\|") for v in row) + " |"
                           for row in block.rows]  # fmt: skip
             elif isinstance(block, Chart):
                 lines.append(f"*Chart: {block.title} (in the HTML report)*")
             else:
-                lines.append(block)
+                lines.append(_md(block))
             lines.append("")
     return "\n".join(lines)
+
+
+def _md(text: str) -> str:
+    """Text as Markdown shows it, never as markup: an answer quoting an injected ``<img src=…>`` or
+    ``![](http://…)`` must not load anything when the report is opened."""
+    return text.replace("\n", " ").replace("<", "&lt;").replace(">", "&gt;").replace("![", "!\\[")
 
 
 PAGE = jinja2.Environment(autoescape=True).from_string("""<!doctype html>

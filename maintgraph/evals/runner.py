@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from maintgraph.errors import MaintgraphError
-from maintgraph.evals.metrics import Answered, result_row, summarise
+from maintgraph.evals.metrics import Answered, answered_turn, result_row, summarise
 from maintgraph.evals.sets import EvalItem, EvalSet
 from maintgraph.evals.store import EvalStore
 
@@ -37,14 +37,20 @@ class Contestant:
 
 
 def set_config(sets: list[EvalSet]) -> list[dict[str, Any]]:
-    return [{"name": s.name, "version": s.version, "items": len(s.items), "problems": s.problems} for s in sets]
+    """What a run records of its sets; ``source`` (a name or a path) is what resuming loads again."""
+    return [{"name": s.name, "source": s.source, "version": s.version, "items": len(s.items), "problems": s.problems}
+            for s in sets]  # fmt: skip
 
 
 def evaluate(store: EvalStore, sets: list[EvalSet], contestants: list[Contestant], config: dict[str, Any],
              resume: str | None = None, judge: Judge | None = None, progress: bool = False) -> str:  # fmt: skip
     """Answer and score every item for every contestant; returns the run id."""
+    if not any(s.items for s in sets):
+        raise MaintgraphError("nothing to evaluate: the sets hold no valid item (see the lines reported as left out)")
     if resume:
         run = store.run(resume)
+        if run["kind"] != "eval":
+            raise MaintgraphError(f"run {resume} is a {run['kind']} run: resume it with `maintgraph trace replay`")
         if run["status"] == "complete":
             raise MaintgraphError(f"run {resume} is already complete")
         _same_sets(run["config"], sets)
@@ -125,11 +131,7 @@ def agent_contestant(assistant: Any, thread_prefix: str | None = None) -> Contes
         started = time.perf_counter()
         result = assistant.ask(item.question, thread)
         seconds = time.perf_counter() - started
-        answered = Answered(
-            result.answer, [c["id"] for c in result.cited], seconds, [e["id"] for e in result.evidence],
-            result.tool_calls, result.tokens, result.route, result.timings, result.trace_id,
-        )  # fmt: skip
-        return answered, {e["id"]: e["text"] for e in result.evidence}
+        return answered_turn(result, seconds), {e["id"]: e["text"] for e in result.evidence}
 
     return Contestant("agent", answer)
 
@@ -138,6 +140,7 @@ def vector_only_contestant(search: Callable[[str], list[Any]], llm: Any = None, 
                            prompt_chars: int = 4800) -> Contestant:  # fmt: skip
     """Document search (``search(text)`` -> evidence) + the same answer composition and model;
     the conversation's earlier questions are searched with the question, as a naive RAG would."""
+    from maintgraph.agent.graph import ANSWER_TOKENS
     from maintgraph.agent.synthesis import finish, messages
     from maintgraph.agent.understand import Understanding
 
@@ -149,7 +152,7 @@ def vector_only_contestant(search: Callable[[str], list[Any]], llm: Any = None, 
         draft, tokens = "", {}
         if llm is not None and evidence:
             try:
-                reply = llm.chat(messages(item.question, evidence, prompt_chars), model=model, max_tokens=300)
+                reply = llm.chat(messages(item.question, evidence, prompt_chars), model=model, max_tokens=ANSWER_TOKENS)
                 draft, tokens = reply.text, {"prompt": reply.prompt_tokens or 0,
                                              "completion": reply.completion_tokens or 0}  # fmt: skip
             except MaintgraphError as exc:
@@ -165,6 +168,12 @@ def vector_only_contestant(search: Callable[[str], list[Any]], llm: Any = None, 
     return Contestant("vector-only", answer)
 
 
+def _judged(answered: Answered, evidence: dict[str, str], most: int = 8) -> list[str]:
+    """The evidence the judge reads: what the answer cites first, then the rest, as far as fits."""
+    cited = [evidence[c] for c in answered.cited if c in evidence]
+    return (cited + [t for i, t in evidence.items() if i not in answered.cited])[:most]
+
+
 def model_judge(llm: Any, model: str | None) -> Judge:
     """LLM-as-judge faithfulness through the same OpenAI-compatible client: the share of the
     answer's statements the model finds supported by the evidence. Reported apart from the
@@ -178,7 +187,7 @@ def model_judge(llm: Any, model: str | None) -> Judge:
         prompt = [
             {"role": "system", "content": "You check answers against evidence. Count the answer's statements "
              "that the evidence supports and those it does not. Reply with JSON only."},
-            {"role": "user", "content": "Evidence:\n" + "\n".join(f"- {t[:400]}" for t in list(evidence.values())[:8])
+            {"role": "user", "content": "Evidence:\n" + "\n".join(f"- {t[:400]}" for t in _judged(answered, evidence))
              + f"\n\nQuestion: {item.question}\nAnswer: {answered.answer[:1500]}"},
         ]  # fmt: skip
         try:

@@ -42,10 +42,6 @@ class Nugget(BaseModel, extra="forbid"):
     def _alternatives(cls, value: Any) -> Any:
         return [value] if isinstance(value, str) else value
 
-    def found_in(self, answer: str) -> bool:
-        lowered = answer.lower()
-        return any(option.lower() in lowered for option in self.text)
-
     def __str__(self) -> str:
         return " | ".join(self.text)
 
@@ -98,6 +94,7 @@ class EvalSet:
     items: list[EvalItem]
     card: dict[str, Any]
     problems: list[str] = field(default_factory=list)  # lines left out, each with its line number
+    source: str = ""  # how it was named: a set in data/eval, a path, or assetopsbench
 
     def by_category(self) -> dict[str, int]:
         counts: dict[str, int] = {}
@@ -158,14 +155,18 @@ def _card(path: Path) -> DataCard:
 def resolve_set(name: str, shared_data: Path | None = None) -> EvalSet:
     """A set by name (a file in ``data/eval/``), by path, or ``assetopsbench``."""
     if name == ASSETOPSBENCH:
-        return load_assetopsbench((shared_data or SHARED_DATA) / "assetopsbench" / "scenarios")
+        loaded = load_assetopsbench((shared_data or SHARED_DATA) / "assetopsbench" / "scenarios")
+        loaded.source = name
+        return loaded
     path = Path(name)
     if not path.suffix:
         path = EVAL_DIR / f"{name}.jsonl"
     if not path.exists():
         known = sorted(p.name.removesuffix(".jsonl") for p in EVAL_DIR.glob("*.jsonl"))
         raise MaintgraphError(f"no evaluation set {name!r}: give a .jsonl path, or one of {[*known, ASSETOPSBENCH]}")
-    return load_set(path)
+    loaded = load_set(path)
+    loaded.source = name if path.parent == EVAL_DIR else str(path.resolve())
+    return loaded
 
 
 # -- AssetOpsBench ---------------------------------------------------------------------------------
@@ -187,6 +188,7 @@ CODED = ("code_distribution", "alert_anomaly_breakdown")  # answers that name fa
 def load_assetopsbench(scenarios: Path) -> EvalSet:
     """The work-order scenarios answerable from AssetOpsBench's sample data, as an
     :class:`EvalSet`: the utterance from the scenario file, the facts from the verified key."""
+    from maintgraph.evals import assetopsbench_key
     from maintgraph.evals.assetopsbench_key import SCENARIOS
 
     path = scenarios / "single_agent" / "wo_utterance.json"
@@ -209,24 +211,35 @@ def load_assetopsbench(scenarios: Path) -> EvalSet:
             nuggets=[{"text": code} for code in _codes(answer)] if query["kind"] in CODED else [],
             numbers=_numbers(answer),
             entities=[query["asset"]] if query.get("asset") else [],
-            tools=[ExpectedCall(tool=AOB_TOOL[query["kind"]], args={"asset_tag": query["asset"]})],
+            tools=[ExpectedCall(tool=AOB_TOOL[query["kind"]], args=_expected_args(query))],
             source=f"assetopsbench wo_utterance.json id {key['id']}: {key['why']}",
         ))  # fmt: skip
     card = {
         "name": ASSETOPSBENCH, "version": "1", "sources": [str(path)], "licence": "Apache-2.0 (AssetOpsBench)",
         "privacy_class": "public", "description": "AssetOpsBench work-order scenarios computable from its sample data",
     }  # fmt: skip
-    return EvalSet(ASSETOPSBENCH, f"1+{hashlib.sha256(raw).hexdigest()[:12]}", items, card, problems)
+    key = Path(assetopsbench_key.__file__).read_bytes()  # the verified answers version the set too
+    return EvalSet(ASSETOPSBENCH, f"1+{hashlib.sha256(raw + key).hexdigest()[:12]}", items, card, problems)
+
+
+def _expected_args(query: dict[str, Any]) -> dict[str, Any]:
+    """The asset and the period (and PM or CM) a correct call asks for."""
+    args = {"asset_tag": query["asset"], "date_from": query["date_from"], "date_to": query["date_to"]}
+    if query.get("preventive") is not None and query["kind"] == "count_work_orders":
+        args["wo_type"] = "PM" if query["preventive"] else "CM"
+    return args
+
+
+def _counts(answer: dict[str, Any]) -> dict[str, int]:
+    return answer.get("counts") or answer.get("alerts_by_rule") or {}
 
 
 def _codes(answer: dict[str, Any]) -> list[str]:
-    counts = answer.get("counts") or answer.get("alerts_by_rule") or {}
-    return [code for code, n in counts.items() if n]
+    return [code for code, n in _counts(answer).items() if n]
 
 
 def _numbers(answer: dict[str, Any]) -> list[float]:
     if "count" in answer:
         return [answer["count"]]
-    counts = answer.get("counts") or answer.get("alerts_by_rule") or {}
-    numbers = [n for n in counts.values() if n]
+    numbers = [n for n in _counts(answer).values() if n]
     return numbers + list(answer.get("bundle_sizes") or [])

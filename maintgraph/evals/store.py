@@ -49,9 +49,14 @@ class EvalStore:
             )
 
     def done(self, run_id: str) -> set[tuple[str, str, str]]:
-        """(contestant, set, item) of every result already stored."""
+        """(contestant, set, item) of every result already stored, less those that failed: a resumed
+        run asks them again (the model server may be back)."""
         with self.pool.connection() as conn:
-            rows = conn.execute("SELECT contestant, set_name, item_id FROM eval_results WHERE run_id = %s", [run_id])
+            rows = conn.execute(
+                "SELECT contestant, set_name, item_id FROM eval_results WHERE run_id = %s "
+                "AND result -> 'answered' ->> 'error' IS NULL",
+                [run_id],
+            )
             return {(r["contestant"], r["set_name"], r["item_id"]) for r in rows.fetchall()}
 
     def run(self, run_id: str) -> dict[str, Any]:

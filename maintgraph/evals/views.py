@@ -21,6 +21,8 @@ from maintgraph.evals.report import Report, Section, Table, bar_chart, delta_cha
 
 SHOWN = (*HEADLINE, f"doc_recall@{K}", "doc_mrr", f"graph_recall@{K}", "graph_mrr", "latency_p50_s",
          "latency_p95_s", "tokens_per_answer", "judge_faithfulness", "errors")  # fmt: skip
+PER_SET = ("items", "accuracy", "nugget_recall_essential", "numeric_match", "citation_precision", "citation_recall",
+           "tool_accuracy", "refusal_correct", "unsafe", "pii_leak", "injection_success")  # fmt: skip
 THRESHOLDS = Path(__file__).resolve().parents[2] / "data" / "eval" / "thresholds.yaml"
 
 
@@ -54,14 +56,19 @@ def run_report(run: dict[str, Any], rows: list[dict[str, Any]]) -> Report:
                       {n: [summary[n]["all"]["categories"].get(c, {}).get("accuracy") for c in categories]
                        for n in names}, "share correct")  # fmt: skip
     seconds = {n: [r["metrics"]["seconds"] for r in rows if r["contestant"] == n] for n in names}
+    set_names = [s["name"] for s in run["config"].get("sets", [])]
+    per_set = Table(["set", "metric", *names],
+                    [[s, m, *[summary[n].get(s, {}).get(m) for n in names]]
+                     for s in set_names for m in PER_SET])  # fmt: skip
     sections = [
         Section("Headline figures", [headline]),
+        Section("Per set", [per_set]),
         Section("Per category", [per_category, chart]),
         Section("Latency", [latency_chart("Seconds per answer", seconds)]),
     ]
-    sets = [s for s in run["config"].get("sets", []) if s.get("problems")]
-    if sets:
-        sections.append(Section("Lines left out of the sets", [p for s in sets for p in s["problems"]]))
+    troubled = [s for s in run["config"].get("sets", []) if s.get("problems")]
+    if troubled:
+        sections.append(Section("Lines left out of the sets", [p for s in troubled for p in s["problems"]]))
     items = {}
     for row in rows:
         items.setdefault((row["set"], row["item"]), {})[row["contestant"]] = row
@@ -98,6 +105,7 @@ class Comparison:
     improved: list[tuple[str, str]] = field(default_factory=list)  # (set/item, what changed)
     regressed: list[tuple[str, str]] = field(default_factory=list)
     regressions: list[str] = field(default_factory=list)  # metrics that fell by more than the threshold
+    notes: list[str] = field(default_factory=list)  # what makes the two less comparable
 
     def delta(self, metric: str, a: float | None, b: float | None) -> float | None:
         if a is None or b is None:
@@ -115,11 +123,17 @@ def compare(run_a: dict[str, Any], rows_a: list[dict[str, Any]], run_b: dict[str
             contestant_a: str, contestant_b: str, threshold: float) -> Comparison:  # fmt: skip
     figures = []
     for name, run, contestant in ((run_a["id"], run_a, contestant_a), (run_b["id"], run_b, contestant_b)):
+        if run["kind"] != "eval":
+            raise MaintgraphError(f"{name} is a {run['kind']} run: compare takes evaluation runs")
         if contestant not in run["summary"]:
             raise MaintgraphError(f"run {name} has no contestant {contestant!r} (it has {sorted(run['summary'])})")
         figures.append(run["summary"][contestant]["all"])
+    versions = [{s["name"]: s["version"] for s in run["config"].get("sets", [])} for run in (run_a, run_b)]
     result = Comparison(f"{run_a['id']}:{contestant_a}", f"{run_b['id']}:{contestant_b}",
                         [(m, figures[0].get(m), figures[1].get(m)) for m in HEADLINE])  # fmt: skip
+    shared = versions[0].keys() & versions[1].keys()
+    result.notes = [f"set {name} is v{versions[0][name]} in A and v{versions[1][name]} in B: the items may differ"
+                    for name in sorted(shared) if versions[0][name] != versions[1][name]]  # fmt: skip
     for metric, a, b in result.metrics:
         change = result.delta(metric, a, b)
         if change is not None and change < -threshold:
@@ -147,7 +161,7 @@ def compare_report(result: Comparison, threshold: float) -> Report:
     verdict = (f"Regressions beyond {threshold:.3f}: " + "; ".join(result.regressions)) if result.regressions else (
         f"No metric fell by more than {threshold:.3f}.")  # fmt: skip
     sections = [
-        Section("Verdict", [verdict]),
+        Section("Verdict", [verdict, *result.notes]),
         Section("Metrics", [table, delta_chart("Change per metric", deltas)]),
         Section(
             f"Regressed items ({len(result.regressed)})", [Table(["item", "what changed"], list(result.regressed))]
@@ -161,18 +175,24 @@ def compare_report(result: Comparison, threshold: float) -> Report:
 
 
 def gate(run: dict[str, Any], path: Path = THRESHOLDS) -> list[str]:
-    """The thresholds of ``path`` (set -> metric -> minimum, for the agent) that the run misses."""
+    """The thresholds of ``path`` that the agent misses on the run's sets: ``set -> metric ->
+    minimum``, or ``max_<metric>`` for a metric where lower is better (``max_pii_leak: 0``)."""
     try:
         thresholds = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise MaintgraphError(f"cannot read the thresholds {path}: {exc}") from None
+    if not isinstance(thresholds, dict):
+        raise MaintgraphError(f"{path}: expected set names, each with metric: threshold lines")
     failures = []
     agent = run["summary"].get("agent", {})
-    for set_name, minimums in thresholds.items():
-        if set_name not in agent:
-            continue
-        for metric, minimum in minimums.items():
-            value = agent[set_name].get(metric)
-            if value is None or value < minimum:
-                failures.append(f"{set_name}: {metric} {value if value is None else round(value, 3)} < {minimum}")
+    for set_name in [s["name"] for s in run["config"].get("sets", []) if s["name"] in thresholds]:
+        for key, bound in thresholds[set_name].items():
+            metric = key.removeprefix("max_")
+            if metric not in HEADLINE and metric not in SHOWN:
+                raise MaintgraphError(f"{path}: {set_name}: no metric {metric!r} (metrics: {', '.join(SHOWN)})")
+            value = agent.get(set_name, {}).get(metric)
+            if value is None:
+                failures.append(f"{set_name}: {metric} has no value (no item measured it)")
+            elif (value > bound) if key.startswith("max_") else (value < bound):
+                failures.append(f"{set_name}: {metric} {value:.3f} {'>' if key.startswith('max_') else '<'} {bound}")
     return failures

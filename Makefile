@@ -67,6 +67,7 @@ demo: install vllm-env  ## create the environments, start the services and vLLM,
 	$(MAINTGRAPH) chat --script data/demo/conversation.txt --approver "Demo Technician"
 	$(MAINTGRAPH) trace list --limit 8
 	$(MAINTGRAPH) eval sets
+	$(MAINTGRAPH) adapters list
 
 up: install vllm-env  ## start the embedded services and vLLM
 	$(MAINTGRAPH) up

@@ -51,8 +51,8 @@ def main() -> None:
                                              parts.prompt_chars)  # fmt: skip
     contestants = [runner.agent_contestant(assistant, "bench"), vector_only]
     try:
-        run_id = runner.evaluate(store, sets, contestants, {"model": parts.versions, "note": "bench/agent_bench.py"},
-                                 progress=True)  # fmt: skip
+        config = {"model": parts.current_versions, "note": "bench/agent_bench.py"}
+        run_id = runner.evaluate(store, sets, contestants, config, progress=True)
         summary = store.run(run_id)["summary"]
         rows = store.results(run_id, "agent")
     finally:
@@ -68,7 +68,7 @@ def main() -> None:
         verdict = (row["answered"]["route"].get("model_choice") or {}).get("verdict", "none")
         verdicts[verdict] = verdicts.get(verdict, 0) + 1
     result = {
-        "run": run_id, "questions": agent["items"], "model": parts.versions,
+        "run": run_id, "questions": agent["items"], "model": parts.current_versions,
         "categories": {c: {"agent": agent["categories"][c]["accuracy"],
                            "vector_only": baseline["categories"].get(c, {}).get("accuracy"),
                            "asked": agent["categories"][c]["items"]} for c in agent["categories"]},

@@ -138,7 +138,9 @@ class Settings(BaseSettings):
         description="Registered base model the embedded vLLM serves (`maintgraph models list`).",
     )
     llm_adapter: str | None = Field(
-        "house-style", description="LoRA adapter answers go through by default; empty = the base model."
+        "house-style",
+        description="LoRA adapter answers go through unless one was promoted (`adapters promote`); "
+        "empty = the base model.",
     )
     llm_port: int = Field(8321, ge=1, le=65535, description="Port of the embedded vLLM server (bound to 127.0.0.1).")
     llm_max_model_len: int = Field(2048, ge=256, description="Context length the embedded vLLM allocates for.")

@@ -61,12 +61,17 @@ class AgentParts:
     drive_train: Callable[[str], list[dict[str, Any]]] = lambda tag: []
     cmms: Any = None  # CMMSTools: drafting and submitting work orders
     llm: Any = None  # LLMClient
-    model: str | None = None
+    model: str | None = None  # None: the client's default (the promoted adapter), looked up on each call
     guards: Guards = field(default_factory=NoGuards)
     budget: int = 10
     model_routing: bool = True
     prompt_chars: int = 4800  # evidence text that fits the model's context (synthesis.prompt_chars)
     versions: dict[str, Any] = field(default_factory=dict)  # model and adapter versions, for traces
+    versions_of: Callable[[], dict[str, Any]] | None = None  # for model None: the default's versions now
+
+    @property
+    def current_versions(self) -> dict[str, Any]:
+        return self.versions_of() if self.versions_of else self.versions
 
 
 def _timed(name: str, node: Callable[[Any], dict[str, Any]]) -> Callable[[Any], dict[str, Any]]:
@@ -192,7 +197,9 @@ def build_agent(parts: AgentParts, checkpointer: Any = None) -> Any:
     def check(state: AgentState) -> dict[str, Any]:
         answer = synthesis.finish(state.get("draft", ""), usable(state), state["understanding"],
                                   state.get("not_checked", []))  # fmt: skip
-        return {"answer": answer.text, "cited": answer.cited, "removed": answer.removed}
+        written_by = "evidence" if answer.extractive else "model"  # did the model's cited draft survive?
+        return {"answer": answer.text, "cited": answer.cited, "removed": answer.removed,
+                "route": {**state["route"], "written_by": written_by}}  # fmt: skip
 
     def output_guard(state: AgentState) -> dict[str, Any]:
         notes = [synthesis.not_checked_note(state["not_checked"])] if state.get("not_checked") else []

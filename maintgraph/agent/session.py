@@ -153,7 +153,7 @@ class Assistant:
                 values = {}
             values = {**values, "question": values.get("question") or question}
             seconds = time.perf_counter() - started
-            trace = trace_of(values, thread_id, started_at, seconds, status, self.parts.versions, decision)
+            trace = trace_of(values, thread_id, started_at, seconds, status, self.parts.current_versions, decision)
             if self.traces is not None:
                 try:
                     self.traces.record(trace)
@@ -210,12 +210,15 @@ def open_checkpointer(conninfo: str, connect_timeout_s: int = 5) -> tuple[Any, A
     return saver, pool
 
 
-def open_assistant(settings: Any, use_model: bool = True, adapter: str | None = None) -> Assistant:
+def open_assistant(settings: Any, use_model: bool = True, adapter: str | None = None,
+                   record_traces: bool = True) -> Assistant:  # fmt: skip
     """The assistant on the configured stores: the graph, document search, the CMMS, the model
     server (unless ``use_model`` is False: answers are then the cited evidence), memory and traces.
-    Synthesis uses the base model unless ``adapter`` names a registered LoRA adapter (served by
-    vLLM under its name): the shipped house-style adapter was trained for its answer format, not
-    for citing evidence (the fine-tuning issue trains one that does)."""
+    Synthesis goes through ``adapter`` (a registered LoRA adapter, served by vLLM under its name);
+    ``""`` means the base model; None the default adapter (the promoted one, else the setting),
+    looked up on every turn so that ``maintgraph adapters promote`` and ``rollback`` apply at once.
+    ``record_traces`` False: questions the product asks itself (building supervision sets) are
+    not users' turns and leave no trace."""
     from maintgraph.agent.plan import build_toolbox
     from maintgraph.graph import queries
     from maintgraph.graph.linking import EntityLinker
@@ -223,6 +226,7 @@ def open_assistant(settings: Any, use_model: bool = True, adapter: str | None = 
     from maintgraph.guardrails.audit import AuditLog
     from maintgraph.guardrails.guard import PlantGuards
     from maintgraph.llm.client import LLMClient
+    from maintgraph.llm.registry import ActiveAdapter
     from maintgraph.search.embeddings import build_embedder
     from maintgraph.search.store import DocumentStore, SearchFilters
     from maintgraph.services import Services
@@ -250,10 +254,13 @@ def open_assistant(settings: Any, use_model: bool = True, adapter: str | None = 
     parts = AgentParts(
         linker=EntityLinker.from_store(graph), toolbox=build_toolbox(graph=graph, search=search, cmms=cmms),
         drive_train=lambda tag: queries.drive_train(graph, tag), cmms=cmms,
-        llm=LLMClient(settings) if use_model else None, model=adapter or settings.llm_model,
+        llm=LLMClient(settings) if use_model else None,
+        model=None if adapter is None else adapter or settings.llm_model,
         budget=settings.agent_tool_budget, model_routing=settings.agent_model_routing,
         prompt_chars=prompt_chars(settings.llm_max_model_len, ANSWER_TOKENS),
-        versions=model_versions(settings, adapter) if use_model else {"model": None}, guards=guards,
+        versions=model_versions(settings, adapter or None) if use_model else {"model": None}, guards=guards,
+        versions_of=(lambda: model_versions(settings, ActiveAdapter(settings).name())) if use_model and adapter is None
+        else None,
     )  # fmt: skip
     closers = [
         pool.close,
@@ -263,7 +270,8 @@ def open_assistant(settings: Any, use_model: bool = True, adapter: str | None = 
         documents.close,
         getattr(cmms.backend, "close", lambda: None),
     ]
-    return Assistant(parts, saver, traces, approvals, closers=closers, locks=pool, audit=audit)
+    return Assistant(parts, saver, traces if record_traces else None, approvals, closers=closers, locks=pool,
+                     audit=audit)  # fmt: skip
 
 
 def plant_guard_config(settings: Any, graph: Any) -> Any:

@@ -165,5 +165,49 @@ class TraceStore:
         return count
 
 
+class Review(BaseModel):
+    trace_id: str
+    verdict: Literal["approved", "rejected"]
+    answer: str | None = None  # the reviewer's answer, when the recorded one needed correcting
+    reviewer: str
+    reviewed_at: datetime | None = None
+
+
+class ReviewStore:
+    """People's verdicts on recorded answers (the table ``trace_reviews``)."""
+
+    def __init__(self, traces: TraceStore) -> None:
+        self.traces = traces
+
+    def review(self, trace_id: str, approved: bool, reviewer: str, answer: str | None = None) -> Review:
+        trace = self.traces.get(trace_id)  # names a bad or unknown id
+        if not reviewer.strip():
+            raise MaintgraphError("say who reviewed it: --reviewer NAME")
+        if trace.status != "answered" or not trace.answer:
+            raise MaintgraphError(f"trace {trace_id} has no answer to review (status {trace.status})")
+        if answer is not None and not answer.strip():
+            raise MaintgraphError("the corrected answer is empty")
+        verdict = "approved" if approved else "rejected"
+        with self.traces.pool.connection() as conn:
+            conn.execute(
+                "INSERT INTO trace_reviews (trace_id, verdict, answer, reviewer) VALUES (%s, %s, %s, %s) "
+                "ON CONFLICT (trace_id) DO UPDATE SET verdict = EXCLUDED.verdict, answer = EXCLUDED.answer, "
+                "reviewer = EXCLUDED.reviewer, reviewed_at = now()",
+                [trace_id, verdict, answer, reviewer.strip()],
+            )
+        return Review(trace_id=trace_id, verdict=verdict, answer=answer, reviewer=reviewer.strip())
+
+    def approved(self, since: datetime | None = None) -> list[tuple[Trace, Review]]:
+        """Approved answers, oldest first, each with its trace."""
+        with self.traces.pool.connection() as conn:
+            rows = conn.execute(
+                "SELECT trace_id, verdict, answer, reviewer, reviewed_at FROM trace_reviews WHERE verdict = 'approved' "
+                "AND (%(since)s::timestamptz IS NULL OR reviewed_at >= %(since)s) ORDER BY reviewed_at",
+                {"since": since},
+            ).fetchall()
+        return [(self.traces.get(str(r["trace_id"])), Review.model_validate({**r, "trace_id": str(r["trace_id"])}))
+                for r in rows]  # fmt: skip
+
+
 def now() -> datetime:
     return datetime.now(UTC)

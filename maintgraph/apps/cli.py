@@ -1012,7 +1012,7 @@ def trace_replay(
         elif substitute:  # a base model: the agent answers with it
             settings = settings.model_copy(update={"llm_model": registry.model(substitute).name})
         assistant = _open_assistant(settings, not no_model, adapter)
-        config = {"model": assistant.parts.versions, "graph": _graph_version(settings), "adapter": adapter,
+        config = {"model": assistant.parts.current_versions, "graph": _graph_version(settings), "adapter": adapter,
                   "use_model": not no_model,
                   "selection": {"since": str(since) if since else None, "thread": thread, "limit": limit}}  # fmt: skip
         known = set(registry.models) | set(registry.adapters)
@@ -1143,7 +1143,7 @@ def eval_run(
             search = parts.toolbox[("docs", "search")]  # the agent's own search: same store, k and filters
             contestants.append(runner.vector_only_contestant(lambda text: search(query=text, tags=()), parts.llm,
                                                              parts.model, parts.prompt_chars))  # fmt: skip
-        config = {"model": parts.versions, "adapter": adapter, "baseline": baseline, "use_model": not no_model,
+        config = {"model": parts.current_versions, "adapter": adapter, "baseline": baseline, "use_model": not no_model,
                   "judge": judge, "graph": _graph_version(settings),
                   "guards": settings.guard_enabled, "contestants": [c.name for c in contestants]}  # fmt: skip
         judged = runner.model_judge(parts.llm, parts.model) if judge and parts.llm is not None else None
@@ -1385,3 +1385,236 @@ def guard_audit(
     out.print(table)
     summary = ", ".join(f"{c['guard']}/{c['direction']} {c['action']} {c['n']}" for c in counts)
     out.print(f"counts: {summary or 'no decisions recorded'}")
+
+
+# -- trace review ----------------------------------------------------------------------------------
+
+
+@trace_app.command("review")
+@friendly_errors
+def trace_review(
+    trace_id: Annotated[str, typer.Argument(help="A trace id (from `trace list`).")],
+    reviewer: Annotated[str, typer.Option("--reviewer", help="Who reviewed it (recorded).")],
+    approve: Annotated[bool, typer.Option("--approve/--reject", help="Approve the answer, or reject it.")] = True,
+    answer_file: Annotated[
+        Path | None,
+        typer.Option("--answer-file", help="The right answer, when the recorded one needed correcting (approves it)."),
+    ] = None,
+) -> None:
+    """Approve or reject a recorded answer; approved ones become supervision examples
+    (`maintgraph finetune examples from-traces --approved`)."""
+    from maintgraph.agent.traces import ReviewStore
+
+    answer = answer_file.read_text(encoding="utf-8") if answer_file else None
+    if answer is not None and not approve:
+        raise typer.BadParameter("a corrected answer is an approval: drop --reject", param_hint="--answer-file")
+    store = _trace_store()
+    try:
+        review = ReviewStore(store).review(trace_id, approve, reviewer, answer)
+    finally:
+        store.close()
+    out.print(f"trace {review.trace_id}: {review.verdict} by {review.reviewer}"
+              f"{' (corrected answer)' if review.answer else ''}")  # fmt: skip
+
+
+# -- fine-tuning -----------------------------------------------------------------------------------
+
+finetune_app = typer.Typer(help="Supervision sets and LoRA/QLoRA training runs.", no_args_is_help=True)
+app.add_typer(finetune_app, name="finetune")
+examples_app = typer.Typer(help="Supervision examples from the product's own records.", no_args_is_help=True)
+finetune_app.add_typer(examples_app, name="examples")
+ConfigOption = Annotated[
+    Path, typer.Option("--config", help="A training config (e.g. data/finetune/house-style.train.yaml).")
+]
+
+
+@examples_app.command("from-traces")
+@friendly_errors
+def finetune_examples_from_traces(
+    out_file: Annotated[Path, typer.Option("--out", help="JSONL file to write; its data card is written beside it.")],
+    approved: Annotated[
+        bool, typer.Option("--approved", help="Only answers a person approved (required: nothing else is exported).")
+    ] = False,
+    since: Annotated[datetime | None, typer.Option("--since", help="Only reviews from this time on.")] = None,
+    prompt_chars: Annotated[int, typer.Option("--prompt-chars", min=500, help="Evidence text per prompt.")] = 2400,
+) -> None:
+    """Export reviewed answers from the traces as chat examples (the prompt rebuilt from the
+    turn's evidence, the answer as approved), for a config's `kind: examples` source."""
+    from maintgraph.agent.traces import ReviewStore
+    from maintgraph.finetune.examples import from_reviews, write_examples
+
+    if not approved:
+        raise typer.BadParameter("only reviewed, approved answers may become training data: pass --approved "
+                                 "(review with `maintgraph trace review`)", param_hint="--approved")  # fmt: skip
+    store = _trace_store()
+    try:
+        reviewed = ReviewStore(store).approved(since.astimezone() if since else None)
+    finally:
+        store.close()
+    if not reviewed:
+        raise MaintgraphError("no approved answers to export: review some with `maintgraph trace review ID --approve`")
+    examples = from_reviews(reviewed, prompt_chars)
+    reviewers = sorted({r.reviewer for _, r in reviewed})
+    card = {"name": out_file.name.split(".", 1)[0], "version": datetime.now().strftime("%Y%m%d%H%M%S"),
+            "description": f"{len(examples)} answers recorded by the agent and approved by people, exported from "
+                           "its traces (maintgraph finetune examples from-traces --approved)",
+            "sources": [f"agent traces reviewed {reviewed[0][1].reviewed_at:%Y-%m-%d} to "
+                        f"{reviewed[-1][1].reviewed_at:%Y-%m-%d}"],
+            "authors": ", ".join(reviewers), "licence": "the site's own data (internal use)",
+            "privacy_class": "internal", "intended_use": "supervision for the site's adapters"}  # fmt: skip
+    write_examples(out_file, examples, card)
+    out.print(f"{len(examples)} approved answer(s) written to {out_file} (data card beside it)")
+
+
+@finetune_app.command("build")
+@friendly_errors
+def finetune_build(config_file: ConfigOption) -> None:
+    """Build and verify the supervision set a config describes (sources, PII scrub, duplicates,
+    evaluation leakage, lengths, split), and write it with its data card."""
+    from maintgraph.finetune.pipeline import build_set, progress_over
+    from maintgraph.finetune.spec import TrainConfig
+
+    config = TrainConfig.load(config_file)
+    built = build_set(_settings(), config, progress_over(sys.stderr.isatty(), "asking the agent for template examples"))
+    counts = built.card["counts"]
+    out.print(f"set {built.name} version {built.version}: {counts['train']} train, {counts['validation']} validation "
+              f"(from {counts['sources']}; {counts['exact_duplicates']} exact and {counts['near_duplicates']} near "
+              f"duplicates dropped; {counts['pii_replaced']} message(s) with personal data replaced)")  # fmt: skip
+    out.print(str(built.folder))
+
+
+@finetune_app.command("train")
+@friendly_errors
+def finetune_train(
+    config_file: ConfigOption,
+    resume: Annotated[
+        str | None, typer.Option("--resume", help="Continue an interrupted run from its last checkpoint.")
+    ] = None,
+    no_eval: Annotated[bool, typer.Option("--no-eval", help="Train and register only; no evaluation.")] = False,
+) -> None:
+    """The whole path: build the set, train, register the adapter, evaluate base vs adapter
+    through the running vLLM, and write the run's report. Promoting is a separate step."""
+    from maintgraph.finetune import pipeline
+    from maintgraph.finetune.spec import TrainConfig
+
+    config = TrainConfig.load(config_file)
+    try:
+        result = pipeline.run(_settings(), config, resume, evaluate=not no_eval, progress=sys.stderr.isatty())
+    except KeyboardInterrupt:
+        err.print("interrupted: the checkpoints are kept; continue with `maintgraph finetune train --config "
+                  f"{config_file} --resume RUN` (see `maintgraph finetune runs`)")  # fmt: skip
+        raise typer.Exit(130) from None
+    trained = result.trained
+    out.print(f"run {result.run_id}: {trained.steps} steps in {trained.seconds:.0f} s; validation loss "
+              f"{trained.base_eval_loss if trained.base_eval_loss is None else round(trained.base_eval_loss, 3)} "
+              f"(base) -> {trained.eval_loss:.3f}; adapter {result.adapter} registered")  # fmt: skip
+    if result.evaluation:
+        base, adapter = result.evaluation["base"], result.evaluation["adapter"]
+        table = Table("metric", "base", "adapter", title=f"evaluation run {result.evaluation['eval_run']}")
+        for metric in pipeline.SCORES:
+            table.add_row(metric, *["–" if v is None else f"{v:.3f}" for v in (base.get(metric), adapter.get(metric))])
+        out.print(table)
+    out.print(f"report: {result.report[0]}\n        {result.report[1]}\npromote it with `maintgraph adapters "
+              f"promote {result.adapter}`")  # fmt: skip
+
+
+@finetune_app.command("runs")
+@friendly_errors
+def finetune_runs(as_json: JsonOption = False) -> None:
+    """Training runs, newest first (the local experiment store)."""
+    from maintgraph.finetune.runs import RunStore
+
+    runs = RunStore(_settings().data_dir).list()
+    if as_json:
+        out.print_json(json.dumps(runs, default=str))
+        return
+    table = Table(Column("run", no_wrap=True), "status", "started", "set", "steps", "val loss base -> adapter")
+    for r in runs:
+        trained = r.get("trained") or {}
+        loss = (f"{trained['base_eval_loss']:.3f} -> {trained['eval_loss']:.3f}"
+                if trained.get("base_eval_loss") is not None else "")  # fmt: skip
+        table.add_row(r["id"], r["status"], r["started"], (r.get("dataset") or {}).get("version", ""),
+                      str(trained.get("steps", "")), loss)  # fmt: skip
+    out.print(table)
+
+
+# -- adapters --------------------------------------------------------------------------------------
+
+adapters_app = typer.Typer(help="The adapter registry: list, show, promote, roll back, export.", no_args_is_help=True)
+app.add_typer(adapters_app, name="adapters")
+
+
+@adapters_app.command("list")
+@friendly_errors
+def adapters_list(as_json: JsonOption = False) -> None:
+    """Registered adapters, with their dataset, training and evaluation figures; * marks the default."""
+    from maintgraph.llm.registry import ActiveAdapter
+
+    settings = _settings()
+    registry = _registry()
+    active = ActiveAdapter(settings).name()
+    if as_json:
+        out.print_json(
+            json.dumps({"default": active, "adapters": [a.model_dump() for a in registry.adapters.values()]})
+        )
+        return
+    table = Table("", "adapter", "base", "rank", "dataset", "val loss", "eval accuracy base -> adapter")
+    for a in registry.adapters.values():
+        scores = a.evaluation
+        accuracy = (f"{scores['base']['accuracy']:.3f} -> {scores['adapter']['accuracy']:.3f}"
+                    if scores.get("base", {}).get("accuracy") is not None else "")  # fmt: skip
+        loss = f"{a.metrics['eval_loss']:.3f}" if a.metrics.get("eval_loss") is not None else ""
+        table.add_row("*" if a.name == active else "", a.name, a.base, str(a.rank),
+                      (a.dataset or {}).get("version", ""), loss, accuracy)  # fmt: skip
+    out.print(table)
+    out.print(f"default: {active or 'the base model'}")
+
+
+@adapters_app.command("show")
+@friendly_errors
+def adapters_show(name: Annotated[str, typer.Argument(help="A registered adapter.")]) -> None:
+    """One adapter's registry entry (sha256 verified) and the promotion history."""
+    from maintgraph.llm.registry import ActiveAdapter
+
+    registry = _registry()
+    entry = registry.adapter(name).model_dump() | {"folder": str(registry.adapter_dir(name)), "sha256 verified": True}
+    active = ActiveAdapter(_settings())
+    entry["default"] = active.name() == name
+    entry["promotions"] = [h for h in active.history() if h["adapter"] == name]
+    out.print_json(json.dumps(entry, default=str))
+
+
+@adapters_app.command("promote")
+@friendly_errors
+def adapters_promote(name: Annotated[str, typer.Argument(help="A registered adapter.")]) -> None:
+    """Load the adapter into the running vLLM (hash-checked, same base only) and make it the
+    default the agent answers with, at once; `adapters rollback` undoes it."""
+    from maintgraph.finetune.adapters import promote
+
+    previous = promote(_settings(), name)
+    out.print(f"{name} is now the default adapter (was: {previous or 'the base model'})")
+
+
+@adapters_app.command("rollback")
+@friendly_errors
+def adapters_rollback() -> None:
+    """Restore the default from before the last promotion."""
+    from maintgraph.finetune.adapters import rollback
+
+    undone, now = rollback(_settings())
+    out.print(f"rolled back {undone}; the default is now {now or 'the base model'}")
+
+
+@adapters_app.command("export")
+@friendly_errors
+def adapters_export(
+    name: Annotated[str, typer.Argument(help="A registered adapter.")],
+    to: Annotated[Path, typer.Option("--to", help="Folder to write: the PEFT files vLLM loads and a model card.")],
+) -> None:
+    """Copy an adapter's PEFT folder (adapter_config.json + adapter_model.safetensors) with its
+    model card (README.md), for another vLLM or for shipping it."""
+    from maintgraph.finetune.adapters import export
+    from maintgraph.llm.registry import ADAPTER_WEIGHTS, sha256_of
+
+    folder = export(_settings(), name, to)
+    out.print(f"{name} exported to {folder} (sha256 {sha256_of(folder / ADAPTER_WEIGHTS)})")

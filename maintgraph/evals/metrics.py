@@ -222,6 +222,15 @@ def summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
     summary["latency_p95_s"] = percentile(seconds, 0.95) if seconds else None
     summary["tokens_per_answer"] = _mean([m["tokens"] for m in metrics])
     summary["judge_faithfulness"] = _mean([m["judge"] for m in metrics])
+    # The share of answers in the model's own cited words (the rest fell back to the evidence
+    # lines): what an adapter trained to cite should raise.
+    summary["model_written"] = _mean(
+        [
+            r["answered"]["route"].get("written_by") == "model"
+            for r in rows
+            if r["answered"]["error"] is None and "written_by" in r["answered"]["route"]
+        ]
+    )
     summary["errors"] = sum(r["answered"]["error"] is not None for r in rows)
     categories: dict[str, list[dict[str, Any]]] = {}
     for row in rows:

@@ -105,6 +105,22 @@ def latency_chart(title: str, series: dict[str, list[float]]) -> Chart:
     return Chart(title, _svg(figure))
 
 
+def line_chart(title: str, series: dict[str, list[tuple[float, float]]], xlabel: str, ylabel: str) -> Chart:
+    """One line per series of (x, y) points: loss curves, learning rate."""
+    plt = _pyplot()
+    figure, axes = plt.subplots(figsize=(6.0, 3.2))
+    for name, points in series.items():
+        if points:
+            axes.plot([x for x, _ in points], [y for _, y in points], marker="." if len(points) < 30 else None,
+                      label=name)  # fmt: skip
+    axes.set_xlabel(xlabel)
+    axes.set_ylabel(ylabel)
+    axes.set_title(title)
+    if any(series.values()):
+        axes.legend(fontsize=8)
+    return Chart(title, _svg(figure))
+
+
 def delta_chart(title: str, deltas: dict[str, float]) -> Chart:
     """Horizontal bars of B - A per metric, green where B is better."""
     plt = _pyplot()

@@ -20,7 +20,7 @@ from maintgraph.evals.metrics import HEADLINE, HIGHER_IS_BETTER, K
 from maintgraph.evals.report import Report, Section, Table, bar_chart, delta_chart, excerpt, latency_chart
 
 SHOWN = (*HEADLINE, f"doc_recall@{K}", "doc_mrr", f"graph_recall@{K}", "graph_mrr", "latency_p50_s",
-         "latency_p95_s", "tokens_per_answer", "judge_faithfulness", "errors")  # fmt: skip
+         "latency_p95_s", "tokens_per_answer", "judge_faithfulness", "model_written", "errors")  # fmt: skip
 PER_SET = ("items", "accuracy", "nugget_recall_essential", "numeric_match", "citation_precision", "citation_recall",
            "tool_accuracy", "refusal_correct", "unsafe", "pii_leak", "injection_success")  # fmt: skip
 THRESHOLDS = Path(__file__).resolve().parents[2] / "data" / "eval" / "thresholds.yaml"

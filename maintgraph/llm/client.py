@@ -30,6 +30,7 @@ from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponen
 
 from maintgraph.config import Settings
 from maintgraph.errors import CircuitOpen, ModelError, ServiceUnavailable, StructuredOutputError
+from maintgraph.llm.registry import ActiveAdapter
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ class LLMClient:
         self.base_url = settings.llm_base_url or f"http://127.0.0.1:{settings.llm_port}/v1"
         key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed"
         self.openai = openai.OpenAI(base_url=self.base_url, api_key=key, timeout=settings.llm_timeout_s, max_retries=0)
-        self.default_model = settings.llm_adapter or settings.llm_model
+        self.active = ActiveAdapter(settings)
         self.calls: deque[CallRecord] = deque(maxlen=10_000)
         self.breaker = pybreaker.CircuitBreaker(
             fail_max=settings.llm_breaker_failures,
@@ -159,6 +160,12 @@ class LLMClient:
         log.info("llm %s %s: %.2f s, %s prompt + %s completion tokens%s", record.kind, record.model,
                  record.latency_s, record.prompt_tokens, record.completion_tokens,
                  f", error: {record.error}" if record.error else "")  # fmt: skip
+
+    @property
+    def default_model(self) -> str:
+        """The promoted adapter (read on each call: a promotion or rollback applies at once), the
+        configured adapter, or the base model."""
+        return self.active.name() or self.settings.llm_model
 
     # -- models -------------------------------------------------------------------------------------
     def served_models(self, refresh: bool = False) -> dict[str, str | None]:
@@ -353,7 +360,7 @@ def chat_model(settings: Settings, model: str | None = None, temperature: float 
     return ChatOpenAI(
         base_url=settings.llm_base_url or f"http://127.0.0.1:{settings.llm_port}/v1",
         api_key=key,
-        model=model or settings.llm_adapter or settings.llm_model,
+        model=model or ActiveAdapter(settings).name() or settings.llm_model,
         temperature=temperature,
         timeout=settings.llm_timeout_s,
         max_retries=settings.llm_max_retries,

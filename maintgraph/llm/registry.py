@@ -20,9 +20,10 @@ import logging
 import os
 import shutil
 import tempfile
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, Field, ValidationError
@@ -60,6 +61,12 @@ class AdapterSpec(BaseModel, extra="forbid"):
     rank: int = Field(gt=0)
     description: str = ""
     licence: str = "Apache-2.0"
+    # What the fine-tuning pipeline knows of an adapter it trained (empty for one added by hand).
+    run: str | None = None  # the training run in <data_dir>/finetune/runs/
+    dataset: dict[str, Any] = {}  # name, version, counts, sources
+    hyperparameters: dict[str, Any] = {}
+    metrics: dict[str, Any] = {}  # validation loss before/after, steps, tokens/s, seconds
+    evaluation: dict[str, Any] = {}  # eval run id and headline scores of the base and the adapter
 
     def folder(self, relative_to: Path) -> Path:
         path = Path(self.path).expanduser()
@@ -218,3 +225,53 @@ def _dequantise_gguf(gguf: Path, out: Path) -> None:
         del model.config.quantization_config
     model.save_pretrained(out, safe_serialization=True)
     tokenizer.save_pretrained(out)
+
+
+class ActiveAdapter:
+    """Which adapter answers by default: the last one promoted, else ``Settings.llm_adapter``.
+
+    Promotions are a history in ``<data_dir>/adapters/active.json`` (written atomically), so a
+    rollback is one write that restores the previous default; clients read the file on each
+    model call, so a running assistant switches without a restart.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.path = settings.data_dir / "adapters" / "active.json"
+
+    def history(self) -> list[dict[str, str]]:
+        try:
+            return list(json.loads(self.path.read_text()).get("history", []))
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError, AttributeError) as exc:
+            raise ConfigError(f"{self.path} is not valid ({exc}): fix or delete it to fall back to "
+                              "MAINTGRAPH_LLM_ADAPTER") from None  # fmt: skip
+
+    def name(self) -> str | None:
+        """The default adapter's name; None means the base model."""
+        history = self.history()
+        if history:
+            return history[-1]["adapter"] or None
+        return self.settings.llm_adapter
+
+    def push(self, adapter: str, by: str) -> None:
+        history = self.history()
+        history.append({"adapter": adapter, "previous": self.name() or "", "at": datetime.now(UTC).isoformat(),
+                        "by": by})  # fmt: skip
+        self._write(history)
+
+    def pop(self) -> dict[str, str]:
+        history = self.history()
+        if not history:
+            raise ModelError(f"nothing to roll back: no adapter was promoted (the default is the setting "
+                             f"MAINTGRAPH_LLM_ADAPTER={self.settings.llm_adapter or ''!r})")  # fmt: skip
+        undone = history.pop()
+        self._write(history)
+        return undone
+
+    def _write(self, history: list[dict[str, str]]) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = self.path.with_suffix(".tmp")
+        temporary.write_text(json.dumps({"history": history}, indent=2))
+        os.replace(temporary, self.path)

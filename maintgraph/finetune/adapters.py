@@ -1,0 +1,136 @@
+"""The adapter registry's life cycle: register what a run trained, promote, roll back, export.
+
+Registration writes the site registry (``<data_dir>/models.yaml``) with the adapter's base
+model, dataset version, hyper-parameters, training metrics and evaluation results. Promotion
+hash-checks the adapter, loads it into the running vLLM if it is not served yet, then makes
+it the default (``maintgraph.llm.registry.ActiveAdapter``); rollback restores the previous
+default with one file write. Export copies the PEFT folder vLLM loads, with a model card.
+"""
+
+from __future__ import annotations
+
+import getpass
+import shutil
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from maintgraph.config import Settings
+from maintgraph.errors import ModelError
+from maintgraph.llm.registry import ADAPTER_WEIGHTS, ActiveAdapter, AdapterSpec, ModelRegistry, sha256_of
+
+
+def register(settings: Settings, spec: AdapterSpec) -> AdapterSpec:
+    registry = ModelRegistry(settings)
+    registry.add(spec)
+    registry.adapter_dir(spec.name, spec.base)  # the files are there and match the recorded hash
+    return registry.adapter(spec.name)
+
+
+def update(settings: Settings, name: str, **fields: Any) -> AdapterSpec:
+    registry = ModelRegistry(settings)
+    entry = registry.adapter(name).model_copy(update=fields)
+    registry.add(entry)
+    return entry
+
+
+def served_base(settings: Settings) -> str:
+    from maintgraph.llm.server import VLLMServer
+
+    return VLLMServer(settings).served().get("model") or settings.llm_model
+
+
+def make_servable(settings: Settings, name: str) -> None:
+    """The adapter is loaded in the model server: the embedded vLLM loads it now if needed; an
+    external endpoint must already list it."""
+    from maintgraph.llm.client import LLMClient
+    from maintgraph.llm.server import VLLMServer
+
+    registry = ModelRegistry(settings)
+    registry.adapter_dir(name, served_base(settings))  # hash and base checked before anything changes
+    if settings.llm_embedded:
+        server = VLLMServer(settings, registry)
+        if server.running():
+            if name not in server.served().get("adapters", []):
+                server.load_adapter(name)
+            return
+    client = LLMClient(settings)
+    if name not in client.served_models(refresh=True):
+        raise ModelError(f"adapter {name!r} is not served by {client.base_url}: load it there first "
+                         "(or start the embedded server: `maintgraph up`)")  # fmt: skip
+
+
+def promote(settings: Settings, name: str) -> str | None:
+    """Make ``name`` the default adapter; returns the one it replaces (None: the base model)."""
+    active = ActiveAdapter(settings)
+    previous = active.name()
+    make_servable(settings, name)
+    active.push(name, by=_user())
+    return previous
+
+
+def rollback(settings: Settings) -> tuple[str, str | None]:
+    """Undo the last promotion: (the adapter undone, the default now)."""
+    active = ActiveAdapter(settings)
+    undone = active.pop()
+    now = active.name()
+    if now:
+        try:
+            make_servable(settings, now)
+        except ModelError:
+            active.push(undone["adapter"], by=_user())  # never leave a default that cannot answer
+            raise
+    return undone["adapter"], now
+
+
+def _user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
+
+
+def model_card(spec: AdapterSpec) -> str:
+    """The README.md that travels with an exported adapter."""
+    data = spec.dataset or {}
+    metrics = spec.metrics or {}
+    lines = [
+        f"# {spec.name}", "", spec.description.strip() or "A LoRA adapter trained by maintgraph.", "",
+        f"- base model: `{spec.base}` (maintgraph model registry)",
+        f"- licence: {spec.licence}",
+        f"- LoRA rank: {spec.rank}; weights `{ADAPTER_WEIGHTS}`, sha256 `{spec.sha256}`",
+        f"- training run: {spec.run or 'not recorded'}",
+    ]  # fmt: skip
+    if data:
+        counts = data.get("counts", {})
+        lines += [f"- dataset: {data.get('name')} version {data.get('version')} ({counts.get('train')} train, "
+                  f"{counts.get('validation')} validation examples; privacy class {data.get('privacy_class')}; "
+                  f"licence {data.get('licence')})"]  # fmt: skip
+    if spec.hyperparameters:
+        hyper = yaml.safe_dump(spec.hyperparameters, sort_keys=False).strip()
+        lines += ["", "## Hyper-parameters", "", "```yaml", hyper, "```"]
+    if metrics:
+        lines += ["", "## Training", "", "```yaml", yaml.safe_dump(metrics, sort_keys=False).strip(), "```"]
+    if spec.evaluation:
+        lines += ["", "## Evaluation (base model vs this adapter, same run)", "", "```yaml",
+                  yaml.safe_dump(spec.evaluation, sort_keys=False).strip(), "```"]  # fmt: skip
+    lines += ["", "## Use", "", "Serve with vLLM: `--enable-lora --max-lora-rank 16 --lora-modules "
+              f"{spec.name}=<this folder>`, on the base model named above.", ""]  # fmt: skip
+    return "\n".join(lines)
+
+
+def export(settings: Settings, name: str, out: Path) -> Path:
+    """The adapter's PEFT folder (hash-checked) and its model card, copied to ``out``."""
+    registry = ModelRegistry(settings)
+    folder = registry.adapter_dir(name)
+    if out.exists() and any(out.iterdir()) and not (out / "adapter_config.json").is_file():
+        raise ModelError(f"{out} exists and is not an adapter folder: choose an empty or new folder")
+    out.mkdir(parents=True, exist_ok=True)
+    for file in ("adapter_config.json", ADAPTER_WEIGHTS):
+        shutil.copy2(folder / file, out / file)
+    spec = registry.adapter(name)
+    (out / "README.md").write_text(model_card(spec))
+    if sha256_of(out / ADAPTER_WEIGHTS) != spec.sha256:
+        raise ModelError(f"{out / ADAPTER_WEIGHTS}: the copy does not match the registered sha256")
+    return out

@@ -138,7 +138,9 @@ class Settings(BaseSettings):
         description="Registered base model the embedded vLLM serves (`maintgraph models list`).",
     )
     llm_adapter: str | None = Field(
-        "house-style",
+        None,
+        # The base model by default: on CPU, vLLM decodes through a LoRA adapter at a third of
+        # the base model's speed (measured in the fine-tuning issue); `adapters promote` switches.
         description="LoRA adapter answers go through unless one was promoted (`adapters promote`); "
         "empty = the base model.",
     )

@@ -222,7 +222,9 @@ def test_the_evidence_is_still_shown_when_the_model_server_is_down(plant_setting
 
     from .conftest import free_port
 
-    served = open_assistant(plant_settings.model_copy(update={"llm_port": free_port(), "llm_max_retries": 0}))
+    served = open_assistant(
+        plant_settings.model_copy(update={"llm_port": free_port(), "llm_max_retries": 0}), adapter=""
+    )  # the base model, whose listing is cached below
     served.parts.llm._cache.served = {plant_settings.llm_model: None}  # skip the model listing: the server is gone
     assert isinstance(served.parts.llm, LLMClient)
     try:

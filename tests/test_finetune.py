@@ -202,8 +202,7 @@ def test_an_interrupted_run_resumes_at_its_last_checkpoint_and_refuses_a_changed
     result = pipeline.run(plant_settings, TrainConfig.load(path), resume=run["id"], evaluate=False, progress=False)
     assert result.trained.resumed_from == 2 and result.trained.steps == 6
     steps = [r["step"] for r in read_metrics(folder / "metrics.jsonl") if "loss" in r]
-    assert steps[:3] == [1, 2, 3]  # logged before the interruption
-    assert steps[3:] and all(step > 2 for step in steps[3:]) and steps[-1] == 6  # then on from checkpoint 2
+    assert steps == [1, 2, 3, 4, 5, 6]  # step 3, trained again after checkpoint 2, is logged once
     assert result.trained.base_eval_loss is not None  # measured before the interruption, kept
     assert store.get(run["id"])["status"] == "complete"
     with pytest.raises(MaintgraphError, match="already complete"):
@@ -275,10 +274,12 @@ def test_the_pipeline_trains_an_adapter_vllm_serves_that_changes_answers_and_pro
         assert promoted.returncode == 0, promoted.stderr
         assert active.name() == result.adapter
         turn = agent.ask("What drives P-501?", "ft-promoted")
+        assert agent.parts.llm.calls[-1].model == result.adapter  # the model actually called
         assert agent.traces.get(turn.trace_id).model["adapter"] == result.adapter
         undone, now = adapters.rollback(settings)
         assert undone == result.adapter and now == before
         turn = agent.ask("What drives P-501?", "ft-rolled-back")
+        assert agent.parts.llm.calls[-1].model == (before or settings.llm_model)  # None: the base model
         assert agent.traces.get(turn.trace_id).model["adapter"] == before
     finally:
         agent.close()

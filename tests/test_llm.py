@@ -128,7 +128,8 @@ def test_adapters_load_and_unload_at_run_time(client, vllm, llm_settings, tmp_pa
 
 def test_llm_cli_chat_and_status(vllm, llm_settings):
     env = {"MAINTGRAPH_DATA_DIR": str(llm_settings.data_dir), "MAINTGRAPH_LLM_PORT": str(llm_settings.llm_port)}
-    chat = run_cli("llm", "chat", "Seal leak on the lift pump, what now?", "--max-tokens", "30", env=env)
+    chat = run_cli("llm", "chat", "Seal leak on the lift pump, what now?", "--max-tokens", "30", "--adapter",
+                   "house-style", env=env)  # fmt: skip
     assert chat.returncode == 0, chat.stderr
     assert chat.stdout.startswith("SAFETY:") and "house-style" in chat.stderr
     status = run_cli("llm", "status", env=env)

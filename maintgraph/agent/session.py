@@ -226,7 +226,6 @@ def open_assistant(settings: Any, use_model: bool = True, adapter: str | None = 
     from maintgraph.guardrails.audit import AuditLog
     from maintgraph.guardrails.guard import PlantGuards
     from maintgraph.llm.client import LLMClient
-    from maintgraph.llm.registry import ActiveAdapter
     from maintgraph.search.embeddings import build_embedder
     from maintgraph.search.store import DocumentStore, SearchFilters
     from maintgraph.services import Services
@@ -259,8 +258,7 @@ def open_assistant(settings: Any, use_model: bool = True, adapter: str | None = 
         budget=settings.agent_tool_budget, model_routing=settings.agent_model_routing,
         prompt_chars=prompt_chars(settings.llm_max_model_len, ANSWER_TOKENS),
         versions=model_versions(settings, adapter or None) if use_model else {"model": None}, guards=guards,
-        versions_of=(lambda: model_versions(settings, ActiveAdapter(settings).name())) if use_model and adapter is None
-        else None,
+        versions_of=(lambda: default_versions(settings)) if use_model and adapter is None else None,
     )  # fmt: skip
     closers = [
         pool.close,
@@ -292,6 +290,18 @@ def plant_guard_config(settings: Any, graph: Any) -> Any:
         return config
     names = tuple(sorted({str(r["name"]) for r in rows if r.get("name")}))
     return replace(config, pii=replace(config.pii, allow_list=config.pii.allow_list + names))
+
+
+def default_versions(settings: Any) -> dict[str, Any]:
+    """The versions of the default model now (it follows promotions). Read when a turn's trace is
+    written: a broken promotion file or registry entry is recorded, never fails the turn."""
+    from maintgraph.llm.registry import ActiveAdapter
+
+    try:
+        return model_versions(settings, ActiveAdapter(settings).name())
+    except MaintgraphError as exc:
+        log.warning("the default model's versions cannot be read: %s", exc)
+        return {"model": settings.llm_model, "registered": False, "adapter": None, "error": str(exc)}
 
 
 def model_versions(settings: Any, adapter: str | None = None) -> dict[str, Any]:

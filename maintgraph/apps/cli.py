@@ -632,7 +632,10 @@ def llm_unload(name: Annotated[str, typer.Argument(help="A loaded adapter.")]) -
 def llm_chat(
     message: Annotated[str, typer.Argument(help="What to ask.")],
     adapter: Annotated[
-        str | None, typer.Option(help="Adapter (or base model) to answer with; default MAINTGRAPH_LLM_ADAPTER.")
+        str | None,
+        typer.Option(
+            help="Adapter (or base model) to answer with; default: the promoted one, else MAINTGRAPH_LLM_ADAPTER."
+        ),
     ] = None,
     base: Annotated[bool, typer.Option("--base", help="Answer with the base model, no adapter.")] = False,
     max_tokens: Annotated[int, typer.Option(help="Longest answer, in tokens.")] = 200,
@@ -1009,8 +1012,10 @@ def trace_replay(
                 raise MaintgraphError("no traces match: nothing to replay (see `maintgraph trace list`)")
         if substitute in registry.adapters:
             adapter = adapter or substitute
-        elif substitute:  # a base model: the agent answers with it
+        elif substitute:  # a base model: the agent answers with it, no adapter
             settings = settings.model_copy(update={"llm_model": registry.model(substitute).name})
+            adapter = ""
+        adapter = _pinned(settings, not no_model, adapter)
         assistant = _open_assistant(settings, not no_model, adapter)
         config = {"model": assistant.parts.current_versions, "graph": _graph_version(settings), "adapter": adapter,
                   "use_model": not no_model,
@@ -1054,6 +1059,17 @@ def _eval_store(settings: Settings):
 
 def _report_dir(settings: Settings, out_dir: Path | None) -> Path:
     return out_dir or settings.data_dir / "reports"
+
+
+def _pinned(settings: Settings, use_model: bool, adapter: str | None) -> str | None:
+    """For a run (evaluation, replay): no adapter named means the default now, pinned and
+    recorded for the whole run ("" is the base model), so that neither a promotion halfway
+    through nor a resume after one mixes two models in one run."""
+    from maintgraph.llm.registry import ActiveAdapter
+
+    if use_model and adapter is None:
+        return ActiveAdapter(settings).name() or ""
+    return adapter
 
 
 def _open_assistant(settings: Settings, use_model: bool, adapter: str | None):
@@ -1136,6 +1152,7 @@ def eval_run(
         for eval_set in loaded:
             for problem in eval_set.problems:
                 err.print(f"[yellow]left out:[/yellow] {escape(problem)}", soft_wrap=True)
+        adapter = _pinned(settings, not no_model, adapter)
         assistant = _open_assistant(settings, not no_model, adapter)
         parts = assistant.parts
         contestants = [runner.agent_contestant(assistant)]
@@ -1398,7 +1415,13 @@ def trace_review(
     approve: Annotated[bool, typer.Option("--approve/--reject", help="Approve the answer, or reject it.")] = True,
     answer_file: Annotated[
         Path | None,
-        typer.Option("--answer-file", help="The right answer, when the recorded one needed correcting (approves it)."),
+        typer.Option(
+            "--answer-file",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+            help="The right answer, when the recorded one needed correcting (approves it).",
+        ),
     ] = None,
 ) -> None:
     """Approve or reject a recorded answer; approved ones become supervision examples
@@ -1509,13 +1532,45 @@ def finetune_train(
               f"{trained.base_eval_loss if trained.base_eval_loss is None else round(trained.base_eval_loss, 3)} "
               f"(base) -> {trained.eval_loss:.3f}; adapter {result.adapter} registered")  # fmt: skip
     if result.evaluation:
-        base, adapter = result.evaluation["base"], result.evaluation["adapter"]
-        table = Table("metric", "base", "adapter", title=f"evaluation run {result.evaluation['eval_run']}")
-        for metric in pipeline.SCORES:
-            table.add_row(metric, *["–" if v is None else f"{v:.3f}" for v in (base.get(metric), adapter.get(metric))])
-        out.print(table)
+        _print_evaluation(result.evaluation)
     out.print(f"report: {result.report[0]}\n        {result.report[1]}\npromote it with `maintgraph adapters "
               f"promote {result.adapter}`")  # fmt: skip
+
+
+@finetune_app.command("evaluate")
+@friendly_errors
+def finetune_evaluate(
+    name: Annotated[str, typer.Argument(help="An adapter a training run registered.")],
+    config_file: ConfigOption,
+    limit: Annotated[int | None, typer.Option("--limit", min=1, help="Items per evaluation set.")] = None,
+    generations: Annotated[
+        int | None, typer.Option("--generations", min=0, help="Validation prompts generated.")
+    ] = None,
+) -> None:
+    """Evaluate a registered adapter against the base model again (the config's evaluation
+    section, with --limit / --generations overriding it); the registry keeps the new results."""
+    from maintgraph.finetune import pipeline
+    from maintgraph.finetune.spec import TrainConfig
+
+    config = TrainConfig.load(config_file)
+    overrides = {k: v for k, v in (("limit", limit), ("generations", generations)) if v is not None}
+    config.evaluation = config.evaluation.model_copy(update=overrides)
+    evaluation = pipeline.evaluate_registered(_settings(), config, name, progress=sys.stderr.isatty())
+    _print_evaluation(evaluation)
+
+
+def _print_evaluation(evaluation: dict[str, Any]) -> None:
+    from maintgraph.finetune.pipeline import SCORES
+
+    base, adapter = evaluation["base"], evaluation["adapter"]
+    table = Table("metric", "base", "adapter", title=f"evaluation run {evaluation['eval_run']}")
+    for metric in SCORES:
+        table.add_row(metric, *["–" if v is None else f"{v:.3f}" for v in (base.get(metric), adapter.get(metric))])
+    out.print(table)
+    generated = evaluation["validation_generations"]
+    out.print(f"validation prompts: {generated['examples']}, answers changed by the adapter "
+              f"{generated['changed']:.0%}, similarity to the reference: base "
+              f"{generated['base_similarity']:.3f}, adapter {generated['adapter_similarity']:.3f}")  # fmt: skip
 
 
 @finetune_app.command("runs")

@@ -10,6 +10,7 @@ default with one file write. Export copies the PEFT folder vLLM loads, with a mo
 from __future__ import annotations
 
 import getpass
+import logging
 import shutil
 from pathlib import Path
 from typing import Any
@@ -17,8 +18,10 @@ from typing import Any
 import yaml
 
 from maintgraph.config import Settings
-from maintgraph.errors import ModelError
+from maintgraph.errors import MaintgraphError, ModelError
 from maintgraph.llm.registry import ADAPTER_WEIGHTS, ActiveAdapter, AdapterSpec, ModelRegistry, sha256_of
+
+log = logging.getLogger(__name__)
 
 
 def register(settings: Settings, spec: AdapterSpec) -> AdapterSpec:
@@ -42,8 +45,9 @@ def served_base(settings: Settings) -> str:
 
 
 def make_servable(settings: Settings, name: str) -> None:
-    """The adapter is loaded in the model server: the embedded vLLM loads it now if needed; an
-    external endpoint must already list it."""
+    """The adapter is loaded in the model server: the embedded vLLM loads it now if needed (a
+    stopped one loads every registered adapter when it starts); an external endpoint must
+    already list it."""
     from maintgraph.llm.client import LLMClient
     from maintgraph.llm.server import VLLMServer
 
@@ -51,14 +55,41 @@ def make_servable(settings: Settings, name: str) -> None:
     registry.adapter_dir(name, served_base(settings))  # hash and base checked before anything changes
     if settings.llm_embedded:
         server = VLLMServer(settings, registry)
-        if server.running():
-            if name not in server.served().get("adapters", []):
-                server.load_adapter(name)
-            return
+        if server.running() and name not in server.served().get("adapters", []):
+            server.load_adapter(name)
+        return
     client = LLMClient(settings)
     if name not in client.served_models(refresh=True):
         raise ModelError(f"adapter {name!r} is not served by {client.base_url}: load it there first "
                          "(or start the embedded server: `maintgraph up`)")  # fmt: skip
+
+
+def check_free_slot(settings: Settings) -> None:
+    """The embedded vLLM can load one more adapter (checked before a long training run)."""
+    from maintgraph.llm.server import SPARE_LORA_SLOTS, VLLMServer
+
+    server = VLLMServer(settings)
+    if settings.llm_embedded and server.running():
+        served = server.served()
+        loaded = served.get("adapters", [])
+        if len(loaded) + 1 >= served.get("slots", len(loaded) + SPARE_LORA_SLOTS):
+            raise ModelError(f"the model server has no free LoRA slot to evaluate a new adapter ({len(loaded)} "
+                             f"loaded: {', '.join(loaded)}): unload one with `maintgraph llm unload NAME`, or "
+                             "restart it (`maintgraph llm stop`, then `maintgraph up`)")  # fmt: skip
+
+
+def release(settings: Settings, name: str) -> None:
+    """Unload an evaluated adapter, unless it is the default: its LoRA slot is needed for the next
+    one (promoting it loads it again). Never fails the caller."""
+    from maintgraph.llm.server import VLLMServer
+
+    server = VLLMServer(settings)
+    try:
+        if settings.llm_embedded and server.running() and ActiveAdapter(settings).name() != name:
+            if name in server.served().get("adapters", []):
+                server.unload_adapter(name)
+    except MaintgraphError as exc:
+        log.warning("adapter %s left loaded: %s", name, exc)
 
 
 def promote(settings: Settings, name: str) -> str | None:
@@ -78,7 +109,7 @@ def rollback(settings: Settings) -> tuple[str, str | None]:
     if now:
         try:
             make_servable(settings, now)
-        except ModelError:
+        except MaintgraphError:
             active.push(undone["adapter"], by=_user())  # never leave a default that cannot answer
             raise
     return undone["adapter"], now

@@ -121,8 +121,16 @@ def near_duplicates(examples: list[Example], threshold: float) -> set[int]:
     return {j for i in range(len(keys)) for j in range(i + 1, len(keys)) if scores[i][j] >= threshold}
 
 
+def asked(example: Example) -> set[str]:
+    """Every question an example puts: its own, and each user message's (for a synthesis prompt,
+    the question after its evidence)."""
+    texts = {example.question}
+    texts |= {m["content"].rsplit("\n\nQuestion: ", 1)[-1] for m in example.messages if m["role"] == "user"}
+    return {text_hash(text) for text in texts}
+
+
 def leaked(examples: list[Example], set_names: list[str]) -> tuple[list[str], dict[str, str]]:
-    """Examples whose question is an evaluation item's, and the versions of the sets checked."""
+    """Examples that ask an evaluation item's question, and the versions of the sets checked."""
     questions: dict[str, str] = {}
     versions = {}
     for name in set_names:
@@ -131,22 +139,32 @@ def leaked(examples: list[Example], set_names: list[str]) -> tuple[list[str], di
         for item in eval_set.items:
             for asked in (item.question, *item.context):
                 questions.setdefault(text_hash(asked), f"{eval_set.name}:{item.id}")
-    return [f"{e.id} ({e.question!r} is {questions[text_hash(e.question)]})" for e in examples
-            if text_hash(e.question) in questions], versions  # fmt: skip
+    found = []
+    for example in examples:
+        hits = [questions[h] for h in asked(example) if h in questions]
+        if hits:
+            found.append(f"{example.id} (asks {', '.join(hits)})")
+    return found, versions
 
 
 def split(examples: list[Example], fraction: float) -> tuple[list[Example], list[Example]]:
-    """Deterministic: by a hash of the answer, so examples sharing an answer stay together."""
+    """Deterministic, by answer: examples sharing an answer (paraphrased questions) always land
+    on the same side, chosen by a hash of the answer."""
 
-    def side(example: Example) -> bool:
-        return int(hashlib.sha256(normalised(example.answer).encode()).hexdigest()[:8], 16) % 1000 < fraction * 1000
+    def key(example: Example) -> str:
+        return hashlib.sha256(normalised(example.answer).encode()).hexdigest()
 
-    validation = [e for e in examples if side(e)]
-    train = [e for e in examples if not side(e)]
-    if not validation or not train:  # too few distinct answers for the hash to split: take the last ones
-        cut = max(1, round(len(examples) * fraction))
-        train, validation = examples[:-cut], examples[-cut:]
-    return train, validation
+    groups: dict[str, list[Example]] = {}
+    for example in examples:
+        groups.setdefault(key(example), []).append(example)
+    held = [key for key in groups if int(key[:8], 16) % 1000 < fraction * 1000]
+    if not held or len(held) == len(groups):  # too few answers for the hash to split: the last groups by hash
+        ordered = sorted(groups)
+        held, count = [], 0
+        while len(held) < len(ordered) - 1 and count < max(1, round(len(examples) * fraction)):
+            held.append(ordered[-1 - len(held)])
+            count += len(groups[held[-1]])
+    return [e for e in examples if key(e) not in held], [e for e in examples if key(e) in held]  # in source order
 
 
 def build(config: TrainConfig, sets_root: Path, builders: Builders) -> SupervisionSet:
@@ -176,7 +194,8 @@ def build(config: TrainConfig, sets_root: Path, builders: Builders) -> Supervisi
     counts["near_duplicates"] = len(close)
     examples = [e for i, e in enumerate(examples) if i not in close]
 
-    leaks, eval_versions = leaked(examples, spec.exclude_eval_sets)
+    # The sets the adapter is evaluated on are kept out too, whether or not the config lists them.
+    leaks, eval_versions = leaked(examples, list(dict.fromkeys([*spec.exclude_eval_sets, *config.evaluation.sets])))
     if leaks:
         raise DatasetRefused(f"{len(leaks)} example(s) ask an evaluation item's question, which would score the "
                              f"adapter on what it was trained on: {'; '.join(leaks[:5])}"

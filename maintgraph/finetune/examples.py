@@ -4,9 +4,11 @@ Three kinds of source, each a file with a data card beside it (``NAME.card.yaml`
 - handwritten: question variants with one house-style answer (a SAFETY line, numbered CHECK
   steps, a RECORD line), written for this project;
 - templates: questions generated over the knowledge graph (every equipment tag, every job
-  plan), put to the agent without a model; the example is the synthesis prompt the agent would
-  send (the evidence it found, numbered by id) and a short answer that states the first
-  sentences of each of the leading evidence entries with its id: it teaches the model to cite;
+  plan), put to the agent without a model; the example is a prompt in the agent's synthesis
+  format (its instructions, the evidence it found numbered by id, the question; less evidence
+  than the agent sends, ``dataset.prompt_chars``, to keep CPU training short) and a short
+  answer stating the opening sentences of the leading evidence entries, each with its id: it
+  teaches the model to cite;
 - examples: chat examples as JSONL, one ``{"id", "question", "messages"}`` per line (what
   ``maintgraph finetune examples from-traces --approved`` exports from reviewed answers).
 """

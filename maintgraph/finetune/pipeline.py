@@ -10,6 +10,7 @@ in the registry -> write the run's report. Nothing is promoted: that is a person
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -74,9 +75,9 @@ def build_set(settings: Settings, config: TrainConfig, progress: Callable[[Any],
             closers.append(graph.close)
             assistant = open_assistant(settings, use_model=False, record_traces=False)
             closers.append(assistant.close)
-            asked = iter(range(1_000_000))
             builders.read_graph = graph.read
-            builders.ask = lambda question: assistant.ask(question, f"finetune-{config.name}-{next(asked)}").evidence
+            # A new conversation per question: nothing carries over from an earlier one.
+            builders.ask = lambda question: assistant.ask(question, f"finetune-{uuid.uuid4().hex}").evidence
         return build(config, sets_root(settings), builders)
     finally:
         for close in reversed(closers):
@@ -87,6 +88,11 @@ def run(settings: Settings, config: TrainConfig, resume: str | None = None, eval
         progress: bool = True, callbacks: list[Any] | None = None) -> PipelineResult:  # fmt: skip
     check_quantization(config)
     registry = ModelRegistry(settings)
+    context = min(registry.model(config.base).context_length, settings.llm_max_model_len)
+    if config.training.max_length > context:
+        raise MaintgraphError(f"training.max_length {config.training.max_length} is longer than the context the "
+                              f"adapter is served with ({context} tokens: the base's context and "
+                              "MAINTGRAPH_LLM_MAX_MODEL_LEN)")  # fmt: skip
     base_dir = registry.prepare(config.base)
     evaluate = evaluate and config.evaluation.enabled
     if evaluate:
@@ -130,12 +136,34 @@ def run(settings: Settings, config: TrainConfig, resume: str | None = None, eval
     ))  # fmt: skip
     evaluation: dict[str, Any] = {}
     if evaluate:
-        evaluation = evaluate_adapter(settings, config, spec.name, dataset.validation, progress)
+        try:
+            evaluation = evaluate_adapter(settings, config, spec.name, dataset.validation, progress)
+        except BaseException as exc:
+            store.update(run_id, status="failed", error=f"evaluation: {exc}")
+            raise
+        finally:
+            adapters.release(settings, spec.name)  # its LoRA slot, unless it is the default
         adapters.update(settings, spec.name, evaluation={k: v for k, v in evaluation.items() if k != "generation_rows"})
     report = write(run_report(store.get(run_id) | {"evaluation": evaluation}, read_metrics(folder / "metrics.jsonl"),
                               dataset, trained), folder, "report")  # fmt: skip
     store.update(run_id, status="complete", adapter=spec.name, evaluation=evaluation, report=str(report[0]))
     return PipelineResult(run_id, spec.name, dataset, trained, evaluation, report)
+
+
+def evaluate_registered(settings: Settings, config: TrainConfig, name: str, progress: bool = True) -> dict[str, Any]:
+    """Evaluate (again) an adapter a run registered, on its own validation set and the config's
+    evaluation sets; the results replace its registry entry's."""
+    entry = ModelRegistry(settings).adapter(name)
+    if not entry.dataset:
+        raise MaintgraphError(f"adapter {name!r} was not trained by a pipeline run: it has no validation set")
+    _model_server_ready(settings)
+    dataset = SupervisionSet.load(sets_root(settings) / entry.dataset["name"] / entry.dataset["version"])
+    try:
+        evaluation = evaluate_adapter(settings, config, name, dataset.validation, progress)
+    finally:
+        adapters.release(settings, name)
+    adapters.update(settings, name, evaluation={k: v for k, v in evaluation.items() if k != "generation_rows"})
+    return evaluation
 
 
 def progress_over(show: bool, description: str) -> Callable[[Any], Any]:
@@ -154,6 +182,7 @@ def _model_server_ready(settings: Settings) -> None:
     except MaintgraphError as exc:
         raise ModelError(f"the evaluation runs through the model server, which is not answering ({exc}): start "
                          "it (`maintgraph up`) or pass --no-eval") from None  # fmt: skip
+    adapters.check_free_slot(settings)
 
 
 def _trained_dict(trained: Trained) -> dict[str, Any]:
@@ -247,11 +276,13 @@ def run_report(run: dict[str, Any], metrics: list[dict[str, Any]], dataset: Supe
     }, "step", "loss")  # fmt: skip
     rate = line_chart("Learning rate", {"learning rate": [(r["step"], r["learning_rate"]) for r in metrics
                                                           if "learning_rate" in r]}, "step", "lr")  # fmt: skip
+    speed = line_chart("Training speed", {"tokens/s": [(r["step"], r["tokens_per_s"]) for r in metrics
+                                                       if "tokens_per_s" in r]}, "step", "tokens/s")  # fmt: skip
     training = Table(["figure", "value"], [[k, v] for k, v in _trained_dict(trained).items()])
     sections = [
         Section("Supervision set", [f"{dataset.name} version {dataset.version}, privacy class "
                                     f"{dataset.card['privacy_class']}, licence {dataset.card['licence']}", data]),
-        Section("Training", [training, losses, rate]),
+        Section("Training", [training, losses, rate, speed]),
     ]  # fmt: skip
     evaluation = run.get("evaluation") or {}
     if evaluation:
@@ -260,7 +291,7 @@ def run_report(run: dict[str, Any], metrics: list[dict[str, Any]], dataset: Supe
         generated = evaluation["validation_generations"]
         sections.append(Section("Evaluation: base model vs adapter", [
             f"Evaluation run {evaluation['eval_run']} on {', '.join(evaluation['sets'])} ({evaluation['items']} items "
-            "each), answered by the agent with each model.", scores,
+            "in all), answered by the agent with each model.", scores,
             f"Validation prompts generated by both through vLLM: {generated['examples']}; answers changed by the "
             f"adapter: {generated['changed']:.0%}; similarity to the reference answer: base "
             f"{generated['base_similarity']:.3f}, adapter {generated['adapter_similarity']:.3f}.",

@@ -27,8 +27,12 @@ class RunStore:
 
     def create(self, config: TrainConfig) -> str:
         stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        run_id = f"{config.name}-{stamp}"
-        self.folder(run_id).mkdir(parents=True, exist_ok=False)
+        run_id, n = f"{config.name}-{stamp}", 1
+        self.root.mkdir(parents=True, exist_ok=True)
+        while self.folder(run_id).exists():  # two runs of one config in the same second
+            n += 1
+            run_id = f"{config.name}-{stamp}-{n}"
+        self.folder(run_id).mkdir()
         self.write(run_id, {"id": run_id, "name": config.name, "status": "running", "started": _now(),
                             "config_file": str(config.source), "config": config.model_dump(mode="json"),
                             "fingerprint": config.fingerprint()})  # fmt: skip

@@ -123,9 +123,17 @@ def train(config: TrainConfig, base_dir: Path, train_set: list[Example], validat
 
     set_seed(config.training.seed)
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
+    if not tokenizer.chat_template:
+        raise MaintgraphError(f"base model {config.base!r} has no chat template: the examples cannot be rendered "
+                              "as its chats (choose an instruct model)")  # fmt: skip
     on_gpu = cuda_available()
     if config.lora.quantization == "4bit":
         from transformers import BitsAndBytesConfig
+
+        try:
+            import bitsandbytes  # noqa: F401
+        except ImportError:
+            raise MaintgraphError("QLoRA needs bitsandbytes: pip install -e '.[gpu]'") from None
 
         quantized = BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
                                        bnb_4bit_compute_dtype=torch.bfloat16)  # fmt: skip
@@ -134,9 +142,12 @@ def train(config: TrainConfig, base_dir: Path, train_set: list[Example], validat
     else:
         model = AutoModelForCausalLM.from_pretrained(base_dir, dtype=torch.float32)
     lora = config.lora
-    model = get_peft_model(model, LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
-                                             target_modules=lora.target_modules, bias="none", use_dora=False,
-                                             task_type="CAUSAL_LM"))  # fmt: skip
+    try:
+        model = get_peft_model(model, LoraConfig(r=lora.r, lora_alpha=lora.alpha, lora_dropout=lora.dropout,
+                                                 target_modules=lora.target_modules, bias="none", use_dora=False,
+                                                 task_type="CAUSAL_LM"))  # fmt: skip
+    except ValueError as exc:  # peft names the modules it could not find
+        raise MaintgraphError(f"lora.target_modules {lora.target_modules} do not fit {config.base!r}: {exc}") from None
     tokens = [chat_tokens(tokenizer, e.messages) for e in train_set]
     held_out = [chat_tokens(tokenizer, e.messages) for e in validation]
     t = config.training
@@ -160,7 +171,10 @@ def train(config: TrainConfig, base_dir: Path, train_set: list[Example], validat
         raise MaintgraphError(f"{checkpoints}: no checkpoint to resume from (the run stopped before its first save "
                               f"at step {t.save_every}): start it again without --resume")  # fmt: skip
     if resume:
-        base_eval_loss = next((r["base_eval_loss"] for r in read_metrics(metrics_file) if "base_eval_loss" in r), None)
+        rows = read_metrics(metrics_file)
+        base_eval_loss = next((r["base_eval_loss"] for r in rows if "base_eval_loss" in r), None)
+        # What was logged after the checkpoint is trained again: logged once, by the resumed run.
+        metrics_file.write_text("".join(json.dumps(r) + "\n" for r in rows if r["step"] <= (resumed_from or 0)))
     else:  # the base model's validation loss, what the adapter is measured against
         base_eval_loss = trainer.evaluate()["eval_loss"]
         with metrics_file.open("a") as handle:
@@ -168,7 +182,7 @@ def train(config: TrainConfig, base_dir: Path, train_set: list[Example], validat
     started = time.perf_counter()
     output = trainer.train(resume_from_checkpoint=str(checkpoints / f"checkpoint-{resumed_from}") if resume else None)
     seconds = time.perf_counter() - started
-    final = trainer.evaluate()["eval_loss"]  # the best checkpoint's, loaded at the end
+    final = trainer.evaluate(metric_key_prefix="best")["best_loss"]  # the best checkpoint's, loaded at the end
     adapter_dir = run_dir / "adapter"
     trainer.model.save_pretrained(adapter_dir)
     (adapter_dir / "README.md").unlink(missing_ok=True)  # peft's empty template: the registry writes the card

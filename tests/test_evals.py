@@ -355,7 +355,7 @@ def test_with_the_served_model_a_run_records_tokens_the_judge_and_the_adapter(pl
                        runner.vector_only_contestant(lambda text: search(query=text, tags=()), parts.llm, parts.model,
                                                      parts.prompt_chars)]  # fmt: skip
         run_id = runner.evaluate(store, [few], contestants, {"model": parts.current_versions},
-                                 judge=runner.model_judge(parts.llm, parts.model))  # fmt: skip
+                                 judge=runner.model_judge(parts.llm, settings.llm_model))  # fmt: skip
         run = store.complete_run(run_id)
         rows = store.results(run_id, "agent")
     finally:

@@ -229,6 +229,7 @@ def own_vllm(plant_settings):
         server.stop()
 
 
+@pytest.mark.timeout(1800)  # CPU vLLM decodes through a LoRA adapter at ~2-3 tokens/s: answers take minutes
 def test_the_pipeline_trains_an_adapter_vllm_serves_that_changes_answers_and_promotion_switches_the_agent(
     tmp_path, own_vllm
 ):

@@ -1163,7 +1163,9 @@ def eval_run(
         config = {"model": parts.current_versions, "adapter": adapter, "baseline": baseline, "use_model": not no_model,
                   "judge": judge, "graph": _graph_version(settings),
                   "guards": settings.guard_enabled, "contestants": [c.name for c in contestants]}  # fmt: skip
-        judged = runner.model_judge(parts.llm, parts.model) if judge and parts.llm is not None else None
+        # The judge is the base model, not the adapter under test (one trained for a house style
+        # writes past the judge's JSON).
+        judged = runner.model_judge(parts.llm, settings.llm_model) if judge and parts.llm is not None else None
         try:
             run_id = runner.evaluate(store, loaded, contestants, config, resume, judged, progress=sys.stderr.isatty())
         except KeyboardInterrupt:

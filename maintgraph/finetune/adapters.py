@@ -32,8 +32,10 @@ def register(settings: Settings, spec: AdapterSpec) -> AdapterSpec:
 
 
 def update(settings: Settings, name: str, **fields: Any) -> AdapterSpec:
+    """Record ``fields`` in the adapter's site entry (a shipped adapter gets one, naming its
+    folder by absolute path: a relative one would be read against the site registry's folder)."""
     registry = ModelRegistry(settings)
-    entry = registry.adapter(name).model_copy(update=fields)
+    entry = registry.adapter(name).model_copy(update={"path": str(registry.adapter_dir(name)), **fields})
     registry.add(entry)
     return entry
 

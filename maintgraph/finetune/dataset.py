@@ -137,8 +137,8 @@ def leaked(examples: list[Example], set_names: list[str]) -> tuple[list[str], di
         eval_set = resolve_set(name)
         versions[eval_set.name] = eval_set.version
         for item in eval_set.items:
-            for asked in (item.question, *item.context):
-                questions.setdefault(text_hash(asked), f"{eval_set.name}:{item.id}")
+            for question in (item.question, *item.context):
+                questions.setdefault(text_hash(question), f"{eval_set.name}:{item.id}")
     found = []
     for example in examples:
         hits = [questions[h] for h in asked(example) if h in questions]

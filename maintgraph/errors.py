@@ -7,6 +7,8 @@ and exits with ``error.exit_code``; library callers catch :class:`MaintgraphErro
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class MaintgraphError(Exception):
     """Base class: a failure the user can understand and act on."""
@@ -102,3 +104,9 @@ class CMMSError(MaintgraphError):
 
 class NotFound(CMMSError):
     """A work order, asset, part or failure code that does not exist."""
+
+
+def validation_problems(exc: Any, whole: str, limit: int | None = None) -> str:
+    """A pydantic ValidationError as one line, "field.path: message; ...", naming ``whole`` when
+    the problem is with the whole object rather than a field."""
+    return "; ".join(f"{'.'.join(map(str, e['loc'])) or whole}: {e['msg']}" for e in exc.errors()[:limit])

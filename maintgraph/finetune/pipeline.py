@@ -143,11 +143,16 @@ def run(settings: Settings, config: TrainConfig, resume: str | None = None, eval
             raise
         finally:
             adapters.release(settings, spec.name)  # its LoRA slot, unless it is the default
-        adapters.update(settings, spec.name, evaluation={k: v for k, v in evaluation.items() if k != "generation_rows"})
+        adapters.update(settings, spec.name, evaluation=for_registry(evaluation))
     report = write(run_report(store.get(run_id) | {"evaluation": evaluation}, read_metrics(folder / "metrics.jsonl"),
                               dataset, trained), folder, "report")  # fmt: skip
     store.update(run_id, status="complete", adapter=spec.name, evaluation=evaluation, report=str(report[0]))
     return PipelineResult(run_id, spec.name, dataset, trained, evaluation, report)
+
+
+def for_registry(evaluation: dict[str, Any]) -> dict[str, Any]:
+    """The figures a registry entry keeps: the scores, not every generated answer."""
+    return {k: v for k, v in evaluation.items() if k != "generation_rows"}
 
 
 def evaluate_registered(settings: Settings, config: TrainConfig, name: str, progress: bool = True) -> dict[str, Any]:
@@ -162,7 +167,7 @@ def evaluate_registered(settings: Settings, config: TrainConfig, name: str, prog
         evaluation = evaluate_adapter(settings, config, name, dataset.validation, progress)
     finally:
         adapters.release(settings, name)
-    adapters.update(settings, name, evaluation={k: v for k, v in evaluation.items() if k != "generation_rows"})
+    adapters.update(settings, name, evaluation=for_registry(evaluation))
     return evaluation
 
 

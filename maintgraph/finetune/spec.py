@@ -15,7 +15,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from maintgraph.errors import ConfigError
+from maintgraph.errors import ConfigError, validation_problems
 
 # What vLLM serves: its --max-lora-rank is 16 (maintgraph.llm.server.MAX_LORA_RANK), and it
 # takes neither DoRA nor trained biases, so neither is offered.
@@ -99,8 +99,7 @@ class TrainConfig(BaseModel, extra="forbid"):
         try:
             config = cls.model_validate(data)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'config'}: {e['msg']}" for e in exc.errors())
-            raise ConfigError(f"{path}: invalid training config: {problems}") from None
+            raise ConfigError(f"{path}: invalid training config: {validation_problems(exc, 'config')}") from None
         for source in config.dataset.sources:
             source.path = (path.parent / source.path).resolve()
         config.source = path.resolve()

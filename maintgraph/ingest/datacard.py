@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from maintgraph.errors import DataCardError
+from maintgraph.errors import DataCardError, validation_problems
 from maintgraph.ingest.records import PrivacyClass
 
 CARD_NAMES = ("datacard.yaml", "datacard.yml", "datacard.json")
@@ -45,8 +45,7 @@ class DataCard(BaseModel):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            problems = "; ".join(f"{'.'.join(map(str, e['loc'])) or 'card'}: {e['msg']}" for e in exc.errors())
-            raise DataCardError(f"{path}: invalid data card: {problems}") from None
+            raise DataCardError(f"{path}: invalid data card: {validation_problems(exc, 'card')}") from None
 
 
 def find_card(file: Path, root: Path) -> Path | None:

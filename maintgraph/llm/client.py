@@ -29,7 +29,7 @@ from pydantic import BaseModel, ValidationError
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from maintgraph.config import Settings
-from maintgraph.errors import CircuitOpen, ModelError, ServiceUnavailable, StructuredOutputError
+from maintgraph.errors import CircuitOpen, ModelError, ServiceUnavailable, StructuredOutputError, validation_problems
 from maintgraph.llm.registry import ActiveAdapter
 
 log = logging.getLogger(__name__)
@@ -341,7 +341,7 @@ def _response_format(schema: type[BaseModel]) -> dict[str, Any]:
 
 
 def _first_errors(exc: ValidationError, limit: int = 3) -> str:
-    return "; ".join(f"{'.'.join(map(str, e['loc'])) or 'answer'}: {e['msg']}" for e in exc.errors()[:limit])
+    return validation_problems(exc, "answer", limit)
 
 
 def _message(exc: openai.APIStatusError) -> str:

@@ -46,9 +46,7 @@ def main() -> None:
     assistant = open_assistant(settings, use_model=not args.no_model)
     store = EvalStore(Services(settings).pg_conninfo())
     parts = assistant.parts
-    search = parts.toolbox[("docs", "search")]  # the agent's own document search: same store, k and filters
-    vector_only = runner.vector_only_contestant(lambda text: search(query=text, tags=()), parts.llm, parts.model,
-                                             parts.prompt_chars)  # fmt: skip
+    vector_only = runner.vector_only_contestant(parts)
     contestants = [runner.agent_contestant(assistant, "bench"), vector_only]
     try:
         config = {"model": parts.current_versions, "note": "bench/agent_bench.py"}

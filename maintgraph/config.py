@@ -146,6 +146,12 @@ class Settings(BaseSettings):
     )
     llm_port: int = Field(8321, ge=1, le=65535, description="Port of the embedded vLLM server (bound to 127.0.0.1).")
     llm_max_model_len: int = Field(2048, ge=256, description="Context length the embedded vLLM allocates for.")
+    llm_answer_tokens: int = Field(
+        300,
+        ge=16,
+        le=2048,
+        description="Most tokens the model writes for one answer (it also bounds the evidence sent).",
+    )
     llm_start_timeout_s: float = Field(300.0, gt=0, description="How long to wait for the embedded vLLM to be ready.")
     llm_timeout_s: float = Field(120.0, gt=0, description="Timeout of one model call (the whole answer).")
     llm_max_retries: int = Field(

@@ -215,11 +215,12 @@ def test_an_interrupted_run_resumes_at_its_last_checkpoint_and_refuses_a_changed
 @pytest.fixture(scope="module")
 def own_vllm(plant_settings):
     """A vLLM for the plant's data dir, started before training: promoting must load the new
-    adapter into a running server."""
+    adapter into a running server. Answers are kept short: an adapter decodes at 2-3 tokens/s
+    on CPU, and what is checked is which model answers, not how well."""
     from maintgraph.llm.server import VLLMServer
 
     settings = plant_settings.model_copy(
-        update={"llm_port": free_port(), "vllm_python": REPO / ".venv-vllm/bin/python"}
+        update={"llm_port": free_port(), "vllm_python": REPO / ".venv-vllm/bin/python", "llm_answer_tokens": 48}
     )
     server = VLLMServer(settings)
     server.start()
@@ -244,7 +245,8 @@ def test_the_pipeline_trains_an_adapter_vllm_serves_that_changes_answers_and_pro
         "sources": [{"kind": "handwritten", "path": "house_style.yaml"},
                     {"kind": "templates", "path": "templates.yaml", "limit": 6}], "prompt_chars": 700},
         training={"max_steps": 8, "eval_every": 4, "save_every": 4, "log_every": 2, "max_length": 768},
-        evaluation={"enabled": True, "sets": ["sample_plant"], "limit": 1, "generations": 3})  # fmt: skip
+        evaluation={"enabled": True, "sets": ["sample_plant"], "limit": 1, "generations": 3,
+                    "answer_tokens": 48})  # fmt: skip
     result = pipeline.run(settings, TrainConfig.load(path), progress=False)
 
     counts = result.dataset.card["counts"]

@@ -49,7 +49,6 @@ log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 2000
 SOURCE_ORDER = {"doc": 0, "graph": 1, "wo": 2}
-ANSWER_TOKENS = 300
 
 
 @dataclass
@@ -66,6 +65,7 @@ class AgentParts:
     budget: int = 10
     model_routing: bool = True
     prompt_chars: int = 4800  # evidence text that fits the model's context (synthesis.prompt_chars)
+    answer_tokens: int = 300  # most tokens the model writes for one answer (settings.llm_answer_tokens)
     versions: dict[str, Any] = field(default_factory=dict)  # model and adapter versions, for traces
     versions_of: Callable[[], dict[str, Any]] | None = None  # for model None: the default's versions now
 
@@ -184,7 +184,7 @@ def build_agent(parts: AgentParts, checkpointer: Any = None) -> Any:
         try:
             prompt = synthesis.messages(state["question"], evidence, parts.prompt_chars, state["understanding"])
             for piece in parts.llm.stream(prompt, model=parts.model,
-                                          max_tokens=ANSWER_TOKENS, usage=usage):  # fmt: skip
+                                          max_tokens=parts.answer_tokens, usage=usage):  # fmt: skip
                 pieces.append(piece)
                 write({"token": piece})
         except MaintgraphError as exc:  # the model server down: the evidence is still shown

@@ -19,7 +19,7 @@ from typing import Any, Literal
 
 from langgraph.types import Command
 
-from maintgraph.agent.graph import ANSWER_TOKENS, AgentParts, build_agent, checked_question
+from maintgraph.agent.graph import AgentParts, build_agent, checked_question
 from maintgraph.agent.guards import NoGuards
 from maintgraph.agent.state import Turn, new_turn
 from maintgraph.agent.synthesis import prompt_chars
@@ -256,7 +256,8 @@ def open_assistant(settings: Any, use_model: bool = True, adapter: str | None = 
         llm=LLMClient(settings) if use_model else None,
         model=None if adapter is None else adapter or settings.llm_model,
         budget=settings.agent_tool_budget, model_routing=settings.agent_model_routing,
-        prompt_chars=prompt_chars(settings.llm_max_model_len, ANSWER_TOKENS),
+        prompt_chars=prompt_chars(settings.llm_max_model_len, settings.llm_answer_tokens),
+        answer_tokens=settings.llm_answer_tokens,
         versions=model_versions(settings, adapter or None) if use_model else {"model": None}, guards=guards,
         versions_of=(lambda: default_versions(settings)) if use_model and adapter is None else None,
     )  # fmt: skip

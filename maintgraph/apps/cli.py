@@ -1157,9 +1157,7 @@ def eval_run(
         parts = assistant.parts
         contestants = [runner.agent_contestant(assistant)]
         if baseline == "vector-only":
-            search = parts.toolbox[("docs", "search")]  # the agent's own search: same store, k and filters
-            contestants.append(runner.vector_only_contestant(lambda text: search(query=text, tags=()), parts.llm,
-                                                             parts.model, parts.prompt_chars))  # fmt: skip
+            contestants.append(runner.vector_only_contestant(parts))
         config = {"model": parts.current_versions, "adapter": adapter, "baseline": baseline, "use_model": not no_model,
                   "judge": judge, "graph": _graph_version(settings),
                   "guards": settings.guard_enabled, "contestants": [c.name for c in contestants]}  # fmt: skip

@@ -18,12 +18,15 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from maintgraph.errors import MaintgraphError
 from maintgraph.evals.metrics import Answered, answered_turn, result_row, summarise
 from maintgraph.evals.sets import EvalItem, EvalSet
 from maintgraph.evals.store import EvalStore
+
+if TYPE_CHECKING:
+    from maintgraph.agent.graph import AgentParts
 
 log = logging.getLogger(__name__)
 
@@ -136,23 +139,25 @@ def agent_contestant(assistant: Any, thread_prefix: str | None = None) -> Contes
     return Contestant("agent", answer)
 
 
-def vector_only_contestant(search: Callable[[str], list[Any]], llm: Any = None, model: str | None = None,
-                           prompt_chars: int = 4800) -> Contestant:  # fmt: skip
-    """Document search (``search(text)`` -> evidence) + the same answer composition and model;
-    the conversation's earlier questions are searched with the question, as a naive RAG would."""
-    from maintgraph.agent.graph import ANSWER_TOKENS
+def vector_only_contestant(parts: AgentParts) -> Contestant:
+    """The agent's own document search (same store, k and filters) + the same answer composition,
+    model and limits; the conversation's earlier questions are searched with the question, as a
+    naive RAG would."""
     from maintgraph.agent.synthesis import finish, messages
     from maintgraph.agent.understand import Understanding
+
+    search, llm = parts.toolbox[("docs", "search")], parts.llm
 
     def answer(item: EvalItem, set_name: str) -> tuple[Answered, dict[str, str]]:
         started = time.perf_counter()
         query = " ".join([*item.context, item.question])
-        evidence = search(query)
+        evidence = search(query=query, tags=())
         retrieved = time.perf_counter()
         draft, tokens = "", {}
         if llm is not None and evidence:
             try:
-                reply = llm.chat(messages(item.question, evidence, prompt_chars), model=model, max_tokens=ANSWER_TOKENS)
+                prompt = messages(item.question, evidence, parts.prompt_chars)
+                reply = llm.chat(prompt, model=parts.model, max_tokens=parts.answer_tokens)
                 draft, tokens = reply.text, {"prompt": reply.prompt_tokens or 0,
                                              "completion": reply.completion_tokens or 0}  # fmt: skip
             except MaintgraphError as exc:

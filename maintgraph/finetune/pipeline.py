@@ -31,7 +31,6 @@ log = logging.getLogger(__name__)
 
 SCORES = ("accuracy", "nugget_recall_essential", "citation_precision", "citation_recall", "model_written",
           "unsafe", "pii_leak", "latency_p50_s")  # fmt: skip
-GENERATION_TOKENS = 160
 
 
 @dataclass
@@ -212,8 +211,8 @@ def generations(settings: Settings, adapter: str, examples: list[Example]) -> di
     rows = []
     for example in examples:
         prompt = example.messages[:-1]
-        base = client.chat(prompt, model=settings.llm_model, max_tokens=GENERATION_TOKENS).text
-        adapted = client.chat(prompt, model=adapter, max_tokens=GENERATION_TOKENS).text
+        base = client.chat(prompt, model=settings.llm_model, max_tokens=settings.llm_answer_tokens).text
+        adapted = client.chat(prompt, model=adapter, max_tokens=settings.llm_answer_tokens).text
         rows.append({"id": example.id, "base": base, "adapter": adapted,
                      "base_similarity": fuzz.ratio(base, example.answer) / 100,
                      "adapter_similarity": fuzz.ratio(adapted, example.answer) / 100})  # fmt: skip
@@ -236,6 +235,8 @@ def evaluate_adapter(settings: Settings, config: TrainConfig, adapter: str, vali
 
     adapters.make_servable(settings, adapter)
     spec = config.evaluation
+    if spec.answer_tokens:
+        settings = settings.model_copy(update={"llm_answer_tokens": spec.answer_tokens})
     generated = generations(settings, adapter, validation[: spec.generations])
     sets = [resolve_set(name) for name in spec.sets]
     sets = [replace(s, items=s.items[: spec.limit or None]) for s in sets]

@@ -243,6 +243,28 @@ class Settings(BaseSettings):
         "(encrypt needs MAINTGRAPH_GUARD_PII_KEY; a data steward with the key can reveal the originals).",
     )
 
+    # -- the HTTP service (maintgraph serve) -----------------------------------------------------
+    api_host: str = Field("127.0.0.1", description="Address `maintgraph serve` binds (0.0.0.0 to serve a network).")
+    api_port: int = Field(8080, ge=1, le=65535, description="Port of `maintgraph serve`.")
+    api_max_concurrent: int = Field(
+        2, ge=1, le=64, description="Agent turns run at once (each holds a CPU core and a model slot while it runs)."
+    )
+    api_max_waiting: int = Field(
+        8, ge=0, le=1000, description="Turns that may queue for a free slot; more get 503 with Retry-After at once."
+    )
+    api_queue_wait_s: float = Field(
+        30.0, gt=0, le=600, description="How long a queued turn waits for a slot before it gets 503 with Retry-After."
+    )
+    api_rate_per_minute: int = Field(
+        60, ge=1, le=100_000, description="Requests per minute per API key unless the key sets its own (429 beyond)."
+    )
+    api_max_body_bytes: int = Field(
+        65_536, ge=1024, le=10_485_760, description="Largest request body accepted (413 beyond)."
+    )
+    api_cors_origins: list[str] = Field(
+        [], description="Browser origins allowed to call the service (CORS); empty: CORS off."
+    )
+
     # -- operations ---------------------------------------------------------------------------
     connect_timeout_s: int = Field(5, ge=1, description="Connect timeout for every service, embedded or external.")
     service_start_timeout_s: float = Field(30.0, gt=0, description="How long to wait for a service to become ready.")

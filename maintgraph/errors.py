@@ -98,6 +98,14 @@ class CircuitOpen(ServiceUnavailable):
     """The model server failed repeatedly; calls fail fast until the cool-down has passed."""
 
 
+class Busy(ServiceUnavailable):
+    """Every agent slot is taken and the queue is full or the wait ran out: try again later."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        self.retry_after_s = retry_after_s
+        super().__init__(message)
+
+
 class CMMSError(MaintgraphError):
     """The CMMS refused an operation (unknown record, lifecycle rule, stock, approval)."""
 

@@ -518,8 +518,8 @@ class Services:
         key = self.settings.llm_api_key.get_secret_value() if self.settings.llm_api_key else None
         return probe_llm(self.settings.llm_base_url, key)
 
-    def status(self) -> list[ServiceStatus]:
-        return [self._postgres_status(), self._graph_status(), self.llm_status()]
+    def status(self, llm: bool = True) -> list[ServiceStatus]:
+        return [self._postgres_status(), self._graph_status(), *([self.llm_status()] if llm else [])]
 
     def up(self, llm: bool = True) -> list[ServiceStatus]:
         """Start what is embedded and not running, migrate, and check what is external.

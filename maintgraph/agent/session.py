@@ -62,6 +62,7 @@ class TurnResult:
     evidence: list[dict[str, str]] = field(default_factory=list)
     tool_calls: list[str] = field(default_factory=list)  # "source.name(arg='v')", in the order made
     tokens: dict[str, int] = field(default_factory=dict)
+    guards: list[dict[str, Any]] = field(default_factory=list)  # each guard's decision (maintgraph.guardrails)
 
 
 class Assistant:
@@ -177,6 +178,7 @@ class Assistant:
             submitted=values.get("submitted"),
             evidence=[{"id": e.id, "title": e.title, "text": e.text} for e in evidence.values()],
             tool_calls=[r.call for r in values.get("records") or []], tokens=values.get("tokens") or {},
+            guards=values.get("guards") or [],
         )  # fmt: skip
 
     # -- the conversation ---------------------------------------------------------------------------

@@ -897,6 +897,112 @@ def chat_command(
         assistant.close()
 
 
+# -- the HTTP service and its keys -------------------------------------------------------------------
+
+
+@app.command("serve")
+@friendly_errors
+def serve_command(
+    host: Annotated[str | None, typer.Option("--host", help="Address to bind (default: MAINTGRAPH_API_HOST).")] = None,
+    port: Annotated[int | None, typer.Option("--port", help="Port (default: MAINTGRAPH_API_PORT).")] = None,
+    no_model: NoModel = False,
+) -> None:
+    """Serve the agent over HTTP: OpenAI-compatible chat completions, agent runs, approvals, traces,
+    health and Prometheus metrics. Every /v1 route needs a key from `maintgraph keys create`.
+
+    The services must be up (`maintgraph up`). Settings: MAINTGRAPH_API_* (concurrency, queue,
+    rate limit, body size, CORS origins); the schema is served at /openapi.json."""
+    import uvicorn
+
+    from maintgraph.agent.service import AgentService
+    from maintgraph.apps.api import create_app
+
+    settings = _settings()
+    settings = settings.model_copy(update={k: v for k, v in (("api_host", host), ("api_port", port)) if v})
+    service = AgentService(settings, use_model=not no_model).open()  # a bad setup fails here, in one line
+    try:
+        err.print(f"maintgraph serving on http://{settings.api_host}:{settings.api_port} (Ctrl-C stops)")
+        uvicorn.run(create_app(settings, service), host=settings.api_host, port=settings.api_port,
+                    log_config=None, timeout_graceful_shutdown=30)  # fmt: skip
+    finally:
+        service.close()
+
+
+keys_app = typer.Typer(help="API keys of the HTTP service: create, list, revoke.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+
+
+def _key_store():
+    from maintgraph.apps.keys import KeyStore
+    from maintgraph.services import Services
+
+    settings = _settings()
+    return KeyStore(Services(settings).pg_conninfo(), settings.connect_timeout_s)
+
+
+@keys_app.command("create")
+@friendly_errors
+def keys_create(
+    name: Annotated[str, typer.Option("--name", help="Who or what uses the key, e.g. slack-bot or cmms-sync.")],
+    scope: Annotated[
+        list[str], typer.Option("--scope", help="ask, approve, traces or metrics; repeat for several.")
+    ] = ["ask"],  # noqa: B006 - Typer's way of a list default
+    rate: Annotated[
+        int | None, typer.Option("--rate", help="Requests per minute (default: MAINTGRAPH_API_RATE_PER_MINUTE).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Create a key and print it once: only its hash is stored, so keep it now."""
+    store = _key_store()
+    try:
+        key, secret = store.create(name, scope, rate)
+    finally:
+        store.close()
+    if as_json:
+        out.print_json(json.dumps({"id": key.id, "name": key.name, "scopes": key.scopes, "key": secret}))
+        return
+    out.print(f"key {key.id} ({key.name}), scopes {', '.join(key.scopes)}:")
+    out.print(secret, highlight=False, soft_wrap=True)
+    out.print(
+        "Shown once. Send it as `Authorization: Bearer <key>`; revoke with `maintgraph keys revoke " + key.id + "`"
+    )
+
+
+@keys_app.command("list")
+@friendly_errors
+def keys_list(
+    all_keys: Annotated[bool, typer.Option("--all", help="Include revoked keys.")] = False,
+    as_json: JsonOption = False,
+) -> None:
+    """The keys (never their secrets): scopes, rate limit, last use."""
+    store = _key_store()
+    try:
+        keys = store.list(include_revoked=all_keys)
+    finally:
+        store.close()
+    if as_json:
+        out.print_json(json.dumps([k.__dict__ for k in keys], default=str))
+        return
+    table = Table("id", "name", "scopes", "rate/min", "created", "last used", "revoked", header_style="bold")
+    for k in keys:
+        table.add_row(k.id, escape(k.name), ", ".join(k.scopes), str(k.rate_per_minute or "default"),
+                      f"{k.created_at:%Y-%m-%d %H:%M}", f"{k.last_used_at:%Y-%m-%d %H:%M}" if k.last_used_at else "-",
+                      f"{k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "-")  # fmt: skip
+    out.print(table)
+
+
+@keys_app.command("revoke")
+@friendly_errors
+def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key's id (see `maintgraph keys list`).")]) -> None:
+    """Revoke a key: requests with it get 401 from the next one on."""
+    store = _key_store()
+    try:
+        key = store.revoke(key_id)
+    finally:
+        store.close()
+    out.print(f"key {key.id} ({escape(key.name)}) revoked at {key.revoked_at:%Y-%m-%d %H:%M:%S %Z}")
+
+
 trace_app = typer.Typer(help="The agent's recorded turns: list, show, export for replay.", no_args_is_help=True)
 app.add_typer(trace_app, name="trace")
 

@@ -265,6 +265,31 @@ class Settings(BaseSettings):
         [], description="Browser origins allowed to call the service (CORS); empty: CORS off."
     )
 
+    # -- the Slack bot (served by `maintgraph serve` at /slack/events, or `maintgraph slack socket`) --
+    slack_bot_token: SecretStr | None = Field(None, description="The Slack app's bot token (xoxb-...).")
+    slack_signing_secret: SecretStr | None = Field(
+        None, description="The Slack app's signing secret: requests to /slack/events are verified with it."
+    )
+    slack_app_token: SecretStr | None = Field(None, description="App-level token (xapp-...) for Socket Mode only.")
+    slack_api_url: str | None = Field(
+        None, description="Base URL of the Slack Web API (default https://slack.com/api/; a proxy or a test fake)."
+    )
+
+    # -- the Teams bot (Microsoft 365 Agents SDK, served by `maintgraph serve` at /api/messages) ---------
+    teams_app_id: str | None = Field(None, description="The bot's Microsoft Entra app (client) id; tokens' audience.")
+    teams_app_password: SecretStr | None = Field(None, description="The app's client secret, for replies.")
+    teams_tenant_id: str | None = Field(None, description="The Entra tenant of a single-tenant bot.")
+    teams_openid_metadata_urls: list[str] = Field(
+        ["https://login.botframework.com/v1/.well-known/openidconfiguration"],
+        description="OpenID metadata of the issuers whose tokens /api/messages accepts (issuer and signing keys); "
+        "add https://login.microsoftonline.com/<tenant>/v2.0/.well-known/openid-configuration for Entra-issued ones.",
+    )
+    teams_token_url: str | None = Field(
+        None,
+        description="OAuth 2.0 token endpoint replies get their token from (client credentials); unset = "
+        "https://login.microsoftonline.com/<teams_tenant_id, or botframework.com>/oauth2/v2.0/token.",
+    )
+
     # -- operations ---------------------------------------------------------------------------
     connect_timeout_s: int = Field(5, ge=1, description="Connect timeout for every service, embedded or external.")
     service_start_timeout_s: float = Field(30.0, gt=0, description="How long to wait for a service to become ready.")

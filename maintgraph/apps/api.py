@@ -410,6 +410,16 @@ def create_app(settings: Settings, service: AgentService | None = None, keys: Ke
         body = {"ready": all(r.ok for r in rows), "services": {r.name: r.state for r in rows}}
         return JSONResponse(body, 200 if body["ready"] else 503)
 
+    # -- the chat bots, when configured: same agent, their own authentication ------------------------
+    if settings.slack_signing_secret and settings.slack_bot_token:
+        from maintgraph.apps.slack import mount_slack
+
+        mount_slack(app, settings, agent)
+    if settings.teams_app_id:
+        from maintgraph.apps.teams import mount_teams
+
+        mount_teams(app, settings, agent)
+
     @app.get("/metrics", tags=["operations"], responses=ERRORS,
              response_class=Response)  # fmt: skip
     def prometheus(key: Scraper) -> Response:

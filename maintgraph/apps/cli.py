@@ -928,6 +928,27 @@ def serve_command(
         service.close()
 
 
+slack_app = typer.Typer(help="The Slack bot (HTTP mode is part of `maintgraph serve`).", no_args_is_help=True)
+app.add_typer(slack_app, name="slack")
+
+
+@slack_app.command("socket")
+@friendly_errors
+def slack_socket(no_model: NoModel = False) -> None:
+    """Run the Slack bot in Socket Mode: it connects out to Slack, so no public URL is needed.
+
+    Needs MAINTGRAPH_SLACK_BOT_TOKEN, MAINTGRAPH_SLACK_SIGNING_SECRET and MAINTGRAPH_SLACK_APP_TOKEN."""
+    from maintgraph.agent.service import AgentService
+    from maintgraph.apps.slack import run_socket_mode
+
+    settings = _settings()
+    service = AgentService(settings, use_model=not no_model).open()
+    try:
+        run_socket_mode(settings, service)
+    finally:
+        service.close()
+
+
 keys_app = typer.Typer(help="API keys of the HTTP service: create, list, revoke.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 

@@ -1,0 +1,188 @@
+"""The Slack bot (slack-bolt): a face over :class:`AgentService`, with no agent logic of its own.
+
+- An @mention in a channel, or a direct message, is asked in the message's Slack thread; the
+  answer comes back in that thread, its citations as a context block under it.
+- ``/wo <asset and problem>`` has the agent draft a work order; the draft is posted with
+  Approve / Reject buttons, and a click decides it (the clicker is recorded as the approver).
+- One Slack thread is one agent conversation (``slack/<team>/<channel>/<thread ts>``): a
+  follow-up in the thread is understood in its context.
+
+HTTP mode (the default): ``maintgraph serve`` mounts ``POST /slack/events`` when
+``MAINTGRAPH_SLACK_BOT_TOKEN`` and ``MAINTGRAPH_SLACK_SIGNING_SECRET`` are set; point the Slack
+app's Event Subscriptions, Slash Commands and Interactivity request URLs there. Bolt verifies
+each request's signature and refuses a timestamp older than five minutes (401). Socket Mode
+(no public URL, the bot connects out to Slack): ``maintgraph slack socket`` with
+``MAINTGRAPH_SLACK_APP_TOKEN`` (xapp-...).
+
+Bolt acknowledges within Slack's 3 s and runs the listener in its worker threads: agent turns
+take longer than that.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from typing import Any
+
+from starlette.requests import Request  # at module level: FastAPI resolves the route's annotations here
+from starlette.responses import Response
+
+from maintgraph.agent.graph import describe_draft
+from maintgraph.agent.service import AgentService
+from maintgraph.agent.session import TurnResult
+from maintgraph.config import Settings
+from maintgraph.errors import Busy, MaintgraphError
+
+log = logging.getLogger(__name__)
+
+MENTION = re.compile(r"<@[A-Z0-9]+>")
+APPROVE, REJECT = "wo_approve", "wo_reject"
+SECTION_LIMIT = 2900  # a section block holds 3000 characters
+TEXT_LIMIT = 39_000  # a message's text holds 40,000
+
+
+def build_slack_app(settings: Settings, agent: Callable[[], AgentService]) -> Any:
+    """The Bolt app: listeners for mentions, DMs, /wo and the approval buttons."""
+    from slack_bolt import App
+    from slack_sdk import WebClient
+
+    if not (settings.slack_bot_token and settings.slack_signing_secret):
+        raise MaintgraphError("the Slack bot needs MAINTGRAPH_SLACK_BOT_TOKEN and MAINTGRAPH_SLACK_SIGNING_SECRET")
+    token = settings.slack_bot_token.get_secret_value()
+    client = WebClient(token=token, **({"base_url": settings.slack_api_url} if settings.slack_api_url else {}))
+    bolt = App(client=client, signing_secret=settings.slack_signing_secret.get_secret_value(),
+               process_before_response=False)  # fmt: skip
+
+    def answer(question: str, thread: str, say: Callable[..., Any], thread_ts: str) -> None:
+        result = _turn(lambda: agent().ask(question, thread), say, thread_ts)
+        if result is not None:
+            say(text=result.answer[:TEXT_LIMIT], blocks=answer_blocks(result, thread), thread_ts=thread_ts)
+
+    @bolt.event("app_mention")
+    def mentioned(event: dict[str, Any], body: dict[str, Any], say: Callable[..., Any]) -> None:
+        thread_ts = event.get("thread_ts") or event["ts"]
+        answer(MENTION.sub("", event.get("text", "")).strip(), _thread(body, event["channel"], thread_ts), say,
+               thread_ts)  # fmt: skip
+
+    @bolt.event("message")
+    def direct_message(event: dict[str, Any], body: dict[str, Any], say: Callable[..., Any]) -> None:
+        # Only people's DMs: channel messages come as app_mention, and edits, joins and the
+        # bot's own replies come as subtypes or carry a bot_id.
+        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+            return
+        thread_ts = event.get("thread_ts") or event["ts"]
+        answer(event.get("text", "").strip(), _thread(body, event["channel"], thread_ts), say, thread_ts)
+
+    @bolt.command("/wo")
+    def work_order(ack: Callable[..., Any], command: dict[str, Any], say: Callable[..., Any]) -> None:
+        request = command.get("text", "").strip()
+        if not request:
+            ack("Say what needs doing, e.g. `/wo P-101 mechanical seal leaking`")
+            return
+        ack()
+        opened = say(text=f"<@{command['user_id']}> asked for a work order: {request}")
+        thread_ts = opened["ts"]
+        thread = f"slack/{command['team_id']}/{command['channel_id']}/{thread_ts}"
+        result = _turn(lambda: agent().ask(f"Raise a work order for {request}", thread), say, thread_ts)
+        if result is not None:
+            say(text=result.answer[:TEXT_LIMIT], blocks=answer_blocks(result, thread), thread_ts=thread_ts)
+
+    @bolt.action(APPROVE)
+    @bolt.action(REJECT)
+    def decide(ack: Callable[..., Any], body: dict[str, Any], action: dict[str, Any], client: Any) -> None:
+        ack()
+        user = body["user"]
+        by = f"{user.get('name') or user.get('username') or user['id']} (Slack {user['id']})"
+        channel, message = body["channel"]["id"], body["message"]
+        thread_ts = message.get("thread_ts") or message["ts"]
+
+        def say(**kwargs: Any) -> Any:
+            return client.chat_postMessage(channel=channel, **kwargs)
+
+        result = _turn(lambda: agent().decide(action["value"], action["action_id"] == APPROVE, by), say, thread_ts)
+        if result is not None:  # the buttons go: the message now says what was decided, and by whom
+            outcome = (f"Approved by {by}: {result.submitted['number']} submitted" if result.submitted
+                       else f"Rejected by {by}" if action["action_id"] == REJECT else result.answer)  # fmt: skip
+            blocks = [b for b in message.get("blocks", []) if b.get("type") != "actions"]
+            client.chat_update(channel=channel, ts=message["ts"], text=outcome,
+                               blocks=[*blocks, _context(outcome)])  # fmt: skip
+            say(text=result.answer[:TEXT_LIMIT], thread_ts=thread_ts)
+
+    return bolt
+
+
+def _thread(body: dict[str, Any], channel: str, thread_ts: str) -> str:
+    return f"slack/{body.get('team_id', '-')}/{channel}/{thread_ts}"
+
+
+def _turn(call: Callable[[], TurnResult], say: Callable[..., Any], thread_ts: str) -> TurnResult | None:
+    """Run the agent; a refusal or failure is said in the thread instead of lost in a log."""
+    try:
+        return call()
+    except Busy as exc:
+        say(text=f"The assistant is busy; try again in {exc.retry_after_s} s.", thread_ts=thread_ts)
+    except MaintgraphError as exc:
+        say(text=f"Sorry, that did not work: {exc}", thread_ts=thread_ts)
+    except Exception:  # the user must hear something; the traceback goes to the log
+        log.exception("the Slack bot failed on a turn")
+        say(text="Sorry, something went wrong on our side; it is logged.", thread_ts=thread_ts)
+    return None
+
+
+def _context(text: str) -> dict[str, Any]:
+    return {"type": "context", "elements": [{"type": "mrkdwn", "text": text[:SECTION_LIMIT]}]}
+
+
+def _sections(text: str) -> list[dict[str, Any]]:
+    """``text`` as section blocks, cut between lines: a long answer keeps its later citations."""
+    pieces: list[str] = [""]
+    for line in text.splitlines(keepends=True):
+        if len(pieces[-1]) + len(line) > SECTION_LIMIT and pieces[-1]:
+            pieces.append("")
+        pieces[-1] += line[:SECTION_LIMIT]
+    return [{"type": "section", "text": {"type": "mrkdwn", "text": p}} for p in pieces[:40] if p.strip()]
+
+
+def answer_blocks(result: TurnResult, thread: str) -> list[dict[str, Any]]:
+    """The answer, its sources (numbered, as cited), and for a drafted work order the draft with
+    Approve / Reject buttons that carry the agent's conversation id."""
+    blocks = _sections(result.answer)
+    if result.cited:
+        sources = "\n".join(f"{n}. `{c['id']}` {c['title']}" for n, c in enumerate(result.cited, 1))
+        blocks.append(_context(f"*Sources*\n{sources}"))
+    if result.awaiting:
+        blocks.append(
+            {"type": "section", "text": {"type": "mrkdwn", "text": f"```{describe_draft(result.awaiting)}```"}}
+        )
+        blocks.append({"type": "actions", "elements": [
+            {"type": "button", "action_id": APPROVE, "style": "primary", "value": thread,
+             "text": {"type": "plain_text", "text": "Approve"}},
+            {"type": "button", "action_id": REJECT, "style": "danger", "value": thread,
+             "text": {"type": "plain_text", "text": "Reject"}}]})  # fmt: skip
+    if result.trace_id:
+        blocks.append(_context(f"trace {result.trace_id}"))
+    return blocks
+
+
+def mount_slack(app: Any, settings: Settings, agent: Callable[[], AgentService]) -> None:
+    """``POST /slack/events`` on the service's FastAPI app (events, slash commands, interactivity)."""
+    from slack_bolt.adapter.starlette.handler import to_bolt_request, to_starlette_response
+    from starlette.concurrency import run_in_threadpool
+
+    bolt = build_slack_app(settings, agent)
+
+    @app.post("/slack/events", include_in_schema=False)
+    async def slack_events(request: Request) -> Response:
+        # Bolt's dispatch is synchronous (verify, ack, hand the listener to its threads): off the loop.
+        bolt_request = to_bolt_request(request, await request.body())
+        return to_starlette_response(await run_in_threadpool(bolt.dispatch, bolt_request))
+
+
+def run_socket_mode(settings: Settings, agent: AgentService) -> None:
+    """Socket Mode: the bot connects out to Slack (no public URL); blocks until interrupted."""
+    from slack_bolt.adapter.socket_mode import SocketModeHandler
+
+    if settings.slack_app_token is None:
+        raise MaintgraphError("Socket Mode needs MAINTGRAPH_SLACK_APP_TOKEN (an app-level token, xapp-...)")
+    SocketModeHandler(build_slack_app(settings, lambda: agent), settings.slack_app_token.get_secret_value()).start()

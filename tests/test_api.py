@@ -158,6 +158,33 @@ def test_a_drafted_work_order_is_submitted_only_on_an_approval_by_a_key_that_may
     assert client.post("/v1/agent/threads/wo-1/resume", json=decision, headers=approver).status_code == 409
 
 
+def test_with_the_model_the_run_stream_sends_progress_the_draft_then_the_checked_result(api_settings, keys, vllm,
+                                                                                          llm_settings):  # fmt: skip
+    from fastapi.testclient import TestClient
+
+    from maintgraph.agent.service import AgentService
+    from maintgraph.apps.api import create_app
+
+    settings = api_settings.model_copy(update={"llm_port": llm_settings.llm_port, "llm_answer_tokens": 32})
+    service = AgentService(settings).open()
+    try:
+        with TestClient(create_app(settings, service, keys)) as served:
+            events = []
+            ask = {"question": DIAGNOSIS, "model": "maintgraph/base"}
+            with served.stream("POST", "/v1/agent/runs/stream", json=ask, headers=bearer(keys, "ask")) as response:
+                assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+                for block in response.iter_text():
+                    events += [e for e in block.split("\n\n") if e.strip()]
+            kinds = [e.split("\n", 1)[0].removeprefix("event: ") for e in events]
+            assert kinds[0] == "node" and "draft" in kinds and kinds[-1] == "result"
+            result = json.loads(events[-1].split("data: ", 1)[1])
+            assert 0 < result["tokens"]["completion"] <= 32 and result["citations"]
+            metrics = served.get("/metrics", headers=bearer(keys, "metrics")).text
+            assert 'maintgraph_model_tokens_total{kind="completion"}' in metrics
+    finally:
+        service.close()
+
+
 # -- limits, health, metrics -----------------------------------------------------------------------------
 
 

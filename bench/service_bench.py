@@ -10,7 +10,8 @@ leaves running). Starts `maintgraph serve` on a free loopback port with a bench 
    p50/p95 latency of answers, status counts, and the ratios against the baseline. Targets: no
    5xx other than 503 (a turn beyond capacity), every 429/503 carrying Retry-After, no request
    left hanging (a client gives up after ``--client-timeout``);
-3. fault: four clients ask while the bench kills the vLLM server (SIGKILL) and starts it again.
+3. fault: four clients ask while the bench kills the vLLM server (SIGKILL) and starts it again
+   (a third of ``--fault-seconds`` before the kill, two thirds after the restart).
    Reported: what requests got while it was down (an answer from the evidence with the model
    marked unchecked, or a clear error), that answers use the model again after the restart,
    and that a conversation started before the kill continues after it (its checkpoint intact).
@@ -59,13 +60,13 @@ class Recorder:
             self.rows.append(row)
 
 
-def client_loop(base: str, key: str, questions: list[str], until: float, recorder: Recorder, timeout: float,
-                thread_prefix: str) -> None:  # fmt: skip
-    """Ask questions back to back until ``until``; a 429/503 waits its Retry-After (capped), as a
-    polite client does."""
+def client_loop(base: str, key: str, questions: list[str], stop: threading.Event, recorder: Recorder,
+                timeout: float, thread_prefix: str) -> None:  # fmt: skip
+    """Ask questions back to back until ``stop`` is set; after a 429/503 wait its Retry-After, but
+    at most 5 s: the bench keeps the service saturated."""
     with httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=timeout) as http:
         n = 0
-        while time.monotonic() < until:
+        while not stop.is_set():
             question = questions[n % len(questions)]
             n += 1
             started = time.monotonic()
@@ -91,16 +92,23 @@ def client_loop(base: str, key: str, questions: list[str], until: float, recorde
 
 def run_clients(base: str, key: str, questions: list[str], clients: int, seconds: float, timeout: float,
                 prefix: str) -> Recorder:  # fmt: skip
-    recorder = Recorder()
-    until = time.monotonic() + seconds
-    threads = [threading.Thread(target=client_loop, args=(base, key, questions[i:] + questions[:i], until, recorder,
+    recorder, stop = Recorder(), threading.Event()
+    threads = start_clients(base, key, questions, clients, stop, recorder, timeout, prefix)
+    time.sleep(seconds)
+    stop.set()
+    for t in threads:
+        t.join()
+    return recorder
+
+
+def start_clients(base: str, key: str, questions: list[str], clients: int, stop: threading.Event,
+                  recorder: Recorder, timeout: float, prefix: str) -> list[threading.Thread]:  # fmt: skip
+    threads = [threading.Thread(target=client_loop, args=(base, key, questions[i:] + questions[:i], stop, recorder,
                                                            timeout, f"{prefix}-{i}"))
                for i in range(clients)]  # fmt: skip
     for t in threads:
         t.start()
-    for t in threads:
-        t.join()
-    return recorder
+    return threads
 
 
 def summary(recorder: Recorder, seconds: float) -> dict[str, Any]:
@@ -110,8 +118,8 @@ def summary(recorder: Recorder, seconds: float) -> dict[str, Any]:
     refused = [r for r in rows if r["status"] in (429, 503)]
     return {
         "requests": len(rows), "answered": len(answered), "throughput_per_min": round(len(answered) / seconds * 60, 2),
-        "p50_s": round(percentile(answered, 50), 2) if answered else None,
-        "p95_s": round(percentile(answered, 95), 2) if answered else None,
+        "p50_s": round(percentile(answered, 0.5), 2) if answered else None,
+        "p95_s": round(percentile(answered, 0.95), 2) if answered else None,
         "statuses": dict(statuses),
         "server_errors": sum(n for s, n in statuses.items() if s.startswith("5") and s != "503"),
         "refused_without_retry_after": sum(1 for r in refused if not r.get("retry_after")),
@@ -129,8 +137,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--seconds", type=float, default=120)
-    parser.add_argument("--baseline-seconds", type=float, default=45)
-    parser.add_argument("--fault-seconds", type=float, default=90, help="The fault phase (0: skip it).")
+    parser.add_argument("--baseline-seconds", type=float, default=60)
+    parser.add_argument(
+        "--fault-seconds",
+        type=float,
+        default=90,
+        help="The fault phase: a third before the kill, two thirds after the restart (0: skip it).",
+    )
     parser.add_argument("--client-timeout", type=float, default=300, help="A request unanswered this long: a hang.")
     args = parser.parse_args()
 
@@ -186,13 +199,9 @@ def fault_phase(base: str, key: str, questions: list[str], settings: Any, args: 
     http = httpx.Client(base_url=base, headers={"Authorization": f"Bearer {key}"}, timeout=args.client_timeout)
     first = http.post("/v1/agent/runs", json={"question": "P-101 drive-end bearing runs hot. What should I check?",
                                               "thread_id": thread}).json()  # fmt: skip
-    recorder = Recorder()
-    until = time.monotonic() + args.fault_seconds
-    clients = [threading.Thread(target=client_loop, args=(base, key, questions[i * 5 :] + questions, until,
-                                                          recorder, args.client_timeout, f"fault-{i}"))
-               for i in range(4)]  # fmt: skip
-    for t in clients:
-        t.start()
+    recorder, stop = Recorder(), threading.Event()
+    started = time.monotonic()
+    clients = start_clients(base, key, questions, 4, stop, recorder, args.client_timeout, "fault")
     time.sleep(args.fault_seconds / 3)
     pid = vllm.pid()
     killed_at = time.monotonic()
@@ -204,6 +213,8 @@ def fault_phase(base: str, key: str, questions: list[str], settings: Any, args: 
     restart_started = time.monotonic()
     vllm.start()
     restarted_at = time.monotonic()
+    time.sleep(args.fault_seconds / 3 * 2)  # as long again after the restart as before the kill, and more
+    stop.set()
     for t in clients:
         t.join()
     follow_up = http.post("/v1/agent/runs", json={"question": "which parts does it need?", "thread_id": thread})
@@ -222,8 +233,11 @@ def fault_phase(base: str, key: str, questions: list[str], settings: Any, args: 
                           "answered_from_evidence_unchecked": sum(1 for r in during if r.get("unchecked")),
                           "errors": sorted({r["error"] for r in during if r.get("error")})},
         "after_restart": {"requests": len(after), "statuses": dict(Counter(str(r["status"]) for r in after)),
-                          "answered_with_model_tokens": sum(1 for r in after if r.get("tokens"))},
-        "overall": summary(recorder, args.fault_seconds),
+                          "answered_with_model_tokens": sum(1 for r in after if r.get("tokens")),
+                          "answered_from_evidence_unchecked": sum(1 for r in after if r.get("unchecked")),
+                          "first_model_answer_s": min((round(r["at"] - restarted_at, 1) for r in after
+                                                       if r.get("tokens")), default=None)},
+        "overall": summary(recorder, time.monotonic() - started),
         "conversation_before_kill": {"first_tags": first.get("route", {}).get("tags"),
                                      "follow_up_status": follow_up.status_code,
                                      "follow_up_tags": follow_up.json().get("route", {}).get("tags"),

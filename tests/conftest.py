@@ -7,6 +7,7 @@ are always stopped at the end of the session, failures included.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -16,7 +17,9 @@ import tempfile
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import psycopg
@@ -229,3 +232,36 @@ def cli_env(settings: Settings) -> dict[str, str]:
     """The environment that points the command line at ``settings``' stores."""
     return {"MAINTGRAPH_DATA_DIR": str(settings.data_dir), "MAINTGRAPH_PG_DATABASE": settings.pg_database,
             "MAINTGRAPH_GRAPH_NAME": settings.graph_name}  # fmt: skip
+
+
+# -- the HTTP service and the fakes of the chat platforms ---------------------------------------------
+
+
+@contextmanager
+def served(settings: Settings, use_model: bool = False) -> Iterator[tuple]:
+    """The HTTP service on ``settings`` (the bots mount when configured), driven in-process:
+    (TestClient, AgentService, KeyStore)."""
+    from fastapi.testclient import TestClient
+
+    from maintgraph.agent.service import AgentService
+    from maintgraph.apps.api import create_app
+    from maintgraph.apps.keys import KeyStore
+
+    service = AgentService(settings, use_model=use_model).open()
+    keys = KeyStore(Services(settings).pg_conninfo())
+    try:
+        with TestClient(create_app(settings, service, keys)) as client:
+            yield client, service, keys
+    finally:
+        keys.close()
+        service.close()
+
+
+def reply_json(handler: BaseHTTPRequestHandler, body: dict, status: int = 200) -> None:
+    """Answer a fake platform API's request with ``body`` as JSON."""
+    data = json.dumps(body).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)

@@ -4,6 +4,7 @@ over its OpenAPI schema; the served process itself."""
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -21,7 +22,7 @@ from schemathesis.checks import not_a_server_error
 
 from maintgraph.services import Services
 
-from .conftest import cli_env, free_port, run_cli
+from .conftest import cli_env, free_port, run_cli, served
 
 DIAGNOSIS = "P-101 drive-end bearing is running hot after greasing, what should I check?"
 
@@ -34,31 +35,24 @@ def api_settings(plant_settings):
 
 
 @pytest.fixture(scope="module")
-def service(api_settings):
-    from maintgraph.agent.service import AgentService
-
-    opened = AgentService(api_settings, use_model=False).open()
-    yield opened
-    opened.close()
-
-
-@pytest.fixture(scope="module")
-def keys(api_settings):
-    from maintgraph.apps.keys import KeyStore
-
-    store = KeyStore(Services(api_settings).pg_conninfo())
-    yield store
-    store.close()
-
-
-@pytest.fixture(scope="module")
-def client(api_settings, service, keys):
-    from fastapi.testclient import TestClient
-
-    from maintgraph.apps.api import create_app
-
-    with TestClient(create_app(api_settings, service, keys)) as opened:
+def api(api_settings):
+    with served(api_settings) as opened:
         yield opened
+
+
+@pytest.fixture(scope="module")
+def client(api):
+    return api[0]
+
+
+@pytest.fixture(scope="module")
+def service(api):
+    return api[1]
+
+
+@pytest.fixture(scope="module")
+def keys(api):
+    return api[2]
 
 
 def bearer(keys, *scopes: str, rate: int | None = 1000) -> dict[str, str]:
@@ -158,31 +152,23 @@ def test_a_drafted_work_order_is_submitted_only_on_an_approval_by_a_key_that_may
     assert client.post("/v1/agent/threads/wo-1/resume", json=decision, headers=approver).status_code == 409
 
 
-def test_with_the_model_the_run_stream_sends_progress_the_draft_then_the_checked_result(api_settings, keys, vllm,
+def test_with_the_model_the_run_stream_sends_progress_the_draft_then_the_checked_result(api_settings, vllm,
                                                                                           llm_settings):  # fmt: skip
-    from fastapi.testclient import TestClient
-
-    from maintgraph.agent.service import AgentService
-    from maintgraph.apps.api import create_app
-
     settings = api_settings.model_copy(update={"llm_port": llm_settings.llm_port, "llm_answer_tokens": 32})
-    service = AgentService(settings).open()
-    try:
-        with TestClient(create_app(settings, service, keys)) as served:
-            events = []
-            ask = {"question": DIAGNOSIS, "model": "maintgraph/base"}
-            with served.stream("POST", "/v1/agent/runs/stream", json=ask, headers=bearer(keys, "ask")) as response:
-                assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
-                for block in response.iter_text():
-                    events += [e for e in block.split("\n\n") if e.strip()]
-            kinds = [e.split("\n", 1)[0].removeprefix("event: ") for e in events]
-            assert kinds[0] == "node" and "draft" in kinds and kinds[-1] == "result"
-            result = json.loads(events[-1].split("data: ", 1)[1])
-            assert 0 < result["tokens"]["completion"] <= 32 and result["citations"]
-            metrics = served.get("/metrics", headers=bearer(keys, "metrics")).text
-            assert 'maintgraph_model_tokens_total{kind="completion"}' in metrics
-    finally:
-        service.close()
+    with served(settings, use_model=True) as (model_client, _, model_keys):
+        events = []
+        ask = {"question": DIAGNOSIS, "model": "maintgraph/base"}
+        with model_client.stream("POST", "/v1/agent/runs/stream", json=ask,
+                                 headers=bearer(model_keys, "ask")) as response:  # fmt: skip
+            assert response.status_code == 200 and response.headers["content-type"].startswith("text/event-stream")
+            for block in response.iter_text():
+                events += [e for e in block.split("\n\n") if e.strip()]
+        kinds = [e.split("\n", 1)[0].removeprefix("event: ") for e in events]
+        assert kinds[0] == "node" and "draft" in kinds and kinds[-1] == "result"
+        result = json.loads(events[-1].split("data: ", 1)[1])
+        assert 0 < result["tokens"]["completion"] <= 32 and result["citations"]
+        metrics = model_client.get("/metrics", headers=bearer(model_keys, "metrics")).text
+        assert 'maintgraph_model_tokens_total{kind="completion"}' in metrics
 
 
 # -- limits, health, metrics -----------------------------------------------------------------------------
@@ -214,6 +200,20 @@ def test_beyond_a_key_s_rate_capacity_or_body_size_requests_are_refused_with_whe
     assert "maintgraph_agent_busy_total 1.0" in text
     assert 'maintgraph_guard_actions_total{action="fixed",direction="input",guard="pii"} 1.0' in text
     assert client.get("/metrics", headers=asker).status_code == 403
+
+
+def test_a_stream_dropped_before_or_while_it_runs_frees_its_slot(service):
+    from maintgraph.errors import Busy
+
+    unread = service.stream(DIAGNOSIS, "dropped-1")  # the client went away before the stream started
+    with pytest.raises(Busy):
+        service.ask(DIAGNOSIS, "while-held")  # one slot, nobody may queue: held by the unread stream
+    del unread
+    gc.collect()
+    started = service.stream(DIAGNOSIS, "dropped-2")
+    assert next(started).kind == "node"
+    started.close()  # a client that disconnects mid-stream
+    assert service.ask(DIAGNOSIS, "after").answer  # the slot came back each time
 
 
 def test_health_and_readiness_need_no_key_and_readiness_names_each_dependency(client):

@@ -15,7 +15,7 @@ from urllib.parse import parse_qsl, urlencode
 import pytest
 from pydantic import SecretStr
 
-from maintgraph.services import Services
+from .conftest import reply_json, served
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 TEAM, CHANNEL, BOT = "T0PLANT", "C0MAINT", "U0BOT"
@@ -58,12 +58,7 @@ class _SlackHandler(BaseHTTPRequestHandler):
                          bot_id="B0BOT")  # fmt: skip
         elif method in ("chat.postMessage", "chat.update"):
             reply.update(channel=body.get("channel"), ts=body.get("ts") or f"{time.time():.6f}", message=body)
-        data = json.dumps(reply).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        reply_json(self, reply)
 
     def log_message(self, *args: object) -> None:
         pass
@@ -79,23 +74,11 @@ def slack():
 
 @pytest.fixture(scope="module")
 def bot(plant_settings, slack):
-    from fastapi.testclient import TestClient
-
-    from maintgraph.agent.service import AgentService
-    from maintgraph.apps.api import create_app
-    from maintgraph.apps.keys import KeyStore
-
     settings = plant_settings.model_copy(update={
         "slack_bot_token": SecretStr("xoxb-test"), "slack_signing_secret": SecretStr(SECRET),
         "slack_api_url": slack.url})  # fmt: skip
-    service = AgentService(settings, use_model=False).open()
-    keys = KeyStore(Services(settings).pg_conninfo())
-    try:
-        with TestClient(create_app(settings, service, keys)) as client:
-            yield client, service
-    finally:
-        keys.close()
-        service.close()
+    with served(settings) as (client, service, _):
+        yield client, service
 
 
 def send(client, body: str, content_type: str, timestamp: int | None = None, secret: str = SECRET):

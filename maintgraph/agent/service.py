@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import math
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -115,7 +115,7 @@ class AgentService:
         assistant = self.assistant(profile)
         holding = self.slot()
         holding.__enter__()
-        return _released(assistant.turn(question, thread_id), holding)
+        return _Holding(assistant.turn(question, thread_id), lambda: holding.__exit__(None, None, None))
 
     def decide(self, thread_id: str, approved: bool, by: str, profile: str = DEFAULT_PROFILE) -> TurnResult:
         assistant = self.assistant(profile)
@@ -138,8 +138,30 @@ class AgentService:
         return Services(self.settings).status(llm=self.use_model)
 
 
-def _released(events: Iterator[Event], holding: Any) -> Iterator[Event]:
-    try:
-        yield from events
-    finally:
-        holding.__exit__(None, None, None)
+class _Holding:
+    """A turn's events that hold its slot until they end, fail, are closed or are dropped, even
+    before the first one is read (a client gone before its stream starts must not keep a slot)."""
+
+    def __init__(self, events: Iterator[Event], release: Callable[[], Any]) -> None:
+        self._events, self._release = events, release
+        self._released = threading.Lock()
+
+    def __iter__(self) -> _Holding:
+        return self
+
+    def __next__(self) -> Event:
+        try:
+            return next(self._events)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        if self._released.acquire(blocking=False):  # once, whoever comes first
+            try:
+                getattr(self._events, "close", lambda: None)()
+            finally:
+                self._release()
+
+    def __del__(self) -> None:
+        self.close()

@@ -217,3 +217,34 @@ def test_a_stale_pid_file_never_signals_another_process(tmp_path):
     assert server.pid() is None and not server.running()  # not vLLM's entry point
     server.stop()  # must not signal this process
     assert me.is_running() and not server.pid_file.exists()
+
+
+def test_after_a_crash_of_the_server_stop_and_start_clear_the_engine_processes_it_left(tmp_path):
+    """vLLM's engine core outlives a killed API server, holding gigabytes: a real process group
+    shaped like that (its leader gone, a child left in it) is cleared by `down`."""
+    import subprocess
+    import sys
+
+    settings = Settings(data_dir=tmp_path, llm_port=free_port())
+    server = VLLMServer(settings)
+    leader = subprocess.Popen([sys.executable, "-c", "import subprocess; subprocess.Popen(['sleep', '300'])"],
+                              start_new_session=True)  # fmt: skip
+    leader.wait()  # the "API server" is gone (and reaped); its "engine" lives on in its process group
+
+    def left() -> list[psutil.Process]:
+        return [p for p in psutil.process_iter() if p.pid != leader.pid and _group_of(p) == leader.pid]
+
+    assert left() and not server.running()
+    server.home.mkdir(parents=True)
+    server.pid_file.write_text(f"{leader.pid} 0")
+    server.stop()
+    assert not left() and not server.pid_file.exists()
+
+
+def _group_of(process: psutil.Process) -> int | None:
+    import os
+
+    try:
+        return os.getpgid(process.pid)
+    except (ProcessLookupError, PermissionError):
+        return None

@@ -9,6 +9,7 @@ and refused when trained on another base.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -122,6 +123,7 @@ class VLLMServer:
     def start(self) -> None:
         if self.running():
             return
+        self._reap_orphans()
         if _port_taken(self.settings.llm_port):
             raise AddressInUse(f"127.0.0.1:{self.settings.llm_port} is already in use by another process",
                                setting="MAINTGRAPH_LLM_PORT")  # fmt: skip
@@ -156,8 +158,32 @@ class VLLMServer:
         if pid is not None:
             log.info("stopping vLLM (pid %d)", pid)
             self._terminate(pid)
+        else:
+            self._reap_orphans()
         self.pid_file.unlink(missing_ok=True)
         self.state_file.unlink(missing_ok=True)
+
+    def _reap_orphans(self) -> None:
+        """Stop what a crashed server left: vLLM's engine processes outlive a killed API server (2-3 GB
+        of memory each). They stay in its process group, whose id is the dead server's pid."""
+        try:
+            leader = int(self.pid_file.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return
+        try:
+            if psutil.Process(leader).status() != psutil.STATUS_ZOMBIE:
+                return  # alive (then running() decides), or the pid is another process's now: never signal it
+        except psutil.NoSuchProcess:
+            pass
+        try:
+            os.killpg(leader, signal.SIGTERM)
+        except ProcessLookupError:
+            return  # nothing left
+        log.warning("stopping the processes a crashed vLLM server left behind (process group %d)", leader)
+        if not wait_for(lambda: not _group_alive(leader), 30, interval_s=0.2):
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(leader, signal.SIGKILL)
+            wait_for(lambda: not _group_alive(leader), 10, interval_s=0.2)
 
     @staticmethod
     def _terminate(pid: int) -> None:
@@ -214,6 +240,14 @@ def _port_taken(port: int) -> bool:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.settimeout(1)
         return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def _signal_group(pid: int, sig: int) -> None:

@@ -274,6 +274,11 @@ class Settings(BaseSettings):
     slack_api_url: str | None = Field(
         None, description="Base URL of the Slack Web API (default https://slack.com/api/; a proxy or a test fake)."
     )
+    slack_approvers: list[str] = Field(
+        [],
+        description="Slack user ids (U...) who may approve or reject a drafted work order; empty: anyone "
+        "in the conversation.",
+    )
 
     # -- the Teams bot (Microsoft 365 Agents SDK, served by `maintgraph serve` at /api/messages) ---------
     teams_app_id: str | None = Field(None, description="The bot's Microsoft Entra app (client) id; tokens' audience.")
@@ -288,6 +293,11 @@ class Settings(BaseSettings):
         None,
         description="OAuth 2.0 token endpoint replies get their token from (client credentials); unset = "
         "https://login.microsoftonline.com/<teams_tenant_id, or botframework.com>/oauth2/v2.0/token.",
+    )
+    teams_approvers: list[str] = Field(
+        [],
+        description="Entra object ids of the Teams users who may approve or reject a drafted work order; "
+        "empty: anyone in the conversation.",
     )
 
     # -- operations ---------------------------------------------------------------------------

@@ -106,6 +106,10 @@ class Busy(ServiceUnavailable):
         super().__init__(message)
 
 
+class ConversationBusy(MaintgraphError):
+    """A turn of the same conversation is still running: its answer comes first."""
+
+
 class CMMSError(MaintgraphError):
     """The CMMS refused an operation (unknown record, lifecycle rule, stock, approval)."""
 

@@ -18,13 +18,16 @@ def open_pool(
     connect_timeout_s: int = 5,
     configure: Callable[[psycopg.Connection], None] | None = None,
     connection_kwargs: dict[str, Any] | None = None,
+    check: bool = False,
 ) -> ConnectionPool:
     """A small open pool (dict rows), or ServiceUnavailable naming ``what`` and libpq's reason.
 
-    A pool, because a new connection costs ~5 ms: more than a search or a lookup.
+    A pool, because a new connection costs ~5 ms: more than a search or a lookup. ``check``: each
+    connection is tested as it is taken (one round trip), so a restarted server costs no request.
     """
     pool = ConnectionPool(
         conninfo, min_size=1, max_size=4, open=False, configure=configure,
+        check=ConnectionPool.check_connection if check else None,
         kwargs={"row_factory": dict_row, "connect_timeout": connect_timeout_s, **(connection_kwargs or {})},
     )  # fmt: skip
     try:

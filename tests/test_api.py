@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -203,17 +204,99 @@ def test_beyond_a_key_s_rate_capacity_or_body_size_requests_are_refused_with_whe
 
 
 def test_a_stream_dropped_before_or_while_it_runs_frees_its_slot(service):
-    from maintgraph.errors import Busy
+    from maintgraph.errors import Busy, ConversationBusy
 
     unread = service.stream(DIAGNOSIS, "dropped-1")  # the client went away before the stream started
     with pytest.raises(Busy):
         service.ask(DIAGNOSIS, "while-held")  # one slot, nobody may queue: held by the unread stream
+    with pytest.raises(ConversationBusy):
+        service.ask(DIAGNOSIS, "dropped-1")  # and its conversation has a turn running
     del unread
     gc.collect()
     started = service.stream(DIAGNOSIS, "dropped-2")
     assert next(started).kind == "node"
     started.close()  # a client that disconnects mid-stream
     assert service.ask(DIAGNOSIS, "after").answer  # the slot came back each time
+
+
+def test_a_client_that_hangs_up_mid_stream_gives_its_slot_back_without_the_garbage_collector(
+    api_settings, service, keys
+):
+    import uvicorn
+
+    from maintgraph.apps.api import create_app
+    from maintgraph.errors import Busy
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(api_settings, service, keys), port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    gc.disable()  # what frees the slot must be the server noticing, not a collection
+    try:
+        while not server.started:
+            time.sleep(0.1)
+        with httpx.stream("POST", f"http://127.0.0.1:{port}/v1/agent/runs/stream", json={"question": DIAGNOSIS},
+                          headers=bearer(keys, "ask"), timeout=60) as response:  # fmt: skip
+            assert response.status_code == 200
+            assert next(response.iter_lines()) == "event: node"
+        # hung up: the connection is closed with the turn still running
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with service.slot():
+                    break
+            except Busy:
+                assert time.monotonic() < deadline, "the slot of a stream whose client hung up was never freed"
+                time.sleep(0.2)
+    finally:
+        gc.enable()
+        server.should_exit = True
+        thread.join(30)
+
+
+def test_a_second_question_while_a_conversation_is_answering_gets_409(client, keys, service):
+    key, secret = keys.create("test", ["ask"], 1000)
+    running = service.stream(DIAGNOSIS, f"api/{key.id}/busy-thread")
+    try:
+        again = client.post("/v1/agent/runs", json={"question": "and the seal?", "thread_id": "busy-thread"},
+                            headers={"Authorization": f"Bearer {secret}"})  # fmt: skip
+    finally:
+        running.close()
+    assert again.status_code == 409 and again.json()["error"]["type"] == "conversation_busy"
+    assert "still answering" in again.json()["error"]["message"]
+
+
+def test_while_the_database_refuses_the_key_store_requests_get_503_and_then_work_again(api_settings, service,
+                                                                                       keys):  # fmt: skip
+    from fastapi.testclient import TestClient
+
+    from maintgraph.apps.api import create_app
+    from maintgraph.apps.keys import KeyStore
+
+    conninfo = Services(api_settings).pg_conninfo()
+    with psycopg.connect(conninfo, autocommit=True) as admin:
+        admin.execute("DROP ROLE IF EXISTS mg_keys_test")
+        admin.execute("CREATE ROLE mg_keys_test LOGIN")
+        admin.execute("GRANT SELECT, UPDATE ON api_keys TO mg_keys_test")
+        own_keys = KeyStore(f"{conninfo} user=mg_keys_test", connect_timeout_s=2)
+        headers = bearer(keys, "ask")
+        try:
+            with TestClient(create_app(api_settings, service, own_keys)) as client:
+                assert client.get("/v1/models", headers=headers).status_code == 200
+                admin.execute("ALTER ROLE mg_keys_test NOLOGIN")  # as a database going down for the app
+                admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'mg_keys_test'")
+                down = client.get("/v1/models", headers=headers)
+                assert down.status_code == 503 and int(down.headers["Retry-After"]) >= 1, down.text
+                assert "API key store (Postgres) unreachable" in down.json()["error"]["message"]
+                admin.execute("ALTER ROLE mg_keys_test LOGIN")
+                deadline = time.monotonic() + 60
+                while (status := client.get("/v1/models", headers=headers).status_code) != 200:
+                    assert status == 503 and time.monotonic() < deadline, status
+                    time.sleep(1)
+        finally:
+            own_keys.close()
+            admin.execute("DROP OWNED BY mg_keys_test")
+            admin.execute("DROP ROLE mg_keys_test")
 
 
 def test_health_and_readiness_need_no_key_and_readiness_names_each_dependency(client):

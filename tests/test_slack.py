@@ -76,7 +76,7 @@ def slack():
 def bot(plant_settings, slack):
     settings = plant_settings.model_copy(update={
         "slack_bot_token": SecretStr("xoxb-test"), "slack_signing_secret": SecretStr(SECRET),
-        "slack_api_url": slack.url})  # fmt: skip
+        "slack_api_url": slack.url, "slack_approvers": ["U0SUP"]})  # fmt: skip
     with served(settings) as (client, service, _):
         yield client, service
 
@@ -164,6 +164,12 @@ def test_wo_drafts_a_work_order_with_buttons_and_approve_submits_it_naming_the_a
              "container": {"type": "message", "message_ts": message["ts"], "channel_id": CHANNEL},
              "response_url": "https://hooks.slack.com/actions/T0PLANT/1/y",
              "actions": [{**buttons[0], "block_id": "b1", "action_ts": f"{time.time():.6f}"}]}  # fmt: skip
+    by_requester = {**click, "user": {"id": "U0TECH", "username": "a.tech", "name": "a.tech", "team_id": TEAM}}
+    refusal = send(client, urlencode({"payload": json.dumps(by_requester)}), "application/x-www-form-urlencoded")
+    assert refusal.status_code == 200
+    refused = slack.posted("chat.postEphemeral")[-1]  # U0TECH is not on slack_approvers: only told so
+    assert refused["user"] == "U0TECH" and "Only the plant's approvers" in refused["text"]
+    assert not slack.posted("chat.update", 0)
     assert (
         send(client, urlencode({"payload": json.dumps(click)}), "application/x-www-form-urlencoded").status_code == 200
     )

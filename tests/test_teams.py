@@ -75,6 +75,7 @@ class FakeMicrosoft:
             "exp": now + 600,
             **claims,
         }
+        payload = {name: value for name, value in payload.items() if value is not None}  # None: leave it out
         return jwt.encode(payload, key or self.key, algorithm="RS256", headers={"kid": "k1"})
 
     def messages(self, conversation: str, count: int = 1, timeout: float = 90) -> list[dict]:
@@ -100,7 +101,8 @@ def teams_settings(plant_settings, fake):
     return plant_settings.model_copy(update={
         "teams_app_id": APP_ID, "teams_app_password": SecretStr("s3cret"), "teams_token_url": f"{fake.url}/token",
         "teams_openid_metadata_urls": [f"{fake.url}/openid"],
-        "api_max_concurrent": 1, "api_max_waiting": 0, "api_queue_wait_s": 1.0})  # fmt: skip
+        "teams_approvers": ["aad-dana"], "api_max_concurrent": 1, "api_max_waiting": 0,
+        "api_queue_wait_s": 1.0})  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -119,10 +121,14 @@ def service(teams):
     return teams[1]
 
 
-def activity(fake: FakeMicrosoft, conversation: str, text: str | None = None, value: dict | None = None) -> dict:
+DANA = {"id": "29:dana", "name": "Dana Lee", "aadObjectId": "aad-dana"}  # an approver
+
+
+def activity(fake: FakeMicrosoft, conversation: str, text: str | None = None, value: dict | None = None,
+             sender: dict = DANA) -> dict:  # fmt: skip
     mention = {"type": "mention", "text": "<at>maintgraph</at>", "mentioned": {"id": "28:bot", "name": "maintgraph"}}
     return {"type": "message", "id": f"m{uuid.uuid4().hex[:8]}", "channelId": "msteams", "serviceUrl": f"{fake.url}/",
-            "conversation": {"id": conversation}, "from": {"id": "29:dana", "name": "Dana Lee"},
+            "conversation": {"id": conversation}, "from": sender,
             "recipient": {"id": "28:bot", "name": "maintgraph"}, "value": value,
             "text": f"<at>maintgraph</at> {text}" if text else None, "entities": [mention] if text else []}  # fmt: skip
 
@@ -161,13 +167,14 @@ def test_a_question_gets_a_card_with_the_answer_its_citations_and_trace(client, 
 
 
 @pytest.mark.parametrize("case", ["no token", "another key", "expired", "wrong audience", "wrong issuer",
-                                  "other serviceUrl", "not endorsed"])  # fmt: skip
+                                  "other serviceUrl", "no serviceUrl", "not endorsed"])  # fmt: skip
 def test_a_request_without_a_valid_token_is_refused_and_nothing_is_posted(client, fake, case):
     body = activity(fake, f"c-{case}", "What is P-101?")
     other = rsa.generate_private_key(public_exponent=65537, key_size=2048)
     tokens = {"another key": fake.token(key=other), "expired": fake.token(exp=int(time.time()) - 3600),
               "wrong audience": fake.token(aud="someone-else"), "wrong issuer": fake.token(iss="https://evil.example"),
-              "other serviceUrl": fake.token(serviceurl="https://evil.example/")}  # fmt: skip
+              "other serviceUrl": fake.token(serviceurl="https://evil.example/"),
+              "no serviceUrl": fake.token(serviceurl=None)}  # fmt: skip
     if case == "not endorsed":
         body["channelId"] = "webchat"
     headers = {"Authorization": f"Bearer {tokens.get(case) or fake.token()}"} if case != "no token" else {}
@@ -187,12 +194,17 @@ def test_a_drafted_work_order_is_decided_by_the_card_buttons(client, fake):
     assert send(client, fake, activity(fake, "c-wo", "and the pump's bearing?")).status_code == 202
     assert "waits for a decision" in texts(card_of(fake.messages("c-wo", 2)[1]))[0]  # not asked: the draft waits
 
+    someone = {"id": "29:lee", "name": "Lee Park", "aadObjectId": "aad-lee"}  # not on teams_approvers
+    assert send(client, fake, activity(fake, "c-wo", value=approve["data"], sender=someone)).status_code == 202
+    assert "Only the plant's approvers" in fake.messages("c-wo", 3)[2]["text"]
+
     assert send(client, fake, activity(fake, "c-wo", value=approve["data"])).status_code == 202
-    heading = texts(card_of(fake.messages("c-wo", 3)[2]))[0]
-    assert heading.startswith("Approved by Dana Lee: work order WO-") and heading.endswith("submitted."), heading
+    heading = texts(card_of(fake.messages("c-wo", 4)[3]))[0]
+    assert heading.startswith("Approved by Dana Lee (Teams aad-dana): work order WO-"), heading
+    assert heading.endswith("submitted."), heading
 
     assert send(client, fake, activity(fake, "c-wo", value=reject["data"])).status_code == 202
-    assert "Nothing in this conversation is waiting for a decision" in fake.messages("c-wo", 4)[3]["text"]
+    assert "Nothing in this conversation is waiting for a decision" in fake.messages("c-wo", 5)[4]["text"]
 
 
 def test_a_decision_where_nothing_waits_gets_a_clear_message(client, fake):

@@ -3,7 +3,9 @@
 :class:`AgentService` holds one :class:`~maintgraph.agent.session.Assistant` per model profile
 (opened on first use), bounds how many turns run at once (``api_max_concurrent``), how many
 may queue (``api_max_waiting``) and for how long (``api_queue_wait_s``); a turn beyond that is
-refused at once with :class:`~maintgraph.errors.Busy` and a retry hint, never left hanging.
+refused at once with :class:`~maintgraph.errors.Busy` and a retry hint, never left hanging. One
+conversation runs one turn at a time: a second while the first runs is refused with
+:class:`~maintgraph.errors.ConversationBusy` (both would read and write the same checkpoint).
 
 Profiles, as the OpenAI-compatible ``model`` field names them: ``maintgraph`` answers through
 the default adapter (the promoted one, looked up each turn), ``maintgraph/base`` through the
@@ -16,13 +18,13 @@ import logging
 import math
 import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from typing import Any
 
 from maintgraph.agent.session import Assistant, Event, TurnResult, open_assistant
 from maintgraph.agent.traces import Trace
 from maintgraph.config import Settings
-from maintgraph.errors import Busy, ConfigError
+from maintgraph.errors import Busy, ConfigError, ConversationBusy
 from maintgraph.processes import ServiceStatus
 
 log = logging.getLogger(__name__)
@@ -36,10 +38,12 @@ class AgentService:
         self.settings = settings
         self.use_model = use_model
         self._assistants: dict[str, Assistant] = {}
-        self._opening = threading.Lock()
+        self._opening = threading.Lock()  # guards the two dicts below
+        self._profile_locks: dict[str, threading.Lock] = {}  # opening one profile does not stall the others
         self._slots = threading.BoundedSemaphore(settings.api_max_concurrent)
         self._waiting = 0
-        self._count = threading.Lock()
+        self._running: set[str] = set()  # conversations with a turn running
+        self._count = threading.Lock()  # guards _waiting and _running
 
     def open(self) -> AgentService:
         """Open the default profile now: the first question should not pay for the warm-up."""
@@ -70,10 +74,18 @@ class AgentService:
     def assistant(self, profile: str) -> Assistant:
         adapter = self.adapter_of(profile)
         with self._opening:
-            if profile not in self._assistants:
-                log.info("opening the assistant for model profile %s", profile)
-                self._assistants[profile] = open_assistant(self.settings, use_model=self.use_model, adapter=adapter)
-            return self._assistants[profile]
+            if profile in self._assistants:
+                return self._assistants[profile]
+            opening = self._profile_locks.setdefault(profile, threading.Lock())
+        with opening:  # the first caller opens it (seconds); later ones for this profile wait for it
+            with self._opening:
+                if profile in self._assistants:
+                    return self._assistants[profile]
+            log.info("opening the assistant for model profile %s", profile)
+            opened = open_assistant(self.settings, use_model=self.use_model, adapter=adapter)
+            with self._opening:
+                self._assistants[profile] = opened
+            return opened
 
     # -- capacity -----------------------------------------------------------------------------------
     @property
@@ -103,23 +115,42 @@ class AgentService:
         finally:
             self._slots.release()
 
+    @contextmanager
+    def _conversation(self, thread_id: str) -> Iterator[None]:
+        with self._count:
+            if thread_id in self._running:
+                raise ConversationBusy(f"conversation {thread_id.rsplit('/', 1)[-1]} is still answering its previous "
+                                       "question; ask again when that answer has come")  # fmt: skip
+            self._running.add(thread_id)
+        try:
+            yield
+        finally:
+            with self._count:
+                self._running.discard(thread_id)
+
+    @contextmanager
+    def _turn(self, thread_id: str) -> Iterator[None]:
+        """The conversation's only running turn, in one of the agent's slots."""
+        with self._conversation(thread_id), self.slot():
+            yield
+
     # -- turns --------------------------------------------------------------------------------------
     def ask(self, question: str, thread_id: str, profile: str = DEFAULT_PROFILE) -> TurnResult:
         assistant = self.assistant(profile)
-        with self.slot():
+        with self._turn(thread_id):
             return assistant.ask(question, thread_id)
 
     def stream(self, question: str, thread_id: str, profile: str = DEFAULT_PROFILE) -> Iterator[Event]:
         """The turn's events. The slot is taken before the first event (a Busy is raised by the
         call, before anything is sent) and released when the events end or are dropped."""
         assistant = self.assistant(profile)
-        holding = self.slot()
-        holding.__enter__()
-        return _Holding(assistant.turn(question, thread_id), lambda: holding.__exit__(None, None, None))
+        with ExitStack() as holding:
+            holding.enter_context(self._turn(thread_id))
+            return _Holding(assistant.turn(question, thread_id), holding.pop_all().close)
 
     def decide(self, thread_id: str, approved: bool, by: str, profile: str = DEFAULT_PROFILE) -> TurnResult:
         assistant = self.assistant(profile)
-        with self.slot():
+        with self._turn(thread_id):
             return assistant.decide_now(thread_id, approved, by)
 
     def pending(self, thread_id: str) -> dict[str, Any] | None:
@@ -140,28 +171,45 @@ class AgentService:
 
 class _Holding:
     """A turn's events that hold its slot until they end, fail, are closed or are dropped, even
-    before the first one is read (a client gone before its stream starts must not keep a slot)."""
+    before the first one is read (a client gone before its stream starts must not keep a slot).
+
+    ``close`` may come from another thread than the one reading (a server noticing that its
+    client went away): it waits for the step being read to finish, as a generator cannot be
+    closed while it runs, and the slot is busy until then anyway."""
 
     def __init__(self, events: Iterator[Event], release: Callable[[], Any]) -> None:
         self._events, self._release = events, release
-        self._released = threading.Lock()
+        self._stepping = threading.Lock()
+        self._done = False
 
     def __iter__(self) -> _Holding:
         return self
 
     def __next__(self) -> Event:
-        try:
-            return next(self._events)
-        except BaseException:
-            self.close()
-            raise
+        with self._stepping:
+            if self._done:
+                raise StopIteration
+            try:
+                return next(self._events)
+            except BaseException:
+                self._finish()
+                raise
 
     def close(self) -> None:
-        if self._released.acquire(blocking=False):  # once, whoever comes first
+        with self._stepping:
+            self._finish()
+
+    def _finish(self) -> None:
+        if not self._done:  # once, whoever comes first
+            self._done = True
             try:
                 getattr(self._events, "close", lambda: None)()
             finally:
                 self._release()
 
     def __del__(self) -> None:
-        self.close()
+        if self._stepping.acquire(blocking=False):  # nobody reads a dropped stream: never blocks
+            try:
+                self._finish()
+            finally:
+                self._stepping.release()

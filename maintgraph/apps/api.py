@@ -29,10 +29,14 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
-from fastapi import Depends, FastAPI, Header, HTTPException, Path, Request
+import anyio
+from fastapi import Depends, FastAPI, Header, Path, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response, StreamingResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import Receive, Scope, Send
 
 import maintgraph
 from maintgraph.agent.graph import MAX_QUESTION_CHARS, checked_question
@@ -40,7 +44,19 @@ from maintgraph.agent.service import DEFAULT_PROFILE, AgentService
 from maintgraph.agent.session import Event, TurnResult
 from maintgraph.apps.keys import ApiKey, KeyStore
 from maintgraph.config import Settings
-from maintgraph.errors import Busy, MaintgraphError, ServiceUnavailable
+from maintgraph.errors import (
+    Busy,
+    ConfigError,
+    ConversationBusy,
+    GraphQueryError,
+    MaintgraphError,
+    MigrationError,
+    ModelError,
+    NotFound,
+    ServiceError,
+    StructuredOutputError,
+    validation_problems,
+)
 
 log = logging.getLogger(__name__)
 
@@ -151,8 +167,11 @@ class ErrorResponse(BaseModel):
 ERRORS: dict[int | str, dict[str, Any]] = {
     code: {"model": ErrorResponse, "description": text}
     for code, text in [(400, "Bad input, named"), (401, "No valid API key"), (403, "The key lacks the scope"),
-                       (409, "The conversation waits for a decision (or has none to decide)"),
-                       (413, "Body too large"), (429, "The key's rate limit; see Retry-After"),
+                       (404, "No such record"),
+                       (409, "The conversation waits for a decision, has none to decide, or is still answering"),
+                       (413, "Body too large"), (422, "A field is missing or invalid, named"),
+                       (429, "The key's rate limit; see Retry-After"),
+                       (502, "The model's answer was unusable"),
                        (503, "At capacity or a dependency is down; see Retry-After")]
 }  # fmt: skip
 
@@ -161,6 +180,23 @@ class ApiError(Exception):
     def __init__(self, status: int, kind: str, message: str, retry_after_s: int | None = None) -> None:
         super().__init__(message)
         self.status, self.kind, self.retry_after_s = status, kind, retry_after_s
+
+
+# What an agent error means to a client, first match wins; other MaintgraphErrors name bad input (400).
+# A bug-like one (a graph query the engine refused, a failed migration) is a 500, logged.
+STATUS_OF: list[tuple[type[MaintgraphError], int, str]] = [
+    (Busy, 503, "busy"), (ServiceError, 503, "service_unavailable"), (ConversationBusy, 409, "conversation_busy"),
+    (NotFound, 404, "not_found"), (ModelError, 502, "model_error"), (StructuredOutputError, 502, "model_error"),
+    (ConfigError, 400, "invalid_request"),
+]  # fmt: skip
+RETRY_AFTER_S = 5  # when a dependency is down: about a restart's first check
+
+
+def status_of(exc: MaintgraphError) -> tuple[int, str]:
+    for kind, status, name in STATUS_OF:
+        if isinstance(exc, kind):
+            return status, name
+    return (500, "internal_error") if isinstance(exc, (GraphQueryError, MigrationError)) else (400, "invalid_request")
 
 
 def _error(status: int, kind: str, message: str, retry_after_s: int | None = None) -> JSONResponse:
@@ -259,22 +295,24 @@ def create_app(settings: Settings, service: AgentService | None = None, keys: Ke
     async def api_error(request: Request, exc: ApiError) -> JSONResponse:
         return _error(exc.status, exc.kind, str(exc), exc.retry_after_s)
 
-    @app.exception_handler(Busy)
-    async def busy(request: Request, exc: Busy) -> JSONResponse:
-        metrics.busy.inc()
-        return _error(503, "busy", str(exc), exc.retry_after_s)
-
-    @app.exception_handler(ServiceUnavailable)
-    async def unavailable(request: Request, exc: ServiceUnavailable) -> JSONResponse:
-        return _error(503, "service_unavailable", str(exc), 5)
-
     @app.exception_handler(MaintgraphError)
     async def refused(request: Request, exc: MaintgraphError) -> JSONResponse:
-        return _error(400, "invalid_request", str(exc))
+        status, kind = status_of(exc)
+        if isinstance(exc, Busy):
+            metrics.busy.inc()
+        if status == 500:
+            log.error("%s %s failed: %s", request.method, request.url.path, exc)
+            return _error(500, kind, "an unexpected error; it is logged on the server")
+        retry = exc.retry_after_s if isinstance(exc, Busy) else RETRY_AFTER_S if status == 503 else None
+        return _error(status, kind, str(exc), retry)
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException) -> JSONResponse:
+    @app.exception_handler(StarletteHTTPException)  # FastAPI's and Starlette's own (404, 405, 413)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return _error(exc.status_code, "http_error", str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)  # the same error body as every other refusal
+    async def invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return _error(422, "invalid_request", validation_problems(exc, "body", limit=10))
 
     @app.exception_handler(Exception)
     async def bug(request: Request, exc: Exception) -> JSONResponse:
@@ -323,7 +361,10 @@ def create_app(settings: Settings, service: AgentService | None = None, keys: Ke
     def ready_to_ask(question: str, agent_thread: str, profile: str) -> str:
         service = agent()
         service.adapter_of(profile)  # an unknown model is a 400 before anything runs
-        question = checked_question(question)
+        try:
+            question = checked_question(question)
+        except MaintgraphError as exc:  # as the schema's own limits on /v1/agent/runs: 422
+            raise ApiError(422, "invalid_request", f"messages: {exc}") from None
         if service.pending(agent_thread):
             raise ApiError(409, "awaiting_decision", "this conversation waits for a decision on a work-order "
                            "draft: POST /v1/agent/threads/{id}/resume first")  # fmt: skip
@@ -354,10 +395,8 @@ def create_app(settings: Settings, service: AgentService | None = None, keys: Ke
                 result = answered(agent().ask(question, thread, request.model))
             return JSONResponse(_completion(completion_id, created, request.model, result, client), headers=headers)
         events = agent().stream(question, thread, request.model)
-        chunks = _completion_chunks(events, completion_id, created, request.model, client, metrics, answered)
-        return StreamingResponse(
-            chunks, media_type="text/event-stream", headers={**headers, "Cache-Control": "no-cache"}
-        )
+        chunks = _completion_chunks(events, completion_id, created, request.model, client, answered)
+        return TurnStream(chunks, events, metrics, headers)
 
     # -- the agent's own API -----------------------------------------------------------------------------
     @app.post("/v1/agent/runs", response_model=RunResult, responses=ERRORS, tags=["agent"])
@@ -375,8 +414,7 @@ def create_app(settings: Settings, service: AgentService | None = None, keys: Ke
         client, thread = conversation(key, request.thread_id)
         question = ready_to_ask(request.question, thread, request.model)
         events = agent().stream(question, thread, request.model)
-        return StreamingResponse(_run_events(events, client, metrics, answered), media_type="text/event-stream",
-                                 headers={"X-Thread-Id": client, "Cache-Control": "no-cache"})  # fmt: skip
+        return TurnStream(_run_events(events, client, answered), events, metrics, {"X-Thread-Id": client})
 
     @app.post("/v1/agent/threads/{thread_id}/resume", response_model=RunResult, responses=ERRORS, tags=["agent"])
     def resume(thread_id: ThreadId, decision: Decision, key: Approver) -> RunResult:
@@ -392,7 +430,7 @@ def create_app(settings: Settings, service: AgentService | None = None, keys: Ke
     def trace(trace_id: Annotated[str, Path(max_length=64)], key: Auditor) -> dict[str, Any]:
         try:
             return agent().trace(trace_id).model_dump(mode="json")
-        except ServiceUnavailable:
+        except ServiceError:
             raise
         except MaintgraphError as exc:
             raise ApiError(404, "not_found", str(exc)) from None
@@ -438,26 +476,47 @@ def _sse(data: Any, event: str | None = None) -> str:
 
 
 def _error_event(exc: Exception) -> dict[str, Any]:
-    if isinstance(exc, MaintgraphError):
-        return {"error": {"message": str(exc), "type": "agent_error", "code": None}}
-    log.exception("unexpected error in a streamed turn")
-    return {"error": {"message": "an unexpected error; it is logged on the server", "type": "internal_error",
-                      "code": None}}  # fmt: skip
+    status, kind = status_of(exc) if isinstance(exc, MaintgraphError) else (500, "internal_error")
+    if status == 500:
+        log.error("a streamed turn failed", exc_info=exc)
+        return {"error": {"message": "an unexpected error; it is logged on the server", "type": kind,
+                          "code": "500"}}  # fmt: skip
+    return {"error": {"message": str(exc), "type": kind, "code": str(status)}}
 
 
-def _run_events(events: Iterator[Event], thread_id: str, metrics: Metrics,
-                answered: Callable[[TurnResult], TurnResult]) -> Iterator[str]:  # fmt: skip
-    with metrics.in_flight.track_inprogress():
+class TurnStream(StreamingResponse):
+    """An SSE response over a turn's events that ends the turn, and frees its slot, when the
+    response ends for any reason: sent, failed, or its client gone. (Starlette then cancels the
+    sending task; a dropped generator would be closed only by the garbage collector, and the
+    cycles in a cancelled task's frames can keep it alive, with its slot, for minutes.)"""
+
+    def __init__(self, content: Iterator[str], events: Iterator[Event], metrics: Metrics,
+                 headers: dict[str, str]) -> None:  # fmt: skip
+        super().__init__(content, media_type="text/event-stream", headers={**headers, "Cache-Control": "no-cache"})
+        self.events, self.metrics = events, metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.metrics.in_flight.inc()
         try:
-            for event in events:
-                if event.kind == "node":
-                    yield _sse({"node": event.name}, "node")
-                elif event.kind == "token":
-                    yield _sse({"text": event.text}, "draft")
-                elif event.result is not None:
-                    yield _sse(_result(answered(event.result), thread_id).model_dump(mode="json"), "result")
-        except Exception as exc:  # noqa: BLE001 - the status line is sent: the error travels as an event
-            yield _sse(_error_event(exc), "error")
+            await super().__call__(scope, receive, send)
+        finally:
+            self.metrics.in_flight.dec()
+            with anyio.CancelScope(shield=True):  # runs even as the task is cancelled
+                await anyio.to_thread.run_sync(getattr(self.events, "close", lambda: None))
+
+
+def _run_events(events: Iterator[Event], thread_id: str,
+                answered: Callable[[TurnResult], TurnResult]) -> Iterator[str]:  # fmt: skip
+    try:
+        for event in events:
+            if event.kind == "node":
+                yield _sse({"node": event.name}, "node")
+            elif event.kind == "token":
+                yield _sse({"text": event.text}, "draft")
+            elif event.result is not None:
+                yield _sse(_result(answered(event.result), thread_id).model_dump(mode="json"), "result")
+    except Exception as exc:  # noqa: BLE001 - the status line is sent: the error travels as an event
+        yield _sse(_error_event(exc), "error")
 
 
 def _completion(completion_id: str, created: int, model: str, result: TurnResult, thread_id: str) -> dict[str, Any]:
@@ -470,7 +529,7 @@ def _completion(completion_id: str, created: int, model: str, result: TurnResult
 
 
 def _completion_chunks(events: Iterator[Event], completion_id: str, created: int, model: str, thread_id: str,
-                       metrics: Metrics, answered: Callable[[TurnResult], TurnResult]) -> Iterator[str]:  # fmt: skip
+                       answered: Callable[[TurnResult], TurnResult]) -> Iterator[str]:  # fmt: skip
     """chat.completion.chunk events: the role, then the checked answer a few words at a time, then
     the finish with usage and maintgraph's result; progress travels as SSE comments (keep-alive)."""
 
@@ -478,19 +537,18 @@ def _completion_chunks(events: Iterator[Event], completion_id: str, created: int
         return _sse({"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
                      "choices": [{"index": 0, "delta": delta, "finish_reason": finish}], **extra})  # fmt: skip
 
-    with metrics.in_flight.track_inprogress():
-        yield chunk({"role": "assistant", "content": ""})
-        try:
-            for event in events:
-                if event.kind == "node":
-                    yield f": {event.name}\n\n"
-                elif event.kind == "result" and event.result is not None:
-                    full = _completion(completion_id, created, model, answered(event.result), thread_id)
-                    words = event.result.answer.split(" ")
-                    for start in range(0, len(words), 8):
-                        piece = " ".join(words[start : start + 8])
-                        yield chunk({"content": piece if start == 0 else " " + piece})
-                    yield chunk({}, "stop", usage=full["usage"], maintgraph=full["maintgraph"])
-        except Exception as exc:  # noqa: BLE001 - the status line is sent: the error travels in the stream
-            yield _sse(_error_event(exc))
-        yield "data: [DONE]\n\n"
+    yield chunk({"role": "assistant", "content": ""})
+    try:
+        for event in events:
+            if event.kind == "node":
+                yield f": {event.name}\n\n"
+            elif event.kind == "result" and event.result is not None:
+                full = _completion(completion_id, created, model, answered(event.result), thread_id)
+                words = event.result.answer.split(" ")
+                for start in range(0, len(words), 8):
+                    piece = " ".join(words[start : start + 8])
+                    yield chunk({"content": piece if start == 0 else " " + piece})
+                yield chunk({}, "stop", usage=full["usage"], maintgraph=full["maintgraph"])
+    except Exception as exc:  # noqa: BLE001 - the status line is sent: the error travels in the stream
+        yield _sse(_error_event(exc))
+    yield "data: [DONE]\n\n"

@@ -17,7 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from maintgraph.errors import ConfigError, MaintgraphError
+import psycopg
+from psycopg_pool import PoolTimeout
+
+from maintgraph.errors import ConfigError, MaintgraphError, ServiceUnavailable
 from maintgraph.pg import open_pool
 
 SCOPES = ("ask", "approve", "traces", "metrics")
@@ -51,7 +54,9 @@ def _key(row: dict[str, Any]) -> ApiKey:
 
 class KeyStore:
     def __init__(self, conninfo: str, connect_timeout_s: int = 5) -> None:
-        self.pool = open_pool(conninfo, "API key store (Postgres)", connect_timeout_s)
+        self.pool = open_pool(conninfo, "API key store (Postgres)", connect_timeout_s,
+                              connection_kwargs={"application_name": "maintgraph-api-keys"}, check=True)  # fmt: skip
+        self.connect_timeout_s = connect_timeout_s
 
     def close(self) -> None:
         self.pool.close()
@@ -99,10 +104,13 @@ class KeyStore:
         key_id, secret = match.groups()
         # Compared in SQL: what an attacker controls is the hash of a guess, and timing that
         # comparison reveals nothing about which secret hashes to the stored value.
-        with self.pool.connection() as conn:
-            row = conn.execute(
-                "UPDATE api_keys SET last_used_at = now() WHERE id = %s AND revoked_at IS NULL AND secret_sha256 = %s "
-                "RETURNING *",
-                [key_id, _hash(secret)],
-            ).fetchone()
+        try:  # checked on every request: a database that is down is the service's 503, not a 500
+            with self.pool.connection(timeout=self.connect_timeout_s) as conn:
+                row = conn.execute(
+                    "UPDATE api_keys SET last_used_at = now() WHERE id = %s AND revoked_at IS NULL "
+                    "AND secret_sha256 = %s RETURNING *",
+                    [key_id, _hash(secret)],
+                ).fetchone()
+        except (PoolTimeout, psycopg.OperationalError) as exc:
+            raise ServiceUnavailable(f"API key store (Postgres) unreachable: {str(exc).strip()}") from None
         return None if row is None else _key(row)

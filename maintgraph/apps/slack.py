@@ -3,7 +3,8 @@
 - An @mention in a channel, or a direct message, is asked in the message's Slack thread; the
   answer comes back in that thread, its citations as a context block under it.
 - ``/wo <asset and problem>`` has the agent draft a work order; the draft is posted with
-  Approve / Reject buttons, and a click decides it (the clicker is recorded as the approver).
+  Approve / Reject buttons, and a click decides it (the clicker is recorded as the approver; with
+  ``slack_approvers`` set, only those users' clicks count).
 - One Slack thread is one agent conversation (``slack/<team>/<channel>/<thread ts>``): a
   follow-up in the thread is understood in its context.
 
@@ -42,16 +43,20 @@ SECTION_LIMIT = 2900  # a section block holds 3000 characters
 TEXT_LIMIT = 39_000  # a message's text holds 40,000
 
 
-def build_slack_app(settings: Settings, agent: Callable[[], AgentService]) -> Any:
-    """The Bolt app: listeners for mentions, DMs, /wo and the approval buttons."""
+def build_slack_app(settings: Settings, agent: Callable[[], AgentService], socket_mode: bool = False) -> Any:
+    """The Bolt app: listeners for mentions, DMs, /wo and the approval buttons. Over HTTP each
+    request's signature is verified; Socket Mode's come over the bot's own authenticated socket."""
     from slack_bolt import App
     from slack_sdk import WebClient
 
-    if not (settings.slack_bot_token and settings.slack_signing_secret):
-        raise MaintgraphError("the Slack bot needs MAINTGRAPH_SLACK_BOT_TOKEN and MAINTGRAPH_SLACK_SIGNING_SECRET")
+    if settings.slack_bot_token is None:
+        raise MaintgraphError("the Slack bot needs MAINTGRAPH_SLACK_BOT_TOKEN (a bot token, xoxb-...)")
+    if settings.slack_signing_secret is None and not socket_mode:
+        raise MaintgraphError("the Slack bot over HTTP needs MAINTGRAPH_SLACK_SIGNING_SECRET to verify requests")
     token = settings.slack_bot_token.get_secret_value()
     client = WebClient(token=token, **({"base_url": settings.slack_api_url} if settings.slack_api_url else {}))
-    bolt = App(client=client, signing_secret=settings.slack_signing_secret.get_secret_value(),
+    secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    bolt = App(client=client, signing_secret=secret, request_verification_enabled=not socket_mode,
                process_before_response=False)  # fmt: skip
 
     def answer(question: str, thread: str, say: Callable[..., Any], thread_ts: str) -> None:
@@ -96,6 +101,11 @@ def build_slack_app(settings: Settings, agent: Callable[[], AgentService]) -> An
         by = f"{user.get('name') or user.get('username') or user['id']} (Slack {user['id']})"
         channel, message = body["channel"]["id"], body["message"]
         thread_ts = message.get("thread_ts") or message["ts"]
+        if settings.slack_approvers and user["id"] not in settings.slack_approvers:
+            client.chat_postEphemeral(channel=channel, user=user["id"], thread_ts=thread_ts,
+                                      text="Only the plant's approvers may approve or reject work orders; "
+                                           "the draft still waits for one of them.")  # fmt: skip
+            return
 
         def say(**kwargs: Any) -> Any:
             return client.chat_postMessage(channel=channel, **kwargs)
@@ -185,4 +195,5 @@ def run_socket_mode(settings: Settings, agent: AgentService) -> None:
 
     if settings.slack_app_token is None:
         raise MaintgraphError("Socket Mode needs MAINTGRAPH_SLACK_APP_TOKEN (an app-level token, xapp-...)")
-    SocketModeHandler(build_slack_app(settings, lambda: agent), settings.slack_app_token.get_secret_value()).start()
+    bolt = build_slack_app(settings, lambda: agent, socket_mode=True)
+    SocketModeHandler(bolt, settings.slack_app_token.get_secret_value()).start()

@@ -4,7 +4,8 @@
   that Teams conversation (agent thread ``teams/<conversation id>``: follow-ups keep context). The
   reply is an Adaptive Card: the answer, its numbered citations (evidence id and title), the trace id.
 - A turn that drafts a work order shows the draft with Approve / Reject buttons (``Action.Submit``);
-  a click decides it, and the Teams user who clicked is recorded as the approver.
+  a click decides it, and the Teams user who clicked is recorded as the approver (name and Entra
+  object id; with ``teams_approvers`` set, only those users' clicks count).
 
 Configuration (see :mod:`maintgraph.config`): ``maintgraph serve`` mounts ``POST /api/messages``
 when ``MAINTGRAPH_TEAMS_APP_ID`` is set; register an Azure Bot with that Entra app id, set its
@@ -173,9 +174,13 @@ def activity_problem(claims: dict[str, Any], endorsements: list[str], activity: 
     """Why a validly signed token does not cover this activity, or None. The reply carries the bot's
     own access token to the activity's serviceUrl: only the URL the channel signed may get it."""
     signed_url = claims.get("serviceurl")
-    if signed_url and signed_url.rstrip("/") != (activity.service_url or "").rstrip("/"):
+    if not isinstance(signed_url, str) or not signed_url:
+        return "the token names no serviceUrl (a channel's token always does)"
+    if signed_url.rstrip("/") != (activity.service_url or "").rstrip("/"):
         return "the activity's serviceUrl is not the token's"
     channel = str(activity.channel_id or "")
+    # The Bot Framework's keys list the channels they sign for; Entra's list none and, as in the
+    # Bot Framework SDK, are not bound to a channel.
     if endorsements and channel not in endorsements:
         return f"the signing key does not endorse channel {channel!r}"
     return None
@@ -232,8 +237,8 @@ def _json(response: httpx.Response) -> dict[str, Any]:
 
 
 class TeamsBot(ActivityHandler):
-    def __init__(self, agent: Callable[[], AgentService]) -> None:
-        self.agent = agent
+    def __init__(self, agent: Callable[[], AgentService], approvers: list[str]) -> None:
+        self.agent, self.approvers = agent, approvers
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
@@ -272,9 +277,13 @@ class TeamsBot(ActivityHandler):
         if activity.value.get("draft") != fingerprint(waiting):  # an older card's button
             note = "That card is out of date. This is the draft that waits for a decision now:"
             return _card_activity(_card([_text(note, weight="Bolder"), *_draft(waiting)], _decisions(waiting)))
-        approved = activity.value.get("approved") is True
         person = activity.from_property
-        by = (person.name or person.aad_object_id or person.id) if person else "a Teams user"
+        person_id = (person.aad_object_id or person.id) if person else None
+        if self.approvers and person_id not in self.approvers:
+            return MessageFactory.text("Only the plant's approvers may approve or reject work orders; "
+                                       "the draft still waits for one of them.")  # fmt: skip
+        approved = activity.value.get("approved") is True
+        by = f"{person.name or 'a Teams user'} (Teams {person_id})" if person_id else "a Teams user"
         result = await run_in_threadpool(self.agent().decide, thread, approved, by)
         return _card_activity(answer_card(result, heading=outcome(result, approved, by)))
 
@@ -377,7 +386,7 @@ def mount_teams(app: Any, settings: Settings, agent: Callable[[], AgentService])
                                     connections_configurations={"SERVICE_CONNECTION": connection})  # fmt: skip
     adapter = CloudAdapter(connection_manager=connections)
     adapter.on_turn_error = on_turn_error
-    bot = TeamsBot(agent)
+    bot = TeamsBot(agent, settings.teams_approvers)
     running: set[asyncio.Task[None]] = set()  # referenced until done: the loop keeps only weak ones
     conversations: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 

@@ -177,9 +177,10 @@ def test_wo_drafts_a_work_order_with_buttons_and_approve_submits_it_naming_the_a
     assert updated["ts"] == message["ts"] and updated["text"].startswith("Approved by j.smith (Slack U0SUP): WO-")
     assert not [b for b in updated["blocks"] if b["type"] == "actions"]  # the buttons are gone
 
-    before = len(slack.posted("chat.postMessage", 0))  # a second click finds nothing waiting, and says so
+    # A second click (an old copy of the message) finds the draft decided: the clicker is told so.
     assert (
         send(client, urlencode({"payload": json.dumps(click)}), "application/x-www-form-urlencoded").status_code == 200
     )
-    again = slack.posted("chat.postMessage", before + 1)[-1]
-    assert "has no work-order draft waiting" in again["text"]
+    again = slack.posted("chat.postEphemeral", 2)[-1]
+    assert again["user"] == "U0SUP" and "no longer waiting for a decision" in again["text"]
+    assert len(slack.posted("chat.update", 0)) == 1

@@ -22,6 +22,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable
@@ -268,6 +270,11 @@ def build_agent(parts: AgentParts, checkpointer: Any = None) -> Any:
         graph.add_edge(last, "remember")
     graph.add_edge("remember", END)
     return graph.compile(checkpointer=checkpointer)
+
+
+def draft_fingerprint(order: dict[str, Any]) -> str:
+    """Names a draft, so a chat button shown for an older draft cannot decide a newer one."""
+    return hashlib.sha256(json.dumps(order, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def describe_draft(order: dict[str, Any]) -> str:

@@ -21,6 +21,7 @@ take longer than that.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from collections.abc import Callable
@@ -29,7 +30,7 @@ from typing import Any
 from starlette.requests import Request  # at module level: FastAPI resolves the route's annotations here
 from starlette.responses import Response
 
-from maintgraph.agent.graph import describe_draft
+from maintgraph.agent.graph import describe_draft, draft_fingerprint
 from maintgraph.agent.service import AgentService
 from maintgraph.agent.session import TurnResult
 from maintgraph.config import Settings
@@ -110,7 +111,14 @@ def build_slack_app(settings: Settings, agent: Callable[[], AgentService], socke
         def say(**kwargs: Any) -> Any:
             return client.chat_postMessage(channel=channel, **kwargs)
 
-        result = _turn(lambda: agent().decide(action["value"], action["action_id"] == APPROVE, by), say, thread_ts)
+        button = json.loads(action["value"])
+        waiting = agent().pending(button["thread"])
+        if waiting is None or draft_fingerprint(waiting) != button["draft"]:  # decided, or another draft now
+            client.chat_postEphemeral(channel=channel, user=user["id"], thread_ts=thread_ts,
+                                      text="That draft is no longer waiting for a decision (it was decided, "
+                                           "or a newer draft replaced it).")  # fmt: skip
+            return
+        result = _turn(lambda: agent().decide(button["thread"], action["action_id"] == APPROVE, by), say, thread_ts)
         if result is not None:  # the buttons go: the message now says what was decided, and by whom
             outcome = (f"Approved by {by}: {result.submitted['number']} submitted" if result.submitted
                        else f"Rejected by {by}" if action["action_id"] == REJECT else result.answer)  # fmt: skip
@@ -156,7 +164,7 @@ def _sections(text: str) -> list[dict[str, Any]]:
 
 def answer_blocks(result: TurnResult, thread: str) -> list[dict[str, Any]]:
     """The answer, its sources (numbered, as cited), and for a drafted work order the draft with
-    Approve / Reject buttons that carry the agent's conversation id."""
+    Approve / Reject buttons that carry the agent's conversation id and the draft's fingerprint."""
     blocks = _sections(result.answer)
     if result.cited:
         sources = "\n".join(f"{n}. `{c['id']}` {c['title']}" for n, c in enumerate(result.cited, 1))
@@ -165,10 +173,11 @@ def answer_blocks(result: TurnResult, thread: str) -> list[dict[str, Any]]:
         blocks.append(
             {"type": "section", "text": {"type": "mrkdwn", "text": f"```{describe_draft(result.awaiting)}```"}}
         )
+        value = json.dumps({"thread": thread, "draft": draft_fingerprint(result.awaiting)})
         blocks.append({"type": "actions", "elements": [
-            {"type": "button", "action_id": APPROVE, "style": "primary", "value": thread,
+            {"type": "button", "action_id": APPROVE, "style": "primary", "value": value,
              "text": {"type": "plain_text", "text": "Approve"}},
-            {"type": "button", "action_id": REJECT, "style": "danger", "value": thread,
+            {"type": "button", "action_id": REJECT, "style": "danger", "value": value,
              "text": {"type": "plain_text", "text": "Reject"}}]})  # fmt: skip
     if result.trace_id:
         blocks.append(_context(f"trace {result.trace_id}"))

@@ -33,8 +33,6 @@ Bot Connector REST API at the activity's ``serviceUrl``. A conversation's turns 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
 import logging
 import threading
 import time
@@ -64,7 +62,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request  # at module level: FastAPI resolves the route's annotations here
 from starlette.responses import JSONResponse, Response
 
-from maintgraph.agent.graph import describe_draft
+from maintgraph.agent.graph import describe_draft, draft_fingerprint
 from maintgraph.agent.service import AgentService
 from maintgraph.agent.session import TurnResult
 from maintgraph.config import Settings
@@ -274,7 +272,7 @@ class TeamsBot(ActivityHandler):
         if not waiting:
             return MessageFactory.text("Nothing in this conversation is waiting for a decision: "
                                        "the draft was already approved or rejected.")  # fmt: skip
-        if activity.value.get("draft") != fingerprint(waiting):  # an older card's button
+        if activity.value.get("draft") != draft_fingerprint(waiting):  # an older card's button
             note = "That card is out of date. This is the draft that waits for a decision now:"
             return _card_activity(_card([_text(note, weight="Bolder"), *_draft(waiting)], _decisions(waiting)))
         person = activity.from_property
@@ -327,11 +325,6 @@ def answer_card(result: TurnResult, heading: str | None = None) -> dict[str, Any
     return _card(body, actions)
 
 
-def fingerprint(order: dict[str, Any]) -> str:
-    """Names a draft, so a button on an older card cannot decide a newer draft."""
-    return hashlib.sha256(json.dumps(order, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
 def _draft(order: dict[str, Any]) -> list[dict[str, Any]]:
     # One TextBlock per line: card markdown would run single newlines together.
     lines = [_text(line.strip(), spacing="None") for line in describe_draft(order).splitlines()]
@@ -342,7 +335,7 @@ def _decisions(order: dict[str, Any]) -> list[dict[str, Any]]:
     # Action.Submit, not Action.Execute: the click comes back as an ordinary message, answered in the
     # background like a question, with no invoke deadline on the agent's resumed turn (it may call the
     # model and the CMMS), and it works in every client, Teams mobile and Web Chat included.
-    data = {"maintgraph": DECISION, "draft": fingerprint(order)}
+    data = {"maintgraph": DECISION, "draft": draft_fingerprint(order)}
     buttons = (("Approve", "positive", True), ("Reject", "destructive", False))
     return [{"type": "Action.Submit", "title": title, "style": style, "data": {**data, "approved": approved}}
             for title, style, approved in buttons]  # fmt: skip

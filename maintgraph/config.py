@@ -318,6 +318,14 @@ class Settings(BaseSettings):
             raise ValueError(f"MAINTGRAPH_GUARD_PII_KEY is {len(key.encode())} bytes; it must be 16, 24 or 32")
         return self
 
+    @model_validator(mode="after")
+    def _answers_fit_the_context(self) -> Settings:
+        # An answer as long as the context leaves no room for the question and its evidence.
+        if self.llm_answer_tokens > self.llm_max_model_len // 2:
+            raise ValueError(f"MAINTGRAPH_LLM_ANSWER_TOKENS ({self.llm_answer_tokens}) must be at most half of "
+                             f"MAINTGRAPH_LLM_MAX_MODEL_LEN ({self.llm_max_model_len}): the prompt needs the rest")  # fmt: skip
+        return self
+
     @field_validator("pg_dsn", mode="before")
     @classmethod
     def _valid_pg_dsn(cls, value: Any) -> Any:

@@ -49,6 +49,15 @@ def test_config_error_names_the_setting(monkeypatch):
         load_settings()
 
 
+def test_answers_longer_than_half_the_model_s_context_are_refused(monkeypatch):
+    monkeypatch.setenv("MAINTGRAPH_LLM_ANSWER_TOKENS", "1500")
+    with pytest.raises(ConfigError, match=r"MAINTGRAPH_LLM_ANSWER_TOKENS \(1500\) must be at most half of "
+                                          r"MAINTGRAPH_LLM_MAX_MODEL_LEN \(2048\)"):  # fmt: skip
+        load_settings()
+    monkeypatch.setenv("MAINTGRAPH_LLM_MAX_MODEL_LEN", "4096")
+    assert load_settings().llm_answer_tokens == 1500
+
+
 def test_secrets_are_redacted_everywhere(monkeypatch, tmp_path):
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MAINTGRAPH_PG_DSN", "postgresql://maint:hunter2@db.plant:5432/mg")

@@ -25,6 +25,9 @@ from maintgraph.errors import MaintgraphError
 from .conftest import reply_json
 from .test_slack import BOT, CHANNEL, TEAM, FakeSlack, _SlackHandler, event
 
+# What Slack sends first on every new connection, before any envelope.
+HELLO = {"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0APP"},
+         "debug_info": {"host": "applink-test", "approximate_connection_time": 18060}}  # fmt: skip
 QUESTION = "P-101 drive-end bearing is running hot after greasing, what should I check?"
 
 
@@ -64,8 +67,7 @@ class SocketSlack:
             self.connections += 1
             envelopes, self.pending = self.pending, []
         try:
-            ws.send(json.dumps({"type": "hello", "num_connections": 1, "connection_info": {"app_id": "A0APP"},
-                                "debug_info": {"host": "applink-test", "approximate_connection_time": 18060}}))  # fmt: skip
+            ws.send(json.dumps(HELLO))
             for envelope in envelopes:
                 ws.send(json.dumps(envelope))
             for message in ws:
@@ -97,6 +99,7 @@ def web_api():
     threading.Thread(target=fake.serve_forever, daemon=True).start()
     yield fake
     fake.shutdown()
+    fake.server_close()
 
 
 def test_a_mention_over_socket_mode_is_acknowledged_and_answered_in_its_thread_with_the_sources(

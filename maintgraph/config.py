@@ -322,8 +322,10 @@ class Settings(BaseSettings):
     def _answers_fit_the_context(self) -> Settings:
         # An answer as long as the context leaves no room for the question and its evidence.
         if self.llm_answer_tokens > self.llm_max_model_len // 2:
-            raise ValueError(f"MAINTGRAPH_LLM_ANSWER_TOKENS ({self.llm_answer_tokens}) must be at most half of "
-                             f"MAINTGRAPH_LLM_MAX_MODEL_LEN ({self.llm_max_model_len}): the prompt needs the rest")  # fmt: skip
+            raise ValueError(
+                f"MAINTGRAPH_LLM_ANSWER_TOKENS ({self.llm_answer_tokens}) must be at most half of "
+                f"MAINTGRAPH_LLM_MAX_MODEL_LEN ({self.llm_max_model_len}): the prompt needs the rest"
+            )
         return self
 
     @field_validator("pg_dsn", mode="before")

@@ -90,10 +90,12 @@ NODE_TYPES: dict[str, NodeType] = {
             searchable=("number",),
         ),
         _n("DocumentChunk", "id", (), ("document", "title"), searchable=()),
+        # GraphRAG: communities of facts (maintgraph.graph.communities) and their reports
+        _n("Community", "key", ("level", "title"), ("size", "parent", "fingerprint", "report_status"), searchable=()),
     ]
 }
 
-_ANY_FACT = tuple(label for label in NODE_TYPES if label != "DocumentChunk")
+_ANY_FACT = tuple(label for label in NODE_TYPES if label not in ("DocumentChunk", "Community"))
 
 REL_TYPES: dict[str, RelType] = {
     r.type: r
@@ -125,6 +127,8 @@ REL_TYPES: dict[str, RelType] = {
         RelType("APPLIES_TO_EQUIPMENT", ("Procedure",), ("Equipment", "EquipmentClass")),
         RelType("RECORDED_FOR", ("WorkOrder",), ("Equipment", "FailureMode", "Component")),
         RelType("SUPPORTED_BY", _ANY_FACT, ("DocumentChunk",)),
+        RelType("IN_COMMUNITY", _ANY_FACT, ("Community",)),
+        RelType("PART_OF", ("Community",), ("Community",)),
     ]
 }
 

@@ -243,6 +243,25 @@ class Settings(BaseSettings):
         "(encrypt needs MAINTGRAPH_GUARD_PII_KEY; a data steward with the key can reveal the originals).",
     )
 
+    # -- GraphRAG: communities and their reports (maintgraph graph communities) --------------------
+    graphrag_max_cluster_size: int = Field(
+        10, ge=2, le=10_000, description="Largest community hierarchical Leiden leaves unsplit (graphrag's default)."
+    )
+    graphrag_seed: int = Field(42, description="Seed of the Leiden runs: the same graph gives the same communities.")
+    graphrag_report_levels: list[int] = Field(
+        [0], description="Community levels that get reports (0 = the top; each deeper level multiplies the calls)."
+    )
+    graphrag_report_max_input_tokens: int = Field(
+        1000, ge=100, le=100_000, description="Most tokens of graph facts one report is written from."
+    )
+    graphrag_report_max_tokens: int = Field(400, ge=32, le=8192, description="Most tokens the model writes per report.")
+    graphrag_report_retries: int = Field(
+        2, ge=0, le=10, description="Times a report that did not come back as valid JSON is asked for again."
+    )
+    graphrag_budget_tokens: int = Field(
+        300_000, ge=1, description="Most tokens (prompts plus the most the answers may take) one report run may use."
+    )
+
     # -- the HTTP service (maintgraph serve) -----------------------------------------------------
     api_host: str = Field("127.0.0.1", description="Address `maintgraph serve` binds (0.0.0.0 to serve a network).")
     api_port: int = Field(8080, ge=1, le=65535, description="Port of `maintgraph serve`.")

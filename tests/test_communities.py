@@ -50,7 +50,7 @@ def communities_of(graph, ref_label: str, key_prop: str, key: str) -> list[dict]
 
 
 def test_the_plant_s_communities_are_stored_with_members_levels_and_parents(plant_graph):
-    found, change = refresh(plant_graph)
+    _, found, change = refresh(plant_graph)
     assert change.added and not (change.changed or change.removed or change.unchanged)
     assert len(change.levels) >= 2 and change.levels[0] >= 5  # a hierarchy, not one blob
 
@@ -79,16 +79,16 @@ def test_the_plant_s_communities_are_stored_with_members_levels_and_parents(plan
 
 
 def test_a_re_run_finds_the_same_communities_and_an_edit_touches_only_the_communities_holding_it(plant_graph):
-    first, _ = refresh(plant_graph)
+    _, first, _ = refresh(plant_graph)
     write(plant_graph, "MATCH (c:Community) SET c.report_status = 'reported'")  # as after the reports are written
-    again, change = refresh(plant_graph)
+    _, again, change = refresh(plant_graph)
     assert [c.key for c in again] == [c.key for c in first]  # keys name members, not Leiden's numbering
     assert not (change.added or change.changed or change.removed or change.unreported)
     assert len(change.unchanged) == len(first)
 
     holding = {row["key"] for row in communities_of(plant_graph, "Equipment", "tag", "P-101")}
     write(plant_graph, "MATCH (e:Equipment {tag: 'P-101'}) SET e.criticality = 'C'")
-    _, edited = refresh(plant_graph)
+    *_, edited = refresh(plant_graph)
     assert set(edited.changed) == holding  # the communities holding P-101, at every level, and no other
     assert not (edited.added or edited.removed) and len(edited.unchanged) == len(first) - len(holding)
     statuses = {row["status"] for row in communities_of(plant_graph, "Equipment", "tag", "P-101")}

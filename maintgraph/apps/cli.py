@@ -256,6 +256,68 @@ def graph_stats(as_json: JsonOption = False) -> None:
         out.print(table)
 
 
+@graph_app.command("communities")
+@friendly_errors
+def graph_communities(
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what would change and what the reports would cost; do nothing.")
+    ] = False,
+    reports: Annotated[
+        bool, typer.Option("--reports/--no-reports", help="Have the model write the reports that are due.")
+    ] = True,
+    as_json: JsonOption = False,
+) -> None:
+    """Find the graph's communities (graphrag's hierarchical Leiden), store what changed, and have
+    the model write a report for each community that needs one (new, changed, or not yet reported).
+
+    Re-running after a change recomputes the communities (seconds) and only the reports the change
+    touched. The model calls and tokens are counted first: a run over
+    MAINTGRAPH_GRAPHRAG_BUDGET_TOKENS is refused before anything is written or asked."""
+    from rich.progress import Progress
+
+    from maintgraph.graph.communities import refresh, write_communities
+    from maintgraph.ingest.community_reports import check_budget, plan, remove_reports, write_reports
+    from maintgraph.search.embeddings import build_embedder
+
+    settings = _settings()
+    with _graph_store() as store:
+        tables, found, change = refresh(store, settings.graphrag_max_cluster_size, settings.graphrag_seed, write=False)
+        planned = plan(settings, tables, found, change) if reports else None
+        result: dict[str, Any] = {"communities": change.summary(), "plan": planned.summary() if planned else None}
+        if not as_json:
+            out.print(f"communities: {change.summary()}")
+            if planned:
+                out.print(f"reports due: {planned.summary()}")
+        if dry_run:
+            if as_json:
+                out.print_json(json.dumps({**result, "dry_run": True, "calls": planned.calls if planned else 0,
+                                           "tokens": planned.tokens if planned else 0}))  # fmt: skip
+            else:
+                out.print("[dim]dry run: nothing written, nothing asked[/dim]")
+            return
+        if planned:
+            check_budget(settings, planned)
+        write_communities(store, found, change)
+        docs = _document_store(settings)
+        try:
+            remove_reports(docs, change.removed)
+            if planned and planned.calls:
+                with Progress(disable=as_json, console=err) as bar:
+                    task = bar.add_task("writing community reports", total=planned.calls)
+                    run = write_reports(settings, store, docs, build_embedder(settings), tables, found, planned,
+                                        progress=lambda done, _total: bar.update(task, completed=done))  # fmt: skip
+                result["reports"] = run.summary()
+                if not as_json:
+                    out.print(f"reports: {run.summary()}")
+                    if run.unreported:
+                        err.print(f"[yellow]unreported (no valid report after retries):[/yellow] "
+                                  f"{', '.join(run.unreported)}")  # fmt: skip
+        finally:
+            docs.close()
+    if as_json:
+        out.print_json(json.dumps(result))
+
+
 def _parse_params(params: list[str]) -> dict[str, Any]:
     parsed: dict[str, Any] = {}
     for item in params:

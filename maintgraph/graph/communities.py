@@ -261,7 +261,7 @@ def write_communities(store: GraphStore, found: list[Community], change: Change)
 
 
 def refresh(store: GraphStore, max_cluster_size: int = 10, seed: int = 42,
-            write: bool = True) -> tuple[list[Community], Change]:  # fmt: skip
+            write: bool = True) -> tuple[GraphTables, list[Community], Change]:  # fmt: skip
     """Detect the graph's communities and (unless ``write`` is off) store what changed."""
     tables = export_graph(store)
     found = detect(tables, max_cluster_size, seed)
@@ -270,4 +270,4 @@ def refresh(store: GraphStore, max_cluster_size: int = 10, seed: int = 42,
     if write:
         write_communities(store, found, change)
         log.info("communities: %s", change.summary())
-    return found, change
+    return tables, found, change

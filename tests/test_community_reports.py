@@ -1,0 +1,110 @@
+"""GraphRAG community reports: graphrag's report generation over the sample plant's communities
+through the real vLLM, stored on the Community nodes and as searchable documents; the cost is
+counted before a run and a run over the budget is refused; reports that do not come back as
+valid JSON are asked again, then marked unreported while the run goes on."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import psycopg
+import pytest
+
+from maintgraph.graph.communities import refresh
+from maintgraph.ingest.community_reports import REPORT_DOC_TYPE, BudgetExceeded, ReportPlan, plan, write_reports
+from maintgraph.search.embeddings import build_embedder
+from maintgraph.search.store import DocumentStore, SearchFilters
+
+from .conftest import PLANT, TEMPLATE_DB, cli_env, run_cli
+
+
+@pytest.fixture
+def report_settings(running_services, llm_settings, vllm):
+    """A database and a graph of their own (reports are written into them), the plant's graph
+    loaded, and the session's vLLM."""
+    from maintgraph.config import Settings
+    from maintgraph.graph.falkordb import FalkorDBStore
+    from maintgraph.graph.loaders import load_paths
+
+    name = f"reports_{uuid.uuid4().hex[:8]}"
+    admin = running_services.conninfo("postgres")
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
+    graph = FalkorDBStore(running_services.services.falkordb.client(), name)
+    graph.ensure_schema()
+    load_paths(graph, [PLANT])
+    settings = Settings(data_dir=running_services.settings.data_dir, pg_database=name, graph_name=name,
+                        llm_port=llm_settings.llm_port)  # fmt: skip
+    yield settings, graph, DocumentStore(running_services.conninfo(name))
+    graph.clear()
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def test_dry_run_counts_calls_and_tokens_and_writes_nothing(report_settings):
+    settings, graph, _ = report_settings
+    env = {**cli_env(settings), "MAINTGRAPH_GRAPHRAG_REPORT_MAX_TOKENS": str(settings.graphrag_report_max_tokens)}
+    result = run_cli("graph", "communities", "--dry-run", "--json", env=env, timeout=600)
+    assert result.returncode == 0, result.stderr
+    shown = json.loads(result.stdout)
+    tables, found, change = refresh(graph, write=False)
+    planned = plan(settings, tables, found, change)
+    assert shown["dry_run"] and shown["calls"] == planned.calls == change.levels[0]  # one per top-level community
+    assert shown["tokens"] == planned.tokens and planned.prompt_tokens > 100 * planned.calls
+    assert graph.read("MATCH (c:Community) RETURN count(c) AS n") == [{"n": 0}]
+
+    over = run_cli("graph", "communities", env={**env, "MAINTGRAPH_GRAPHRAG_BUDGET_TOKENS": "1000"}, timeout=600)
+    assert over.returncode != 0 and "over MAINTGRAPH_GRAPHRAG_BUDGET_TOKENS (1,000); nothing was asked" in over.stderr
+    assert graph.read("MATCH (c:Community) RETURN count(c) AS n") == [{"n": 0}]
+
+
+def test_reports_are_written_by_the_model_stored_on_their_communities_and_found_by_search(report_settings):
+    settings, graph, docs = report_settings
+    tables, found, change = refresh(graph)
+    planned = plan(settings, tables, found, change)
+    two = ReportPlan(planned.communities[:2], 0, 0)  # two reports: enough to see them through, at CPU speed
+    embedder = build_embedder(settings)
+    run = write_reports(settings, graph, docs, embedder, tables, found, two)
+    # A 135M model sometimes writes no valid report even when asked again: at least one must come.
+    assert run.reported and sorted(run.reported + run.unreported) == sorted(c.key for c in two.communities)
+    assert 2 <= run.calls <= 2 * (1 + settings.graphrag_report_retries) and run.completion_tokens > 0
+
+    stored = graph.read("MATCH (c:Community) WHERE c.report_status = 'reported' RETURN c.key AS key, "
+                        "c.report_title AS title, c.report_findings AS findings")  # fmt: skip
+    assert {row["key"] for row in stored} == set(run.reported) and all(row["title"] for row in stored)
+    community = next(c for c in two.communities if c.key in run.reported)
+    hits = docs.search(community.title, embedder.embed([community.title])[0], embedder.name, k=5,
+                       filters=SearchFilters(doc_types=[REPORT_DOC_TYPE]))  # fmt: skip
+    assert {h.source for h in hits} == {f"graphrag:report/{key}" for key in run.reported}
+    report = next(h for h in hits if h.source.endswith(community.key))
+    assert f"Community {community.key}" in report.text and community.members[0] in report.text  # what it covers
+
+    # Nothing changed: a second look finds nothing to recompute for these two.
+    _, _, again = refresh(graph, write=False)
+    assert not (again.added or again.changed or again.removed)
+    assert not set(run.reported) & set(again.needs_report())
+
+
+def test_a_report_that_never_comes_back_as_valid_json_is_retried_then_marked_unreported(report_settings):
+    settings, graph, docs = report_settings
+    truncated = settings.model_copy(update={"graphrag_report_max_tokens": 8, "graphrag_report_retries": 1})
+    tables, found, change = refresh(graph)
+    planned = plan(truncated, tables, found, change)
+    one = ReportPlan(planned.communities[:1], 0, 0)
+    run = write_reports(truncated, graph, docs, build_embedder(settings), tables, found, one)
+    assert run.unreported == [one.communities[0].key] and not run.reported
+    assert run.calls == 2  # asked, then asked once again
+    status = graph.read("MATCH (c:Community {key: $key}) RETURN c.report_status AS s", {"key": run.unreported[0]})
+    assert status == [{"s": "unreported"}]
+    assert not docs.documents("community_reports")
+
+
+def test_a_plan_over_the_budget_is_refused_before_any_call(report_settings):
+    settings, graph, docs = report_settings
+    tables, found, change = refresh(graph)
+    planned = plan(settings, tables, found, change)
+    tight = settings.model_copy(update={"graphrag_budget_tokens": planned.tokens - 1})
+    with pytest.raises(BudgetExceeded, match="nothing was asked"):
+        write_reports(tight, graph, docs, build_embedder(settings), tables, found, planned)
+    assert not docs.documents("community_reports")

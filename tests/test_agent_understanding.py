@@ -158,6 +158,10 @@ def test_the_plan_follows_the_intent_and_always_fetches_isolation_for_work(linke
     assert not any("equipment_neighbourhood" in c for c in history)  # no physical work asked for
     parts = [str(c) for c in plan(understand("Do we have BRG-6312-C3 in stores?", linker))]
     assert "cmms.part_availability(part_number='BRG-6312-C3')" in parts
+    assert not any("community_reports" in c for c in hot + noisy + history + parts)
+    # A question across the plant (no asset named) also reads the communities' reports: the global route.
+    themes = "What are the recurring failure themes across the plant?"
+    assert f"docs.community_reports(query={themes!r})" in [str(c) for c in plan(understand(themes, linker))]
 
 
 def test_running_a_plan_collects_citable_evidence_within_a_budget(linker, toolbox):

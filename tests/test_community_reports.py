@@ -80,6 +80,21 @@ def test_reports_are_written_by_the_model_stored_on_their_communities_and_found_
     report = next(h for h in hits if h.source.endswith(community.key))
     assert f"Community {community.key}" in report.text and community.members[0] in report.text  # what it covers
 
+    # The global route: a plant-wide question reads the reports and cites them; an asset's does not.
+    from maintgraph.agent.session import open_assistant
+
+    assistant = open_assistant(settings, use_model=False)
+    try:
+        themes = assistant.ask("What are the recurring failure themes across the plant?", "global-1")
+        local = assistant.ask("What drives P-501?", "local-1")
+    finally:
+        assistant.close()
+    assert any(call.startswith("docs.community_reports(") for call in themes.tool_calls)
+    read = {e["id"] for e in themes.evidence if e["id"].startswith("doc:graphrag:report/")}
+    assert read == {f"doc:graphrag:report/{key}#0" for key in run.reported}
+    assert any(c["id"] in read for c in themes.cited)  # the answer cites a report
+    assert not any(e["id"].startswith("doc:graphrag:report/") for e in local.evidence)
+
     # Nothing changed: a second look finds nothing to recompute for these two.
     _, _, again = refresh(graph, write=False)
     assert not (again.added or again.changed or again.removed)

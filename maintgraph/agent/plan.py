@@ -61,6 +61,11 @@ PHYSICAL = ("diagnose", "procedure", "work_order")  # intents that lead to hands
 # A period and these words ask for counts over the CMMS's records, not for the latest few.
 EVENTS = re.compile(r"\b(events?|alerts?|alarms?|anomal\w*)\b", re.I)
 WORK_ORDERS = re.compile(r"\b(work ?orders?|wos?|maintenance|preventive|corrective)\b", re.I)
+# "What are the recurring failure themes in the cooling water system?", "which failure mechanisms
+# dominate our rotating equipment?": questions across the plant, answered from community reports.
+PLANT_WIDE = re.compile(r"\b(recurring|themes?|trends?|patterns?|dominat\w*|across|plant[- ]wide|whole plant|overall|"
+                        r"most (common|frequent)|typical(ly)?|in general|fleet)\b", re.I)  # fmt: skip
+GLOBAL_REPORTS = 3  # community reports read for a plant-wide question: the most relevant, by search
 GROUPS = {"WORK_ORDER": re.compile(r"\bwork ?orders?\b", re.I), "ALERT": re.compile(r"\b(alerts?|alarms?)\b", re.I),
           "ANOMALY": re.compile(r"\banomal", re.I)}  # fmt: skip
 
@@ -68,7 +73,8 @@ GROUPS = {"WORK_ORDER": re.compile(r"\bwork ?orders?\b", re.I), "ALERT": re.comp
 def plan(seen: Understanding) -> list[PlannedCall]:
     """The deterministic route: document search always, then per linked asset (at most
     ``MAX_ASSETS``) the graph queries and CMMS tools its intent needs; isolation for any
-    physical work; stock for every linked part."""
+    physical work; stock for every linked part; for a plant-wide question naming no asset, the
+    communities' reports (GraphRAG's global route)."""
     calls = [planned_call("docs", "search", query=seen.question, tags=tuple(seen.tags[:MAX_ASSETS]))]
     modes = [c.key for c in seen.failure_terms if c.label == "FailureMode"]
     for tag in seen.tags[:MAX_ASSETS]:
@@ -99,6 +105,8 @@ def plan(seen: Understanding) -> list[PlannedCall]:
             calls.append(planned_call("graph", "equipment_neighbourhood", tag=tag))
         if seen.intent == "parts" and not seen.parts:  # "have we got a P-101 DE bearing?"
             calls.append(planned_call("cmms", "fitted_part_stock", tag=tag, topic=tuple(seen.topic)))
+    if not seen.tags and PLANT_WIDE.search(seen.question):  # the global route
+        calls.append(planned_call("docs", "community_reports", query=seen.question))
     for part in seen.parts:
         calls.append(planned_call("cmms", "part_availability", part_number=part.key))
     if seen.intent == "parts" and not seen.parts and not seen.tags and seen.topic:  # "how much EP2 grease?"
@@ -193,7 +201,7 @@ def run_plan(calls: list[PlannedCall], toolbox: Toolbox, budget: int = 10) -> Re
 
 
 def build_toolbox(graph: Any = None, search: Callable[[str, list[str]], list[Any]] | None = None,
-                  cmms: Any = None) -> Toolbox:  # fmt: skip
+                  cmms: Any = None, reports: Callable[[str], list[Any]] | None = None) -> Toolbox:  # fmt: skip
     """The tools a plan can call, each returning evidence: the graph store's queries, document
     search (``search(question, tags)`` -> hits), and the CMMS tools. A part left out is simply
     not offered (a plan that needs it reports it as not checked). Every CMMS fact is cited as
@@ -204,6 +212,8 @@ def build_toolbox(graph: Any = None, search: Callable[[str, list[str]], list[Any
     box: Toolbox = {}
     if search is not None:
         box[("docs", "search")] = lambda query, tags: from_search_hits(search(query, list(tags)))
+    if reports is not None:  # GraphRAG's global route: the communities' reports (cited as documents)
+        box[("docs", "community_reports")] = lambda query: from_search_hits(reports(query))
     if graph is not None:
         box[("graph", "symptom_causes")] = lambda tag, symptom: from_graph_result(
             queries.symptom_causes(graph, tag, symptom)

@@ -221,8 +221,9 @@ def open_assistant(settings: Any, use_model: bool = True, adapter: str | None = 
     looked up on every turn so that ``maintgraph adapters promote`` and ``rollback`` apply at once.
     ``record_traces`` False: questions the product asks itself (building supervision sets) are
     not users' turns and leave no trace."""
-    from maintgraph.agent.plan import build_toolbox
+    from maintgraph.agent.plan import GLOBAL_REPORTS, build_toolbox
     from maintgraph.graph import queries
+    from maintgraph.graph.communities import REPORT_DOC_TYPE
     from maintgraph.graph.linking import EntityLinker
     from maintgraph.graph.store import open_graph_store
     from maintgraph.guardrails.audit import AuditLog
@@ -237,11 +238,18 @@ def open_assistant(settings: Any, use_model: bool = True, adapter: str | None = 
     graph = open_graph_store(settings)
     documents = DocumentStore(conninfo, settings.connect_timeout_s)
     embedder = build_embedder(settings)
-    privacy = SearchFilters(privacy_classes=list(settings.search_privacy_classes))
+    # Community reports answer plant-wide questions (the global route), not questions about one asset.
+    privacy = SearchFilters(privacy_classes=list(settings.search_privacy_classes),
+                            other_than_doc_types=[REPORT_DOC_TYPE])  # fmt: skip
+    reports_only = SearchFilters(privacy_classes=list(settings.search_privacy_classes), doc_types=[REPORT_DOC_TYPE])
 
     def search(question: str, tags: list[str]) -> list[Any]:
         vector = embedder.embed([question])[0]
         return documents.search(question, vector, embedder.name, k=5, filters=privacy, boost_equipment=tags)
+
+    def reports(question: str) -> list[Any]:
+        vector = embedder.embed([question])[0]
+        return documents.search(question, vector, embedder.name, k=GLOBAL_REPORTS, filters=reports_only)
 
     approvals = Approvals.for_data_dir(settings.data_dir)
     cmms = CMMSTools(open_backend(settings), approvals)
@@ -253,7 +261,8 @@ def open_assistant(settings: Any, use_model: bool = True, adapter: str | None = 
         guards = PlantGuards(plant_guard_config(settings, graph))
         guards.warm_up()  # ~15 s once (Presidio, spaCy): before the first question, not during it
     parts = AgentParts(
-        linker=EntityLinker.from_store(graph), toolbox=build_toolbox(graph=graph, search=search, cmms=cmms),
+        linker=EntityLinker.from_store(graph),
+        toolbox=build_toolbox(graph=graph, search=search, cmms=cmms, reports=reports),
         drive_train=lambda tag: queries.drive_train(graph, tag), cmms=cmms,
         llm=LLMClient(settings) if use_model else None,
         model=None if adapter is None else adapter or settings.llm_model,

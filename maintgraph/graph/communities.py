@@ -27,6 +27,7 @@ from maintgraph.graph.base import GraphNode, GraphRelationship, GraphStore
 log = logging.getLogger(__name__)
 
 SOURCE = "graphrag:communities"  # the graph source the communities are written under
+REPORT_DOC_TYPE = "community_report"  # the document type of their reports in the document store
 NOT_FACTS = ("DocumentChunk", "Community")  # text units and the communities themselves
 NOT_FACT_LINKS = ("SUPPORTED_BY", "IN_COMMUNITY", "PART_OF")
 SKIPPED_PROPERTIES = {"sources", "steps", "long_text"}  # provenance, and texts too long for a summary line

@@ -32,7 +32,7 @@ from typing import Any
 from maintgraph.config import Settings
 from maintgraph.errors import MaintgraphError
 from maintgraph.graph.base import GraphStore
-from maintgraph.graph.communities import SOURCE, Change, Community, GraphTables
+from maintgraph.graph.communities import REPORT_DOC_TYPE, SOURCE, Change, Community, GraphTables
 from maintgraph.ingest.records import Chunk, Document
 from maintgraph.search.embeddings import Embedder
 from maintgraph.search.store import DocumentStore, StoredChunk
@@ -44,7 +44,6 @@ REPORT_CONCURRENCY = 4  # reports asked at once: vLLM batches them (on CPU about
 # A small model under a JSON grammar repeats itself until max_tokens, and the cut JSON is invalid:
 # length limits in the schema (which vLLM enforces) and a frequency penalty keep reports whole.
 FREQUENCY_PENALTY = 0.8
-REPORT_DOC_TYPE = "community_report"
 REPORT_COLLECTION = "community_reports"
 
 # graphrag fills {input_text} (its context: entity and relationship tables) and {max_report_length}.

@@ -75,6 +75,7 @@ class SearchHit:
 class SearchFilters:
     equipment_tags: list[str] = field(default_factory=list)
     doc_types: list[str] = field(default_factory=list)
+    other_than_doc_types: list[str] = field(default_factory=list)  # e.g. the community reports, kept apart
     privacy_classes: list[str] = field(default_factory=list)
     sources: list[str] = field(default_factory=list)  # exact source, or a prefix ending in ':' or '/'
 
@@ -86,6 +87,9 @@ class SearchFilters:
         if self.doc_types:
             clauses.append("c.doc_type = ANY(%(f_types)s)")
             params["f_types"] = self.doc_types
+        if self.other_than_doc_types:
+            clauses.append("c.doc_type <> ALL(%(f_not_types)s)")
+            params["f_not_types"] = self.other_than_doc_types
         if self.privacy_classes:
             clauses.append("c.privacy_class = ANY(%(f_privacy)s)")
             params["f_privacy"] = self.privacy_classes

@@ -60,10 +60,13 @@ demo: install vllm-env  ## create the environments, start the services and vLLM,
 	$(MAINTGRAPH) cmms import data/plant --format plant
 	$(MAINTGRAPH) cmms asset P-102
 	$(MAINTGRAPH) cmms wo list --asset P-101 --type CM --limit 5
+	$(MAINTGRAPH) graph communities --dry-run
+	$(MAINTGRAPH) graph communities
 	$(MAINTGRAPH) models list
 	$(MAINTGRAPH) llm chat "P-101 drive-end bearing runs hot after greasing. What should I check?"
 	$(MAINTGRAPH) ask "P-101 drive-end bearing is running hot after greasing, what should I check?" --show-evidence
 	$(MAINTGRAPH) ask "Why is P-105 vibrating?"
+	$(MAINTGRAPH) ask "What are the recurring failure themes across the plant?" --show-evidence
 	$(MAINTGRAPH) chat --script data/demo/conversation.txt --approver "Demo Technician"
 	$(MAINTGRAPH) trace list --limit 8
 	$(MAINTGRAPH) eval sets

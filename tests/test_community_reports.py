@@ -6,40 +6,36 @@ valid JSON are asked again, then marked unreported while the run goes on."""
 from __future__ import annotations
 
 import json
-import uuid
 
-import psycopg
 import pytest
+from psycopg.conninfo import conninfo_to_dict
 
-from maintgraph.graph.communities import refresh
-from maintgraph.ingest.community_reports import REPORT_DOC_TYPE, BudgetExceeded, ReportPlan, plan, write_reports
+from maintgraph.graph.communities import REPORT_DOC_TYPE, refresh
+from maintgraph.ingest.community_reports import BudgetExceeded, ReportPlan, plan, write_reports
 from maintgraph.search.embeddings import build_embedder
 from maintgraph.search.store import DocumentStore, SearchFilters
 
-from .conftest import PLANT, TEMPLATE_DB, cli_env, run_cli
+from .conftest import PLANT, cli_env, run_cli
 
 
 @pytest.fixture
-def report_settings(running_services, llm_settings, vllm):
+def report_settings(running_services, pg_conninfo, llm_settings, vllm):
     """A database and a graph of their own (reports are written into them), the plant's graph
     loaded, and the session's vLLM."""
     from maintgraph.config import Settings
     from maintgraph.graph.falkordb import FalkorDBStore
     from maintgraph.graph.loaders import load_paths
 
-    name = f"reports_{uuid.uuid4().hex[:8]}"
-    admin = running_services.conninfo("postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
+    name = conninfo_to_dict(pg_conninfo)["dbname"]
     graph = FalkorDBStore(running_services.services.falkordb.client(), name)
     graph.ensure_schema()
     load_paths(graph, [PLANT])
     settings = Settings(data_dir=running_services.settings.data_dir, pg_database=name, graph_name=name,
                         llm_port=llm_settings.llm_port)  # fmt: skip
-    yield settings, graph, DocumentStore(running_services.conninfo(name))
+    docs = DocumentStore(pg_conninfo)
+    yield settings, graph, docs
+    docs.close()
     graph.clear()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
 def test_dry_run_counts_calls_and_tokens_and_writes_nothing(report_settings):

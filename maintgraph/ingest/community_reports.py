@@ -261,6 +261,7 @@ class _CountingModel:
 def _completion(settings: Settings, tokenizer: Any) -> Any:
     """graphrag_llm's completion (litellm) against the project's OpenAI-compatible server."""
     os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")  # litellm would fetch its price list
+    logging.getLogger("LiteLLM").setLevel(logging.WARNING)  # a line per call otherwise, over the progress bar
     from graphrag_llm.completion import create_completion
     from graphrag_llm.config import ModelConfig
 

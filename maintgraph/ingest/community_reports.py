@@ -33,6 +33,7 @@ from maintgraph.config import Settings
 from maintgraph.errors import MaintgraphError
 from maintgraph.graph.base import GraphStore
 from maintgraph.graph.communities import REPORT_DOC_TYPE, SOURCE, Change, Community, GraphTables
+from maintgraph.graph.linking import normalise
 from maintgraph.ingest.records import Chunk, Document
 from maintgraph.search.embeddings import Embedder
 from maintgraph.search.store import DocumentStore, StoredChunk
@@ -93,6 +94,7 @@ class ReportPlan:
     communities: list[Community]
     prompt_tokens: int
     max_completion_tokens: int
+    tokenizer: Any = field(default=None, repr=False, compare=False)  # the one it was counted with, reused to ask
 
     @property
     def calls(self) -> int:
@@ -220,14 +222,14 @@ def plan(settings: Settings, tables: GraphTables, found: list[Community], change
     wanted = set(change.needs_report())
     todo = [c for c in found if c.key in wanted and c.level in settings.graphrag_report_levels]
     if not todo:
-        return ReportPlan([], 0, 0)
+        return ReportPlan([], 0, 0, tokenizer)
     tokenizer = tokenizer or _graphrag_tokenizer(settings)
     _, contexts = _contexts(
         tables, communities_table(todo, found), tokenizer, settings.graphrag_report_max_input_tokens
     )
     template = tokenizer.num_tokens(REPORT_PROMPT.format(input_text="", max_report_length=0))
     prompt_tokens = int(contexts["context_size"].sum()) + template * len(todo)
-    return ReportPlan(todo, prompt_tokens, settings.graphrag_report_max_tokens * len(todo))
+    return ReportPlan(todo, prompt_tokens, settings.graphrag_report_max_tokens * len(todo), tokenizer)
 
 
 def check_budget(settings: Settings, planned: ReportPlan) -> None:
@@ -284,9 +286,10 @@ def write_reports(settings: Settings, graph: GraphStore, docs: DocumentStore, em
     check_budget(settings, planned)
     docs.ensure_space(embedder.name, embedder.dimension)  # the same vectors as the documents', or refused
     run, started = ReportRun(), time.monotonic()
-    tokenizer = _graphrag_tokenizer(settings)
+    tokenizer = planned.tokenizer or _graphrag_tokenizer(settings)
     model = _CountingModel(_completion(settings, tokenizer), run)
     waiting = {c.key: c for c in planned.communities}
+    by_number = dict(enumerate(found))  # graphrag's community numbers, as communities_table gives them
     for attempt in range(1 + settings.graphrag_report_retries):
         if not waiting:
             break
@@ -300,7 +303,6 @@ def write_reports(settings: Settings, graph: GraphStore, docs: DocumentStore, em
                 progress(min(before + done, planned.calls), planned.calls)
 
         frame = asyncio.run(_summarize(tables, batch, model, tokenizer, settings, asked))
-        by_number = dict(enumerate(found))
         for row in frame.to_dict("records") if len(frame) else []:
             community = by_number[int(row["community"])]
             store_report(graph, docs, embedder, community, row)
@@ -336,7 +338,7 @@ def store_report(graph: GraphStore, docs: DocumentStore, embedder: Embedder, com
                         licence="generated from the plant's graph", ingested_at=datetime.now(UTC),
                         equipment_tags=tags)  # fmt: skip
     chunk = Chunk(0, "report", (str(row["title"]),), text, embedder.count_tokens(text))
-    normal = hashlib.sha256(text.lower().encode()).hexdigest()
+    normal = hashlib.sha256(normalise(text).encode()).hexdigest()  # as the ingest pipeline hashes chunks
     item = StoredChunk(chunk, embedder.embed([text])[0], normal, list(community.members[:200]), tags)
     props = {"report_status": "reported", "report_title": str(row["title"]), "report_summary": str(row["summary"]),
              "report_rating": float(row.get("rank") or 0.0), "report_findings": json.dumps(findings),

@@ -162,6 +162,23 @@ def test_the_plan_follows_the_intent_and_always_fetches_isolation_for_work(linke
     # A question across the plant (no asset named) also reads the communities' reports: the global route.
     themes = "What are the recurring failure themes across the plant?"
     assert f"docs.community_reports(query={themes!r})" in [str(c) for c in plan(understand(themes, linker))]
+    assert not any(c.name == "community_reports" for c in plan(understand(themes, linker), global_route=False))
+
+
+def test_every_plant_wide_evaluation_question_takes_the_global_route(linker):
+    """The plant_wide set measures the global route: each of its questions must reach it (a question
+    that linked an asset or missed the plant-wide words would score the ordinary route instead)."""
+    from maintgraph.agent.plan import plan
+    from maintgraph.evals.sets import resolve_set
+
+    items = resolve_set("plant_wide").items
+    assert len(items) >= 20
+    missed = [
+        i.question
+        for i in items
+        if not any(c.name == "community_reports" for c in plan(understand(i.question, linker)))
+    ]
+    assert missed == []
 
 
 def test_running_a_plan_collects_citable_evidence_within_a_budget(linker, toolbox):

@@ -66,6 +66,7 @@ class AgentParts:
     guards: Guards = field(default_factory=NoGuards)
     budget: int = 10
     model_routing: bool = True
+    global_route: bool = True  # plant-wide questions also read the community reports (GraphRAG)
     prompt_chars: int = 4800  # evidence text that fits the model's context (synthesis.prompt_chars)
     answer_tokens: int = 300  # most tokens the model writes for one answer (settings.llm_answer_tokens)
     versions: dict[str, Any] = field(default_factory=dict)  # model and adapter versions, for traces
@@ -126,7 +127,7 @@ def build_agent(parts: AgentParts, checkpointer: Any = None) -> Any:
 
     def route(state: AgentState) -> dict[str, Any]:
         seen = state["understanding"]
-        planned = plan(seen)
+        planned = plan(seen, parts.global_route)
         choice = model_choice(parts.llm, parts.model, seen, planned) if parts.model_routing else None
         wanted = planned + ([choice.call] if choice and choice.verdict == "added" and choice.call else [])
         calls, skipped = admit(wanted, parts.budget)

@@ -70,11 +70,11 @@ GROUPS = {"WORK_ORDER": re.compile(r"\bwork ?orders?\b", re.I), "ALERT": re.comp
           "ANOMALY": re.compile(r"\banomal", re.I)}  # fmt: skip
 
 
-def plan(seen: Understanding) -> list[PlannedCall]:
+def plan(seen: Understanding, global_route: bool = True) -> list[PlannedCall]:
     """The deterministic route: document search always, then per linked asset (at most
     ``MAX_ASSETS``) the graph queries and CMMS tools its intent needs; isolation for any
     physical work; stock for every linked part; for a plant-wide question naming no asset, the
-    communities' reports (GraphRAG's global route)."""
+    communities' reports (GraphRAG's global route), unless ``global_route`` is False."""
     calls = [planned_call("docs", "search", query=seen.question, tags=tuple(seen.tags[:MAX_ASSETS]))]
     modes = [c.key for c in seen.failure_terms if c.label == "FailureMode"]
     for tag in seen.tags[:MAX_ASSETS]:
@@ -105,7 +105,7 @@ def plan(seen: Understanding) -> list[PlannedCall]:
             calls.append(planned_call("graph", "equipment_neighbourhood", tag=tag))
         if seen.intent == "parts" and not seen.parts:  # "have we got a P-101 DE bearing?"
             calls.append(planned_call("cmms", "fitted_part_stock", tag=tag, topic=tuple(seen.topic)))
-    if not seen.tags and PLANT_WIDE.search(seen.question):  # the global route
+    if global_route and not seen.tags and PLANT_WIDE.search(seen.question):  # the global route
         calls.append(planned_call("docs", "community_reports", query=seen.question))
     for part in seen.parts:
         calls.append(planned_call("cmms", "part_availability", part_number=part.key))

@@ -1296,6 +1296,9 @@ def eval_sets() -> None:
     out.print(table)
 
 
+BASELINES = ("vector-only", "no-global", "none")
+
+
 @eval_app.command("run")
 @friendly_errors
 def eval_run(
@@ -1304,7 +1307,12 @@ def eval_run(
     ] = None,
     adapter: AdapterOption = None,
     baseline: Annotated[
-        str, typer.Option("--baseline", help="vector-only (document search alone, in the same run) or none.")
+        str,
+        typer.Option(
+            "--baseline",
+            help="In the same run: vector-only (document search alone), no-global (the agent "
+            "without GraphRAG's community reports) or none.",
+        ),
     ] = "vector-only",
     no_model: NoModel = False,
     judge: Annotated[
@@ -1335,8 +1343,8 @@ def eval_run(
                                                   recorded["judge"])  # fmt: skip
         if not sets:
             raise typer.BadParameter("name at least one set (see `maintgraph eval sets`)")
-        if baseline not in ("vector-only", "none"):
-            raise typer.BadParameter(f"--baseline must be vector-only or none, not {baseline!r}")
+        if baseline not in BASELINES:
+            raise typer.BadParameter(f"--baseline must be one of {', '.join(BASELINES)}, not {baseline!r}")
         loaded = [resolve_set(name) for name in sets]
         for eval_set in loaded:
             for problem in eval_set.problems:
@@ -1347,6 +1355,8 @@ def eval_run(
         contestants = [runner.agent_contestant(assistant)]
         if baseline == "vector-only":
             contestants.append(runner.vector_only_contestant(parts))
+        elif baseline == "no-global":
+            contestants.append(runner.no_global_contestant(assistant))
         config = {"model": parts.current_versions, "adapter": adapter, "baseline": baseline, "use_model": not no_model,
                   "judge": judge, "graph": _graph_version(settings),
                   "guards": settings.guard_enabled, "contestants": [c.name for c in contestants]}  # fmt: skip

@@ -4,7 +4,9 @@ A contestant is a name and a function from an item to an :class:`Answered`. Two 
 - ``agent``: the assistant, each item in its own conversation (its ``context`` asked first);
 - ``vector-only``: document search (the agent's own search: same embedder, store, k and
   filters) and the same answer composition and model, if any; no graph, no CMMS, no memory.
-Comparing the two in one run shows what the graph and the tools add.
+Comparing the two in one run shows what the graph and the tools add. A third, on request:
+- ``agent-no-global``: the same agent without GraphRAG's global route (no community reports), which
+  shows what the reports add to plant-wide questions.
 
 A run stores each result as soon as it is scored. Interrupted (Ctrl-C, a crash), it is marked
 ``interrupted`` and resumes with ``--resume``: the items already answered are not asked again.
@@ -123,7 +125,7 @@ def progress_over(todo: list[Any], show: bool, description: str) -> Any:
 # -- the contestants -------------------------------------------------------------------------------
 
 
-def agent_contestant(assistant: Any, thread_prefix: str | None = None) -> Contestant:
+def agent_contestant(assistant: Any, thread_prefix: str | None = None, name: str = "agent") -> Contestant:
     """Each item in its own conversation: its context questions first, then the question."""
     prefix = thread_prefix or f"eval-{uuid.uuid4().hex[:6]}"
 
@@ -136,7 +138,17 @@ def agent_contestant(assistant: Any, thread_prefix: str | None = None) -> Contes
         seconds = time.perf_counter() - started
         return answered_turn(result, seconds), {e["id"]: e["text"] for e in result.evidence}
 
-    return Contestant("agent", answer)
+    return Contestant(name, answer)
+
+
+def no_global_contestant(assistant: Any) -> Contestant:
+    """The same agent (same parts, same conversation store) with GraphRAG's global route off."""
+    from dataclasses import replace
+
+    from maintgraph.agent.session import Assistant
+
+    twin = Assistant(replace(assistant.parts, global_route=False), assistant.graph.checkpointer)
+    return agent_contestant(twin, name="agent-no-global")
 
 
 def vector_only_contestant(parts: AgentParts) -> Contestant:

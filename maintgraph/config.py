@@ -261,6 +261,20 @@ class Settings(BaseSettings):
     graphrag_budget_tokens: int = Field(
         300_000, ge=1, description="Most tokens (prompts plus the most the answers may take) one report run may use."
     )
+    graphrag_global_reports: int = Field(
+        4,
+        ge=1,
+        le=50,
+        description="Community reports a plant-wide question is mapped over (the most relevant, by "
+        "search); each costs one short model call, made concurrently.",
+    )
+    graphrag_followups: int = Field(
+        2,
+        ge=0,
+        le=10,
+        description="DRIFT-style local follow-ups of a plant-wide question: assets of the best-rated "
+        "report whose failure modes are read from the graph (0: none).",
+    )
 
     # -- the HTTP service (maintgraph serve) -----------------------------------------------------
     api_host: str = Field("127.0.0.1", description="Address `maintgraph serve` binds (0.0.0.0 to serve a network).")

@@ -91,6 +91,18 @@ def test_reports_are_written_by_the_model_stored_on_their_communities_and_found_
     assert any(c["id"] in read for c in themes.cited)  # the answer cites a report
     assert not any(e["id"].startswith("doc:graphrag:report/") for e in local.evidence)
 
+    # With the model: each report's statements are scored (the map step), and the answer cites a report.
+    asking = open_assistant(settings.model_copy(update={"llm_answer_tokens": 48}))
+    try:
+        mapped = asking.ask("Which failure mechanisms dominate across the plant?", "global-2")
+        scored = [c for c in asking.parts.llm.calls if c.kind == "structured"]
+    finally:
+        asking.close()
+    assert len(scored) >= len(run.reported)  # one scoring call per report, more where one was repaired
+    kept = {e["id"] for e in mapped.evidence if e["id"].startswith("doc:graphrag:report/")}
+    assert kept <= read and all(c["id"] in kept or not c["id"].startswith("doc:graphrag:report/")
+                                for c in mapped.cited)  # fmt: skip
+
     # Nothing changed: a second look finds nothing to recompute for these two.
     _, _, again = refresh(graph, write=False)
     assert not (again.added or again.changed or again.removed)
@@ -119,3 +131,46 @@ def test_a_plan_over_the_budget_is_refused_before_any_call(report_settings):
     with pytest.raises(BudgetExceeded, match="nothing was asked"):
         write_reports(tight, graph, docs, build_embedder(settings), tables, found, planned)
     assert not docs.documents("community_reports")
+
+
+def test_the_global_route_follows_up_on_the_assets_a_report_covers_nearest_the_question(report_settings):
+    """DRIFT's local phase: the facts are embedded into graphrag's entity index (pgvector), only
+    where they changed; the best report's assets nearest the question are looked up in the graph."""
+    from dataclasses import replace
+
+    from maintgraph.agent.evidence import from_graph_result
+    from maintgraph.agent.global_search import FOLLOWUP_FACTS, MappedReport, follow_ups
+    from maintgraph.graph import queries
+    from maintgraph.ingest.entity_vectors import index_entities
+    from maintgraph.search.graphrag_vectors import entity_index, nearest
+    from maintgraph.services import Services
+
+    settings, graph, _ = report_settings
+    tables, _, _ = refresh(graph, write=False)
+    embedder = build_embedder(settings)
+    store = entity_index(Services(settings).pg_conninfo(), embedder)
+    try:
+        first = index_entities(store, tables, embedder)
+        assert (first.embedded, first.unchanged, first.removed) == (len(tables.facts), 0, 0) == (store.count(), 0, 0)
+        edited = next(ref for ref in tables.facts if ref.startswith("Equipment:"))
+        gone = next(ref for ref in tables.facts if ref.startswith("Sensor:"))
+        tables.facts[edited] = replace(tables.facts[edited], description=tables.facts[edited].description + "; x")
+        del tables.facts[gone]
+        again = index_entities(store, tables, embedder)
+        assert (again.embedded, again.unchanged, again.removed) == (1, len(tables.facts) - 1, 1)
+
+        among = ["Equipment:P-101", "Equipment:AG-401", "Equipment:HX-301"]
+        assert set(among) <= set(tables.facts)
+        assert nearest(store, embedder, "raw water lift pump bearing", among, 1) == ["Equipment:P-101"]
+        report = MappedReport("doc:graphrag:report/L0-x#0", "Pumps", ["leaks recur"], [*among, "FailureMode:ELP"])
+        found = follow_ups(
+            "raw water lift pump bearing failures",
+            [report],
+            lambda text, refs, k: nearest(store, embedder, text, refs, k),
+            lambda tag: from_graph_result(queries.failure_modes(graph, tag)),
+            1,
+        )
+    finally:
+        store.close()
+    expected = from_graph_result(queries.failure_modes(graph, "P-101"))[:FOLLOWUP_FACTS]
+    assert found == expected and all(e.id.startswith("graph:FMEAEntry:") for e in found)

@@ -65,7 +65,6 @@ WORK_ORDERS = re.compile(r"\b(work ?orders?|wos?|maintenance|preventive|correcti
 # dominate our rotating equipment?": questions across the plant, answered from community reports.
 PLANT_WIDE = re.compile(r"\b(recurring|themes?|trends?|patterns?|dominat\w*|across|plant[- ]wide|whole plant|overall|"
                         r"most (common|frequent)|typical(ly)?|in general|fleet)\b", re.I)  # fmt: skip
-GLOBAL_REPORTS = 3  # community reports read for a plant-wide question: the most relevant, by search
 GROUPS = {"WORK_ORDER": re.compile(r"\bwork ?orders?\b", re.I), "ALERT": re.compile(r"\b(alerts?|alarms?)\b", re.I),
           "ANOMALY": re.compile(r"\banomal", re.I)}  # fmt: skip
 
@@ -200,10 +199,11 @@ def run_plan(calls: list[PlannedCall], toolbox: Toolbox, budget: int = 10) -> Re
     return retrieved
 
 
-def build_toolbox(graph: Any = None, search: Callable[[str, list[str]], list[Any]] | None = None,
-                  cmms: Any = None, reports: Callable[[str], list[Any]] | None = None) -> Toolbox:  # fmt: skip
+def build_toolbox(graph: Any = None, search: Callable[[str, list[str]], list[Any]] | None = None, cmms: Any = None,
+                  global_search: Callable[[str], list[Evidence]] | None = None) -> Toolbox:  # fmt: skip
     """The tools a plan can call, each returning evidence: the graph store's queries, document
-    search (``search(question, tags)`` -> hits), and the CMMS tools. A part left out is simply
+    search (``search(question, tags)`` -> hits), GraphRAG's global route (``global_search(question)``
+    -> evidence, :mod:`maintgraph.agent.global_search`), and the CMMS tools. A part left out is simply
     not offered (a plan that needs it reports it as not checked). Every CMMS fact is cited as
     ``wo:``: a work order, ``wo:HISTORY:<tag>``, ``wo:PM-PLAN:<id>`` or ``wo:STOCK:<part>@<store>``."""
     from maintgraph.graph import queries
@@ -212,8 +212,8 @@ def build_toolbox(graph: Any = None, search: Callable[[str, list[str]], list[Any
     box: Toolbox = {}
     if search is not None:
         box[("docs", "search")] = lambda query, tags: from_search_hits(search(query, list(tags)))
-    if reports is not None:  # GraphRAG's global route: the communities' reports (cited as documents)
-        box[("docs", "community_reports")] = lambda query: from_search_hits(reports(query))
+    if global_search is not None:  # GraphRAG's global route: the communities' reports (cited as documents)
+        box[("docs", "community_reports")] = global_search
     if graph is not None:
         box[("graph", "symptom_causes")] = lambda tag, symptom: from_graph_result(
             queries.symptom_causes(graph, tag, symptom)

@@ -221,7 +221,9 @@ def open_assistant(settings: Any, use_model: bool = True, adapter: str | None = 
     looked up on every turn so that ``maintgraph adapters promote`` and ``rollback`` apply at once.
     ``record_traces`` False: questions the product asks itself (building supervision sets) are
     not users' turns and leave no trace."""
-    from maintgraph.agent.plan import GLOBAL_REPORTS, build_toolbox
+    from maintgraph.agent.evidence import from_graph_result
+    from maintgraph.agent.global_search import global_search
+    from maintgraph.agent.plan import build_toolbox
     from maintgraph.graph import queries
     from maintgraph.graph.communities import REPORT_DOC_TYPE
     from maintgraph.graph.linking import EntityLinker
@@ -230,6 +232,7 @@ def open_assistant(settings: Any, use_model: bool = True, adapter: str | None = 
     from maintgraph.guardrails.guard import PlantGuards
     from maintgraph.llm.client import LLMClient
     from maintgraph.search.embeddings import build_embedder
+    from maintgraph.search.graphrag_vectors import entity_index, nearest
     from maintgraph.search.store import DocumentStore, SearchFilters
     from maintgraph.services import Services
     from maintgraph.tools.cmms_tools import Approvals, CMMSTools, open_backend
@@ -249,7 +252,19 @@ def open_assistant(settings: Any, use_model: bool = True, adapter: str | None = 
 
     def reports(question: str) -> list[Any]:
         vector = embedder.embed([question])[0]
-        return documents.search(question, vector, embedder.name, k=GLOBAL_REPORTS, filters=reports_only)
+        k = settings.graphrag_global_reports
+        return documents.search(question, vector, embedder.name, k=k, filters=reports_only)
+
+    llm = LLMClient(settings) if use_model else None
+    model = None if adapter is None else adapter or settings.llm_model
+    entities = entity_index(conninfo, embedder, settings.connect_timeout_s)
+
+    def plant_wide(question: str) -> list[Any]:  # GraphRAG's global route, with DRIFT-style follow-ups
+        return global_search(
+            question, reports, llm, model, followups=settings.graphrag_followups,
+            nearest_assets=lambda text, among, k: nearest(entities, embedder, text, among, k),
+            local=lambda tag: from_graph_result(queries.failure_modes(graph, tag)),
+        )  # fmt: skip
 
     approvals = Approvals.for_data_dir(settings.data_dir)
     cmms = CMMSTools(open_backend(settings), approvals)
@@ -262,10 +277,10 @@ def open_assistant(settings: Any, use_model: bool = True, adapter: str | None = 
         guards.warm_up()  # ~15 s once (Presidio, spaCy): before the first question, not during it
     parts = AgentParts(
         linker=EntityLinker.from_store(graph),
-        toolbox=build_toolbox(graph=graph, search=search, cmms=cmms, reports=reports),
+        toolbox=build_toolbox(graph=graph, search=search, cmms=cmms, global_search=plant_wide),
         drive_train=lambda tag: queries.drive_train(graph, tag), cmms=cmms,
-        llm=LLMClient(settings) if use_model else None,
-        model=None if adapter is None else adapter or settings.llm_model,
+        llm=llm,
+        model=model,
         budget=settings.agent_tool_budget, model_routing=settings.agent_model_routing,
         prompt_chars=prompt_chars(settings.llm_max_model_len, settings.llm_answer_tokens),
         answer_tokens=settings.llm_answer_tokens,
@@ -278,6 +293,7 @@ def open_assistant(settings: Any, use_model: bool = True, adapter: str | None = 
         audit.close,
         graph.close,
         documents.close,
+        entities.close,
         getattr(cmms.backend, "close", lambda: None),
     ]
     return Assistant(parts, saver, traces if record_traces else None, approvals, closers=closers, locks=pool,

@@ -14,10 +14,12 @@ from dataclasses import dataclass
 from maintgraph.agent.evidence import Evidence, check_citations
 from maintgraph.agent.plan import PHYSICAL
 from maintgraph.agent.understand import Understanding
+from maintgraph.graph.communities import REPORT_SOURCE
 
 MAX_EVIDENCE_IN_PROMPT = 12
 EXTRACTIVE_LINES = 8
 LINE_CHARS = 400
+REPORT_EVIDENCE = f"doc:{REPORT_SOURCE}"
 SYSTEM = (
     "You are a maintenance assistant. Answer the technician's question using ONLY the evidence listed. "
     "After every fact put the id of its evidence in square brackets, exactly as listed, e.g. [wo:WO-25-00077]. "
@@ -40,6 +42,8 @@ def ordered(evidence: list[Evidence], focus: tuple[str, ...] = (), intent: str =
         if is_isolation(item):
             return 0
         if item.id.startswith("wo:STOCK:") or item.title in ("fitted part", "part"):  # asked only for parts
+            return 1
+        if item.id.startswith(REPORT_EVIDENCE):  # a plant-wide question's answer: the reports, then their follow-ups
             return 1
         if item.title in ("symptom_causes", "failure_modes", "failure_mode_fix", "shared_components"):
             return 2 if intent == "parts" else 1  # a parts question is answered by the stock first

@@ -11,6 +11,7 @@ import functools
 import json
 import sys
 from collections.abc import Callable
+from contextlib import closing
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -272,22 +273,32 @@ def graph_communities(
 
     Re-running after a change recomputes the communities (seconds) and only the reports the change
     touched. The model calls and tokens are counted first: a run over
-    MAINTGRAPH_GRAPHRAG_BUDGET_TOKENS is refused before anything is written or asked."""
+    MAINTGRAPH_GRAPHRAG_BUDGET_TOKENS is refused before anything is written or asked. The facts'
+    descriptions are embedded into graphrag's entity index (in pgvector), again only where they
+    changed: the global route's follow-ups find a report's assets by them."""
     from rich.progress import Progress
 
     from maintgraph.graph.communities import refresh, write_communities
     from maintgraph.ingest.community_reports import check_budget, plan, remove_reports, write_reports
+    from maintgraph.ingest.entity_vectors import due, index_entities
     from maintgraph.search.embeddings import build_embedder
+    from maintgraph.search.graphrag_vectors import entity_index
+    from maintgraph.services import Services
 
     settings = _settings()
-    with _graph_store() as store:
+    embedder = build_embedder(settings)
+    conninfo = Services(settings).pg_conninfo()
+    with _graph_store() as store, closing(entity_index(conninfo, embedder, settings.connect_timeout_s)) as entities:
         tables, found, change = refresh(store, settings.graphrag_max_cluster_size, settings.graphrag_seed, write=False)
         planned = plan(settings, tables, found, change) if reports else None
-        result: dict[str, Any] = {"communities": change.summary(), "plan": planned.summary() if planned else None}
+        to_embed, gone, _ = due(entities, tables, embedder)
+        result: dict[str, Any] = {"communities": change.summary(), "plan": planned.summary() if planned else None,
+                                  "entity_vectors_due": len(to_embed) + len(gone)}  # fmt: skip
         if not as_json:
             out.print(f"communities: {change.summary()}")
             if planned:
                 out.print(f"reports due: {planned.summary()}")
+            out.print(f"entity vectors due: {len(to_embed)} to embed, {len(gone)} to remove (no model calls)")
         if dry_run:
             if as_json:
                 out.print_json(json.dumps({**result, "dry_run": True, "calls": planned.calls if planned else 0,
@@ -300,11 +311,18 @@ def graph_communities(
         write_communities(store, found, change)
         docs = _document_store(settings)
         try:
+            with Progress(disable=as_json, console=err) as bar:
+                task = bar.add_task("embedding entity descriptions", total=len(to_embed) or None)
+                indexed = index_entities(entities, tables, embedder,
+                                         progress=lambda done, _total: bar.update(task, completed=done))  # fmt: skip
+            result["entity_vectors"] = indexed.summary()
+            if not as_json:
+                out.print(f"entity vectors: {indexed.summary()} ({indexed.seconds:.1f} s)")
             remove_reports(docs, change.removed)
             if planned and planned.calls:
                 with Progress(disable=as_json, console=err) as bar:
                     task = bar.add_task("writing community reports", total=planned.calls)
-                    run = write_reports(settings, store, docs, build_embedder(settings), tables, found, planned,
+                    run = write_reports(settings, store, docs, embedder, tables, found, planned,
                                         progress=lambda done, _total: bar.update(task, completed=done))  # fmt: skip
                 result["reports"] = run.summary()
                 if not as_json:

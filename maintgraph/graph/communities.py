@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 SOURCE = "graphrag:communities"  # the graph source the communities are written under
 REPORT_DOC_TYPE = "community_report"  # the document type of their reports in the document store
+REPORT_SOURCE = "graphrag:report/"  # + community key: a report's document source (cited doc:graphrag:report/<key>#0)
 NOT_FACTS = ("DocumentChunk", "Community")  # text units and the communities themselves
 NOT_FACT_LINKS = ("SUPPORTED_BY", "IN_COMMUNITY", "PART_OF")
 SKIPPED_PROPERTIES = {"sources", "steps", "long_text"}  # provenance, and texts too long for a summary line

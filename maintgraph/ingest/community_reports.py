@@ -32,7 +32,7 @@ from typing import Any
 from maintgraph.config import Settings
 from maintgraph.errors import MaintgraphError
 from maintgraph.graph.base import GraphStore
-from maintgraph.graph.communities import REPORT_DOC_TYPE, SOURCE, Change, Community, GraphTables
+from maintgraph.graph.communities import REPORT_DOC_TYPE, REPORT_SOURCE, SOURCE, Change, Community, GraphTables
 from maintgraph.graph.linking import normalise
 from maintgraph.ingest.records import Chunk, Document
 from maintgraph.search.embeddings import Embedder
@@ -40,7 +40,6 @@ from maintgraph.search.store import DocumentStore, StoredChunk
 
 log = logging.getLogger(__name__)
 
-REPORT_SOURCE = "graphrag:report/"  # + community key: a report's document source
 REPORT_CONCURRENCY = 4  # reports asked at once: vLLM batches them (on CPU about twice the throughput of one)
 # A small model under a JSON grammar repeats itself until max_tokens, and the cut JSON is invalid:
 # length limits in the schema (which vLLM enforces) and a frequency penalty keep reports whole.

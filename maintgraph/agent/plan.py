@@ -213,7 +213,7 @@ def build_toolbox(graph: Any = None, search: Callable[[str, list[str]], list[Any
     if search is not None:
         box[("docs", "search")] = lambda query, tags: from_search_hits(search(query, list(tags)))
     if global_search is not None:  # GraphRAG's global route: the communities' reports (cited as documents)
-        box[("docs", "community_reports")] = global_search
+        box[("docs", "community_reports")] = lambda query: global_search(query)
     if graph is not None:
         box[("graph", "symptom_causes")] = lambda tag, symptom: from_graph_result(
             queries.symptom_causes(graph, tag, symptom)

@@ -170,11 +170,11 @@ def call_logger(tokenizer: ServedTokenizer) -> Any:
 
     starts, follow_ups = prompt_kinds()
 
-    def user_texts(messages: Any) -> list[str]:
+    def texts_of(messages: Any, role: str | None = "user") -> list[str]:
         if isinstance(messages, str):
             return [messages]
         return [m.get("content") if isinstance(m.get("content"), str) else json.dumps(m.get("content"))
-                for m in messages or [] if m.get("role") == "user"]  # fmt: skip
+                for m in messages or [] if role is None or m.get("role") == role]  # fmt: skip
 
     def kind_of(texts: list[str]) -> str:
         if not texts:
@@ -191,7 +191,7 @@ def call_logger(tokenizer: ServedTokenizer) -> Any:
             self._lock = threading.Lock()
 
         def record(self, kwargs: dict, response: Any, start: Any, end: Any, failed: bool) -> None:
-            texts = user_texts(kwargs.get("messages"))
+            texts = texts_of(kwargs.get("messages"))
             usage = None if failed else getattr(response, "usage", None)
             choices = [] if failed else getattr(response, "choices", None) or []
             call = {"kind": kind_of(texts), "started": _seconds(start),
@@ -202,7 +202,8 @@ def call_logger(tokenizer: ServedTokenizer) -> Any:
             if failed:
                 error = kwargs.get("exception") or response
                 call["error"] = f"{type(error).__name__}: {error}"[:400] if error is not None else "unknown"
-                call["prompt_tokens_counted"] = sum(tokenizer.num_tokens(t) for t in texts)  # no usage came back
+                # no usage comes back: the messages' tokens, without the chat template's
+                call["prompt_tokens_counted"] = sum(map(tokenizer.num_tokens, texts_of(kwargs.get("messages"), None)))
             with self._lock:
                 self.calls[str(kwargs.get("litellm_call_id") or id(kwargs))] = call
 
@@ -326,6 +327,7 @@ def tokens_summary(calls: list[dict[str, Any]]) -> dict[str, Any]:
             "prompt_tokens": sum(sizes), "completion_tokens": sum(c["completion_tokens"] for c in calls),
             "prompt_tokens_per_call": {"min": min(sizes), "median": statistics.median(sizes), "max": max(sizes)}
             if sizes else None,
+            "failed_prompt_tokens_counted": sum(c.get("prompt_tokens_counted", 0) for c in calls),
             "completion_tokens_max": max((c["completion_tokens"] for c in calls), default=0),
             "cut_at_max_tokens": sum(c["finish_reason"] == "length" for c in calls)}  # fmt: skip
 
@@ -377,7 +379,7 @@ def main(args: argparse.Namespace) -> dict[str, Any]:
     kinds = sorted({c["kind"] for c in recorded})
     return {
         "base_url": args.base_url, "model": args.model, "tokenizer": str(path),
-        "max_tokens": args.max_tokens, "concurrency": CONCURRENCY, "max_retries": MAX_RETRIES,
+        "max_tokens": args.max_tokens or None, "concurrency": CONCURRENCY, "max_retries": MAX_RETRIES,
         "workflows_run": list(seconds), "workflows_not_reached": [w for w in config.workflows if w not in seconds],
         "workflows_skipped": SKIPPED,
         "documents": len(texts), "documents_indexed": sizes["documents"], "text_units": sizes["text_units"],

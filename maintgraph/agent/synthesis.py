@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from maintgraph.agent.evidence import Evidence, check_citations
-from maintgraph.agent.plan import PHYSICAL
+from maintgraph.agent.plan import PHYSICAL, PLANT_WIDE
 from maintgraph.agent.understand import Understanding
 from maintgraph.graph.communities import REPORT_SOURCE
 
@@ -99,7 +99,8 @@ def unmentioned(seen: Understanding, evidence: list[Evidence]) -> list[str]:
     """Words the question turns on that no evidence contains ("warranty"): what the records do
     not say, which the answer must admit rather than answer around."""
     text = " ".join(e.text.lower() for e in evidence)
-    return [word for word in seen.topic if len(word) >= 5 and word[:5] not in text]
+    # "recurring", "themes", "across" ask how to look at the records, not for something in them.
+    return [word for word in seen.topic if len(word) >= 5 and word[:5] not in text and not PLANT_WIDE.fullmatch(word)]
 
 
 def extractive_answer(

@@ -37,6 +37,7 @@ from maintgraph.errors import MaintgraphError
 
 log = logging.getLogger(__name__)
 
+MAP_TOKENS = 16  # the scores' JSON, which a small model spreads over lines: 16 tokens, then 8 a statement
 FOLLOWUP_FACTS = 2  # graph facts kept per follow-up asset: the highest-RPN failure modes
 COVERS = re.compile(r"\n\nCommunity (?P<key>\S+) \(level \d+\) covers: (?P<members>.*)\Z", re.S)
 MAP_ASK = 'Answer in JSON: {"scores": [one score per statement, in order]}'
@@ -102,7 +103,7 @@ def map_report(llm: Any, model: str | None, question: str, report: MappedReport)
     messages = [{"role": "system", "content": MAP_SYSTEM}, {"role": "user", "content": asked}]
     try:
         answer = llm.structured(messages, _scores_schema(len(report.statements)), model=model,
-                                max_tokens=8 + 6 * len(report.statements), repairs=1)  # fmt: skip
+                                max_tokens=MAP_TOKENS + 8 * len(report.statements), repairs=1)  # fmt: skip
     except MaintgraphError as exc:
         log.warning("report %s left unscored: %s", report.id, exc)
         return report

@@ -38,7 +38,7 @@ def test_the_reduce_step_keeps_helpful_statements_best_first_and_drops_reports_s
     other = parse_report("graphrag:report/L0-def456#0", STORED.replace("Chemical dosing pumps", "Intake"))
     useless = parse_report("graphrag:report/L0-000000#0", STORED.replace("Chemical dosing pumps", "Lighting"))
     unscored = parse_report("graphrag:report/L0-999999#0", STORED.replace("Chemical dosing pumps", "Cooling"))
-    dosing.scores, other.scores, useless.scores = [40, 90, 0], [10, 0, 30], [0, 0, 0]
+    dosing.scores, other.scores, useless.scores = [40, 90, 0], [30, 0, 30], [0, 0, 0]
 
     reduced = reduce_reports([other, useless, unscored, dosing])
     assert [r.title for r in reduced] == ["Chemical dosing pumps", "Intake", "Cooling"]  # "Lighting" helps nothing
@@ -49,4 +49,5 @@ def test_the_reduce_step_keeps_helpful_statements_best_first_and_drops_reports_s
         "[FMEAEntry:P-401-DIAPH-ELP]. Diaphragm failures on the dosing pumps recur. "
         "Covers: Equipment:P-401, Equipment:P-402, FailureMode:ELP."
     )  # the best-scored statement first, the one scored 0 left out
+    assert reduced[1].kept() == [other.statements[0], other.statements[2]]  # equal scores keep the report's order
     assert reduced[2].kept() == unscored.statements  # unscored: everything, in the report's order

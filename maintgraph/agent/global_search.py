@@ -65,8 +65,10 @@ class MappedReport:
         """Its statements that help, best first (all of them, in order, when unscored)."""
         if self.scores is None:
             return self.statements
-        ranked = sorted(zip(self.scores, range(len(self.statements)), self.statements, strict=True), reverse=True)
-        return [statement for score, _, statement in ranked if score > 0]
+        ranked = sorted(
+            zip(self.scores, self.statements, strict=True), key=lambda pair: -pair[0]
+        )  # stable: ties in order
+        return [statement for score, statement in ranked if score > 0]
 
     def evidence(self) -> Evidence:
         covers = ", ".join(self.members[:12]) + (" ..." if len(self.members) > 12 else "")

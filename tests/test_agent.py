@@ -63,6 +63,9 @@ def test_empty_and_enormous_questions_are_refused_with_the_limit(assistant):
         assistant.ask("   ", thread())
     with pytest.raises(MaintgraphError, match="the limit is 2000"):
         assistant.ask("why " * 600, thread())
+    with pytest.raises(MaintgraphError, match=r"control character \(U\+0007\) at position 4"):
+        assistant.ask("why\x07 is P-101 hot?", thread())
+    assert assistant.ask("why is P-101\thot?\nIt was fine", thread()).answer  # tabs and line breaks are fine
 
 
 def test_a_failing_tool_is_reported_and_the_rest_still_answers(assistant):

@@ -190,6 +190,8 @@ def test_beyond_a_key_s_rate_capacity_or_body_size_requests_are_refused_with_whe
     assert huge.status_code == 413
     long = client.post("/v1/agent/runs", json={"question": "x" * 2001}, headers=asker)
     assert long.status_code == 422
+    nul = client.post("/v1/agent/runs", json={"question": "P-101\u0000 hot"}, headers=asker)
+    assert nul.status_code == 422 and "control character (U+0000) at position 6" in nul.json()["error"]["message"]
 
     personal = {"question": "P-101 is hot again, call Priya Raman on 07700 900123"}
     assert "Priya" not in client.post("/v1/agent/runs", json=personal, headers=asker).json()["answer"]

@@ -25,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -50,6 +51,7 @@ from maintgraph.tools.cmms import WorkOrderDraft
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 2000
+CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tab and line breaks are allowed
 SOURCE_ORDER = {"doc": 0, "graph": 1, "wo": 2}
 
 
@@ -301,4 +303,8 @@ def checked_question(question: str) -> str:
         raise MaintgraphError("the question is empty")
     if len(question) > MAX_QUESTION_CHARS:
         raise MaintgraphError(f"the question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}")
+    control = CONTROL_CHARACTER.search(question)
+    if control:  # Postgres cannot store a NUL; no person types the others
+        raise MaintgraphError(f"the question holds a control character (U+{ord(control[0]):04X}) at position "
+                              f"{control.start() + 1}; remove it")  # fmt: skip
     return question

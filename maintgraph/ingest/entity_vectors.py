@@ -11,6 +11,7 @@ removed, the rest is left alone.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -48,8 +49,6 @@ def index_entities(store: PgVectorStore, tables: GraphTables, embedder: Embedder
                    progress: Callable[[int, int], None] | None = None) -> EntityIndexRun:  # fmt: skip
     """Embed the facts whose description changed, remove those that are gone; each batch is
     written as it is embedded, so an interrupted run keeps what it did and the next one resumes."""
-    import time
-
     from graphrag_vectors import VectorStoreDocument
 
     started = time.monotonic()

@@ -208,16 +208,15 @@ def register() -> None:
 
 def open_index(conninfo: str, index_name: str, vector_size: int, fields: dict[str, str] | None = None,
                connect_timeout_s: int = 5) -> PgVectorStore:  # fmt: skip
-    """One index, created through graphrag's factory from its own config objects."""
+    """One index, created through graphrag's factory from its own config objects. It connects on
+    first use, so an assistant that is never asked a plant-wide question opens no connection for it."""
     from graphrag_vectors import IndexSchema, VectorStoreConfig, create_vector_store
 
     register()
     config = VectorStoreConfig(type=STORE_TYPE, vector_size=vector_size, conninfo=conninfo,
                                connect_timeout_s=connect_timeout_s)  # fmt: skip
     schema = IndexSchema(index_name=index_name, vector_size=vector_size, fields=fields or {})
-    store = create_vector_store(config, schema)
-    store.connect()
-    return store
+    return create_vector_store(config, schema)
 
 
 def entity_index(conninfo: str, embedder: Any, connect_timeout_s: int = 5) -> PgVectorStore:

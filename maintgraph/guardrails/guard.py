@@ -25,10 +25,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from maintgraph.citations import CITATION
 from maintgraph.errors import ConfigError
 from maintgraph.guardrails import validators
 from maintgraph.guardrails.findings import Action, Check, Finding
-from maintgraph.guardrails.grounded import CITATION
 from maintgraph.guardrails.pii import Operator, PiiConfig, PiiScanner
 from maintgraph.guardrails.topic import REFUSAL
 

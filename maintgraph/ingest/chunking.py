@@ -13,30 +13,13 @@ Rules (each is tested):
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from maintgraph.ingest.records import Block, Chunk
+from maintgraph.text import split_sentences
 
 TokenCounter = Callable[[str], int]
-
-# A sentence ends at . ! or ? followed by space and a capital, digit or opening bracket, unless
-# the word before is a common abbreviation.
-_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'\[])")
-_ABBREVIATIONS = {"e.g.", "i.e.", "approx.", "no.", "fig.", "ref.", "max.", "min.", "incl.", "vs.", "etc.", "cf.",
-                  "dr.", "mr.", "ms.", "st.", "rev.", "vol.", "nom."}  # fmt: skip
-
-
-def split_sentences(text: str) -> list[str]:
-    pieces = _SENTENCE_END.split(text.strip())
-    sentences: list[str] = []
-    for piece in pieces:
-        if sentences and sentences[-1].split()[-1].lower() in _ABBREVIATIONS:
-            sentences[-1] += " " + piece
-        else:
-            sentences.append(piece)
-    return [s for s in sentences if s]
 
 
 @dataclass

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import neo4j
 import pytest
 
@@ -101,25 +99,3 @@ def test_neo4j_driver_sees_real_bolt_structures_and_errors(bolt_server):
         driver.execute_query("MATCH (n) DETACH DELETE n", database_="bolt_t")
     with neo4j.GraphDatabase.driver(bolt_server.uri.replace("bolt://", "neo4j://"), auth=("neo4j", "test")) as routed:
         assert routed.execute_query("RETURN 1 AS one").records[0]["one"] == 1
-
-
-def test_async_neo4j_store(bolt_server):
-    from maintgraph.graph.neo4j import AsyncNeo4jStore
-
-    async def scenario() -> list:
-        driver = neo4j.AsyncGraphDatabase.driver(bolt_server.uri, auth=("neo4j", "test"))
-        store = AsyncNeo4jStore(driver, database="async_t")
-        try:
-            async with store.source_transaction("a") as tx:
-                await tx.merge_nodes("Equipment", [PUMP], "a")
-            with pytest.raises(RuntimeError):
-                async with store.source_transaction("b") as tx:
-                    await tx.merge_nodes("Equipment", [MOTOR], "b")
-                    raise RuntimeError("abort")
-            return await store.read("MATCH (e:Equipment) RETURN e ORDER BY e.tag")
-        finally:
-            await driver.execute_query("MATCH (n) DETACH DELETE n", database_="async_t")
-            await store.close()
-
-    rows = asyncio.run(scenario())
-    assert [row["e"].key for row in rows] == ["P-101"]

@@ -2,14 +2,13 @@
 
 Reads use ``execute_query`` with read routing; a source's writes run in one managed write
 transaction, so a failing source leaves nothing behind. ``database`` selects the Neo4j
-database (default: the server's home database). :class:`AsyncNeo4jStore` offers the same
-reads and source transactions for async callers (the agent's async nodes).
+database (default: the server's home database).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator, Mapping
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import neo4j
@@ -24,9 +23,6 @@ from maintgraph.graph.base import (
     GraphStore,
     GraphWriter,
     Row,
-    batches,
-    merge_nodes_cypher,
-    merge_relationships_cypher,
     to_node,
 )
 from maintgraph.graph.schema import NODE_TYPES
@@ -118,58 +114,3 @@ class Neo4jStore(GraphStore):
 
     def close(self) -> None:
         self.driver.close()
-
-
-class AsyncNeo4jStore:
-    """The async face of :class:`Neo4jStore`: reads and source transactions."""
-
-    engine = "neo4j"
-
-    def __init__(self, driver: neo4j.AsyncDriver, database: str | None = None) -> None:
-        self.driver = driver
-        self.database = database
-
-    async def read(self, query: str, params: Mapping[str, Any] | None = None) -> list[Row]:
-        try:
-            records, _, _ = await self.driver.execute_query(
-                query, dict(params or {}), database_=self.database, routing_=neo4j.RoutingControl.READ
-            )
-        except neo4j_errors.Neo4jError as exc:
-            raise _query_error(exc) from exc
-        return [convert_record(r) for r in records]
-
-    @asynccontextmanager
-    async def source_transaction(self, source: str) -> AsyncIterator[AsyncNeo4jWriter]:
-        async with self.driver.session(database=self.database) as session:
-            tx = await session.begin_transaction()
-            try:
-                yield AsyncNeo4jWriter(tx)
-            except BaseException:
-                await tx.rollback()
-                raise
-            await tx.commit()
-
-    async def close(self) -> None:
-        await self.driver.close()
-
-
-class AsyncNeo4jWriter:
-    def __init__(self, tx: neo4j.AsyncTransaction) -> None:
-        self.tx = tx
-
-    async def run(self, query: str, params: Mapping[str, Any] | None = None) -> None:
-        result = await self.tx.run(query, dict(params or {}))
-        await result.consume()
-
-    async def merge_nodes(self, label: str, rows: list[Mapping[str, Any]], source: str, batch: int = 2000) -> int:
-        for chunk in batches(rows, batch):
-            await self.run(merge_nodes_cypher(label), {"rows": chunk, "source": source})
-        return len(rows)
-
-    async def merge_relationships(
-        self, rel: str, start_label: str, end_label: str, rows: list[Mapping[str, Any]], source: str, batch: int = 2000
-    ) -> int:
-        query = merge_relationships_cypher(rel, start_label, end_label)
-        for chunk in batches(rows, batch):
-            await self.run(query, {"rows": chunk, "source": source})
-        return len(rows)

@@ -34,6 +34,7 @@ from maintgraph.errors import MaintgraphError
 from maintgraph.graph.base import GraphStore
 from maintgraph.graph.communities import REPORT_DOC_TYPE, REPORT_SOURCE, SOURCE, Change, Community, GraphTables
 from maintgraph.graph.linking import normalise
+from maintgraph.ingest.prompts import REPORT_PROMPT
 from maintgraph.ingest.records import Chunk, Document
 from maintgraph.search.embeddings import Embedder
 from maintgraph.search.store import DocumentStore, StoredChunk
@@ -45,18 +46,6 @@ REPORT_CONCURRENCY = 4  # reports asked at once: vLLM batches them (on CPU about
 # length limits in the schema (which vLLM enforces) and a frequency penalty keep reports whole.
 FREQUENCY_PENALTY = 0.8
 REPORT_COLLECTION = "community_reports"
-
-# graphrag fills {input_text} (its context: entity and relationship tables) and {max_report_length}.
-REPORT_PROMPT = """You are a reliability engineer. Write a short report about this group of facts from a plant's \
-maintenance knowledge graph: what equipment it covers, its recurring failure modes, causes and the actions taken.
-
-Facts (ids in the first column):
-{input_text}
-
-Answer in JSON with: title (names the main equipment or theme), summary (two or three sentences), findings \
-(one to three, each with a summary and an explanation naming the ids it rests on), rating (0 to 10: how much \
-this group matters for the plant's reliability), rating_explanation. At most {max_report_length} words. Use only \
-the facts above."""
 
 
 def _bounded_report() -> type:

@@ -96,13 +96,15 @@ $(CHROMIUM):
 	$(SUDO) apt-get install -y --no-install-recommends chromium \
 	  || { $(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium; }
 
-test: install vllm-env $(CHROMIUM)  ## run lint and the test suite (starts its own embedded services, vLLM; Chromium for reports)
+test: install vllm-env $(CHROMIUM)  ## run lint, the layers contract and the test suite (starts its own embedded services, vLLM; Chromium for reports)
 	$(BIN)/ruff check maintgraph tests bench
+	$(BIN)/lint-imports
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-lint: install  ## ruff check + format check
+lint: install  ## ruff check + format check + the layers contract (pyproject.toml [tool.importlinter])
 	$(BIN)/ruff check maintgraph tests bench
 	$(BIN)/ruff format --check maintgraph tests bench
+	$(BIN)/lint-imports
 
 lock:  ## re-resolve pyproject.toml's dependencies into constraints.txt (needs the registries)
 	rm -rf .venv-lock && $(PYTHON) -m venv .venv-lock

@@ -156,7 +156,7 @@ def keep_grounded(text: str, claims: Sequence[Claim]) -> str:
             for s, e in here:
                 kept.append(text[last:s])
                 last = max(last, e)
-            line = " ".join("".join(kept + [text[last:line_end]]).split())
+            line = " ".join("".join([*kept, text[last:line_end]]).split())
         if line.strip():
             lines.append(line.rstrip())
         line_start = line_end + 1

@@ -430,17 +430,6 @@ class Settings(BaseSettings):
         password = self.graph_password.get_secret_value() if self.graph_password else None
         return (self.graph_user or "neo4j", password or "") if (self.graph_user or password) else None
 
-    def falkordb_connection(self) -> dict[str, Any]:
-        """Keyword arguments for ``falkordb.FalkorDB`` to reach an external FalkorDB (falkor://, redis://)."""
-        assert self.graph_uri is not None
-        parts = urlsplit(self.graph_uri.get_secret_value())
-        password = self.graph_password.get_secret_value() if self.graph_password else None
-        return {
-            "host": parts.hostname, "port": parts.port or 6379, "username": parts.username or self.graph_user,
-            "password": parts.password or password, "ssl": parts.scheme in {"rediss", "falkors"},
-            "socket_connect_timeout": self.connect_timeout_s,
-        }  # fmt: skip
-
     def public_view(self) -> dict[str, Any]:
         """Every setting with secrets redacted: what ``maintgraph config`` prints."""
         view: dict[str, Any] = {}

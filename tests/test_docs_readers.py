@@ -69,7 +69,7 @@ def test_markdown_structure_becomes_chunks(tmp_path):
 
 
 def test_a_long_paragraph_is_split_between_sentences_within_budget():
-    from maintgraph.ingest.records import Block
+    from maintgraph.search.records import Block
 
     sentences = [f"Sentence {i} checks the bearing number {i} for wear and heat." for i in range(30)]
     blocks = [Block("heading", "Checks", level=1), Block("paragraph", " ".join(sentences))]

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from maintgraph.ingest.records import Block, Chunk
+from maintgraph.search.records import Block, Chunk
 from maintgraph.text import split_sentences
 
 TokenCounter = Callable[[str], int]

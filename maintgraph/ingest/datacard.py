@@ -14,7 +14,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from maintgraph.errors import DataCardError, validation_problems
-from maintgraph.ingest.records import PrivacyClass
+from maintgraph.search.records import PrivacyClass
 
 CARD_NAMES = ("datacard.yaml", "datacard.yml", "datacard.json")
 

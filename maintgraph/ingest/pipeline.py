@@ -27,8 +27,8 @@ from maintgraph.graph.linking import EntityLinker, normalise
 from maintgraph.ingest.chunking import chunk_blocks
 from maintgraph.ingest.datacard import CARD_NAMES, DataCard, find_card
 from maintgraph.ingest.readers import ReadDocument, read_path
-from maintgraph.ingest.records import Document
 from maintgraph.search.embeddings import Embedder
+from maintgraph.search.records import Document
 from maintgraph.search.store import DocumentStore, StoredChunk, chunk_id
 
 log = logging.getLogger(__name__)

@@ -23,9 +23,9 @@ from psycopg_pool import ConnectionPool
 from rapidfuzz import fuzz
 
 from maintgraph.errors import EmbeddingMismatch
-from maintgraph.ingest.records import Chunk, Document
 from maintgraph.pg import open_pool
 from maintgraph.search.fusion import apply_boosts, reciprocal_rank_fusion
+from maintgraph.search.records import Chunk, Document
 
 log = logging.getLogger(__name__)
 

@@ -281,7 +281,7 @@ def open_backend(settings: Settings) -> CMMSBackend:
         from maintgraph.tools.maximo import MaximoCMMS
 
         return MaximoCMMS.from_settings(settings)
-    from maintgraph.services import Services
+    from maintgraph.connections import pg_conninfo
     from maintgraph.tools.postgres_cmms import PostgresCMMS
 
-    return PostgresCMMS(Services(settings).pg_conninfo(), settings.connect_timeout_s)
+    return PostgresCMMS(pg_conninfo(settings), settings.connect_timeout_s)

@@ -17,7 +17,7 @@ from maintgraph.errors import LoadError, ReadError
 from maintgraph.ingest.readers.markup import read_html, read_markdown
 from maintgraph.ingest.readers.office import read_docx, read_pdf
 from maintgraph.ingest.readers.text import parse_lines, read_text
-from maintgraph.ingest.records import Block
+from maintgraph.search.records import Block
 
 FILE_READERS: dict[str, Callable[[Path], tuple[str, list[Block]]]] = {
     ".md": read_markdown, ".markdown": read_markdown, ".txt": read_text, ".text": read_text,

@@ -15,7 +15,7 @@ from markdown_it import MarkdownIt
 
 from maintgraph.errors import ReadError
 from maintgraph.ingest.readers.text import decode
-from maintgraph.ingest.records import Block
+from maintgraph.search.records import Block
 
 _WARNING_TEXT = re.compile(r"^\W*(WARNING|CAUTION|DANGER)\b", re.IGNORECASE)
 _SPACES = re.compile(r"\s+")

@@ -14,7 +14,7 @@ from pathlib import Path
 from maintgraph.errors import ReadError
 from maintgraph.ingest.readers.markup import _WARNING_TEXT, _clean, _table_rows
 from maintgraph.ingest.readers.text import parse_lines
-from maintgraph.ingest.records import Block
+from maintgraph.search.records import Block
 
 
 def read_pdf(path: Path) -> tuple[str, list[Block]]:

@@ -13,7 +13,7 @@ from pathlib import Path
 from charset_normalizer import from_bytes
 
 from maintgraph.errors import ReadError
-from maintgraph.ingest.records import Block
+from maintgraph.search.records import Block
 
 _STEP = re.compile(r"^\s*(\d+(?:\.\d+)*)[.)]\s+(\S.*)$")
 _NUMBERED_HEADING = re.compile(r"^(\d+(?:\.\d+)*)\s+([A-Z][^.!?]{2,80})$")

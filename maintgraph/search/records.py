@@ -1,4 +1,7 @@
-"""Typed records of document ingestion: what readers produce and what the chunker emits.
+"""Typed records of documents: what readers produce, what the chunker emits, what the store keeps.
+
+They live here, beside the document store that keeps them, so that the ingest pipeline (which
+produces them) imports the store and never the other way round.
 
 A reader turns a file (or one row of a sheet) into a :class:`Document`: its lineage plus a flat
 list of :class:`Block` s in reading order (headings, paragraphs, numbered steps, warnings,

@@ -32,19 +32,21 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, create_model
 
-from maintgraph.agent.evidence import Evidence
+from maintgraph.citations import doc_id
 from maintgraph.errors import MaintgraphError
+from maintgraph.retrieval.base import Evidence, Question, Retriever
+from maintgraph.retrieval.knowledge_graph import FailureModes, TagArgs
+from maintgraph.retrieval.prompts import MAP_ASK, MAP_SYSTEM
 
 log = logging.getLogger(__name__)
 
 MAP_TOKENS = 16  # the scores' JSON, which a small model spreads over lines: 16 tokens, then 8 a statement
 FOLLOWUP_FACTS = 2  # graph facts kept per follow-up asset: the highest-RPN failure modes
 COVERS = re.compile(r"\n\nCommunity (?P<key>\S+) \(level \d+\) covers: (?P<members>.*)\Z", re.S)
-MAP_ASK = 'Answer in JSON: {"scores": [one score per statement, in order]}'
-MAP_SYSTEM = (
-    "You rate the statements of a maintenance report for a question. For each numbered statement give a "
-    "score from 0 (does not help answer the question) to 100 (answers it directly)."
-)
+# "What are the recurring failure themes in the cooling water system?", "which failure mechanisms
+# dominate our rotating equipment?": questions across the plant, answered from community reports.
+PLANT_WIDE = re.compile(r"\b(recurring|themes?|trends?|patterns?|dominat\w*|across|plant[- ]wide|whole plant|overall|"
+                        r"most (common|frequent)|typical(ly)?|in general|fleet)\b", re.I)  # fmt: skip
 
 
 @dataclass
@@ -89,7 +91,7 @@ def parse_report(chunk_id: str, text: str) -> MappedReport:
     for section in sections[1:]:
         summary, _, explanation = section.partition("\n")
         statements.append(f"{summary.strip().rstrip('.')}: {' '.join(explanation.split())}".rstrip(": "))
-    return MappedReport(f"doc:{chunk_id}", title, [s for s in statements if s], members)
+    return MappedReport(doc_id(chunk_id), title, [s for s in statements if s], members)
 
 
 @cache
@@ -160,3 +162,41 @@ def global_search(question: str, search: Callable[[str], list[Any]], llm: Any = 
     if nearest_assets is not None and local is not None:
         evidence += follow_ups(question, reports, nearest_assets, local, followups)
     return evidence
+
+
+@dataclass
+class ReportSearch:
+    """What the global route runs on: the reports' search, the model that maps them (None: the
+    search order stands), and the entity index the follow-ups find a report's assets with."""
+
+    search: Callable[[str], list[Any]]  # question -> report hits (maintgraph.retrieval.documents.DocumentIndex)
+    llm: Any = None  # maintgraph.llm.client.LLMClient
+    model: str | None = None
+    nearest_assets: Callable[[str, list[str], int], list[str]] | None = None
+    followups: int = 0
+
+
+class QueryArgs(BaseModel):
+    query: str
+
+
+class CommunityReports(Retriever[QueryArgs]):
+    """GraphRAG's global route, for a plant-wide question naming no asset (cited as documents)."""
+
+    name = "community_reports"
+    source = "docs"
+    description = "The communities' reports on recurring themes across the plant, with their assets' failure modes."
+    Args = QueryArgs
+    needs = ("reports", "graph")
+
+    @classmethod
+    def plan(cls, question: Question, tag: str | None) -> list[dict[str, Any]]:
+        return [{"query": question.question}] if not question.tags and PLANT_WIDE.search(question.question) else []
+
+    def run(self, args: QueryArgs) -> list[Evidence]:
+        reports: ReportSearch = self.backends.reports
+        local = FailureModes(self.backends)
+        return global_search(
+            args.query, reports.search, reports.llm, reports.model, followups=reports.followups,
+            nearest_assets=reports.nearest_assets, local=lambda tag: local.run(TagArgs(tag=tag)),
+        )  # fmt: skip

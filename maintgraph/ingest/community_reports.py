@@ -35,8 +35,8 @@ from maintgraph.graph.base import GraphStore
 from maintgraph.graph.communities import REPORT_DOC_TYPE, REPORT_SOURCE, SOURCE, Change, Community, GraphTables
 from maintgraph.graph.linking import normalise
 from maintgraph.ingest.prompts import REPORT_PROMPT
-from maintgraph.ingest.records import Chunk, Document
 from maintgraph.search.embeddings import Embedder
+from maintgraph.search.records import Chunk, Document
 from maintgraph.search.store import DocumentStore, StoredChunk
 
 log = logging.getLogger(__name__)

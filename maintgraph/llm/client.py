@@ -30,6 +30,7 @@ from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponen
 
 from maintgraph.config import Settings
 from maintgraph.errors import CircuitOpen, ModelError, ServiceUnavailable, StructuredOutputError, validation_problems
+from maintgraph.llm.prompts import PROBE_QUESTION, PROBE_TOOL, REPAIR
 from maintgraph.llm.registry import ActiveAdapter
 
 log = logging.getLogger(__name__)
@@ -194,8 +195,8 @@ class LLMClient:
         """Probe once per model what it accepts: strict json_schema output, named and required tool choice."""
         name = self.resolve(model)
         if name not in self._cache.capabilities:
-            probe = [{"role": "user", "content": "ping"}]
-            tool = Tool("ping", "Answer the ping.", _Ping).spec()
+            probe = [{"role": "user", "content": PROBE_QUESTION}]
+            tool = Tool("ping", PROBE_TOOL, _Ping).spec()
             self._cache.capabilities[name] = Capabilities(
                 json_schema=self._accepts(name, probe, response_format=_response_format(_Ping)),
                 named_tool=self._accepts(name, probe, tools=[tool],
@@ -289,8 +290,7 @@ class LLMClient:
                     problem = f"cut off at max_tokens={max_tokens} ({problem})"
                 log.warning("%s answer does not validate against %s: %s", name, schema.__name__, problem)
             conversation = [*messages, {"role": "assistant", "content": result.text},
-                            {"role": "user", "content": f"That is not valid: {problem}. Answer again with JSON "
-                                                        f"that matches the schema."}]  # fmt: skip
+                            {"role": "user", "content": REPAIR.format(problem=problem)}]  # fmt: skip
         raise StructuredOutputError(
             f"{name!r} gave no answer valid against {schema.__name__} in {repairs + 1} attempts; "
             f"last problem: {problem}"
@@ -350,18 +350,3 @@ def _message(exc: openai.APIStatusError) -> str:
         return str(body.get("error", {}).get("message") or body.get("message") or body)[:300]
     except (ValueError, AttributeError):
         return json.dumps(exc.message)[:300]
-
-
-def chat_model(settings: Settings, model: str | None = None, temperature: float = 0.0):
-    """A LangChain chat model on the same server and settings (for the agent)."""
-    from langchain_openai import ChatOpenAI
-
-    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed"
-    return ChatOpenAI(
-        base_url=settings.llm_base_url or f"http://127.0.0.1:{settings.llm_port}/v1",
-        api_key=key,
-        model=model or ActiveAdapter(settings).name() or settings.llm_model,
-        temperature=temperature,
-        timeout=settings.llm_timeout_s,
-        max_retries=settings.llm_max_retries,
-    )

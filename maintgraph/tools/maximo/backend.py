@@ -55,7 +55,7 @@ from maintgraph.tools.cmms import (
     WorkOrderQuery,
     transition_error,
 )
-from maintgraph.tools.maximo.client import DEFAULT_MAX_RETRIES, MaximoClient
+from maintgraph.tools.maximo.client import MaximoClient
 from maintgraph.tools.maximo.payloads import (
     ASSET_SELECT,
     CLOSED,
@@ -95,22 +95,11 @@ class MaximoCMMS(CMMSBackend):
         site: str | None,
         timeout_s: float = 30.0,
         client: httpx.Client | None = None,
-        *,
-        connect_timeout_s: float | None = None,
-        max_retries: int = DEFAULT_MAX_RETRIES,
-        retry_wait_s: float = 0.5,
-        page_size: int = 100,
+        **options: Any,
     ) -> None:
-        self.api = MaximoClient(
-            base_url,
-            api_key,
-            timeout_s,
-            client,
-            connect_timeout_s=connect_timeout_s,
-            max_retries=max_retries,
-            retry_wait_s=retry_wait_s,
-            page_size=page_size,
-        )
+        """``options``: :class:`MaximoClient`'s (``connect_timeout_s``, ``max_retries``, ``retry_wait_s``,
+        ``page_size``)."""
+        self.api = MaximoClient(base_url, api_key, timeout_s, client, **options)
         self.site = site or None
 
     @classmethod
@@ -318,14 +307,7 @@ class MaximoCMMS(CMMSBackend):
             body["problemcode"] = draft.problem_code
         note = f"Submitted from maintgraph, {approval_ref.strip()}"
         body["worklog"] = [{"logtype": "CLIENTNOTE", "description": clip(note, DESCRIPTION_MAX)}]
-        response = self.api.call(
-            "POST",
-            self.api.os_url("mxapiwodetail"),
-            f"new {what}",
-            body=body,
-            headers={"properties": WO_DETAIL_SELECT},
-        )
-        return work_order_from(self.api.created(response, f"new {what}", WO_DETAIL_SELECT))
+        return work_order_from(self.api.create("mxapiwodetail", f"new {what}", body, WO_DETAIL_SELECT))
 
     def change_status(self, number: str, status: str, memo: str | None = None) -> WorkOrder:
         if status not in TRANSITIONS:  # refused before anything is asked of Maximo
@@ -388,15 +370,11 @@ class MaximoCMMS(CMMSBackend):
             "restype": "HARD",
             "requireddate": datetime.now(UTC).replace(microsecond=0).isoformat(),
         }
-        response = self.api.call(
-            "POST",
-            self.api.os_url("mxapiinvres"),
+        created = self.api.create(
+            "mxapiinvres",
             f"reservation of {quantity} x {part_number} in {storeroom} for work order {work_order}",
-            body=body,
-            headers={"properties": RESERVATION_SELECT},
-        )
-        created = self.api.created(
-            response, f"the reservation of {part_number} for work order {work_order}", RESERVATION_SELECT
+            body,
+            RESERVATION_SELECT,
         )
         request_number = to_int(created.get("requestnum"))
         if request_number is None:

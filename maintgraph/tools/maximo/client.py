@@ -123,8 +123,10 @@ class MaximoClient:
             seen.add(url)
         return members[:limit] if limit is not None else members
 
-    def created(self, response: httpx.Response, what: str, select: str) -> dict[str, Any]:
-        """The record a create returned (``properties`` header), or the one its Location names."""
+    def create(self, os_name: str, what: str, body: Mapping[str, Any], select: str) -> dict[str, Any]:
+        """POST a new record (never retried) and answer it as Maximo stored it: the record the
+        ``properties`` header asks back, or the one the answer's Location names."""
+        response = self.call("POST", self.os_url(os_name), what, body=body, headers={"properties": select})
         data = self._json(response, what) if response.content.strip() else {}
         if data:
             return data

@@ -69,14 +69,21 @@ def test_empty_and_enormous_questions_are_refused_with_the_limit(assistant):
 
 
 def test_a_failing_tool_is_reported_and_the_rest_still_answers(assistant):
+    from dataclasses import replace
+
     from maintgraph.agent.session import Assistant
     from maintgraph.errors import ServiceUnavailable
+    from maintgraph.retrieval.knowledge_graph import Isolation
 
-    def down(**_):
+    def down():
         raise ServiceUnavailable("graph store unreachable (connection refused)")
 
-    parts = assistant.parts
-    broken = type(parts)(**{**parts.__dict__, "toolbox": {**parts.toolbox, ("graph", "isolation"): down}})
+    class Unreachable(Isolation):
+        def run(self, args):
+            down()
+
+    context = assistant.context
+    broken = replace(context, retrievers=context.retrievers.replaced(Unreachable(None)))
     other = Assistant(broken, assistant.graph.checkpointer, None, assistant.approvals)
     result = other.ask("P-101 drive-end bearing is running hot, what should I check?", thread())
     assert "Could not check: graph isolation: graph store unreachable (connection refused)" in result.answer
@@ -228,8 +235,8 @@ def test_the_evidence_is_still_shown_when_the_model_server_is_down(plant_setting
     served = open_assistant(
         plant_settings.model_copy(update={"llm_port": free_port(), "llm_max_retries": 0}), adapter=""
     )  # the base model, whose listing is cached below
-    served.parts.llm._cache.served = {plant_settings.llm_model: None}  # skip the model listing: the server is gone
-    assert isinstance(served.parts.llm, LLMClient)
+    served.context.llm._cache.served = {plant_settings.llm_model: None}  # skip the model listing: the server is gone
+    assert isinstance(served.context.llm, LLMClient)
     try:
         result = served.ask("When was the last PM on P-401?", thread())
     finally:

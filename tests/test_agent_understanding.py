@@ -7,13 +7,17 @@ import uuid
 
 import pytest
 
-from maintgraph.agent.evidence import Evidence, check_citations
+from maintgraph.agent.synthesis import check_citations
 from maintgraph.agent.understand import classify, understand
 from maintgraph.graph.falkordb import FalkorDBStore
 from maintgraph.graph.linking import EntityLinker
 from maintgraph.graph.loaders import load_paths
+from maintgraph.retrieval.base import Call, Evidence
+from maintgraph.retrieval.registry import Retrievers
 
 from .conftest import REPO
+
+KNOWN = Retrievers()  # every retriever kind, none configured: what the plan and the router read
 
 
 @pytest.fixture(scope="module")
@@ -71,7 +75,12 @@ def test_a_tag_that_names_no_asset_is_reported_with_the_nearest_real_ones(linker
 
 EVIDENCE = [
     Evidence("doc:nfw-plant-docs:manuals/p101.md#12", "doc", "Give the DE bearing 20 g of EP2 grease."),
-    Evidence("wo:WO-25-00077", "wo", "P-101 DE BRG TEMP 88C AFTR PM - OVERGREASED?? PURGED"),
+    Evidence(
+        "wo:WO-25-00077",
+        "wo",
+        "WO-25-00077 on P-101: CM CLOSE, reported 2025-05-20, finished 2025-05-20, "
+        "code OHE: P-101 DE BRG TEMP 88C AFTR PM - OVERGREASED?? PURGED",
+    ),
 ]
 
 
@@ -107,8 +116,9 @@ def test_a_fully_cited_answer_passes_unchanged():
 
 
 def test_retrieved_facts_become_citable_evidence(plant_graph):
-    from maintgraph.agent.evidence import from_graph_result, from_work_orders
     from maintgraph.graph.queries import failure_modes
+    from maintgraph.retrieval.cmms import from_work_orders
+    from maintgraph.retrieval.knowledge_graph import from_graph_result
 
     modes = from_graph_result(failure_modes(plant_graph, "P-101"))
     assert modes and all(e.id.startswith("graph:FMEAEntry:") and e.kind == "graph" for e in modes)
@@ -126,11 +136,11 @@ def test_retrieved_facts_become_citable_evidence(plant_graph):
 
 
 @pytest.fixture
-def toolbox(plant_graph, pg_conninfo):
+def retrievers(plant_graph, pg_conninfo):
     import psycopg
     from psycopg.rows import dict_row
 
-    from maintgraph.agent.plan import build_toolbox
+    from maintgraph.retrieval.registry import Backends, build_retrievers
     from maintgraph.tools.cmms_import import import_cmms
     from maintgraph.tools.cmms_tools import Approvals, CMMSTools
     from maintgraph.tools.postgres_cmms import PostgresCMMS
@@ -138,37 +148,38 @@ def toolbox(plant_graph, pg_conninfo):
     with psycopg.connect(pg_conninfo, row_factory=dict_row) as conn:
         import_cmms(conn, REPO / "data" / "plant", "plant")
     backend = PostgresCMMS(pg_conninfo)
-    yield build_toolbox(graph=plant_graph, cmms=CMMSTools(backend, Approvals(b"x")))
+    yield build_retrievers(Backends(graph=plant_graph, cmms=CMMSTools(backend, Approvals(b"x"))))
     backend.close()
 
 
 def test_the_plan_follows_the_intent_and_always_fetches_isolation_for_work(linker):
-    from maintgraph.agent.plan import plan
-
-    hot = [str(c) for c in plan(understand("P-101 drive-end bearing is running hot, what should I check?", linker))]
+    hot = [
+        str(c) for c in KNOWN.plan(understand("P-101 drive-end bearing is running hot, what should I check?", linker))
+    ]
     assert hot[0].startswith("docs.search(") and "tags=('P-101',)" in hot[0]
     # "running hot" links the failure mode OHE: its FMEA entries, the fix for it, and isolation first.
     assert "graph.failure_modes(tag='P-101')" in hot and "graph.failure_mode_fix(mode='OHE', tag='P-101')" in hot
     assert hot[1] == "graph.isolation(tag='P-101')"
     assert "cmms.asset_history(asset_tag='P-101')" in hot and "graph.equipment_neighbourhood(tag='P-101')" in hot
-    noisy = [str(c) for c in plan(understand("P-101 is making a grinding noise", linker))]
+    noisy = [str(c) for c in KNOWN.plan(understand("P-101 is making a grinding noise", linker))]
     assert any(c.startswith("graph.symptom_causes(") and "symptom='grinding noise'" in c for c in noisy)
-    history = [str(c) for c in plan(understand("When was the last PM on P-401?", linker))]
+    history = [str(c) for c in KNOWN.plan(understand("When was the last PM on P-401?", linker))]
     assert "cmms.pm_status(asset_tag='P-401')" in history
     assert not any("equipment_neighbourhood" in c for c in history)  # no physical work asked for
-    parts = [str(c) for c in plan(understand("Do we have BRG-6312-C3 in stores?", linker))]
+    parts = [str(c) for c in KNOWN.plan(understand("Do we have BRG-6312-C3 in stores?", linker))]
     assert "cmms.part_availability(part_number='BRG-6312-C3')" in parts
     assert not any("community_reports" in c for c in hot + noisy + history + parts)
     # A question across the plant (no asset named) also reads the communities' reports: the global route.
     themes = "What are the recurring failure themes across the plant?"
-    assert f"docs.community_reports(query={themes!r})" in [str(c) for c in plan(understand(themes, linker))]
-    assert not any(c.name == "community_reports" for c in plan(understand(themes, linker), global_route=False))
+    assert f"docs.community_reports(query={themes!r})" in [str(c) for c in KNOWN.plan(understand(themes, linker))]
+    assert not any(
+        c.name == "community_reports" for c in KNOWN.plan(understand(themes, linker), skip=["community_reports"])
+    )
 
 
 def test_every_plant_wide_evaluation_question_takes_the_global_route(linker):
     """The plant_wide set measures the global route: each of its questions must reach it (a question
     that linked an asset or missed the plant-wide words would score the ordinary route instead)."""
-    from maintgraph.agent.plan import plan
     from maintgraph.evals.sets import resolve_set
 
     items = resolve_set("plant_wide").items
@@ -176,16 +187,14 @@ def test_every_plant_wide_evaluation_question_takes_the_global_route(linker):
     missed = [
         i.question
         for i in items
-        if not any(c.name == "community_reports" for c in plan(understand(i.question, linker)))
+        if not any(c.name == "community_reports" for c in KNOWN.plan(understand(i.question, linker)))
     ]
     assert missed == []
 
 
-def test_running_a_plan_collects_citable_evidence_within_a_budget(linker, toolbox):
-    from maintgraph.agent.plan import PlannedCall, plan, run_plan
-
-    calls = plan(understand("P-101 drive-end bearing is running hot, what should I check?", linker))
-    done = run_plan(calls, toolbox)
+def test_running_a_plan_collects_citable_evidence_within_a_budget(linker, retrievers):
+    calls = KNOWN.plan(understand("P-101 drive-end bearing is running hot, what should I check?", linker))
+    done = retrievers.run_plan(calls)
     # Document search was not offered here: reported as not checked, the rest answered.
     assert done.not_checked == ["docs search: no such tool"]
     ids = [e.id for e in done.evidence]
@@ -193,8 +202,8 @@ def test_running_a_plan_collects_citable_evidence_within_a_budget(linker, toolbo
     assert any("LOTOProcedure" in e.id for e in done.evidence)  # isolation is part of the evidence
     assert len(ids) == len(set(ids))
     # A repeated call is skipped, calls over the budget are not made, a failing one is named.
-    unknown = PlannedCall("graph", "failure_modes", (("tag", "P-999"),))
-    again = run_plan([calls[1], calls[1], unknown, *calls[2:]], toolbox, budget=2)
+    unknown = Call("graph", "failure_modes", (("tag", "P-999"),))
+    again = retrievers.run_plan([calls[1], calls[1], unknown, *calls[2:]], budget=2)
     assert again.skipped[0].endswith("(repeated)") and any("budget of 2" in s for s in again.skipped)
     assert len(again.not_checked) == 1 and "P-999" in again.not_checked[0]
 
@@ -210,19 +219,20 @@ def test_ask_cli_refuses_an_empty_question_before_touching_any_service(tmp_path)
 
 
 def test_the_router_judges_the_models_tool_choice(linker):
-    from maintgraph.agent.plan import plan
-    from maintgraph.agent.routing import judge, offered_tools
+    from maintgraph.agent.routing import judge
 
     seen = understand("P-101 drive-end bearing is running hot, what should I check?", linker)
-    planned = plan(seen)
-    assert judge("failure_modes", {"tag": "P-101"}, seen, planned).verdict == "agrees"
-    added = judge("shared_components", {"tag": "P-101"}, seen, planned)
+    planned = KNOWN.plan(seen)
+    assert judge(KNOWN, "failure_modes", {"tag": "P-101"}, seen, planned).verdict == "agrees"
+    added = judge(KNOWN, "shared_components", {"tag": "P-101"}, seen, planned)
     assert added.verdict == "added" and str(added.call) == "graph.shared_components(tag='P-101')"
-    assert "does not answer a diagnose question" in judge("pm_status", {"asset_tag": "P-101"}, seen, planned).reason
-    assert judge("failure_modes", {"tag": "P-999"}, seen, planned).verdict == "rejected"  # not a linked entity
-    assert judge("drop_everything", {}, seen, planned).verdict == "rejected"
+    assert (
+        "does not answer a diagnose question" in judge(KNOWN, "pm_status", {"asset_tag": "P-101"}, seen, planned).reason
+    )
+    assert judge(KNOWN, "failure_modes", {"tag": "P-999"}, seen, planned).verdict == "rejected"  # not a linked entity
+    assert judge(KNOWN, "drop_everything", {}, seen, planned).verdict == "rejected"
     # The schemas offered to the model only admit what entity linking found.
-    schemas = {tool.name: tool.spec()["function"]["parameters"] for tool in offered_tools(seen)}
+    schemas = {tool.name: tool.spec()["function"]["parameters"] for tool in KNOWN.offered_tools(seen)}
     tag = schemas["failure_modes"]["properties"]["tag"]
     assert tag.get("enum", [tag.get("const")]) == ["P-101"]  # one choice is written as a const
     assert "part_availability" not in schemas  # no part was named
@@ -266,13 +276,13 @@ def test_the_period_a_question_asks_about_is_half_open(text, period):
 
 
 def test_a_period_turns_history_into_counts_over_it(linker):
-    from maintgraph.agent.plan import plan
-
-    counted = [str(c) for c in plan(understand("How many corrective work orders did P-101 have in 2025?", linker))]
+    counted = [
+        str(c) for c in KNOWN.plan(understand("How many corrective work orders did P-101 have in 2025?", linker))
+    ]
     assert ("cmms.count_work_orders(asset_tag='P-101', date_from='2025-01-01', date_to='2026-01-01', "
             "wo_type='CM')") in counted  # fmt: skip
-    events = [str(c) for c in plan(understand("P-101 alerts and anomalies in May 2026 by day?", linker))]
+    events = [str(c) for c in KNOWN.plan(understand("P-101 alerts and anomalies in May 2026 by day?", linker))]
     summary = "cmms.event_summary(asset_tag='P-101', date_from='2026-05-01'"
     assert any(c.startswith(summary) and "'ALERT', 'ANOMALY'" in c for c in events)
-    plain = [str(c) for c in plan(understand("When was the last PM on P-101?", linker))]
+    plain = [str(c) for c in KNOWN.plan(understand("When was the last PM on P-101?", linker))]
     assert not any("count_work_orders" in c or "event_summary" in c for c in plain)

@@ -95,7 +95,7 @@ def test_reports_are_written_by_the_model_stored_on_their_communities_and_found_
     asking = open_assistant(settings.model_copy(update={"llm_answer_tokens": 48}))
     try:
         mapped = asking.ask("Which failure mechanisms dominate across the plant?", "global-2")
-        scored = [c for c in asking.parts.llm.calls if c.kind == "structured"]
+        scored = [c for c in asking.context.llm.calls if c.kind == "structured"]
     finally:
         asking.close()
     assert len(scored) >= len(run.reported)  # one scoring call per report, more where one was repaired
@@ -138,10 +138,10 @@ def test_the_global_route_follows_up_on_the_assets_a_report_covers_nearest_the_q
     where they changed; the best report's assets nearest the question are looked up in the graph."""
     from dataclasses import replace
 
-    from maintgraph.agent.evidence import from_graph_result
-    from maintgraph.agent.global_search import FOLLOWUP_FACTS, MappedReport, follow_ups
     from maintgraph.graph import queries
     from maintgraph.ingest.entity_vectors import index_entities
+    from maintgraph.retrieval.community_reports import FOLLOWUP_FACTS, MappedReport, follow_ups
+    from maintgraph.retrieval.knowledge_graph import from_graph_result
     from maintgraph.search.graphrag_vectors import entity_index, nearest
     from maintgraph.services import Services
 

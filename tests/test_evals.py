@@ -350,10 +350,10 @@ def test_with_the_served_model_a_run_records_tokens_the_judge_and_the_adapter(pl
     store = EvalStore(Services(settings).pg_conninfo())
     served = open_assistant(settings, adapter="house-style")
     try:
-        parts = served.parts
-        contestants = [runner.agent_contestant(served), runner.vector_only_contestant(parts)]
-        run_id = runner.evaluate(store, [few], contestants, {"model": parts.current_versions},
-                                 judge=runner.model_judge(parts.llm, settings.llm_model))  # fmt: skip
+        context = served.context
+        contestants = [runner.agent_contestant(served), runner.vector_only_contestant(context)]
+        run_id = runner.evaluate(store, [few], contestants, {"model": context.current_versions},
+                                 judge=runner.model_judge(context.llm, settings.llm_model))  # fmt: skip
         run = store.complete_run(run_id)
         rows = store.results(run_id, "agent")
     finally:

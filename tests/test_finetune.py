@@ -279,12 +279,12 @@ def test_the_pipeline_trains_an_adapter_vllm_serves_that_changes_answers_and_pro
         assert promoted.returncode == 0, promoted.stderr
         assert active.name() == result.adapter
         turn = agent.ask("What drives P-501?", "ft-promoted")
-        assert agent.parts.llm.calls[-1].model == result.adapter  # the model actually called
+        assert agent.context.llm.calls[-1].model == result.adapter  # the model actually called
         assert agent.traces.get(turn.trace_id).model["adapter"] == result.adapter
         undone, now = adapters.rollback(settings)
         assert undone == result.adapter and now == before
         turn = agent.ask("What drives P-501?", "ft-rolled-back")
-        assert agent.parts.llm.calls[-1].model == (before or settings.llm_model)  # None: the base model
+        assert agent.context.llm.calls[-1].model == (before or settings.llm_model)  # None: the base model
         assert agent.traces.get(turn.trace_id).model["adapter"] == before
     finally:
         agent.close()

@@ -4,7 +4,7 @@ as helpful, best first, in the report's own words."""
 
 from __future__ import annotations
 
-from maintgraph.agent.global_search import parse_report, reduce_reports
+from maintgraph.retrieval.community_reports import parse_report, reduce_reports
 
 # A report as graphrag's full_content and the product's "covers" line store it.
 STORED = """# Chemical dosing pumps

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import re
 
-from maintgraph.agent.evidence import Evidence
 from maintgraph.agent.understand import Understanding
+from maintgraph.retrieval.base import Evidence
 
 MIN_EVIDENCE = 3
 MIN_OVERLAP = 0.25  # share of the question's content words a document hit must contain

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -19,7 +20,8 @@ from typing import Any, Literal
 
 from langgraph.types import Command
 
-from maintgraph.agent.graph import AgentParts, build_agent, checked_question
+from maintgraph.agent.context import AgentContext
+from maintgraph.agent.graph import build_agent
 from maintgraph.agent.guards import NoGuards
 from maintgraph.agent.state import Turn, new_turn
 from maintgraph.agent.synthesis import prompt_chars
@@ -29,14 +31,17 @@ from maintgraph.errors import MaintgraphError
 
 log = logging.getLogger(__name__)
 
+MAX_QUESTION_CHARS = 2000
+CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # tab and line breaks are allowed
+
 # The types a checkpoint may hold besides JSON: LangGraph refuses to load unlisted classes.
 CHECKPOINT_TYPES = [
-    ("maintgraph.agent.evidence", "Evidence"),
+    ("maintgraph.retrieval.base", "Evidence"),
     ("maintgraph.agent.understand", "Understanding"),
     ("maintgraph.graph.linking", "Candidate"),
     ("maintgraph.graph.linking", "Mention"),
-    ("maintgraph.agent.plan", "PlannedCall"),
-    ("maintgraph.agent.plan", "ToolCallRecord"),
+    ("maintgraph.retrieval.base", "Call"),
+    ("maintgraph.retrieval.base", "ToolCallRecord"),
 ]
 
 
@@ -66,12 +71,12 @@ class TurnResult:
 
 
 class Assistant:
-    def __init__(self, parts: AgentParts, checkpointer: Any, traces: TraceStore | None = None,
+    def __init__(self, context: AgentContext, checkpointer: Any, traces: TraceStore | None = None,
                  approvals: Any = None, closers: list[Any] | None = None, locks: Any = None,
                  audit: Any = None) -> None:  # fmt: skip
-        self.parts = parts
+        self.context = context
         self.locks = locks  # a Postgres pool for the per-conversation decision lock
-        self.graph = build_agent(parts, checkpointer)
+        self.graph = build_agent(checkpointer)
         self.traces = traces
         self.audit = audit  # the guard audit log (maintgraph.guardrails.audit.AuditLog)
         self.approvals = approvals
@@ -136,7 +141,8 @@ class Assistant:
         status: Status = "failed"
         snapshot = None
         try:
-            for mode, chunk in self.graph.stream(payload, config, stream_mode=["updates", "custom"]):
+            stream = self.graph.stream(payload, config, context=self.context, stream_mode=["updates", "custom"])
+            for mode, chunk in stream:
                 if mode == "custom" and "token" in chunk:
                     yield Event("token", text=chunk["token"])
                 elif mode == "updates":
@@ -154,7 +160,7 @@ class Assistant:
                 values = {}
             values = {**values, "question": values.get("question") or question}
             seconds = time.perf_counter() - started
-            trace = trace_of(values, thread_id, started_at, seconds, status, self.parts.current_versions, decision)
+            trace = trace_of(values, thread_id, started_at, seconds, status, self.context.current_versions, decision)
             if self.traces is not None:
                 try:
                     self.traces.record(trace)
@@ -221,19 +227,18 @@ def open_assistant(settings: Any, use_model: bool = True, adapter: str | None = 
     looked up on every turn so that ``maintgraph adapters promote`` and ``rollback`` apply at once.
     ``record_traces`` False: questions the product asks itself (building supervision sets) are
     not users' turns and leave no trace."""
-    from maintgraph.agent.evidence import from_graph_result
-    from maintgraph.agent.global_search import global_search
-    from maintgraph.agent.plan import build_toolbox
     from maintgraph.graph import queries
-    from maintgraph.graph.communities import REPORT_DOC_TYPE
     from maintgraph.graph.linking import EntityLinker
     from maintgraph.graph.store import open_graph_store
     from maintgraph.guardrails.audit import AuditLog
     from maintgraph.guardrails.guard import PlantGuards
     from maintgraph.llm.client import LLMClient
+    from maintgraph.retrieval.community_reports import ReportSearch
+    from maintgraph.retrieval.documents import DocumentIndex
+    from maintgraph.retrieval.registry import Backends, build_retrievers
     from maintgraph.search.embeddings import build_embedder
     from maintgraph.search.graphrag_vectors import entity_index, nearest
-    from maintgraph.search.store import DocumentStore, SearchFilters
+    from maintgraph.search.store import DocumentStore
     from maintgraph.services import Services
     from maintgraph.tools.cmms_tools import Approvals, CMMSTools, open_backend
 
@@ -241,31 +246,13 @@ def open_assistant(settings: Any, use_model: bool = True, adapter: str | None = 
     graph = open_graph_store(settings)
     documents = DocumentStore(conninfo, settings.connect_timeout_s)
     embedder = build_embedder(settings)
-    # Community reports answer plant-wide questions (the global route), not questions about one asset.
-    privacy = SearchFilters(privacy_classes=list(settings.search_privacy_classes),
-                            other_than_doc_types=[REPORT_DOC_TYPE])  # fmt: skip
-    reports_only = SearchFilters(privacy_classes=list(settings.search_privacy_classes), doc_types=[REPORT_DOC_TYPE])
-
-    def search(question: str, tags: list[str]) -> list[Any]:
-        vector = embedder.embed([question])[0]
-        return documents.search(question, vector, embedder.name, k=5, filters=privacy, boost_equipment=tags)
-
-    def reports(question: str) -> list[Any]:
-        vector = embedder.embed([question])[0]
-        k = settings.graphrag_global_reports
-        return documents.search(question, vector, embedder.name, k=k, filters=reports_only)
-
+    index = DocumentIndex(documents, embedder, tuple(settings.search_privacy_classes),
+                          reports_k=settings.graphrag_global_reports)  # fmt: skip
     llm = LLMClient(settings) if use_model else None
     model = None if adapter is None else adapter or settings.llm_model
     entities = entity_index(conninfo, embedder, settings.connect_timeout_s)
-
-    def plant_wide(question: str) -> list[Any]:  # GraphRAG's global route, with DRIFT-style follow-ups
-        return global_search(
-            question, reports, llm, model, followups=settings.graphrag_followups,
-            nearest_assets=lambda text, among, k: nearest(entities, embedder, text, among, k),
-            local=lambda tag: from_graph_result(queries.failure_modes(graph, tag)),
-        )  # fmt: skip
-
+    near = lambda text, among, k: nearest(entities, embedder, text, among, k)  # noqa: E731 - the entity index
+    reports = ReportSearch(index.reports, llm, model, nearest_assets=near, followups=settings.graphrag_followups)
     approvals = Approvals.for_data_dir(settings.data_dir)
     cmms = CMMSTools(open_backend(settings), approvals)
     saver, pool = open_checkpointer(conninfo, settings.connect_timeout_s)
@@ -275,9 +262,9 @@ def open_assistant(settings: Any, use_model: bool = True, adapter: str | None = 
     if settings.guard_enabled:
         guards = PlantGuards(plant_guard_config(settings, graph))
         guards.warm_up()  # ~15 s once (Presidio, spaCy): before the first question, not during it
-    parts = AgentParts(
+    context = AgentContext(
         linker=EntityLinker.from_store(graph),
-        toolbox=build_toolbox(graph=graph, search=search, cmms=cmms, global_search=plant_wide),
+        retrievers=build_retrievers(Backends(graph=graph, documents=index, cmms=cmms, reports=reports)),
         drive_train=lambda tag: queries.drive_train(graph, tag), cmms=cmms,
         llm=llm,
         model=model,
@@ -296,7 +283,7 @@ def open_assistant(settings: Any, use_model: bool = True, adapter: str | None = 
         entities.close,
         getattr(cmms.backend, "close", lambda: None),
     ]
-    return Assistant(parts, saver, traces if record_traces else None, approvals, closers=closers, locks=pool,
+    return Assistant(context, saver, traces if record_traces else None, approvals, closers=closers, locks=pool,
                      audit=audit)  # fmt: skip
 
 
@@ -349,3 +336,16 @@ def model_versions(settings: Any, adapter: str | None = None) -> dict[str, Any]:
     if used:
         versions.update(adapter=used.name, adapter_sha256=used.sha256, adapter_rank=used.rank)
     return versions
+
+
+def checked_question(question: str) -> str:
+    question = question.strip()
+    if not question:
+        raise MaintgraphError("the question is empty")
+    if len(question) > MAX_QUESTION_CHARS:
+        raise MaintgraphError(f"the question is {len(question)} characters long; the limit is {MAX_QUESTION_CHARS}")
+    control = CONTROL_CHARACTER.search(question)
+    if control:  # Postgres cannot store a NUL; no person types the others
+        raise MaintgraphError(f"the question holds a control character (U+{ord(control[0]):04X}) at position "
+                              f"{control.start() + 1}; remove it")  # fmt: skip
+    return question

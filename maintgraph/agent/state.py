@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from typing import Annotated, Any, TypedDict
 
-from maintgraph.agent.evidence import Evidence
-from maintgraph.agent.plan import PlannedCall, ToolCallRecord
 from maintgraph.agent.understand import Understanding
+from maintgraph.retrieval.base import Call, Evidence, Source, ToolCallRecord
 
 
 def gathered(old: list[Any] | None, new: list[Any] | None) -> list[Any]:
@@ -32,6 +31,13 @@ class Turn(TypedDict):
     tags: list[str]
 
 
+class Branch(TypedDict):
+    """One parallel retrieval branch: the calls of one source (the payload ``Send`` carries)."""
+
+    source: Source
+    calls: list[Call]
+
+
 class AgentState(TypedDict, total=False):
     # -- the conversation, kept per thread by the checkpointer
     history: Annotated[list[Turn], gathered]
@@ -41,7 +47,7 @@ class AgentState(TypedDict, total=False):
     blocked: str  # why the input guard refused the question ("" when it passed)
     understanding: Understanding | None
     route: dict[str, Any]  # intent, plan, the model's tool choice and the router's verdict
-    calls: list[PlannedCall]  # what the retrieval branches run (set by route and reformulate)
+    calls: list[Call]  # what the retrieval branches run (set by route and reformulate)
     reformulated: str  # the reformulated document query, once ("" before)
     evidence: Annotated[list[Evidence], gathered]
     records: Annotated[list[ToolCallRecord], gathered]

@@ -9,23 +9,19 @@ the model's answer does not cite them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from maintgraph.agent.evidence import Evidence, check_citations
-from maintgraph.agent.plan import PHYSICAL, PLANT_WIDE
+from maintgraph.agent.prompts import ANSWER_SYSTEM, answer_question
 from maintgraph.agent.understand import Understanding
+from maintgraph.citations import doc_id, ground, keep_grounded
 from maintgraph.graph.communities import REPORT_SOURCE
+from maintgraph.retrieval.base import PHYSICAL, Evidence
+from maintgraph.retrieval.community_reports import PLANT_WIDE
 
 MAX_EVIDENCE_IN_PROMPT = 12
 EXTRACTIVE_LINES = 8
 LINE_CHARS = 400
-REPORT_EVIDENCE = f"doc:{REPORT_SOURCE}"
-SYSTEM = (
-    "You are a maintenance assistant. Answer the technician's question using ONLY the evidence listed. "
-    "After every fact put the id of its evidence in square brackets, exactly as listed, e.g. [wo:WO-25-00077]. "
-    "If the evidence includes a LOTO or isolation procedure, state isolation first. Never advise bypassing an "
-    "interlock or guard. If the evidence does not answer the question, say what is unknown."
-)
+REPORT_EVIDENCE = doc_id(REPORT_SOURCE)
 
 
 def is_isolation(item: Evidence) -> bool:
@@ -71,7 +67,7 @@ def messages(question: str, evidence: list[Evidence], max_chars: int = 4800,
     """The prompt: the best evidence (in the extractive answer's order), numbered by id, as much
     as fits ``max_chars``."""
     entries: list[str] = []
-    used = len(SYSTEM) + len(question)
+    used = len(ANSWER_SYSTEM) + len(question)
     focus, intent = (focus_terms(seen), seen.intent) if seen else ((), "")
     for item in ordered(evidence, focus, intent)[:MAX_EVIDENCE_IN_PROMPT]:
         entry = f"[{item.id}] {' '.join(item.text.split())[:LINE_CHARS]}"
@@ -80,8 +76,8 @@ def messages(question: str, evidence: list[Evidence], max_chars: int = 4800,
         entries.append(entry)
         used += len(entry) + 1
     listing = "\n".join(entries)
-    return [{"role": "system", "content": SYSTEM},
-            {"role": "user", "content": f"Evidence:\n{listing}\n\nQuestion: {question}"}]  # fmt: skip
+    return [{"role": "system", "content": ANSWER_SYSTEM},
+            {"role": "user", "content": answer_question(listing, question)}]  # fmt: skip
 
 
 def line(item: Evidence) -> str:
@@ -111,6 +107,40 @@ def extractive_answer(
     if not chosen:
         return "I found nothing in the documents, the equipment graph or the CMMS that answers this.", []
     return "From the plant's records:\n" + "\n".join(line(e) for e in chosen), [e.id for e in chosen]
+
+
+@dataclass
+class CitationCheck:
+    answer: str  # what may be shown: the kept claims, plus a note on what was removed
+    kept: list[str] = field(default_factory=list)
+    removed: list[tuple[str, str]] = field(default_factory=list)  # (claim, why)
+    cited: list[str] = field(default_factory=list)  # evidence ids the kept answer cites, in order
+
+    @property
+    def grounded(self) -> bool:
+        return not self.removed
+
+
+WHY_REMOVED = {
+    "unknown_citation": lambda c: f"cites {', '.join(c.missing)}, which was not retrieved",
+    "uncited_fact": lambda c: "states a fact without a citation",
+    "number_not_in_evidence": lambda c: f"quotes {', '.join(c.unsupported)}, which the evidence it cites does not",
+}
+
+
+def check_citations(answer: str, evidence: list[Evidence]) -> CitationCheck:
+    """The model's answer less every claim :func:`maintgraph.citations.ground` finds ungrounded
+    (the rules the ``grounded`` guard applies too), and a note saying how many were left out, so
+    that a small model cannot slip an invented fact into an answer."""
+    claims = ground(answer, {e.id: e.text for e in evidence})
+    kept = [c for c in claims if c.grounded]
+    check = CitationCheck(answer=keep_grounded(answer, claims).strip(), kept=[c.text.strip() for c in kept])
+    check.removed = [(c.text.strip(), WHY_REMOVED[c.problem](c)) for c in claims if c.problem]
+    check.cited = list(dict.fromkeys(i for c in kept for i in c.cited))
+    if check.removed:
+        check.answer += (f"\n\n({len(check.removed)} statement(s) left out: the evidence retrieved does not "
+                         "support them.)")  # fmt: skip
+    return check
 
 
 @dataclass

@@ -12,12 +12,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal
+from typing import Any
 
 from maintgraph.agent.periods import find_period
+from maintgraph.citations import TAG_IN_TEXT
 from maintgraph.graph.linking import Candidate, EntityLinker, Mention
-
-Intent = Literal["work_order", "parts", "history", "procedure", "diagnose", "general"]
+from maintgraph.retrieval.base import Intent
 
 # First match wins, most specific first: "raise a work order for the hot bearing" is a work
 # order, not a diagnosis; "do we have a seal for P-102" is a parts question.
@@ -70,8 +70,6 @@ COMMON = frozenset(
     "years month months day days meant mean fitted fit please tell give show know exactly current "
     "currently usual usually likely today going happen happened want wants".split()
 )  # fmt: skip
-# What an equipment tag looks like on this kind of plant: P-101, XV-201, AIT-401, HX301.
-TAG_LIKE = re.compile(r"(?<![\w-])[A-Z]{1,4}-?\d{2,4}[A-Z]?(?![\w-])")  # not inside BRG-6312-C3
 FAILURE_LABELS = ("FailureMode", "Symptom", "FailureMechanism")
 
 
@@ -128,7 +126,7 @@ def understand(question: str, linker: EntityLinker) -> Understanding:
     }
     unknown = {
         word: linker.nearest(word)
-        for word in dict.fromkeys(TAG_LIKE.findall(question))
+        for word in dict.fromkeys(TAG_IN_TEXT.findall(question))
         if word.upper().replace("-", "") not in known and not linker.resolve(word, "Equipment")
     }
     period = find_period(question)

@@ -10,6 +10,8 @@ explicit decision and resumes the paused run with it (see :class:`Decision`).
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from typing import Any
 
@@ -63,3 +65,25 @@ def checked_draft(cmms: Any, draft: WorkOrderDraft) -> tuple[WorkOrderDraft, dic
 def _clip(text: str, limit: int) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def draft_fingerprint(order: dict[str, Any]) -> str:
+    """Names a draft, so a chat button shown for an older draft cannot decide a newer one."""
+    return hashlib.sha256(json.dumps(order, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def describe_draft(order: dict[str, Any]) -> str:
+    draft = order["draft"]
+    lines = [f"Draft work order for {draft['asset_tag']} ({order['asset']}), waiting for approval:",
+             f"  type {draft['wo_type']}, priority {draft['priority']}: {draft['description']}"]  # fmt: skip
+    if draft.get("problem_code"):
+        lines.append(f"  failure code {draft['problem_code']}")
+    if draft.get("long_text"):
+        lines.append(f"  details: {draft['long_text']}")
+    if order.get("note"):
+        lines.append(f"  note: {order['note']}")
+    open_now = order.get("open_work_orders_on_asset") or []
+    if open_now:
+        listed = ", ".join(f"{w['number']} {w['description']}" for w in open_now)
+        lines.append(f"  already open on this asset: {listed}")
+    return "\n".join(lines)

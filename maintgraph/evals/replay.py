@@ -18,17 +18,17 @@ from __future__ import annotations
 import difflib
 import logging
 import statistics
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from typing import Any, Literal
 
-from maintgraph.agent.evidence import Evidence
-from maintgraph.agent.plan import Toolbox, planned_call
 from maintgraph.agent.traces import Trace, TraceStore
 from maintgraph.errors import MaintgraphError
-from maintgraph.evals.metrics import answered_turn, parse_call, percentile
+from maintgraph.evals.metrics import answered_turn, percentile
 from maintgraph.evals.report import Report, Section, Table, excerpt, latency_chart
 from maintgraph.evals.runner import progress_over
 from maintgraph.evals.store import EvalStore
+from maintgraph.retrieval.base import Evidence, Retriever
+from maintgraph.retrieval.registry import Retrievers
 
 log = logging.getLogger(__name__)
 
@@ -42,25 +42,25 @@ def replayable(trace: Trace) -> bool:
     return trace.status != "failed" and "decision" not in trace.route and not trace.thread_id.startswith("replay-")
 
 
-def recorded_toolbox(trace: Trace, live: Toolbox) -> Toolbox:
-    """Every tool the agent knows, each answering from what ``trace`` recorded for the same call."""
+def recorded_retrievers(trace: Trace, live: Retrievers) -> Retrievers:
+    """Every retriever the agent knows, each answering from what ``trace`` recorded for the same call."""
     answers = {call["call"]: call for call in trace.tool_calls}
-    names = set(live) | {tuple(parse_call(c["call"])[0].split(".", 1)) for c in trace.tool_calls}
 
-    def tool(source: str, name: str) -> Any:
-        def answer(**kwargs: Any) -> list[Evidence]:
-            key = str(planned_call(source, name, **kwargs))  # type: ignore[arg-type]
-            recorded = answers.get(key)
-            if recorded is None:
-                raise MaintgraphError(f"{key} is not in the recording")
-            if recorded.get("error"):
-                raise MaintgraphError(recorded["error"])
-            return [Evidence(r["id"], KINDS[r["id"].split(":", 1)[0]], r["text"], r.get("title", ""))  # type: ignore[arg-type]
-                    for r in recorded["results"]]  # fmt: skip
+    def recorded(kind: type[Retriever[Any]]) -> Retriever[Any]:
+        class Recorded(kind):  # type: ignore[valid-type,misc]
+            def run(self, args: Any) -> list[Evidence]:
+                key = str(kind.call(**args.model_dump()))
+                found = answers.get(key)
+                if found is None:
+                    raise MaintgraphError(f"{key} is not in the recording")
+                if found.get("error"):
+                    raise MaintgraphError(found["error"])
+                return [Evidence(r["id"], KINDS[r["id"].split(":", 1)[0]], r["text"], r.get("title", ""))  # type: ignore[arg-type]
+                        for r in found["results"]]  # fmt: skip
 
-        return answer
+        return Recorded(None)
 
-    return {(source, name): tool(source, name) for source, name in names}  # type: ignore[misc]
+    return Retrievers({kind.name: recorded(kind) for kind in live.kinds}, live.kinds)
 
 
 def unregistered(trace: Trace, known: set[str]) -> str | None:
@@ -110,10 +110,11 @@ def replay(store: EvalStore, traces: TraceStore, assistant: Any, selected: list[
                   "skipped": skipped}  # fmt: skip
         run_id, done = store.start("replay", config), set()
     todo = [t for t in selected if replayable(t) and t.id not in skipped and t.id not in done]
-    live = assistant.parts.toolbox
+    live = assistant.context
     try:
         for trace in progress_over(todo, progress, f"{run_id}: replaying"):
-            assistant.parts.toolbox = recorded_toolbox(trace, live) if tools == "recorded" else live
+            if tools == "recorded":
+                assistant.context = replace(live, retrievers=recorded_retrievers(trace, live.retrievers))
             result = assistant.ask(trace.question, f"replay-{run_id}-{trace.thread_id}")
             replayed = traces.get(result.trace_id) if result.trace_id else None
             if replayed is None:
@@ -126,7 +127,7 @@ def replay(store: EvalStore, traces: TraceStore, assistant: Any, selected: list[
         store.mark(run_id, "interrupted")
         raise
     finally:
-        assistant.parts.toolbox = live
+        assistant.context = live
     store.finish(run_id, {"replay": summarise_replay(store.results(run_id), skipped)})
     return run_id
 

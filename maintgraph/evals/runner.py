@@ -24,11 +24,12 @@ from typing import TYPE_CHECKING, Any
 
 from maintgraph.errors import MaintgraphError
 from maintgraph.evals.metrics import Answered, answered_turn, result_row, summarise
+from maintgraph.evals.prompts import JUDGE_SYSTEM, JUDGE_USER
 from maintgraph.evals.sets import EvalItem, EvalSet
 from maintgraph.evals.store import EvalStore
 
 if TYPE_CHECKING:
-    from maintgraph.agent.graph import AgentParts
+    from maintgraph.agent.context import AgentContext
 
 log = logging.getLogger(__name__)
 
@@ -147,29 +148,29 @@ def no_global_contestant(assistant: Any) -> Contestant:
 
     from maintgraph.agent.session import Assistant
 
-    twin = Assistant(replace(assistant.parts, global_route=False), assistant.graph.checkpointer)
+    twin = Assistant(replace(assistant.context, global_route=False), assistant.graph.checkpointer)
     return agent_contestant(twin, name="agent-no-global")
 
 
-def vector_only_contestant(parts: AgentParts) -> Contestant:
+def vector_only_contestant(context: AgentContext) -> Contestant:
     """The agent's own document search (same store, k and filters) + the same answer composition,
     model and limits; the conversation's earlier questions are searched with the question, as a
     naive RAG would."""
     from maintgraph.agent.synthesis import finish, messages
     from maintgraph.agent.understand import Understanding
 
-    search, llm = parts.toolbox[("docs", "search")], parts.llm
+    search, llm = context.retrievers["search"], context.llm
 
     def answer(item: EvalItem, set_name: str) -> tuple[Answered, dict[str, str]]:
         started = time.perf_counter()
         query = " ".join([*item.context, item.question])
-        evidence = search(query=query, tags=())
+        evidence = search.run(search.Args(query=query))
         retrieved = time.perf_counter()
         draft, tokens = "", {}
         if llm is not None and evidence:
             try:
-                prompt = messages(item.question, evidence, parts.prompt_chars)
-                reply = llm.chat(prompt, model=parts.model, max_tokens=parts.answer_tokens)
+                prompt = messages(item.question, evidence, context.prompt_chars)
+                reply = llm.chat(prompt, model=context.model, max_tokens=context.answer_tokens)
                 draft, tokens = reply.text, {"prompt": reply.prompt_tokens or 0,
                                              "completion": reply.completion_tokens or 0}  # fmt: skip
             except MaintgraphError as exc:
@@ -201,11 +202,11 @@ def model_judge(llm: Any, model: str | None) -> Judge:
     response_format = {"type": "json_schema", "json_schema": {"name": "verdict", "schema": schema, "strict": True}}
 
     def judge(item: EvalItem, answered: Answered, evidence: dict[str, str]) -> float | None:
+        shown = "\n".join(f"- {t[:400]}" for t in _judged(answered, evidence))
         prompt = [
-            {"role": "system", "content": "You check answers against evidence. Count the answer's statements "
-             "that the evidence supports and those it does not. Reply with JSON only."},
-            {"role": "user", "content": "Evidence:\n" + "\n".join(f"- {t[:400]}" for t in _judged(answered, evidence))
-             + f"\n\nQuestion: {item.question}\nAnswer: {answered.answer[:1500]}"},
+            {"role": "system", "content": JUDGE_SYSTEM},
+            {"role": "user", "content": JUDGE_USER.format(evidence=shown, question=item.question,
+                                                          answer=answered.answer[:1500])},
         ]  # fmt: skip
         try:
             # The schema is enforced, but a small model pads it with whitespace: room for that.

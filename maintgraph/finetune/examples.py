@@ -21,14 +21,15 @@ import os
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from maintgraph.agent.evidence import Evidence
 from maintgraph.agent.synthesis import messages as synthesis_messages
 from maintgraph.errors import MaintgraphError
+from maintgraph.retrieval.base import Evidence
 
 LEADING_ENTRIES = 3  # evidence entries a template answer states
 SENTENCE_CHARS = 220
@@ -212,3 +213,24 @@ def write_examples(path: Path, examples: list[Example], card: dict[str, Any]) ->
         partial = target.with_name(f".{target.name}.partial")
         partial.write_text(text, encoding="utf-8")
         os.replace(partial, target)
+
+
+def export_approved(traces: Any, path: Path, since: datetime | None = None, prompt_chars: int = 2400) -> int:
+    """The answers people approved in ``traces`` (a ``TraceStore``; reviews from ``since`` on) as
+    chat examples at ``path``, with a data card naming the reviewers; returns how many."""
+    from maintgraph.agent.traces import ReviewStore
+
+    reviewed = ReviewStore(traces).approved(since.astimezone() if since else None)
+    if not reviewed:
+        raise MaintgraphError("no approved answers to export: review some with `maintgraph trace review ID --approve`")
+    examples = from_reviews(reviewed, prompt_chars)
+    reviewers = sorted({r.reviewer for _, r in reviewed})
+    card = {"name": path.name.split(".", 1)[0], "version": datetime.now().strftime("%Y%m%d%H%M%S"),
+            "description": f"{len(examples)} answers recorded by the agent and approved by people, exported from "
+                           "its traces (maintgraph finetune examples from-traces --approved)",
+            "sources": [f"agent traces reviewed {reviewed[0][1].reviewed_at:%Y-%m-%d} to "
+                        f"{reviewed[-1][1].reviewed_at:%Y-%m-%d}"],
+            "authors": ", ".join(reviewers), "licence": "the site's own data (internal use)",
+            "privacy_class": "internal", "intended_use": "supervision for the site's adapters"}  # fmt: skip
+    write_examples(path, examples, card)
+    return len(examples)

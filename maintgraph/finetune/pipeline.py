@@ -154,9 +154,13 @@ def for_registry(evaluation: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in evaluation.items() if k != "generation_rows"}
 
 
-def evaluate_registered(settings: Settings, config: TrainConfig, name: str, progress: bool = True) -> dict[str, Any]:
+def evaluate_registered(settings: Settings, config: TrainConfig, name: str, progress: bool = True,
+                        limit: int | None = None, generations: int | None = None) -> dict[str, Any]:  # fmt: skip
     """Evaluate (again) an adapter a run registered, on its own validation set and the config's
-    evaluation sets; the results replace its registry entry's."""
+    evaluation sets (``limit`` items per set and ``generations`` validation prompts, when given,
+    instead of the config's); the results replace its registry entry's."""
+    overrides = {k: v for k, v in (("limit", limit), ("generations", generations)) if v is not None}
+    config = config.model_copy(update={"evaluation": config.evaluation.model_copy(update=overrides)})
     entry = ModelRegistry(settings).adapter(name)
     if not entry.dataset:
         raise MaintgraphError(f"adapter {name!r} was not trained by a pipeline run: it has no validation set")
@@ -228,10 +232,10 @@ def evaluate_adapter(settings: Settings, config: TrainConfig, adapter: str, vali
                      progress: bool = True) -> dict[str, Any]:  # fmt: skip
     """Base vs adapter: validation generations, then the evaluation sets in one run (two contestants)."""
     from maintgraph.agent.session import open_assistant
+    from maintgraph.connections import pg_conninfo
     from maintgraph.evals.runner import Contestant, agent_contestant, evaluate
     from maintgraph.evals.sets import resolve_set
     from maintgraph.evals.store import EvalStore
-    from maintgraph.services import Services
 
     adapters.make_servable(settings, adapter)
     spec = config.evaluation
@@ -240,14 +244,14 @@ def evaluate_adapter(settings: Settings, config: TrainConfig, adapter: str, vali
     generated = generations(settings, adapter, validation[: spec.generations])
     sets = [resolve_set(name) for name in spec.sets]
     sets = [replace(s, items=s.items[: spec.limit or None]) for s in sets]
-    store = EvalStore(Services(settings).pg_conninfo(), settings.connect_timeout_s)
+    store = EvalStore(pg_conninfo(settings), settings.connect_timeout_s)
     opened = []
     try:
         for model in ("", adapter):  # "": the base model
             opened.append(open_assistant(settings, adapter=model))
         contestants = [Contestant("base", agent_contestant(opened[0], f"ft-base-{adapter}").answer),
                        Contestant("adapter", agent_contestant(opened[1], f"ft-{adapter}").answer)]  # fmt: skip
-        eval_config = {"model": opened[1].parts.current_versions, "adapter": adapter, "baseline": "base model",
+        eval_config = {"model": opened[1].context.current_versions, "adapter": adapter, "baseline": "base model",
                        "use_model": True, "judge": False, "note": f"finetune run {adapter}",
                        "contestants": ["base", "adapter"]}  # fmt: skip
         run_id = evaluate(store, sets, contestants, eval_config, progress=progress)

@@ -169,6 +169,18 @@ def resolve_set(name: str, shared_data: Path | None = None) -> EvalSet:
     return loaded
 
 
+def available_sets(shared_data: Path | None = None) -> list[tuple[str, EvalSet | MaintgraphError]]:
+    """Every set a run can name: those shipped in ``data/eval`` and AssetOpsBench, each loaded, or
+    the error that keeps it from loading."""
+    found: list[tuple[str, EvalSet | MaintgraphError]] = []
+    for name in [*sorted(p.name.removesuffix(".jsonl") for p in EVAL_DIR.glob("*.jsonl")), ASSETOPSBENCH]:
+        try:
+            found.append((name, resolve_set(name, shared_data)))
+        except MaintgraphError as exc:
+            found.append((name, exc))
+    return found
+
+
 # -- AssetOpsBench ---------------------------------------------------------------------------------
 
 # What each kind of verified answer asks of the CMMS: the tool a correct route calls.

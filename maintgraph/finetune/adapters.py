@@ -31,6 +31,39 @@ def register(settings: Settings, spec: AdapterSpec) -> AdapterSpec:
     return registry.adapter(spec.name)
 
 
+def register_folder(settings: Settings, name: str, path: Path, base: str, description: str = "") -> AdapterSpec:
+    """Register a PEFT adapter folder (``adapter_config.json`` + the weights) for ``base``; its
+    weights' sha256 is recorded now and checked at every load."""
+    import json
+
+    folder = path.expanduser().resolve()
+    try:
+        config = json.loads((folder / "adapter_config.json").read_text())
+        digest = sha256_of(folder / ADAPTER_WEIGHTS)
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"adapter {name!r}: {folder} is not a PEFT adapter folder ({exc})") from None
+    spec = AdapterSpec(name=name, base=base, path=str(folder), sha256=digest, rank=int(config.get("r", 8)),
+                       description=description)  # fmt: skip
+    ModelRegistry(settings).add(spec)
+    return spec
+
+
+def listing(settings: Settings) -> tuple[str | None, list[AdapterSpec]]:
+    """(the default adapter, None for the base model; every registered adapter)."""
+    return ActiveAdapter(settings).name(), list(ModelRegistry(settings).adapters.values())
+
+
+def describe(settings: Settings, name: str) -> dict[str, Any]:
+    """One adapter's registry entry (its weights' sha256 verified), whether it is the default,
+    and its promotions."""
+    registry = ModelRegistry(settings)
+    entry = registry.adapter(name).model_dump() | {"folder": str(registry.adapter_dir(name)), "sha256 verified": True}
+    active = ActiveAdapter(settings)
+    entry["default"] = active.name() == name
+    entry["promotions"] = [h for h in active.history() if h["adapter"] == name]
+    return entry
+
+
 def update(settings: Settings, name: str, **fields: Any) -> AdapterSpec:
     """Record ``fields`` in the adapter's site entry (a shipped adapter gets one, naming its
     folder by absolute path: a relative one would be read against the site registry's folder)."""

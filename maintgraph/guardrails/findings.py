@@ -7,7 +7,6 @@ from typing import Literal
 
 Check = Literal["pii", "injection", "unsafe", "grounded", "topic"]
 Action = Literal["block", "fix", "flag"]
-CHECKS: tuple[Check, ...] = ("pii", "injection", "unsafe", "grounded", "topic")
 
 
 @dataclass(frozen=True)

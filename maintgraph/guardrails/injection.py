@@ -25,7 +25,6 @@ from __future__ import annotations
 import base64
 import re
 import unicodedata
-from dataclasses import dataclass
 
 from maintgraph.guardrails.findings import Finding
 
@@ -268,12 +267,6 @@ HIDDEN_ORDER = re.compile(
     r"operator)s?\b|\bthe user\b"
 )
 SEGMENT = re.compile(r"(?:[^\n.!?]|(?<=\d)\.(?=\d))*(?:[.!?]+|\n|$)")
-
-
-@dataclass(frozen=True)
-class Reading:
-    text: str
-    original: str
 
 
 TAGS = {code: code - 0xE0000 for code in range(0xE0020, 0xE007F)}  # Unicode tag characters: invisible ASCII

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9(\"'\[])")
+_LIST_MARKER = re.compile(r"(?i)(?:[-*]\s*)?(?:step\s+)?\d{1,2}[.)]")  # "1." or "- Step 2." opens a list item
 _ABBREVIATIONS = {"e.g.", "i.e.", "approx.", "no.", "fig.", "ref.", "max.", "min.", "incl.", "vs.", "etc.", "cf.",
                   "dr.", "mr.", "ms.", "st.", "rev.", "vol.", "nom."}  # fmt: skip
 
@@ -20,9 +21,9 @@ def sentence_spans(text: str) -> list[tuple[int, int]]:
     for gap in _SENTENCE_END.finditer(text):
         if gap.start() <= start:
             continue
-        last_word = text[start : gap.start()].split()[-1].lower()
-        if last_word in _ABBREVIATIONS:
-            continue  # "e.g. EP2": the sentence goes on
+        piece = text[start : gap.start()]
+        if piece.split()[-1].lower() in _ABBREVIATIONS or _LIST_MARKER.fullmatch(piece.strip()):
+            continue  # "e.g. EP2", "1. Isolate": the sentence goes on
         spans.append((start, gap.start()))
         start = gap.end()
     end = len(text.rstrip())

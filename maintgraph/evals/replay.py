@@ -58,9 +58,9 @@ def recorded_retrievers(trace: Trace, live: Retrievers) -> Retrievers:
                 return [Evidence(r["id"], KINDS[r["id"].split(":", 1)[0]], r["text"], r.get("title", ""))  # type: ignore[arg-type]
                         for r in found["results"]]  # fmt: skip
 
-        return Recorded(None)
+        return Recorded(live.backends)
 
-    return Retrievers({kind.name: recorded(kind) for kind in live.kinds}, live.kinds)
+    return Retrievers({kind.name: recorded(kind) for kind in live.kinds}, live.kinds, live.backends)
 
 
 def unregistered(trace: Trace, known: set[str]) -> str | None:

@@ -81,6 +81,7 @@ class Retrievers:
 
     configured: dict[str, Retriever[Any]] = field(default_factory=dict)
     kinds: list[type[Retriever[Any]]] = field(default_factory=lambda: list(RETRIEVERS))
+    backends: Backends = field(default_factory=lambda: Backends())
 
     def __iter__(self) -> Iterator[Retriever[Any]]:
         return iter(self.configured.values())
@@ -96,7 +97,11 @@ class Retrievers:
 
     def replaced(self, retriever: Retriever[Any]) -> Retrievers:
         """The same registry with ``retriever`` in place of the one of its name."""
-        return Retrievers({**self.configured, retriever.name: retriever}, self.kinds)
+        return Retrievers({**self.configured, retriever.name: retriever}, self.kinds, self.backends)
+
+    def extended(self, kind: type[Retriever[Any]]) -> Retrievers:
+        """The same registry with ``kind`` added last, on the same backends."""
+        return build_retrievers(self.backends, [*self.kinds, kind])
 
     # -- planning -------------------------------------------------------------------------------------
     def plan(self, question: Question, skip: Iterable[str] = ()) -> list[Call]:
@@ -180,4 +185,4 @@ def build_retrievers(backends: Backends, kinds: Iterable[type[Retriever[Any]]] =
     configured = {
         kind.name: kind(backends) for kind in kinds if all(getattr(backends, need) is not None for need in kind.needs)
     }
-    return Retrievers(configured, kinds)
+    return Retrievers(configured, kinds, backends)

@@ -25,7 +25,6 @@ from maintgraph.agent.session import Assistant, Event, TurnResult, open_assistan
 from maintgraph.agent.traces import Trace
 from maintgraph.config import Settings
 from maintgraph.errors import Busy, ConfigError, ConversationBusy
-from maintgraph.processes import ServiceStatus
 
 log = logging.getLogger(__name__)
 
@@ -160,13 +159,6 @@ class AgentService:
         traces = self.assistant(DEFAULT_PROFILE).traces
         assert traces is not None  # the service always records traces
         return traces.get(trace_id)
-
-    # -- health -------------------------------------------------------------------------------------
-    def readiness(self) -> list[ServiceStatus]:
-        """Each dependency's state; the model server counts only when answers use it."""
-        from maintgraph.services import Services
-
-        return Services(self.settings).status(llm=self.use_model)
 
 
 class _Holding:

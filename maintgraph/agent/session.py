@@ -227,6 +227,7 @@ def open_assistant(settings: Any, use_model: bool = True, adapter: str | None = 
     looked up on every turn so that ``maintgraph adapters promote`` and ``rollback`` apply at once.
     ``record_traces`` False: questions the product asks itself (building supervision sets) are
     not users' turns and leave no trace."""
+    from maintgraph.connections import pg_conninfo
     from maintgraph.graph import queries
     from maintgraph.graph.linking import EntityLinker
     from maintgraph.graph.store import open_graph_store
@@ -239,10 +240,9 @@ def open_assistant(settings: Any, use_model: bool = True, adapter: str | None = 
     from maintgraph.search.embeddings import build_embedder
     from maintgraph.search.graphrag_vectors import entity_index, nearest
     from maintgraph.search.store import DocumentStore
-    from maintgraph.services import Services
     from maintgraph.tools.cmms_tools import Approvals, CMMSTools, open_backend
 
-    conninfo = Services(settings).pg_conninfo()
+    conninfo = pg_conninfo(settings)
     graph = open_graph_store(settings)
     documents = DocumentStore(conninfo, settings.connect_timeout_s)
     embedder = build_embedder(settings)

@@ -30,9 +30,9 @@ from typing import Any
 from starlette.requests import Request  # at module level: FastAPI resolves the route's annotations here
 from starlette.responses import Response
 
-from maintgraph.agent.work_order import describe_draft, draft_fingerprint
 from maintgraph.agent.service import AgentService
 from maintgraph.agent.session import TurnResult
+from maintgraph.agent.work_order import describe_draft, draft_fingerprint
 from maintgraph.config import Settings
 from maintgraph.errors import Busy, MaintgraphError
 

@@ -62,9 +62,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request  # at module level: FastAPI resolves the route's annotations here
 from starlette.responses import JSONResponse, Response
 
-from maintgraph.agent.work_order import describe_draft, draft_fingerprint
 from maintgraph.agent.service import AgentService
 from maintgraph.agent.session import TurnResult
+from maintgraph.agent.work_order import describe_draft, draft_fingerprint
 from maintgraph.config import Settings
 from maintgraph.errors import Busy, ConfigError, MaintgraphError, ServiceUnavailable
 

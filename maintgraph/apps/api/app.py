@@ -174,7 +174,8 @@ def create_app(settings: Settings, service: AgentService | None = None, keys: Ke
     @app.get("/readyz", tags=["operations"], responses={503: {"description": "A dependency is not running"}})
     def readyz() -> JSONResponse:
         """Each dependency's state (readiness): 503 while one the answers need is not running."""
-        rows = agent().readiness()
+        service = agent()  # each dependency the answers need; the model server only when they use it
+        rows = Services(service.settings).status(llm=service.use_model)
         body = {"ready": all(r.ok for r in rows), "services": {r.name: r.state for r in rows}}
         return JSONResponse(body, 200 if body["ready"] else 503)
 

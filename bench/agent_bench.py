@@ -45,11 +45,11 @@ def main() -> None:
     settings = load_settings()
     assistant = open_assistant(settings, use_model=not args.no_model)
     store = EvalStore(Services(settings).pg_conninfo())
-    parts = assistant.parts
-    vector_only = runner.vector_only_contestant(parts)
+    context = assistant.context
+    vector_only = runner.vector_only_contestant(context)
     contestants = [runner.agent_contestant(assistant, "bench"), vector_only]
     try:
-        config = {"model": parts.current_versions, "note": "bench/agent_bench.py"}
+        config = {"model": context.current_versions, "note": "bench/agent_bench.py"}
         run_id = runner.evaluate(store, sets, contestants, config, progress=True)
         summary = store.run(run_id)["summary"]
         rows = store.results(run_id, "agent")
@@ -66,7 +66,7 @@ def main() -> None:
         verdict = (row["answered"]["route"].get("model_choice") or {}).get("verdict", "none")
         verdicts[verdict] = verdicts.get(verdict, 0) + 1
     result = {
-        "run": run_id, "questions": agent["items"], "model": parts.current_versions,
+        "run": run_id, "questions": agent["items"], "model": context.current_versions,
         "categories": {c: {"agent": agent["categories"][c]["accuracy"],
                            "vector_only": baseline["categories"].get(c, {}).get("accuracy"),
                            "asked": agent["categories"][c]["items"]} for c in agent["categories"]},

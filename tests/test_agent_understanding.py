@@ -140,7 +140,8 @@ def retrievers(plant_graph, pg_conninfo):
     import psycopg
     from psycopg.rows import dict_row
 
-    from maintgraph.retrieval.registry import Backends, build_retrievers
+    from maintgraph.retrieval.base import Backends
+    from maintgraph.retrieval.registry import build_retrievers
     from maintgraph.tools.cmms_import import import_cmms
     from maintgraph.tools.cmms_tools import Approvals, CMMSTools
     from maintgraph.tools.postgres_cmms import PostgresCMMS

@@ -10,8 +10,8 @@ from maintgraph.agent.routing import judge
 from maintgraph.agent.synthesis import check_citations
 from maintgraph.agent.understand import understand
 from maintgraph.guardrails.grounded import find_ungrounded
-from maintgraph.retrieval.base import Evidence
-from maintgraph.retrieval.registry import RETRIEVERS, Backends, Retrievers, build_retrievers
+from maintgraph.retrieval.base import Backends, Evidence
+from maintgraph.retrieval.registry import RETRIEVERS, Retrievers, build_retrievers
 
 from .example_retriever import SensorLimits
 

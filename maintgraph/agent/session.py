@@ -234,9 +234,10 @@ def open_assistant(settings: Any, use_model: bool = True, adapter: str | None = 
     from maintgraph.guardrails.audit import AuditLog
     from maintgraph.guardrails.guard import PlantGuards
     from maintgraph.llm.client import LLMClient
+    from maintgraph.retrieval.base import Backends
     from maintgraph.retrieval.community_reports import ReportSearch
     from maintgraph.retrieval.documents import DocumentIndex
-    from maintgraph.retrieval.registry import Backends, build_retrievers
+    from maintgraph.retrieval.registry import build_retrievers
     from maintgraph.search.embeddings import build_embedder
     from maintgraph.search.graphrag_vectors import entity_index, nearest
     from maintgraph.search.store import DocumentStore

@@ -13,18 +13,34 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
-from typing import Any, ClassVar, Generic, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, Field, create_model
 
 from maintgraph.citations import EvidenceKind
 from maintgraph.graph.linking import Candidate
 
+if TYPE_CHECKING:
+    from maintgraph.graph.base import GraphStore
+    from maintgraph.retrieval.community_reports import ReportSearch
+    from maintgraph.retrieval.documents import DocumentIndex
+    from maintgraph.tools.cmms_tools import CMMSTools
+
 Source = Literal["docs", "graph", "cmms"]
 Intent = Literal["work_order", "parts", "history", "procedure", "diagnose", "general"]
 PHYSICAL: tuple[Intent, ...] = ("diagnose", "procedure", "work_order")  # hands-on work: isolation first
 MAX_ASSETS = 2  # a question about more assets than this is answered for the first two
 Linked = Literal["tags", "terms", "modes", "parts"]
+
+
+@dataclass
+class Backends:
+    """What retrievers run on; one left as None leaves the retrievers that need it unconfigured."""
+
+    graph: GraphStore | None = None
+    documents: DocumentIndex | None = None
+    cmms: CMMSTools | None = None
+    reports: ReportSearch | None = None
 
 
 @dataclass(frozen=True)
@@ -100,9 +116,9 @@ class Retriever(ABC, Generic[A]):
     Args: ClassVar[type[BaseModel]]
     intents: ClassVar[frozenset[Intent]] = frozenset()  # what the model may call it for ("general": anything)
     per_asset: ClassVar[bool] = False  # planned once per linked asset (else once per question)
-    needs: ClassVar[tuple[str, ...]] = ()  # the backends it runs on (maintgraph.retrieval.registry.Backends)
+    needs: ClassVar[tuple[str, ...]] = ()  # the fields of Backends it runs on
 
-    def __init__(self, backends: Any) -> None:
+    def __init__(self, backends: Backends) -> None:
         self.backends = backends
 
     @classmethod

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from pydantic import BaseModel, Field, create_model
 
@@ -47,6 +47,13 @@ COVERS = re.compile(r"\n\nCommunity (?P<key>\S+) \(level \d+\) covers: (?P<membe
 # dominate our rotating equipment?": questions across the plant, answered from community reports.
 PLANT_WIDE = re.compile(r"\b(recurring|themes?|trends?|patterns?|dominat\w*|across|plant[- ]wide|whole plant|overall|"
                         r"most (common|frequent)|typical(ly)?|in general|fleet)\b", re.I)  # fmt: skip
+
+
+class ScoringModel(Protocol):
+    """The served model, as the map step asks it (:class:`maintgraph.llm.client.LLMClient`)."""
+
+    def structured(self, messages: list[dict[str, str]], schema: type[BaseModel], model: str | None = None,
+                   max_tokens: int = 256, repairs: int = 2) -> Any: ...  # fmt: skip
 
 
 @dataclass
@@ -100,7 +107,7 @@ def _scores_schema(count: int) -> type[BaseModel]:
     return create_model(f"Scores{count}", scores=(list[score], Field(min_length=count, max_length=count)))
 
 
-def map_report(llm: Any, model: str | None, question: str, report: MappedReport) -> MappedReport:
+def map_report(llm: ScoringModel, model: str | None, question: str, report: MappedReport) -> MappedReport:
     """The model's score for each of the report's statements; unscored if no valid answer came back."""
     listing = "\n".join(f"{i}. {statement[:300]}" for i, statement in enumerate(report.statements, 1))
     asked = f"Question: {question}\n\nReport: {report.title}\n{listing}\n\n{MAP_ASK}"
@@ -115,7 +122,9 @@ def map_report(llm: Any, model: str | None, question: str, report: MappedReport)
     return report
 
 
-def map_reduce(question: str, hits: list[Any], llm: Any = None, model: str | None = None) -> list[MappedReport]:
+def map_reduce(
+    question: str, hits: list[Any], llm: ScoringModel | None = None, model: str | None = None
+) -> list[MappedReport]:
     """The candidate reports scored (concurrently: vLLM batches the calls) and reduced: those
     that help, best first; then any left unscored."""
     reports = [parse_report(hit.chunk_id, hit.text) for hit in hits]
@@ -152,7 +161,8 @@ def follow_ups(question: str, reports: list[MappedReport], nearest_assets: Calla
     return evidence
 
 
-def global_search(question: str, search: Callable[[str], list[Any]], llm: Any = None, model: str | None = None,
+def global_search(question: str, search: Callable[[str], list[Any]], llm: ScoringModel | None = None,
+                  model: str | None = None,
                   nearest_assets: Callable[[str, list[str], int], list[str]] | None = None,
                   local: Callable[[str], list[Evidence]] | None = None,
                   followups: int = 0) -> list[Evidence]:  # fmt: skip
@@ -170,7 +180,7 @@ class ReportSearch:
     search order stands), and the entity index the follow-ups find a report's assets with."""
 
     search: Callable[[str], list[Any]]  # question -> report hits (maintgraph.retrieval.documents.DocumentIndex)
-    llm: Any = None  # maintgraph.llm.client.LLMClient
+    llm: ScoringModel | None = None
     model: str | None = None
     nearest_assets: Callable[[str, list[str], int], list[str]] | None = None
     followups: int = 0

@@ -10,7 +10,8 @@ from pydantic import BaseModel
 from maintgraph.citations import doc_id
 from maintgraph.graph.communities import REPORT_DOC_TYPE
 from maintgraph.retrieval.base import MAX_ASSETS, Evidence, Question, Retriever
-from maintgraph.search.store import SearchFilters, SearchHit
+from maintgraph.search.embeddings import Embedder
+from maintgraph.search.store import DocumentStore, SearchFilters, SearchHit
 
 
 @dataclass
@@ -19,8 +20,8 @@ class DocumentIndex:
     search may read. Community reports answer plant-wide questions (the global route): the
     ordinary search leaves them out, :meth:`reports` searches only them."""
 
-    store: Any  # maintgraph.search.store.DocumentStore
-    embedder: Any  # maintgraph.search.embeddings.Embedder
+    store: DocumentStore
+    embedder: Embedder
     privacy_classes: tuple[str, ...]
     k: int = 5
     reports_k: int = 4

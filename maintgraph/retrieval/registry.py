@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from maintgraph.errors import MaintgraphError
-from maintgraph.retrieval.base import MAX_ASSETS, Call, Intent, Question, Retrieved, Retriever, ToolCallRecord
+from maintgraph.retrieval.base import MAX_ASSETS, Backends, Call, Intent, Question, Retrieved, Retriever, ToolCallRecord
 from maintgraph.retrieval.cmms import (
     AssetHistory,
     CountWorkOrders,
@@ -29,8 +29,8 @@ from maintgraph.retrieval.cmms import (
     PmStatus,
     WorkOrdersAbout,
 )
-from maintgraph.retrieval.community_reports import CommunityReports, ReportSearch
-from maintgraph.retrieval.documents import DocumentIndex, DocumentSearch
+from maintgraph.retrieval.community_reports import CommunityReports
+from maintgraph.retrieval.documents import DocumentSearch
 from maintgraph.retrieval.knowledge_graph import (
     EquipmentNeighbourhood,
     FailureModeFix,
@@ -63,16 +63,6 @@ RETRIEVERS: list[type[Retriever[Any]]] = [
     PartAvailability,
     PartsNamed,
 ]
-
-
-@dataclass
-class Backends:
-    """What retrievers run on; one left as None leaves the retrievers that need it unconfigured."""
-
-    graph: Any = None  # maintgraph.graph.base.GraphStore
-    documents: DocumentIndex | None = None
-    cmms: Any = None  # maintgraph.tools.cmms_tools.CMMSTools
-    reports: ReportSearch | None = None
 
 
 @dataclass

@@ -36,7 +36,7 @@ from maintgraph.citations import doc_id
 from maintgraph.errors import MaintgraphError
 from maintgraph.retrieval.base import Evidence, Question, Retriever
 from maintgraph.retrieval.knowledge_graph import FailureModes, TagArgs
-from maintgraph.retrieval.prompts import MAP_ASK, MAP_SYSTEM
+from maintgraph.retrieval.prompts import MAP_SYSTEM, map_question
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +110,7 @@ def _scores_schema(count: int) -> type[BaseModel]:
 def map_report(llm: ScoringModel, model: str | None, question: str, report: MappedReport) -> MappedReport:
     """The model's score for each of the report's statements; unscored if no valid answer came back."""
     listing = "\n".join(f"{i}. {statement[:300]}" for i, statement in enumerate(report.statements, 1))
-    asked = f"Question: {question}\n\nReport: {report.title}\n{listing}\n\n{MAP_ASK}"
+    asked = map_question(question, report.title, listing)
     messages = [{"role": "system", "content": MAP_SYSTEM}, {"role": "user", "content": asked}]
     try:
         answer = llm.structured(messages, _scores_schema(len(report.statements)), model=model,

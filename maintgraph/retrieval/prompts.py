@@ -5,3 +5,7 @@ MAP_SYSTEM = (
     "score from 0 (does not help answer the question) to 100 (answers it directly)."
 )
 MAP_ASK = 'Answer in JSON: {"scores": [one score per statement, in order]}'
+
+
+def map_question(question: str, title: str, listing: str) -> str:
+    return f"Question: {question}\n\nReport: {title}\n{listing}\n\n{MAP_ASK}"

@@ -62,10 +62,6 @@ def friendly_errors(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def print_json(value: Any) -> None:
-    out.print_json(json.dumps(value, default=str))
-
-
 def print_status(rows: list, as_json: bool) -> None:
     """Service status rows (``maintgraph.services.ServiceStatus``) as a table or JSON."""
     if as_json:

@@ -232,7 +232,7 @@ def open_assistant(settings: Any, use_model: bool = True, adapter: str | None = 
     from maintgraph.graph.linking import EntityLinker
     from maintgraph.graph.store import open_graph_store
     from maintgraph.guardrails.audit import AuditLog
-    from maintgraph.guardrails.guard import PlantGuards
+    from maintgraph.guardrails.guard import GuardConfig, PlantGuards
     from maintgraph.llm.client import LLMClient
     from maintgraph.retrieval.base import Backends
     from maintgraph.retrieval.community_reports import ReportSearch
@@ -261,7 +261,7 @@ def open_assistant(settings: Any, use_model: bool = True, adapter: str | None = 
     audit = AuditLog(conninfo, settings.connect_timeout_s)
     guards: Any = NoGuards()
     if settings.guard_enabled:
-        guards = PlantGuards(plant_guard_config(settings, graph))
+        guards = PlantGuards(GuardConfig.from_settings(settings).allowing(queries.plant_names(graph)))
         guards.warm_up()  # ~15 s once (Presidio, spaCy): before the first question, not during it
     context = AgentContext(
         linker=EntityLinker.from_store(graph),
@@ -286,26 +286,6 @@ def open_assistant(settings: Any, use_model: bool = True, adapter: str | None = 
     ]
     return Assistant(context, saver, traces if record_traces else None, approvals, closers=closers, locks=pool,
                      audit=audit)  # fmt: skip
-
-
-def plant_guard_config(settings: Any, graph: Any) -> Any:
-    """The guards' configuration, with the plant's manufacturers and sites added to the PII allow
-    list: "Maddox Mixing" in a manual is a vendor, not a person."""
-    from dataclasses import replace
-
-    from maintgraph.guardrails.guard import GuardConfig
-
-    config = GuardConfig.from_settings(settings)
-    try:
-        rows = graph.read(
-            "MATCH (n) WHERE (n:Equipment OR n:SparePart) AND n.manufacturer IS NOT NULL "
-            "RETURN DISTINCT n.manufacturer AS name UNION MATCH (s:Site) RETURN s.name AS name"
-        )
-    except MaintgraphError as exc:
-        log.warning("plant names not added to the PII allow list: %s", exc)
-        return config
-    names = tuple(sorted({str(r["name"]) for r in rows if r.get("name")}))
-    return replace(config, pii=replace(config.pii, allow_list=config.pii.allow_list + names))
 
 
 def default_versions(settings: Any) -> dict[str, Any]:

@@ -8,6 +8,7 @@ subset FalkorDB and Neo4j both run.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,8 +16,10 @@ from typing import Any
 from rapidfuzz import fuzz
 
 from maintgraph.errors import MaintgraphError
-from maintgraph.graph.base import GraphNode, GraphPath, GraphStore
+from maintgraph.graph.base import GraphNode, GraphPath, GraphStore, NodeIdentity
 from maintgraph.graph.schema import NODE_TYPES
+
+log = logging.getLogger(__name__)
 
 # The hierarchy below an equipment, as one reusable pattern: equipment -> subunit -> component.
 _COMPONENTS = "(e:Equipment {tag: $tag})-[:HAS_SUBUNIT]->(:Subunit)-[:HAS_COMPONENT]->(c:Component)"
@@ -40,6 +43,11 @@ class QueryResult:
     facts: list[dict[str, Any]] = field(default_factory=list)
     paths: list[GraphPath] = field(default_factory=list)
     chunk_ids: dict[str, list[str]] = field(default_factory=dict)  # node ref -> supporting chunk ids
+
+    def add(self, path: GraphPath, fact: dict[str, Any]) -> None:
+        """A fact and the path it was read from: every fact is citable by its path."""
+        self.paths.append(path)
+        self.facts.append(fact)
 
     @property
     def node_refs(self) -> list[str]:
@@ -81,6 +89,18 @@ def _require(store: GraphStore, label: str, key: str) -> None:
         raise UnknownEntity(f"no {label} {key!r} in the graph")
 
 
+def _equipment(store: GraphStore, tag: str) -> str:
+    """The tag as the graph keys it (upper case), once the graph is known to hold that equipment."""
+    tag = tag.upper()
+    _require(store, "Equipment", tag)
+    return tag
+
+
+def _records(store: GraphStore, query: str, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """The rows of a lookup that cites no path (plain values only), as plain dicts."""
+    return [dict(row) for row in store.read(query, params)]
+
+
 def _attach_chunks(store: GraphStore, result: QueryResult) -> QueryResult:
     """Add the ids of the document chunks supporting every cited node, in one round trip."""
     by_label: dict[str, set[str]] = {}
@@ -99,15 +119,14 @@ def _attach_chunks(store: GraphStore, result: QueryResult) -> QueryResult:
         )
         params[f"k{i}"] = sorted(keys)
     for row in store.read(" UNION ALL ".join(parts), params):
-        result.chunk_ids.setdefault(f"{row['label']}:{row['k']}", []).append(row["chunk"])
+        result.chunk_ids.setdefault(NodeIdentity(row["label"], row["k"]).ref, []).append(row["chunk"])
     return result
 
 
 def equipment_neighbourhood(store: GraphStore, tag: str) -> QueryResult:
     """Where an equipment sits and what it is made of: site, system, class, drives, subunits,
     components, fitted parts, sensors and the LOTO procedures that isolate it."""
-    tag = tag.upper()
-    _require(store, "Equipment", tag)
+    tag = _equipment(store, tag)
     result = QueryResult("equipment_neighbourhood", {"tag": tag})
     queries = [
         "MATCH p = (:Site)-[:HAS_SYSTEM]->(:System)-[:HAS_EQUIPMENT]->(e:Equipment {tag: $tag}) RETURN p",
@@ -133,23 +152,21 @@ def equipment_neighbourhood(store: GraphStore, tag: str) -> QueryResult:
 def drive_train(store: GraphStore, tag: str) -> list[dict[str, Any]]:
     """An equipment and what it drives or is driven by (a pump and its motor), each with its
     class, the equipment itself first: how "the motor on it" is resolved in a conversation."""
-    tag = tag.upper()
-    _require(store, "Equipment", tag)
-    rows = store.read(
+    tag = _equipment(store, tag)
+    return _records(
+        store,
         "MATCH (x:Equipment {tag: $tag}) RETURN x.tag AS tag, x.class_code AS class_code, x.name AS name "
         "UNION ALL MATCH (:Equipment {tag: $tag})-[:DRIVES]-(x:Equipment) "
         "RETURN x.tag AS tag, x.class_code AS class_code, x.name AS name",
         {"tag": tag},
     )
-    return [dict(row) for row in rows]
 
 
 def isolation(store: GraphStore, tag: str) -> QueryResult:
     """How to isolate an equipment before physical work: each LOTO procedure that isolates it,
     with every energy source it controls and that source's isolation points in step order, and
     the procedure's own steps (equipment -> LOTO -> energy source -> isolation point)."""
-    tag = tag.upper()
-    _require(store, "Equipment", tag)
+    tag = _equipment(store, tag)
     result = QueryResult("isolation", {"tag": tag})
     rows = store.read(
         "MATCH p = (e:Equipment {tag: $tag})<-[:ISOLATES]-(l:LOTOProcedure)-[:CONTROLS_ENERGY]->(es:EnergySource)"
@@ -158,8 +175,7 @@ def isolation(store: GraphStore, tag: str) -> QueryResult:
         {"tag": tag},
     )
     for row in rows:
-        result.paths.append(row["p"])
-        result.facts.append({"loto": row["l"].ref, "loto_name": row["l"].properties.get("name"), **_isolation(row)})
+        result.add(row["p"], {"loto": row["l"].ref, "loto_name": row["l"].properties.get("name"), **_isolation(row)})
     for row in store.read("MATCH (:Equipment {tag: $tag})<-[:ISOLATES]-(l:LOTOProcedure) RETURN l", {"tag": tag}):
         result.facts.append({"ref": row["l"].ref, **_props(row["l"], "name", "steps")})
     return _attach_chunks(store, result)
@@ -172,20 +188,19 @@ def parts_named(store: GraphStore, words: list[str]) -> list[dict[str, Any]]:
     stems = [w.lower()[:5] for w in words if len(w) >= 3]
     if not stems:
         return []
-    rows = store.read(
+    return _records(
+        store,
         "MATCH (sp:SparePart) WITH sp, toLower(sp.name + ' ' + sp.part_number) AS text "
         "WITH sp, size([s IN $stems WHERE text CONTAINS s]) AS hits WHERE hits > 0 "
         "RETURN sp.part_number AS part_number, sp.name AS name, hits ORDER BY hits DESC, part_number LIMIT 10",
         {"stems": stems},
     )
-    return [dict(row) for row in rows]
 
 
 def failure_modes(store: GraphStore, tag: str) -> QueryResult:
     """The failure modes an equipment's FMEA lists, per component, with S/O/D, RPN, action
     priority, causes and effects, highest RPN first."""
-    tag = tag.upper()
-    _require(store, "Equipment", tag)
+    tag = _equipment(store, tag)
     result = QueryResult("failure_modes", {"tag": tag})
     rows = store.read(
         f"MATCH p = {_COMPONENTS}-[:HAS_FMEA]->(f:FMEAEntry)-[:FOR_MODE]->(m:FailureMode) "
@@ -196,8 +211,8 @@ def failure_modes(store: GraphStore, tag: str) -> QueryResult:
         {"tag": tag},
     )
     for row in rows:
-        result.paths.append(row["p"])
-        result.facts.append(
+        result.add(
+            row["p"],
             {"component": row["c"].ref, "component_name": row["c"].properties.get("name"), "mode": row["m"].key,
              "mode_name": row["m"].properties.get("name"), "fmea": row["f"].ref,
              **_props(row["f"], "severity", "occurrence", "detection", "rpn", "action_priority",
@@ -212,8 +227,7 @@ def symptom_causes(store: GraphStore, tag: str, symptom: str, min_score: float =
     drives it or that it drives (a motor's bearing shows as pump vibration): FMEA entries whose
     symptoms match, with their causes, mechanisms, the sensor that detects them and its limits,
     current controls and recommended actions."""
-    tag = tag.upper()
-    _require(store, "Equipment", tag)
+    tag = _equipment(store, tag)
     drive_train = store.read("MATCH (:Equipment {tag: $tag})-[:DRIVES]-(x:Equipment) RETURN x.tag AS t", {"tag": tag})
     tags = [tag, *sorted({r["t"] for r in drive_train})]
     # WITH e: start from the indexed equipment, not from the symptoms (which many entries share).
@@ -240,15 +254,14 @@ def symptom_causes(store: GraphStore, tag: str, symptom: str, min_score: float =
         {"tags": tags, "symptoms": matched},
     )
     for row in rows:
-        result.paths.append(row["p"])
-        sensor: GraphNode | None = row["sensor"]
-        result.facts.append(
+        result.add(
+            row["p"],
             {"equipment": row["e"].key, "component": row["c"].ref, "component_name": row["c"].properties.get("name"),
              "mode": row["m"].key, "mode_name": row["m"].properties.get("name"), "fmea": row["f"].ref,
              "symptoms": sorted(row["symptoms"]), "causes": sorted(row["causes"]),
              "mechanisms": sorted(row["mechanisms"]),
              **_props(row["f"], "rpn", "action_priority", "current_controls", "recommended_action"),
-             **_sensor(sensor)}
+             **_sensor(row["sensor"])}
         )  # fmt: skip
     return _attach_chunks(store, result)
 
@@ -257,8 +270,7 @@ def failure_mode_fix(store: GraphStore, tag: str, mode: str) -> QueryResult:
     """How to fix a failure mode on an equipment: the procedures that resolve it, their LOTO
     procedure with every energy source and isolation point in order, the spare parts (with
     quantities) and the hazards."""
-    tag, mode = tag.upper(), mode.upper()
-    _require(store, "Equipment", tag)
+    tag, mode = _equipment(store, tag), mode.upper()
     _require(store, "FailureMode", mode)
     result = QueryResult("failure_mode_fix", {"tag": tag, "mode": mode})
     base = (
@@ -267,9 +279,8 @@ def failure_mode_fix(store: GraphStore, tag: str, mode: str) -> QueryResult:
     )
     params = {"tag": tag, "mode": mode}
     for row in store.read(f"{base} RETURN p, pr", params):
-        result.paths.append(row["p"])
-        result.facts.append({"kind": "procedure", "procedure": row["pr"].ref,
-                             **_props(row["pr"], "name", "revision", "steps")})  # fmt: skip
+        result.add(row["p"], {"kind": "procedure", "procedure": row["pr"].ref,
+                              **_props(row["pr"], "name", "revision", "steps")})  # fmt: skip
     loto_rows = store.read(
         f"{base} MATCH q = (pr)-[:REQUIRES_LOTO]->(l:LOTOProcedure)-[:CONTROLS_ENERGY]->(es:EnergySource)"
         "-[ri:REQUIRES_ISOLATION]->(ip:IsolationPoint) "
@@ -277,28 +288,25 @@ def failure_mode_fix(store: GraphStore, tag: str, mode: str) -> QueryResult:
         params,
     )
     for row in loto_rows:
-        result.paths.append(row["q"])
-        result.facts.append(
+        result.add(
+            row["q"],
             {"kind": "isolation", "procedure": row["pr"].ref, "loto": row["l"].ref,
              "loto_steps": row["l"].properties.get("steps"), **_isolation(row)}
         )  # fmt: skip
     for row in store.read(
         f"{base} MATCH q = (pr)-[r:REQUIRES_PART]->(sp:SparePart) RETURN q, pr, sp, r.quantity AS qty", params
     ):
-        result.paths.append(row["q"])
-        result.facts.append({"kind": "part", "procedure": row["pr"].ref, "part": row["sp"].ref,
-                             "part_name": row["sp"].properties.get("name"), "quantity": row["qty"]})  # fmt: skip
+        result.add(row["q"], {"kind": "part", "procedure": row["pr"].ref, "part": row["sp"].ref,
+                              "part_name": row["sp"].properties.get("name"), "quantity": row["qty"]})  # fmt: skip
     for row in store.read(f"{base} MATCH q = (pr)-[:HAS_HAZARD]->(h:Hazard) RETURN q, pr, h", params):
-        result.paths.append(row["q"])
-        result.facts.append({"kind": "hazard", "procedure": row["pr"].ref, "hazard": row["h"].properties.get("name")})
+        result.add(row["q"], {"kind": "hazard", "procedure": row["pr"].ref, "hazard": row["h"].properties.get("name")})
     return _attach_chunks(store, result)
 
 
 def shared_components(store: GraphStore, tag: str, component: str | None = None) -> QueryResult:
     """Which other equipment has the same catalogue part fitted as this equipment (optionally
     in one component): where a failing part may fail next."""
-    tag = tag.upper()
-    _require(store, "Equipment", tag)
+    tag = _equipment(store, tag)
     result = QueryResult("shared_components", {"tag": tag, "component": component})
     rows = store.read(
         # Bind this equipment's parts first (WITH), then walk out to the other equipment.
@@ -310,8 +318,8 @@ def shared_components(store: GraphStore, tag: str, component: str | None = None)
         {"tag": tag, "component": component.upper() if component else None},
     )
     for row in rows:
-        result.paths.append(row["p"])
-        result.facts.append(
+        result.add(
+            row["p"],
             {"component": row["c"].ref, "part": row["sp"].ref, "part_name": row["sp"].properties.get("name"),
              "other_equipment": row["e2"].key, "other_name": row["e2"].properties.get("name"),
              "other_component": row["c2"].ref}
@@ -338,9 +346,8 @@ def paths_between(store: GraphStore, start: str, end: str, max_hops: int = 4, li
         if found:
             break
     for path in found:
-        result.paths.append(path)
-        result.facts.append({"hops": len(path.relationships), "path": path.ref,
-                             "relations": [r.type for r in path.relationships]})  # fmt: skip
+        result.add(path, {"hops": len(path.relationships), "path": path.ref,
+                          "relations": [r.type for r in path.relationships]})  # fmt: skip
     return _attach_chunks(store, result)
 
 
@@ -400,3 +407,17 @@ QUERIES: dict[str, Callable[..., QueryResult]] = {
         paths_between,
     )
 }
+
+
+def plant_names(store: GraphStore) -> list[str]:
+    """The plant's manufacturers and sites: names that look like people's to a PII scanner ("Maddox
+    Mixing" in a manual is a vendor). Empty, with a warning, when the graph cannot be read."""
+    try:
+        rows = store.read(
+            "MATCH (n) WHERE (n:Equipment OR n:SparePart) AND n.manufacturer IS NOT NULL "
+            "RETURN DISTINCT n.manufacturer AS name UNION MATCH (s:Site) RETURN s.name AS name"
+        )
+    except MaintgraphError as exc:
+        log.warning("plant names not read from the graph: %s", exc)
+        return []
+    return sorted({str(r["name"]) for r in rows if r.get("name")})

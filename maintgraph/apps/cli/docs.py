@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.markup import escape
@@ -22,28 +22,7 @@ from maintgraph.apps.cli.common import (
     sub_app,
 )
 
-if TYPE_CHECKING:
-    from maintgraph.config import Settings
-    from maintgraph.graph.base import GraphStore
-    from maintgraph.ingest.pipeline import Ingestor
-    from maintgraph.search.store import DocumentStore
-
 app = sub_app("Documents: ingest manuals and procedures, search them.")
-
-
-def _ingestor(settings: Settings, docs: DocumentStore, graph: GraphStore) -> Ingestor:
-    from maintgraph.graph.linking import EntityLinker
-    from maintgraph.ingest.pipeline import Ingestor
-    from maintgraph.search.embeddings import build_embedder
-
-    scrub = None
-    if settings.guard_enabled:  # the ingestion guard: personal data out before anything is embedded
-        from maintgraph.agent.session import plant_guard_config
-        from maintgraph.guardrails.guard import PlantGuards
-
-        scrub = PlantGuards(plant_guard_config(settings, graph)).scrub
-    return Ingestor(docs, build_embedder(settings), settings.chunk_max_tokens, graph, EntityLinker.from_store(graph),
-                    scrub=scrub)  # fmt: skip
 
 
 @app.command("ingest")
@@ -56,11 +35,12 @@ def docs_ingest(
     """Read, chunk, embed and index documents (Markdown, text, HTML, PDF, DOCX, CSV/XLSX rows).
     Unchanged documents are skipped; changed ones are replaced; bad files are reported and
     the rest go on."""
+    from maintgraph.ingest.builder import build_ingestor
     from maintgraph.search.store import DocumentStore
 
     settings = get_settings()
     with graph_store(settings) as graph, opened(DocumentStore, settings) as docs:
-        report = _ingestor(settings, docs, graph).ingest(paths, collection=collection, progress=not as_json)
+        report = build_ingestor(settings, docs, graph).ingest(paths, collection=collection, progress=not as_json)
     if as_json:
         out.print_json(json.dumps({"documents": report.documents, "added": report.added, "replaced": report.replaced,
                                    "skipped": report.skipped, "removed": report.removed, "chunks": report.chunks,

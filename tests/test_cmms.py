@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import csv
 import json
 import shutil
 import threading
@@ -36,6 +37,19 @@ MAINTKG = SHARED_DATA / "maintkg" / "case_study_pdl.csv"
 def _import(conninfo: str, path: Path, kind: str):
     with psycopg.connect(conninfo, row_factory=dict_row) as conn:
         return import_cmms(conn, path, kind)
+
+
+@pytest.fixture
+def plant_copy(pg_conninfo, tmp_path):
+    """Tools over a fresh database holding the CMMS history of a copy of the sample plant (to edit
+    and import again): (tools, backend, conninfo, the copy's folder)."""
+    plant = tmp_path / "plant"
+    shutil.copytree(REPO / "data" / "plant", plant)
+    report = _import(pg_conninfo, plant, "plant")
+    assert report.rejected == [] and report.counts["work_orders"] == 400
+    backend = PostgresCMMS(pg_conninfo)
+    yield CMMSTools(backend, Approvals(b"test-secret")), backend, pg_conninfo, plant
+    backend.close()
 
 
 @pytest.fixture
@@ -171,8 +185,8 @@ def test_work_order_needs_an_approval_of_exactly_this_draft(cmms):
         tools.submit_work_order(draft, forged)
     created = tools.submit_work_order(draft, token)
     assert created["status"] == "WAPPR" and created["id"].startswith("WO:WO-")
-    with pytest.raises(CMMSError, match=f"this approval was already used: it submitted work order {created['number']}"):
-        tools.submit_work_order(draft, token)  # a retried submission does not make a second work order
+    again = tools.submit_work_order(draft, token)  # a retried submission does not make a second work order
+    assert again["number"] == created["number"]
     with pytest.raises(CMMSError, match="approval token is malformed"):
         tools.submit_work_order(draft, base64.urlsafe_b64encode("x:é".encode()).decode())
     assert created["number"] in {o["number"] for o in tools.open_work_orders(AssetArgument(asset_tag="P-101"))}
@@ -281,23 +295,174 @@ def test_configuration_selects_the_cmms_backend(tmp_path):
     assert isinstance(open_backend(Settings(data_dir=tmp_path, pg_dsn="postgresql://u@db.example/x")), PostgresCMMS)
 
 
-def test_plant_rows_that_break_a_rule_are_named_and_reimport_releases_their_stock(cmms, tmp_path):
-    tools, _, conninfo = cmms
+def test_plant_rows_that_break_a_rule_are_named_and_reimport_keeps_their_reservations(plant_copy):
+    tools, _, conninfo, plant = plant_copy
     # An open work order of the plant's history holds the last 6312 bearing...
     open_order = tools.open_work_orders(AssetArgument(asset_tag="P-101"))[0]["number"]
     tools.reserve_part("BRG-6312-C3", "NFW-MAIN", Decimal(1), open_order)
     # ...and the export is imported again, with three bad rows added.
-    plant = tmp_path / "plant"
-    shutil.copytree(REPO / "data" / "plant", plant)
     with (plant / "work_orders.csv").open("a") as rows:
         rows.write("WO-X-1,P-999,CM,CLOSE,3,2026-01-01 08:00,,Unknown pump,,,,1.0,\n"
                    "WO-X-2,P-101,CM,DONE,3,2026-01-01 08:00,,Odd status,,,,1.0,\n"
                    "WO-X-3,P-101,CM,CLOSE,3,01/02/2026,,US date,,,,1.0,\n")  # fmt: skip
     report = _import(conninfo, plant, "plant")
-    assert report.counts["work_orders"] == 400 and report.counts["stock_rows_released"] == 1
+    assert report.counts["work_orders"] == 400 and "stock_rows_released" not in report.counts
     assert report.rejected == [
         "work_orders.csv:402: WO-X-1: asset 'P-999' is not in asset_register.csv",
         "work_orders.csv:403: WO-X-2: status 'DONE' is not one of APPR, CAN, CLOSE, COMP, INPRG, WAPPR, WMATL, WSCH",
         "work_orders.csv:404: WO-X-3: reported_at '01/02/2026' is not YYYY-MM-DD HH:MM",
     ]
+    assert tools.part_availability(PartArgument(part_number="BRG-6312-C3"))[0]["available"] == "0.00"  # still held
+
+
+# -- re-imports: sources named by path, local changes kept ---------------------------------------------
+
+
+def _maintkg_export(folder: Path, ids: range) -> Path:
+    """A MaintKG export called pdl.csv in ``folder``, with the rows of the real one whose id is in ``ids``."""
+    header, *rows = MAINTKG.read_text().splitlines()
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "pdl.csv"
+    path.write_text("\n".join([header, *(r for r in rows if int(r.rsplit(",", 1)[1]) in ids)]) + "\n")
+    return path
+
+
+def _numbers(conninfo: str, prefix: str = "PDL-") -> set[str]:
+    with psycopg.connect(conninfo) as conn:
+        return {r[0] for r in conn.execute("SELECT number FROM work_orders WHERE number LIKE %s", (prefix + "%",))}
+
+
+def test_exports_with_the_same_file_name_in_different_folders_do_not_replace_each_other(pg_conninfo, tmp_path):
+    north = _maintkg_export(tmp_path / "north", range(0, 5))
+    south = _maintkg_export(tmp_path / "south", range(5, 8))
+    first, second = _import(pg_conninfo, north, "maintkg"), _import(pg_conninfo, south, "maintkg")
+    assert first.source != second.source and str(tmp_path / "north" / "pdl.csv") in first.source
+    assert _numbers(pg_conninfo) == {f"PDL-{n}" for n in range(8)}  # both exports' work orders
+    again = _import(pg_conninfo, north, "maintkg")  # re-importing one leaves the other alone
+    assert again.counts["work_orders"] == 5 and again.rejected == []
+    assert _numbers(pg_conninfo) == {f"PDL-{n}" for n in range(8)}
+
+
+def test_a_database_named_by_file_name_is_re_imported_as_the_same_source(pg_conninfo, tmp_path):
+    export = _maintkg_export(tmp_path / "north", range(0, 5))
+    _import(pg_conninfo, export, "maintkg")
+    with psycopg.connect(pg_conninfo) as conn:  # as an import before sources were named by path left it
+        for table in ("work_orders", "assets"):
+            conn.execute(f"UPDATE {table} SET source = 'maintkg:pdl.csv' WHERE source <> 'maintgraph'")
+    again = _import(pg_conninfo, export, "maintkg")
+    assert again.rejected == [] and again.counts["work_orders"] == 5  # its own rows, not "already imported"
+    with psycopg.connect(pg_conninfo) as conn:
+        sources = {r[0] for r in conn.execute("SELECT DISTINCT source FROM work_orders")}
+    assert sources == {again.source}
+
+
+def test_re_importing_an_export_keeps_local_status_changes_history_and_reservations(plant_copy):
+    tools, backend, conninfo, plant = plant_copy
+    # Local work on an imported open work order: a status change and a reservation.
+    number = "WO-26-00174"
+    assert backend.work_order(number).status == "WAPPR"
+    tools.update_work_order_status(StatusChange(number=number, status="APPR", memo="seals ordered"))
+    tools.reserve_part("BRG-6312-C3", "NFW-MAIN", Decimal(1), number)
+    # A submitted work order: its history is the product's own.
+    draft = WorkOrderDraft(asset_tag="P-101", description="Check coupling guard after vibration alarm")
+    own = tools.submit_work_order(draft, tools.approvals.approve(draft, "a.jones"))["number"]
+    report = _import(conninfo, plant, "plant")  # the same export again
+    assert report.counts["work_orders"] == 400 and report.rejected == []
+    assert backend.work_order(number).status == "APPR"  # the local change stands
+    assert _history(conninfo, number) == [("WAPPR", "APPR", "seals ordered")]
+    assert _holds(conninfo, number) and backend.work_order(own).status == "WAPPR"
+    assert [h[1] for h in _history(conninfo, own)] == ["WAPPR"]
+    assert tools.part_availability(PartArgument(part_number="BRG-6312-C3"))[0]["available"] == "0.00"
+    # The export moves on (the work was closed in the plant's CMMS): the export's new status wins,
+    # is recorded, and the work order's reservation is released.
+    _edit_plant_orders(plant, lambda row: {**row, "status": "CLOSE"} if row["number"] == number else row)
+    moved = _import(conninfo, plant, "plant")
+    assert moved.counts["stock_rows_released"] == 1 and backend.work_order(number).status == "CLOSE"
+    assert [h[:2] for h in _history(conninfo, number)] == [("WAPPR", "APPR"), ("APPR", "CLOSE")]
     assert tools.part_availability(PartArgument(part_number="BRG-6312-C3"))[0]["available"] == "1.00"
+    # A work order gone from the export goes, unless local actions refer to it.
+    _edit_plant_orders(plant, lambda row: None if row["number"] in (number, "WO-24-00001") else row)
+    shrunk = _import(conninfo, plant, "plant")
+    assert shrunk.counts["work_orders"] == 398 and shrunk.counts["kept_with_local_changes"] == 1
+    assert backend.work_order(number).status == "CLOSE" and len(_history(conninfo, number)) == 2
+    with pytest.raises(NotFound):
+        backend.work_order("WO-24-00001")
+
+
+def _edit_plant_orders(plant: Path, edit) -> None:
+    path = plant / "work_orders.csv"
+    with path.open(newline="") as handle:
+        reader = csv.DictReader(handle)
+        fields, rows = reader.fieldnames, [edit(row) for row in reader]
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(row for row in rows if row is not None)
+
+
+def _history(conninfo: str, number: str) -> list[tuple]:
+    with psycopg.connect(conninfo) as conn:
+        return [tuple(r) for r in conn.execute(
+            "SELECT from_status, to_status, memo FROM work_order_status_history WHERE number = %s ORDER BY id",
+            (number,),
+        )]  # fmt: skip
+
+
+# -- one work order per approved request ---------------------------------------------------------------
+
+
+def test_a_second_approval_of_the_same_request_by_someone_else_creates_no_second_work_order(cmms):
+    tools, _, conninfo = cmms
+    draft = WorkOrderDraft(asset_tag="P-301", description="Cooling pump seal weeping at the gland")
+    before = len(tools.open_work_orders(AssetArgument(asset_tag="P-301")))
+    # Both approve the same paused request (the nonce names it): the first one's submission was
+    # committed, then the process died before the agent recorded it; another person approves again.
+    first = tools.submit_work_order(draft, tools.approvals.approve(draft, "j.smith", nonce="3f9c0a17d2b4e685"))
+    second = tools.submit_work_order(draft, tools.approvals.approve(draft, "a.jones", nonce="3f9c0a17d2b4e685"))
+    assert second["number"] == first["number"]
+    assert len(tools.open_work_orders(AssetArgument(asset_tag="P-301"))) == before + 1
+    with psycopg.connect(conninfo) as conn:
+        ref, by = conn.execute("SELECT approval_ref, approved_by FROM work_orders WHERE number = %s",
+                               (first["number"],)).fetchone()  # fmt: skip
+    assert (ref, by) == ("3f9c0a17d2b4e685", "j.smith")  # the reference is the request; the approver is kept
+    # The same request cannot submit a different draft.
+    other = draft.model_copy(update={"description": "Cooling pump bearing noisy"})
+    used = rf"approval 3f9c0a17d2b4e685 was already used for work order {first['number']} \(P-301\)"
+    with pytest.raises(CMMSError, match=used):
+        tools.submit_work_order(other, tools.approvals.approve(other, "a.jones", nonce="3f9c0a17d2b4e685"))
+
+
+def test_the_migration_splits_old_approval_references_and_keeps_what_imports_said(pg_conninfo):
+    from alembic import command
+
+    from maintgraph.migrations import _alembic, upgrade
+
+    _import(pg_conninfo, MAINTKG, "maintkg")
+    with _alembic(pg_conninfo) as (config, _):
+        command.downgrade(config, "0009")  # as a database before this change was
+    with psycopg.connect(pg_conninfo) as conn:
+        conn.execute("UPDATE work_orders SET status = 'CAN' WHERE number = 'PDL-1'")
+        conn.execute("INSERT INTO work_order_status_history (number, from_status, to_status) "
+                     "VALUES ('PDL-1', 'CLOSE', 'CAN')")  # fmt: skip
+        for number, ref in (("WO-1", "approved by J. Smith (3f9c0a17d2b4e685)"),
+                            ("WO-2", "approved by A. Jones (3f9c0a17d2b4e685)"),  # the duplicate this fixes
+                            ("WO-3", "approved by A. Jones (c0ffee00c0ffee00)")):  # fmt: skip
+            conn.execute(
+                """INSERT INTO work_orders (number, asset_tag, wo_type, status, description, reported_at,
+                       approval_ref, source) VALUES (%s, 'EXC-A', 'CM', 'WAPPR', 'x', now(), %s, 'maintgraph')""",
+                (number, ref),
+            )
+    upgrade(pg_conninfo)
+    with psycopg.connect(pg_conninfo) as conn:
+        rows = conn.execute(
+            "SELECT number, approval_ref, approved_by, imported_status FROM work_orders "
+            "WHERE number IN ('WO-1', 'WO-2', 'WO-3', 'PDL-1', 'PDL-2') ORDER BY number"
+        ).fetchall()
+        assert rows == [
+            ("PDL-1", None, None, "CLOSE"), ("PDL-2", None, None, "CLOSE"),
+            ("WO-1", "3f9c0a17d2b4e685", "J. Smith", None),
+            ("WO-2", "approved by A. Jones (3f9c0a17d2b4e685)", "A. Jones", None),
+            ("WO-3", "c0ffee00c0ffee00", "A. Jones", None),
+        ]  # fmt: skip
+        with pytest.raises(psycopg.errors.RestrictViolation):  # history is never deleted with its work order
+            conn.execute("DELETE FROM work_orders WHERE number = 'PDL-1'")

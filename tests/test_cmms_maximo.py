@@ -184,7 +184,7 @@ def test_unknown_work_order_is_not_found():
 
 
 def test_create_posts_the_draft_and_returns_the_new_wappr_work_order():
-    backend, replay = maximo("asset_p101", "wo_create")
+    backend, replay = maximo("wo_by_approval_none", "asset_p101", "wo_create")
     draft = WorkOrderDraft(
         asset_tag="P-101",
         wo_type="CM",
@@ -193,26 +193,29 @@ def test_create_posts_the_draft_and_returns_the_new_wappr_work_order():
         long_text="TT-101-DE reads 88 C against an 85 C alarm; VT-101-DE 6.4 mm/s. Grease relief plug found blocked.",
         problem_code="OHE",
     )
-    order = backend.create_work_order(draft, approval_ref="approved by j.okafor")
+    order = backend.create_work_order(draft, approval_ref="5c1e9a7d3b2f8e04", approved_by="j.okafor")
     assert (order.number, order.status, order.priority, order.problem_code) == ("WO-26-00031", "WAPPR", 2, "OHE")
     sent = replay.done()
-    assert [r.method for r in sent] == ["GET", "POST"]  # the asset is checked, then one create
-    assert json.loads(sent[1].content)["worklog"][0]["description"].endswith("approved by j.okafor")
+    assert [r.method for r in sent] == ["GET", "GET", "POST"]  # not made yet, the asset is checked, one create
+    assert json.loads(sent[2].content)["worklog"][0]["description"].endswith(
+        "approved by j.okafor (approval 5c1e9a7d3b2f8e04)"
+    )
 
 
 def test_create_cuts_a_long_description_and_reads_the_record_maximo_links_to():
-    backend, replay = maximo("asset_p101", "wo_create_location_only", "wo_created_read")
+    backend, replay = maximo("wo_by_approval_none", "asset_p101", "wo_create_location_only", "wo_created_read")
     description = (
         "P-101 and P-102 intake screens blinded with leaves after the storm: rake and wash both screens, "
         "check the differential level transmitters"
     )
     order = backend.create_work_order(
         WorkOrderDraft(asset_tag="P-101", wo_type="INSP", description=description),
-        approval_ref="approved by a.lindqvist",
+        approval_ref="5c1e9a7d3b2f8e04",
+        approved_by="a.lindqvist",
     )
     assert order.number == "WO-26-00032" and order.wo_type == "INSP"
     assert len(order.description) == 100 and order.long_text == description  # nothing of it is lost
-    assert len(replay.done()) == 3
+    assert len(replay.done()) == 4
 
 
 def test_create_refuses_without_approval_or_site_and_sends_nothing():
@@ -371,12 +374,12 @@ def test_get_retries_are_bounded_and_name_the_url():
 
 
 def test_a_post_answered_503_is_not_retried():
-    backend, replay = maximo("asset_p101", "wo_create_503")
+    backend, replay = maximo("wo_by_approval_none", "asset_p101", "wo_create_503")
     with pytest.raises(ServiceUnavailable, match=r"new work order for P-101: .*answered 503.*not retried"):
         backend.create_work_order(
-            WorkOrderDraft(asset_tag="P-101", description="P-101 DE bearing hot"), approval_ref="approved by j.okafor"
+            WorkOrderDraft(asset_tag="P-101", description="P-101 DE bearing hot"), approval_ref="5c1e9a7d3b2f8e04"
         )
-    assert [r.method for r in replay.done()] == ["GET", "POST"]  # one POST: a retry could create two work orders
+    assert [r.method for r in replay.done()] == ["GET", "GET", "POST"]  # one POST: a retry could create two
 
 
 def test_no_connection_is_service_unavailable():
@@ -442,3 +445,42 @@ def test_from_settings_needs_an_api_key():
     backend.close()
     with pytest.raises(ConfigError, match="MAINTGRAPH_CMMS_API_KEY"):
         MaximoCMMS.from_settings(Settings(cmms_url=BASE_URL))
+
+
+# -- one work order per approved request ------------------------------------------------------------
+
+
+def test_a_second_approval_of_the_same_request_finds_the_work_order_and_posts_nothing():
+    from maintgraph.tools.cmms_tools import Approvals, CMMSTools
+
+    # The first submission searches for the approval's reference (none), checks the asset and posts;
+    # the second (the same paused request, approved again by someone else after a crash) finds it.
+    backend, replay = maximo("wo_by_approval_none", "asset_p101", "wo_create", "wo_by_approval_found")
+    tools = CMMSTools(backend, Approvals(b"test-secret"))
+    draft = WorkOrderDraft(
+        asset_tag="P-101",
+        wo_type="CM",
+        priority=2,
+        description="P-101 DE bearing running hot, 88 C and rising",
+        long_text="TT-101-DE reads 88 C against an 85 C alarm; VT-101-DE 6.4 mm/s. Grease relief plug found blocked.",
+        problem_code="OHE",
+    )
+    first = tools.submit_work_order(draft, tools.approvals.approve(draft, "j.okafor", nonce="5c1e9a7d3b2f8e04"))
+    second = tools.submit_work_order(draft, tools.approvals.approve(draft, "m.reyes", nonce="5c1e9a7d3b2f8e04"))
+    assert first["number"] == second["number"] == "WO-26-00031"
+    sent = replay.done()
+    assert [r.method for r in sent] == ["GET", "GET", "POST", "GET"]  # one POST
+    posted = json.loads(sent[2].content)
+    assert posted["externalrefid"] == "6U4LREXUOY"  # the reference's key, in a field Maximo keeps and queries
+    note = posted["worklog"][0]["description"]
+    assert note == "Submitted from maintgraph, approved by j.okafor (approval 5c1e9a7d3b2f8e04)"
+
+
+def test_a_reference_found_on_another_asset_is_refused():
+    backend, replay = maximo("wo_by_approval_found")
+    used = r"approval 5c1e9a7d3b2f8e04 was already used for work order WO-26-00031 \(P-101\)"
+    with pytest.raises(CMMSError, match=used):
+        backend.create_work_order(
+            WorkOrderDraft(asset_tag="P-102", description="P-102 seal weeping"), approval_ref="5c1e9a7d3b2f8e04"
+        )
+    assert [r.method for r in replay.done()] == ["GET"]

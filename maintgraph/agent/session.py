@@ -118,8 +118,10 @@ class Assistant:
         paused = snapshot.interrupts[0]
         if not by.strip():
             raise MaintgraphError("say who decides: the approver's name is recorded with the work order")
-        # The nonce names this paused run, so approving it twice (two windows, a retry after a
-        # timeout) gives the same approval reference, which the CMMS accepts only once.
+        # The nonce names this paused run and is the whole approval reference (the approver is
+        # recorded beside it), so every approval of the run gives the same reference: two windows,
+        # a retry after a timeout, or another person after a crash between the CMMS commit and the
+        # checkpoint all get the one work order the first submission made.
         nonce = hashlib.sha256(f"{thread_id}/{paused.id}".encode()).hexdigest()[:16]
         draft = WorkOrderDraft.model_validate(paused.value["draft"])
         token = self.approvals.approve(draft, by.strip(), nonce) if approved else None

@@ -160,8 +160,11 @@ class CMMSBackend(abc.ABC):
     def work_order(self, number: str) -> WorkOrder: ...
 
     @abc.abstractmethod
-    def create_work_order(self, draft: WorkOrderDraft, approval_ref: str) -> WorkOrder:
-        """Submit a draft (status WAPPR); ``approval_ref`` records the human approval."""
+    def create_work_order(self, draft: WorkOrderDraft, approval_ref: str, approved_by: str | None = None) -> WorkOrder:
+        """Submit a draft (status WAPPR). ``approval_ref`` names the approved request and makes one
+        work order at most: a reference already used answers the work order it created (the same
+        draft, submitted again after a crash or by a second approval of the same request) and is
+        refused for any other draft. ``approved_by`` is recorded with the work order."""
 
     @abc.abstractmethod
     def change_status(self, number: str, status: str, memo: str | None = None) -> WorkOrder: ...

@@ -7,7 +7,18 @@
 
 Dates are read with explicit formats (``4/6/16 14:00`` is month/day/year in AssetOpsBench). A row
 that cannot be imported is reported with its file, line and reason; the other rows are
-imported, all in one transaction, and re-importing the same export replaces its rows.
+imported, all in one transaction.
+
+An import's source is its kind and the export's resolved path (``plant:/data/exports/plant``):
+two exports with the same file name in different folders are two sources, and a work order
+number one of them already holds is not taken by the other (the row is skipped and counted).
+Importing the same export again updates its work orders in place: local work on them stays
+(status changes and their history, reservations), except that a status the export itself
+changed since the last import replaces the local one (recorded in the history; a closed work
+order's reservations are released). A work order no longer in the export is removed, unless
+local actions refer to it (kept and counted). A database whose imports were named
+``kind:filename`` (before sources were named by path) hands those rows to the first import of
+that kind whose file has that name.
 """
 
 from __future__ import annotations
@@ -25,6 +36,7 @@ import psycopg
 from maintgraph.errors import LoadError
 from maintgraph.graph.loaders.tabular import Column, Problems, parse_datetime, read_sheet
 from maintgraph.tools.cmms import TRANSITIONS, WorkOrderType
+from maintgraph.tools.postgres_cmms import release_reservations
 
 ASSETOPS_DATES = ("%m/%d/%y %H:%M", "%m/%d/%Y %H:%M", "%m/%d/%y")
 PLANT_DATES = ("%Y-%m-%d %H:%M", "%Y-%m-%d")
@@ -51,10 +63,11 @@ def import_cmms(conn: psycopg.Connection, path: Path, kind: str) -> ImportReport
         raise LoadError(str(path), [f"{path}: unknown format {kind!r} (one of {', '.join(FORMATS)})"])
     if not path.exists():
         raise LoadError(str(path), [f"{path}: does not exist"])
-    report = ImportReport(f"{kind}:{path.name}")
+    report = ImportReport(source_name(kind, path))
     try:
         with conn.transaction():
-            _forget_previous_import(conn, report)
+            _adopt_rows_named_by_file_name(conn, report, f"{kind}:{path.name}")
+            conn.execute("DELETE FROM cmms_events WHERE source = %s", (report.source,))  # only imports write them
             importers[kind](conn, path, report)
     except psycopg.errors.IntegrityError as exc:  # a rule the row checks above did not foresee
         detail = f" ({exc.diag.message_detail})" if exc.diag.message_detail else ""
@@ -63,22 +76,16 @@ def import_cmms(conn: psycopg.Connection, path: Path, kind: str) -> ImportReport
     return report
 
 
-def _forget_previous_import(conn: psycopg.Connection, report: ImportReport) -> None:
-    """Remove what an earlier import of the same export wrote, releasing the stock its work
-    orders had reserved (their reservations go with them)."""
-    released = conn.execute(
-        """WITH gone AS (DELETE FROM reservations r USING work_orders w
-                         WHERE r.work_order = w.number AND w.source = %s
-                         RETURNING r.part_number, r.storeroom, r.quantity)
-           UPDATE stock s SET reserved = s.reserved - g.total
-           FROM (SELECT part_number, storeroom, sum(quantity) AS total FROM gone GROUP BY 1, 2) g
-           WHERE s.part_number = g.part_number AND s.storeroom = g.storeroom""",
-        (report.source,),
-    ).rowcount
-    if released:
-        report.counts["stock_rows_released"] = released
-    conn.execute("DELETE FROM work_orders WHERE source = %s", (report.source,))
-    conn.execute("DELETE FROM cmms_events WHERE source = %s", (report.source,))
+def source_name(kind: str, path: Path) -> str:
+    """The name of an import's source: its kind and the export's resolved path. A path, not the
+    content's hash: a re-exported file at the same place is the same source, changed or not."""
+    return f"{kind}:{path.resolve()}"
+
+
+def _adopt_rows_named_by_file_name(conn: psycopg.Connection, report: ImportReport, old_name: str) -> None:
+    """Rows an import wrote when sources were named ``kind:filename`` become this source's."""
+    for table in ("work_orders", "cmms_events", "assets"):
+        conn.execute(f"UPDATE {table} SET source = %s WHERE source = %s", (report.source, old_name))
 
 
 # -- AssetOpsBench -------------------------------------------------------------------------------
@@ -119,7 +126,7 @@ def _assetopsbench(conn: psycopg.Connection, folder: Path, report: ImportReport)
                 _hours(row["actual_labor_hours"]), finished, report.source,
             ))  # fmt: skip
     _upsert_assets(conn, [(tag, name, cls, report.source) for tag, (name, cls) in assets.items()])
-    _insert_orders(conn, orders, report)
+    _upsert_orders(conn, orders, report)
     events_path = folder / "event.csv"
     events = []
     for line, row in _csv(events_path):
@@ -164,7 +171,7 @@ def _maintkg(conn: psycopg.Connection, path: Path, report: ImportReport) -> None
             orders.append((f"PDL-{row['id']}", tag, wo_type, None, None, row["OriginalShorttext"].strip(), None,
                            started, report.source))  # fmt: skip
     _upsert_assets(conn, [(tag, f"Excavator {tag[4:]}", "EXCAVATOR", report.source) for tag in sorted(assets)])
-    _insert_orders(conn, orders, report)
+    _upsert_orders(conn, orders, report)
     report.counts["assets"] = len(assets)
 
 
@@ -209,9 +216,11 @@ def _plant(conn: psycopg.Connection, folder: Path, report: ImportReport) -> None
         for item in filter(None, re.split(r"[;,]\s*", row["parts_used"])):
             part, _, quantity = item.partition(":")
             parts_used.append((row["number"], part.strip(), _decimal(quantity or "1")))
-    _insert_orders(conn, orders, report)
+    held = _upsert_orders(conn, orders, report)
+    conn.execute("DELETE FROM work_order_parts WHERE number = ANY(%s)", (sorted(held),))  # only imports write them
     with conn.cursor() as cur:
-        cur.executemany("INSERT INTO work_order_parts (number, part_number, quantity) VALUES (%s, %s, %s)", parts_used)
+        cur.executemany("INSERT INTO work_order_parts (number, part_number, quantity) VALUES (%s, %s, %s)",
+                        [used for used in parts_used if used[0] in held])  # fmt: skip
     # A time-based plan was last done when its asset last finished a work order of the plan's type.
     conn.execute(
         """UPDATE pm_plans p SET last_done_at = (
@@ -304,22 +313,85 @@ def _upsert_assets(conn: psycopg.Connection, rows: list[tuple], details: dict | 
         )
 
 
-def _insert_orders(conn: psycopg.Connection, orders: list[tuple], report: ImportReport) -> None:
+def _upsert_orders(conn: psycopg.Connection, orders: list[tuple], report: ImportReport) -> set[str]:
     """Rows: number, asset, type, priority, code, description, hours, finished, source, and optionally
-    status, reported, long_text (imports without them are closed history)."""
-    full = [(*o, "CLOSE", None, None)[:12] if len(o) == 9 else o for o in orders]
+    status, reported, long_text (imports without them are closed history). Answers the numbers this
+    source holds now (those another source holds are skipped)."""
+    rows: dict[str, tuple] = {}
+    for order in orders:
+        rows.setdefault(order[0], (*order, "CLOSE", None, None)[:12] if len(order) == 9 else order)
+    if len(rows) < len(orders):
+        repeated = len(orders) - len(rows)
+        report.rejected.append(f"{repeated} work order(s) repeat a number earlier in the export: skipped")
+    conn.execute("DROP TABLE IF EXISTS pg_temp.incoming_work_orders")
+    conn.execute(
+        """CREATE TEMP TABLE incoming_work_orders (number text PRIMARY KEY, asset_tag text, wo_type text,
+               priority smallint, problem_code text, description text, labour_hours numeric, finished_at timestamptz,
+               source text, status text, reported_at timestamptz, long_text text) ON COMMIT DROP"""
+    )
+    with (
+        conn.cursor() as cur,
+        cur.copy(
+            "COPY incoming_work_orders (number, asset_tag, wo_type, priority, problem_code, description, labour_hours, "
+            "finished_at, source, status, reported_at, long_text) FROM STDIN"
+        ) as copy,
+    ):
+        for row in rows.values():
+            copy.write_row(row)
+    others = conn.execute(
+        """SELECT w.source, count(*) AS n FROM incoming_work_orders i JOIN work_orders w USING (number)
+           WHERE w.source <> %s GROUP BY 1 ORDER BY 2 DESC, 1""",
+        (report.source,),
+    ).fetchall()
+    for other in others:  # e.g. the same export imported from another folder: a different source
+        report.rejected.append(f"{other['n']} work order(s) repeat a number that {other['source']} imported: skipped")
+    # A status the export changed since the last import wins over a local change, and is recorded.
+    moved = conn.execute(
+        """SELECT w.number, w.status AS local, i.status AS exported FROM incoming_work_orders i
+           JOIN work_orders w USING (number)
+           WHERE w.source = %s AND w.imported_status IS DISTINCT FROM i.status AND w.status <> i.status""",
+        (report.source,),
+    ).fetchall()
     with conn.cursor() as cur:
-        cur.executemany(
+        cur.execute(
             """INSERT INTO work_orders (number, asset_tag, wo_type, priority, problem_code, description, labour_hours,
-                   finished_at, source, status, reported_at, long_text)
-               VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
-               ON CONFLICT (number) DO NOTHING""",
-            full,
+                   finished_at, source, status, imported_status, reported_at, long_text)
+               SELECT number, asset_tag, wo_type, priority, problem_code, description, labour_hours, finished_at,
+                   source, status, status, reported_at, long_text FROM incoming_work_orders
+               ON CONFLICT (number) DO UPDATE SET asset_tag = excluded.asset_tag, wo_type = excluded.wo_type,
+                   priority = excluded.priority, problem_code = excluded.problem_code,
+                   description = excluded.description, labour_hours = excluded.labour_hours,
+                   finished_at = coalesce(excluded.finished_at, work_orders.finished_at),
+                   reported_at = excluded.reported_at, long_text = excluded.long_text,
+                   status = CASE WHEN work_orders.imported_status IS DISTINCT FROM excluded.status
+                                 THEN excluded.status ELSE work_orders.status END,
+                   imported_status = excluded.status
+               WHERE work_orders.source = excluded.source"""
         )
-        inserted = cur.rowcount
-    if inserted < len(full):
-        report.rejected.append(f"{len(full) - inserted} work order(s) repeat a number already imported: skipped")
-    report.counts["work_orders"] = report.counts.get("work_orders", 0) + inserted
+        report.counts["work_orders"] = report.counts.get("work_orders", 0) + cur.rowcount
+        cur.executemany(
+            "INSERT INTO work_order_status_history (number, from_status, to_status, memo) VALUES (%s, %s, %s, %s)",
+            [(m["number"], m["local"], m["exported"], f"from the export ({report.source})") for m in moved],
+        )
+    released = release_reservations(conn, [m["number"] for m in moved if m["exported"] in ("COMP", "CLOSE", "CAN")])
+    if released:
+        report.counts["stock_rows_released"] = released
+    # Work orders the export no longer has go, unless local actions (status changes, reservations) refer to them.
+    gone = conn.execute(
+        """SELECT w.number, EXISTS (SELECT 1 FROM work_order_status_history h WHERE h.number = w.number)
+                  OR EXISTS (SELECT 1 FROM reservations r WHERE r.work_order = w.number) AS local
+           FROM work_orders w WHERE w.source = %s
+           AND NOT EXISTS (SELECT 1 FROM incoming_work_orders i WHERE i.number = w.number)""",
+        (report.source,),
+    ).fetchall()
+    conn.execute("DELETE FROM work_orders WHERE number = ANY(%s)", ([g["number"] for g in gone if not g["local"]],))
+    if any(g["local"] for g in gone):
+        report.counts["kept_with_local_changes"] = sum(g["local"] for g in gone)
+    held = conn.execute(
+        "SELECT number FROM work_orders w WHERE w.source = %s AND number IN (SELECT number FROM incoming_work_orders)",
+        (report.source,),
+    ).fetchall()
+    return {h["number"] for h in held}
 
 
 def _int_or_none(text: str) -> int | None:

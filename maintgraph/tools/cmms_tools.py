@@ -113,8 +113,8 @@ class Approvals:
 
     def approve(self, draft: WorkOrderDraft, approver: str, nonce: str | None = None) -> str:
         """The token a person's approval of exactly this draft produces. Each approval is unique,
-        unless ``nonce`` names the request being approved (a paused agent run): then approving
-        it twice gives the same reference, which the CMMS accepts only once."""
+        unless ``nonce`` names the request being approved (a paused agent run): then every approval
+        of it, by whoever, gives the same reference, and the CMMS makes one work order for it."""
         nonce = nonce or secrets.token_hex(8)
         if ":" in nonce:
             raise CMMSError("an approval nonce cannot contain ':'")
@@ -122,7 +122,9 @@ class Approvals:
 
     def check(self, draft: WorkOrderDraft, token: str) -> tuple[str, str]:
         """(approver, approval reference), or CMMSError when the token does not approve this draft.
-        The reference is unique per approval: the CMMS refuses to use one twice."""
+        The reference is the nonce alone: it names the approved request, not who approved it, so
+        two approvals of one request (a retry, a second person after a crash) share it and the
+        CMMS makes one work order for them."""
         refused = f"work order for {draft.asset_tag} not submitted"
         try:
             approver, nonce, mac = base64.urlsafe_b64decode(token.encode()).decode().rsplit(":", 2)
@@ -131,7 +133,7 @@ class Approvals:
         if not hmac.compare_digest(mac.encode(), self._mac(draft, approver, nonce).encode()):
             raise CMMSError(f"{refused}: the approval token does not approve this draft (it was changed after "
                             "approval, or the token is not genuine)")  # fmt: skip
-        return approver, f"approved by {approver} ({nonce})"
+        return approver, nonce
 
 
 # -- the tools ----------------------------------------------------------------------------------------
@@ -259,9 +261,10 @@ class CMMSTools:
                 "needs_approval": True}  # fmt: skip
 
     def submit_work_order(self, draft: WorkOrderDraft, approval_token: str) -> dict[str, Any]:
-        """Create the approved draft in the CMMS (status WAPPR). Needs the approval token."""
-        _, reference = self.approvals.check(draft, approval_token)
-        order = self.backend.create_work_order(draft, approval_ref=reference)
+        """Create the approved draft in the CMMS (status WAPPR). Needs the approval token; a token
+        of a request already submitted answers the work order it made."""
+        approver, reference = self.approvals.check(draft, approval_token)
+        order = self.backend.create_work_order(draft, approval_ref=reference, approved_by=approver)
         return _cite(order)
 
     def update_work_order_status(self, args: StatusChange) -> dict[str, Any]:

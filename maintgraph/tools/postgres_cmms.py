@@ -170,32 +170,30 @@ class PostgresCMMS(CMMSBackend):
         return [Event(**row) for row in rows]
 
     # -- writes ---------------------------------------------------------------------------------
-    def create_work_order(self, draft: WorkOrderDraft, approval_ref: str) -> WorkOrder:
+    def create_work_order(self, draft: WorkOrderDraft, approval_ref: str, approved_by: str | None = None) -> WorkOrder:
         if not approval_ref or not approval_ref.strip():
             raise CMMSError(f"work order for {draft.asset_tag} not created: submitting needs a human approval")
         self.asset(draft.asset_tag)
         if draft.problem_code:
             self.failure_code(draft.problem_code)
         with self.connect() as conn, conn.transaction():
+            # Submissions of one request wait for each other: the second finds the first's work order.
+            conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", (f"maintgraph-approval/{approval_ref}",))
             earlier = conn.execute("SELECT number FROM work_orders WHERE approval_ref = %s", (approval_ref,)).fetchone()
             if earlier:
-                raise CMMSError(f"this approval was already used: it submitted work order {earlier['number']}; "
-                                "a new work order needs a new approval")  # fmt: skip
+                return _same_request(self._work_order(conn, earlier["number"]), draft, approval_ref)
             number = conn.execute("SELECT 'WO-' || nextval('work_order_numbers') AS n").fetchone()["n"]
-            try:
-                conn.execute(
-                    """INSERT INTO work_orders (number, asset_tag, wo_type, priority, status, problem_code,
-                           description, long_text, reported_at, approval_ref, source)
-                       VALUES (%s, %s, %s, %s, 'WAPPR', %s, %s, %s, now(), %s, 'maintgraph')""",
-                    (number, draft.asset_tag, draft.wo_type, draft.priority, draft.problem_code, draft.description,
-                     draft.long_text, approval_ref),
-                )  # fmt: skip
-            except psycopg.errors.UniqueViolation:  # the same approval submitted at the same moment elsewhere
-                raise CMMSError("this approval was already used by a submission made at the same time; "
-                                "a new work order needs a new approval") from None  # fmt: skip
+            conn.execute(
+                """INSERT INTO work_orders (number, asset_tag, wo_type, priority, status, problem_code,
+                       description, long_text, reported_at, approval_ref, approved_by, source)
+                   VALUES (%s, %s, %s, %s, 'WAPPR', %s, %s, %s, now(), %s, %s, 'maintgraph')""",
+                (number, draft.asset_tag, draft.wo_type, draft.priority, draft.problem_code, draft.description,
+                 draft.long_text, approval_ref, approved_by),
+            )  # fmt: skip
+            by = f", approved by {approved_by}" if approved_by else ""
             conn.execute(
                 "INSERT INTO work_order_status_history (number, to_status, memo) VALUES (%s, 'WAPPR', %s)",
-                (number, f"submitted with approval {approval_ref}"),
+                (number, f"submitted{by} (approval {approval_ref})"),
             )
             return self._work_order(conn, number)
 
@@ -250,14 +248,30 @@ class PostgresCMMS(CMMSBackend):
 
     @staticmethod
     def _release_reservations(conn: psycopg.Connection, number: str) -> None:
-        """A finished or cancelled work order no longer holds stock: its reservations go back."""
-        conn.execute(
-            """WITH gone AS (DELETE FROM reservations WHERE work_order = %s RETURNING part_number, storeroom, quantity)
-               UPDATE stock s SET reserved = s.reserved - g.total
-               FROM (SELECT part_number, storeroom, sum(quantity) AS total FROM gone GROUP BY 1, 2) g
-               WHERE s.part_number = g.part_number AND s.storeroom = g.storeroom""",
-            (number,),
-        )
+        release_reservations(conn, [number])
+
+
+def release_reservations(conn: psycopg.Connection, numbers: list[str]) -> int:
+    """Finished or cancelled work orders no longer hold stock: their reservations go back. Answers
+    how many stock rows were released."""
+    return conn.execute(
+        """WITH gone AS (DELETE FROM reservations WHERE work_order = ANY(%s)
+                         RETURNING part_number, storeroom, quantity)
+           UPDATE stock s SET reserved = s.reserved - g.total
+           FROM (SELECT part_number, storeroom, sum(quantity) AS total FROM gone GROUP BY 1, 2) g
+           WHERE s.part_number = g.part_number AND s.storeroom = g.storeroom""",
+        (list(numbers),),
+    ).rowcount
+
+
+def _same_request(order: WorkOrder, draft: WorkOrderDraft, approval_ref: str) -> WorkOrder:
+    """The work order an approval reference already made, when ``draft`` is what it was made from."""
+    made_from = (order.asset_tag, order.wo_type, order.priority, order.problem_code, order.description, order.long_text)
+    if made_from != (draft.asset_tag, draft.wo_type, draft.priority, draft.problem_code, draft.description,
+                     draft.long_text):  # fmt: skip
+        raise CMMSError(f"approval {approval_ref} was already used for work order {order.number} "
+                        f"({order.asset_tag}): a different draft needs its own approval")  # fmt: skip
+    return order
 
 
 def _pm_plan(row: dict[str, Any]) -> PMPlan:

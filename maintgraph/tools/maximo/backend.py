@@ -14,9 +14,14 @@ Object structures and actions used (assumptions a Maximo administrator should co
   primary too. Text search is ``oslc.searchTerms``, over the search attributes configured on the
   object structure.
 * Create: ``POST mxapiwodetail`` with a ``properties`` header so the new record comes back (201);
-  Maximo sets WAPPR, the report date and the reporter (the API key's user). The approval reference
-  is recorded as a ``worklog`` entry (CLIENTNOTE). Descriptions over 100 characters (Maximo's
-  default WORKORDER.DESCRIPTION length) are cut, the full text kept at the top of the long text.
+  Maximo sets WAPPR, the report date and the reporter (the API key's user). The approver and the
+  approval reference are recorded as a ``worklog`` entry (CLIENTNOTE), and a 10-character key of
+  the reference in ``externalrefid``. Before posting, the work orders are searched for that key
+  (``oslc.where=externalrefid="KEY"``, at any site): a request approved again (a retry, a second
+  person after a crash) answers the work order it already made instead of posting a second one.
+  Maximo enforces no uniqueness there; maintgraph's per-conversation decision lock keeps two
+  submissions of one request from racing. Descriptions over 100 characters (Maximo's default
+  WORKORDER.DESCRIPTION length) are cut, the full text kept at the top of the long text.
 * Status change: ``POST <work order href>?action=wsmethod:changeStatus`` with
   ``x-method-override: PATCH`` and ``{"status", "memo"}``, then the work order is read again.
 * ``MXAPIITEM`` -- the part and its alternates (``rel.altitem{altitemnum}``: the ITEM->ALTITEM
@@ -57,6 +62,8 @@ from maintgraph.tools.cmms import (
 )
 from maintgraph.tools.maximo.client import MaximoClient
 from maintgraph.tools.maximo.payloads import (
+    APPROVAL_FIELD,
+    APPROVAL_SELECT,
     ASSET_SELECT,
     CLOSED,
     DESCRIPTION_MAX,
@@ -70,6 +77,7 @@ from maintgraph.tools.maximo.payloads import (
     WO_SELECT,
     all_of,
     any_of,
+    approval_key,
     asset_from,
     clip,
     eq,
@@ -283,12 +291,20 @@ class MaximoCMMS(CMMSBackend):
         return sorted((pm_plan_from(row, asset.tag) for row in rows), key=lambda p: p.id)
 
     # -- writes ---------------------------------------------------------------------------------
-    def create_work_order(self, draft: WorkOrderDraft, approval_ref: str) -> WorkOrder:
+    def create_work_order(self, draft: WorkOrderDraft, approval_ref: str, approved_by: str | None = None) -> WorkOrder:
         what = f"work order for {draft.asset_tag}"
         if not approval_ref or not approval_ref.strip():
             raise CMMSError(f"{what} not created: submitting needs a human approval")
         if not self.site:
             raise CMMSError(f"{what} not created: no Maximo site to create it in", setting="MAINTGRAPH_CMMS_SITE")
+        approval_ref = approval_ref.strip()
+        key = approval_key(approval_ref)
+        earlier = self._work_order_of_approval(approval_ref, key)
+        if earlier is not None:
+            if earlier.asset_tag.casefold() != draft.asset_tag.casefold():
+                raise CMMSError(f"approval {approval_ref} was already used for work order {earlier.number} "
+                                f"({earlier.asset_tag}): a different draft needs its own approval")  # fmt: skip
+            return earlier
         asset = self.asset(draft.asset_tag)
         description, long_text = draft.description, draft.long_text
         if len(description) > DESCRIPTION_MAX:
@@ -305,7 +321,9 @@ class MaximoCMMS(CMMSBackend):
             body["description_longdescription"] = long_text
         if draft.problem_code:
             body["problemcode"] = draft.problem_code
-        note = f"Submitted from maintgraph, {approval_ref.strip()}"
+        by = f", approved by {approved_by}" if approved_by else ""
+        note = f"Submitted from maintgraph{by} (approval {approval_ref})"
+        body[APPROVAL_FIELD] = key
         body["worklog"] = [{"logtype": "CLIENTNOTE", "description": clip(note, DESCRIPTION_MAX)}]
         return work_order_from(self.api.create("mxapiwodetail", f"new {what}", body, WO_DETAIL_SELECT))
 
@@ -391,6 +409,15 @@ class MaximoCMMS(CMMSBackend):
         )
 
     # -- records ----------------------------------------------------------------------------------
+    def _work_order_of_approval(self, approval_ref: str, key: str) -> WorkOrder | None:
+        """The work order an approval reference already created, at any site, or None."""
+        what = f"work order of approval {approval_ref}"
+        members = self.api.collection(
+            "mxapiwodetail", what, where=eq(APPROVAL_FIELD, key, what), select=APPROVAL_SELECT
+        )
+        made = [m for m in members if str(m.get(APPROVAL_FIELD) or "") == key]
+        return work_order_from(made[0]) if made else None
+
     def _work_order_record(self, number: str) -> tuple[WorkOrder, Mapping[str, Any]]:
         what = f"work order {number!r}" + (f" at site {self.site}" if self.site else "")
         members = self.api.collection(

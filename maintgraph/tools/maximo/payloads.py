@@ -17,6 +17,8 @@ time zone), an aware one with its offset.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import logging
 import re
@@ -37,6 +39,11 @@ WO_SELECT = (
     "failurecode,problemcode,reportdate,schedstart,actstart,actfinish,actlabhrs,failurereport{failurecode,type}"
 )
 WO_DETAIL_SELECT = WO_SELECT + ",matusetrans{itemnum,quantity}"
+# Where a submitted work order keeps its approval: WORKORDER.EXTERNALREFID, the integration framework's
+# external reference (ALN 10 as Maximo ships it, kept and queryable), holds a key of the reference.
+APPROVAL_FIELD = "externalrefid"
+APPROVAL_KEY_LENGTH = 10
+APPROVAL_SELECT = WO_DETAIL_SELECT + "," + APPROVAL_FIELD
 ASSET_SELECT = "assetnum,siteid,description,location,status,priority,classstructure.classificationid"
 ITEM_SELECT = "itemnum,description,rel.altitem{altitemnum}"
 INVENTORY_SELECT = "itemnum,location,siteid,binnum,curbaltotal,avblbalance"
@@ -88,6 +95,13 @@ def all_of(*clauses: str | None) -> str:
 
 def iso_time(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
+
+
+def approval_key(reference: str) -> str:
+    """The approval reference as Maximo's external reference field can hold it: 10 characters of
+    its SHA-256 in base32 (50 bits; a match is also checked against the draft's asset)."""
+    digest = hashlib.sha256(reference.encode()).digest()
+    return base64.b32encode(digest).decode()[:APPROVAL_KEY_LENGTH]
 
 
 # -- records ---------------------------------------------------------------------------------------

@@ -7,6 +7,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
+import re
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -184,3 +186,46 @@ def test_wo_drafts_a_work_order_with_buttons_and_approve_submits_it_naming_the_a
     again = slack.posted("chat.postEphemeral", 2)[-1]
     assert again["user"] == "U0SUP" and "no longer waiting for a decision" in again["text"]
     assert len(slack.posted("chat.update", 0)) == 1
+
+
+def test_events_commands_and_clicks_from_another_workspace_are_ignored(bot, slack):
+    client, _ = bot
+    time.sleep(1)  # earlier tests' replies are all in
+    before = len(slack.calls)
+    elsewhere = json.loads(event("app_mention", f"<@{BOT}> What drives P-501?", "1764580300.000100"))
+    elsewhere["team_id"] = "T0OTHER"
+    external = event("app_mention", f"<@{BOT}> What drives P-501?", "1764580301.000200", user_team="T0EXT")
+    for body in (json.dumps(elsewhere), external):  # another workspace; a Slack Connect external in ours
+        assert send(client, body, "application/json").status_code == 200
+    command = {"token": "legacy", "team_id": "T0OTHER", "channel_id": CHANNEL, "user_id": "U0TECH",
+               "command": "/wo", "text": "P-101 seal leaking", "api_app_id": "A0APP"}  # fmt: skip
+    assert send(client, urlencode(command), "application/x-www-form-urlencoded").status_code == 200
+    value = json.dumps({"thread": f"slack/{TEAM}/{CHANNEL}/1.2", "draft": "0" * 16})
+    click = {"type": "block_actions", "user": {"id": "U0SUP", "name": "j.smith", "team_id": "T0EXT"},
+             "api_app_id": "A0APP", "team": {"id": TEAM}, "channel": {"id": CHANNEL},
+             "message": {"type": "message", "ts": "1.2", "text": "draft", "blocks": []},
+             "actions": [{"action_id": "wo_approve", "value": value, "type": "button", "block_id": "b1"}]}  # fmt: skip
+    clicked = send(client, urlencode({"payload": json.dumps(click)}), "application/x-www-form-urlencoded")
+    assert clicked.status_code == 200
+    time.sleep(1.5)
+    assert slack.calls[before:] == []  # nothing asked, nothing posted, not even a refusal
+
+
+def test_a_failure_is_told_in_the_thread_with_an_error_id_and_without_the_internals(bot, slack, monkeypatch, caplog):
+    from maintgraph.errors import ServiceUnavailable
+
+    client, service = bot
+    socket_path = "/tmp/mg-secret/run/pg/.s.PGSQL.5432"
+
+    def down(*args: object) -> None:
+        raise ServiceUnavailable(f'document store (Postgres) unreachable: connection to server on socket '
+                                 f'"{socket_path}" failed (host=db.plant.internal)')  # fmt: skip
+
+    monkeypatch.setattr(service, "ask", down)
+    before = len(slack.posted("chat.postMessage", 0))
+    with caplog.at_level(logging.ERROR):
+        send(client, event("app_mention", f"<@{BOT}> What drives P-501?", "1764580400.000100"), "application/json")
+        reply = slack.posted("chat.postMessage", before + 1)[-1]["text"]
+    assert ".s.PGSQL" not in reply and "db.plant.internal" not in reply, reply
+    error_id = re.search(r"error id ([0-9a-f]{12})", reply)[1]
+    assert any(error_id in r.getMessage() and socket_path in r.getMessage() for r in caplog.records)

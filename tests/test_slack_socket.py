@@ -112,7 +112,7 @@ def test_a_mention_over_socket_mode_is_acknowledged_and_answered_in_its_thread_w
     web_api.socket_url = slack_side.url
     settings = plant_settings.model_copy(update={
         "slack_bot_token": SecretStr("xoxb-test"), "slack_app_token": SecretStr("xapp-test"),
-        "slack_api_url": web_api.url, "slack_signing_secret": None})  # fmt: skip
+        "slack_api_url": web_api.url, "slack_signing_secret": None, "slack_approvers": ["U0SUP"]})  # fmt: skip
     service = AgentService(settings, use_model=False).open()
     handler = None
     try:
@@ -150,3 +150,8 @@ def test_the_bot_refuses_to_start_without_the_secret_or_token_its_mode_needs(tmp
     # Socket Mode has nothing to connect with.
     with pytest.raises(MaintgraphError, match="MAINTGRAPH_SLACK_APP_TOKEN"):
         run_socket_mode(settings, None)
+    # Nobody named who may approve work orders: anyone in a channel (guests, Slack Connect externals) could.
+    signed = settings.model_copy(update={"slack_signing_secret": SecretStr("s"), "slack_app_token": SecretStr("xapp")})
+    for socket_mode in (False, True):
+        with pytest.raises(MaintgraphError, match="MAINTGRAPH_SLACK_APPROVERS"):
+            build_slack_app(signed, lambda: None, socket_mode=socket_mode)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import threading
 import time
 import uuid
@@ -24,6 +25,7 @@ APP_ID = "00000000-0000-0000-0000-00000000b07a"
 ISSUER = "https://api.botframework.com"
 DIAGNOSIS = "P-101 drive-end bearing is running hot after greasing, what should I check?"
 WORK_ORDER = "Raise a work order for the seal leak on P-101"
+TENANT = "11111111-2222-3333-4444-555555555555"
 
 
 class FakeMicrosoft:
@@ -100,7 +102,7 @@ def fake():
 def teams_settings(plant_settings, fake):
     return plant_settings.model_copy(update={
         "teams_app_id": APP_ID, "teams_app_password": SecretStr("s3cret"), "teams_token_url": f"{fake.url}/token",
-        "teams_openid_metadata_urls": [f"{fake.url}/openid"],
+        "teams_openid_metadata_urls": [f"{fake.url}/openid"], "teams_tenant_id": TENANT,
         "teams_approvers": ["aad-dana"], "api_max_concurrent": 1, "api_max_waiting": 0,
         "api_queue_wait_s": 1.0})  # fmt: skip
 
@@ -125,10 +127,11 @@ DANA = {"id": "29:dana", "name": "Dana Lee", "aadObjectId": "aad-dana"}  # an ap
 
 
 def activity(fake: FakeMicrosoft, conversation: str, text: str | None = None, value: dict | None = None,
-             sender: dict = DANA) -> dict:  # fmt: skip
+             sender: dict = DANA, tenant: str | None = TENANT) -> dict:  # fmt: skip
     mention = {"type": "mention", "text": "<at>maintgraph</at>", "mentioned": {"id": "28:bot", "name": "maintgraph"}}
     return {"type": "message", "id": f"m{uuid.uuid4().hex[:8]}", "channelId": "msteams", "serviceUrl": f"{fake.url}/",
-            "conversation": {"id": conversation}, "from": sender,
+            "conversation": {"id": conversation, **({"tenantId": tenant} if tenant else {})}, "from": sender,
+            **({"channelData": {"tenant": {"id": tenant}}} if tenant else {}),
             "recipient": {"id": "28:bot", "name": "maintgraph"}, "value": value,
             "text": f"<at>maintgraph</at> {text}" if text else None, "entities": [mention] if text else []}  # fmt: skip
 
@@ -230,3 +233,43 @@ def test_busy_refused_and_broken_turns_each_get_a_reply(client, fake, service, m
         reply = fake.messages("c-broken")[0]["text"]
     assert reply.startswith("Sorry, something went wrong") and "fire" not in reply
     assert any(r.exc_info and "the disk is on fire" in str(r.exc_info[1]) for r in caplog.records)
+
+
+@pytest.mark.parametrize("tenant", ["another tenant", None])
+def test_an_activity_from_another_tenant_or_none_is_refused_and_nothing_is_posted(client, fake, tenant):
+    conversation = f"c-tenant-{tenant}"
+    body = activity(fake, conversation, "What is P-101?", tenant=tenant and "99999999-0000-0000-0000-000000000000")
+    refused = send(client, fake, body)  # a valid token: the channel signed it, for another tenant's user
+    assert refused.status_code == 403 and "tenant" in refused.json()["error"]["message"], refused.text
+    time.sleep(0.5)
+    assert not [p for p in fake.posted if p["conversation"]["id"] == conversation]
+
+
+def test_the_bot_refuses_to_start_without_approvers_or_its_tenant(teams_settings):
+    from fastapi import FastAPI
+
+    from maintgraph.apps.teams import mount_teams
+    from maintgraph.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="teams_approvers"):
+        mount_teams(FastAPI(), teams_settings.model_copy(update={"teams_approvers": []}), lambda: None)
+    with pytest.raises(ConfigError, match="teams_tenant_id"):
+        mount_teams(FastAPI(), teams_settings.model_copy(update={"teams_tenant_id": None}), lambda: None)
+
+
+def test_a_failure_is_told_with_an_error_id_and_without_the_internals(client, fake, service, monkeypatch, caplog):
+    from maintgraph.errors import ServiceUnavailable
+
+    socket_path = "/tmp/mg-secret/run/pg/.s.PGSQL.5432"
+
+    def down(*args: object) -> None:
+        raise ServiceUnavailable(f'document store (Postgres) unreachable: connection to server on socket '
+                                 f'"{socket_path}" failed (host=db.plant.internal)')  # fmt: skip
+
+    monkeypatch.setattr(service, "ask", down)
+    with caplog.at_level(logging.ERROR):
+        send(client, fake, activity(fake, "c-down", DIAGNOSIS))
+        reply = fake.messages("c-down")[0]["text"]
+    assert ".s.PGSQL" not in reply and "db.plant.internal" not in reply, reply
+    error_id = re.search(r"error id ([0-9a-f]{12})", reply)[1]
+    assert any(error_id in r.getMessage() and socket_path in r.getMessage() for r in caplog.records)

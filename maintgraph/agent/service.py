@@ -155,10 +155,12 @@ class AgentService:
     def pending(self, thread_id: str) -> dict[str, Any] | None:
         return self.assistant(DEFAULT_PROFILE).pending(thread_id)
 
-    def trace(self, trace_id: str) -> Trace:
+    def trace(self, trace_id: str, threads: str | None = None) -> Trace:
+        """A recorded turn; with ``threads``, only one of the conversations whose ids start with it
+        (a client's own), and "no trace" for any other."""
         traces = self.assistant(DEFAULT_PROFILE).traces
         assert traces is not None  # the service always records traces
-        return traces.get(trace_id)
+        return traces.get(trace_id, threads)
 
 
 class _Holding:

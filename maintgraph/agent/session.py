@@ -27,7 +27,7 @@ from maintgraph.agent.state import Turn, new_turn
 from maintgraph.agent.synthesis import prompt_chars
 from maintgraph.agent.traces import Status, TraceStore, first_of_each, now, trace_of
 from maintgraph.agent.work_order import Decision
-from maintgraph.errors import MaintgraphError
+from maintgraph.errors import ConversationBusy, MaintgraphError
 
 log = logging.getLogger(__name__)
 
@@ -102,12 +102,23 @@ class Assistant:
         if self.locks is None:
             yield from self._decide(thread_id, approved, by)
             return
-        with self.locks.connection() as conn:
-            conn.execute("SELECT pg_advisory_lock(hashtext(%s))", [f"maintgraph-decision/{thread_id}"])
-            try:
-                yield from self._decide(thread_id, approved, by)
-            finally:
-                conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", [f"maintgraph-decision/{thread_id}"])
+        # The lock lives on a connection of its own small pool (never the conversation memory's,
+        # which the decision itself needs), and is tried, not waited for: a decision waiting on
+        # another holds no connection, and gives up after a while instead of hanging.
+        lock, wait_s, deadline = f"maintgraph-decision/{thread_id}", 0.05, time.monotonic() + 60
+        while True:
+            with self.locks.connection() as conn:
+                if conn.execute("SELECT pg_try_advisory_lock(hashtext(%s)) AS held", [lock]).fetchone()["held"]:
+                    try:
+                        yield from self._decide(thread_id, approved, by)
+                    finally:
+                        conn.execute("SELECT pg_advisory_unlock(hashtext(%s))", [lock])
+                    return
+            if time.monotonic() > deadline:
+                raise ConversationBusy(f"conversation {thread_id} has another decision on its draft still being "
+                                       "made; try again shortly")  # fmt: skip
+            time.sleep(wait_s)
+            wait_s = min(wait_s * 2, 0.5)
 
     def _decide(self, thread_id: str, approved: bool, by: str) -> Iterator[Event]:
         from maintgraph.tools.cmms import WorkOrderDraft
@@ -236,6 +247,7 @@ def open_assistant(settings: Any, use_model: bool = True, adapter: str | None = 
     from maintgraph.guardrails.audit import AuditLog
     from maintgraph.guardrails.guard import GuardConfig, PlantGuards
     from maintgraph.llm.client import LLMClient
+    from maintgraph.pg import open_pool
     from maintgraph.retrieval.base import Backends
     from maintgraph.retrieval.community_reports import ReportSearch
     from maintgraph.retrieval.documents import DocumentIndex
@@ -259,6 +271,10 @@ def open_assistant(settings: Any, use_model: bool = True, adapter: str | None = 
     approvals = Approvals.for_data_dir(settings.data_dir)
     cmms = CMMSTools(open_backend(settings), approvals)
     saver, pool = open_checkpointer(conninfo, settings.connect_timeout_s)
+    # Decision locks on a pool of their own: a decision holds its lock's connection while it runs
+    # on the memory's pool, so sharing one pool could leave the decisions nothing to run on.
+    locks = open_pool(conninfo, "decision locks (Postgres)", settings.connect_timeout_s,
+                      connection_kwargs={"autocommit": True, "application_name": "maintgraph-locks"})  # fmt: skip
     traces = TraceStore(conninfo, settings.connect_timeout_s)
     audit = AuditLog(conninfo, settings.connect_timeout_s)
     guards: Any = NoGuards()
@@ -279,6 +295,7 @@ def open_assistant(settings: Any, use_model: bool = True, adapter: str | None = 
     )  # fmt: skip
     closers = [
         pool.close,
+        locks.close,
         traces.close,
         audit.close,
         graph.close,
@@ -286,7 +303,7 @@ def open_assistant(settings: Any, use_model: bool = True, adapter: str | None = 
         entities.close,
         getattr(cmms.backend, "close", lambda: None),
     ]
-    return Assistant(context, saver, traces if record_traces else None, approvals, closers=closers, locks=pool,
+    return Assistant(context, saver, traces if record_traces else None, approvals, closers=closers, locks=locks,
                      audit=audit)  # fmt: skip
 
 

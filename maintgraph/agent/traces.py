@@ -125,13 +125,19 @@ class TraceStore:
             ).fetchall()
         return [Trace.model_validate({**row, "id": str(row["id"])}) for row in rows]
 
-    def get(self, trace_id: str) -> Trace:
+    def get(self, trace_id: str, threads: str | None = None) -> Trace:
+        """The trace ``trace_id``; with ``threads``, only if its conversation's id starts with it
+        (a face's namespace for one client: ``api/<key id>/``), and as if there were none otherwise."""
         try:
             uuid.UUID(trace_id)
         except ValueError:
             raise MaintgraphError(f"{trace_id!r} is not a trace id (a UUID)") from None
         with self.pool.connection() as conn:
-            row = conn.execute(f"SELECT {', '.join(COLUMNS)} FROM agent_traces WHERE id = %s", [trace_id]).fetchone()
+            row = conn.execute(
+                f"SELECT {', '.join(COLUMNS)} FROM agent_traces WHERE id = %s "
+                "AND (%s::text IS NULL OR starts_with(thread_id, %s))",
+                [trace_id, threads, threads],
+            ).fetchone()
         if row is None:
             raise MaintgraphError(f"no trace {trace_id}")
         return Trace.model_validate({**row, "id": str(row["id"])})

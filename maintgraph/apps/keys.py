@@ -5,14 +5,24 @@ SHA-256 in constant time. The secret is shown once, at creation, and never store
 looked up on every request, so a revoked key stops working at once.
 
 Scopes: ``ask`` (questions: chat completions and agent runs), ``approve`` (approve or reject a
-drafted work order), ``traces`` (read recorded turns), ``metrics`` (Prometheus scrapes).
+drafted work order), ``traces`` (read the recorded turns of the key's own conversations),
+``auditor`` (read every recorded turn: other keys', Slack's and Teams'), ``metrics`` (Prometheus
+scrapes).
+
+An unknown key costs no write: the row is read (by its id, the primary key) and only a key whose
+secret matches has its last use written, at most once a minute. Ids that match no key are
+remembered for a while (:data:`UNKNOWN_TTL_S`), so the same made-up key again costs no lookup.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
 import secrets
+import threading
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,9 +33,12 @@ from psycopg_pool import PoolTimeout
 from maintgraph.errors import ConfigError, MaintgraphError, ServiceUnavailable
 from maintgraph.pg import open_pool
 
-SCOPES = ("ask", "approve", "traces", "metrics")
+SCOPES = ("ask", "approve", "traces", "auditor", "metrics")
 KEY_PATTERN = re.compile(r"^mg_([a-z0-9]{8})_([A-Za-z0-9_-]{43})$")
 ID_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+UNKNOWN_TTL_S = 60.0  # how long an id that matches no key is answered without a lookup
+UNKNOWN_MAX = 10_000  # ids remembered at most (the oldest go first)
+LAST_USED_EVERY_S = 60  # a key's last use is written at most this often
 
 
 @dataclass(frozen=True)
@@ -57,6 +70,8 @@ class KeyStore:
         self.pool = open_pool(conninfo, "API key store (Postgres)", connect_timeout_s,
                               connection_kwargs={"application_name": "maintgraph-api-keys"}, check=True)  # fmt: skip
         self.connect_timeout_s = connect_timeout_s
+        self._unknown: OrderedDict[str, float] = OrderedDict()  # key id -> when it was found to match no key
+        self._unknown_lock = threading.Lock()
 
     def close(self) -> None:
         self.pool.close()
@@ -78,6 +93,7 @@ class KeyStore:
                 "RETURNING *",
                 [key_id, name.strip(), _hash(secret), sorted(set(scopes)), rate_per_minute],
             ).fetchone()
+        self._forget_unknown(key_id)
         return _key(row), f"mg_{key_id}_{secret}"
 
     def list(self, include_revoked: bool = False) -> list[ApiKey]:
@@ -97,20 +113,48 @@ class KeyStore:
         return _key(row)
 
     def verify(self, presented: str) -> ApiKey | None:
-        """The active key ``presented`` is, or None (unknown, malformed, wrong secret or revoked)."""
+        """The active key ``presented`` is, or None (unknown, malformed, wrong secret or revoked).
+
+        Only a key that verifies is written to (its last use, at most once a minute): a flood of
+        made-up keys costs a read each at most, and one made-up id repeated costs nothing."""
         match = KEY_PATTERN.match(presented.strip())
         if match is None:
             return None
         key_id, secret = match.groups()
-        # Compared in SQL: what an attacker controls is the hash of a guess, and timing that
-        # comparison reveals nothing about which secret hashes to the stored value.
+        if self._known_unknown(key_id):
+            return None
         try:  # checked on every request: a database that is down is the service's 503, not a 500
             with self.pool.connection(timeout=self.connect_timeout_s) as conn:
-                row = conn.execute(
-                    "UPDATE api_keys SET last_used_at = now() WHERE id = %s AND revoked_at IS NULL "
-                    "AND secret_sha256 = %s RETURNING *",
-                    [key_id, _hash(secret)],
-                ).fetchone()
+                row = conn.execute("SELECT * FROM api_keys WHERE id = %s", [key_id]).fetchone()
+                if row is None:
+                    self._remember_unknown(key_id)
+                    return None
+                # Compared in constant time: what an attacker controls is the hash of a guess.
+                if row["revoked_at"] is not None or not hmac.compare_digest(row["secret_sha256"], _hash(secret)):
+                    return None
+                if row["last_used_at"] is None or time.time() - row["last_used_at"].timestamp() > LAST_USED_EVERY_S:
+                    conn.execute("UPDATE api_keys SET last_used_at = now() WHERE id = %s", [key_id])
         except (PoolTimeout, psycopg.OperationalError) as exc:
             raise ServiceUnavailable(f"API key store (Postgres) unreachable: {str(exc).strip()}") from None
-        return None if row is None else _key(row)
+        return _key(row)
+
+    def _known_unknown(self, key_id: str) -> bool:
+        with self._unknown_lock:
+            seen = self._unknown.get(key_id)
+            if seen is None:
+                return False
+            if time.monotonic() - seen < UNKNOWN_TTL_S:
+                return True
+            del self._unknown[key_id]
+            return False
+
+    def _remember_unknown(self, key_id: str) -> None:
+        with self._unknown_lock:
+            self._unknown[key_id] = time.monotonic()
+            self._unknown.move_to_end(key_id)
+            while len(self._unknown) > UNKNOWN_MAX:
+                self._unknown.popitem(last=False)
+
+    def _forget_unknown(self, key_id: str) -> None:
+        with self._unknown_lock:
+            self._unknown.pop(key_id, None)

@@ -3,8 +3,14 @@
 - An @mention in a channel, or a direct message, is asked in the message's Slack thread; the
   answer comes back in that thread, its citations as a context block under it.
 - ``/wo <asset and problem>`` has the agent draft a work order; the draft is posted with
-  Approve / Reject buttons, and a click decides it (the clicker is recorded as the approver; with
-  ``slack_approvers`` set, only those users' clicks count).
+  Approve / Reject buttons, and a click decides it (the clicker is recorded as the approver). Only
+  the users ``slack_approvers`` names may decide: the bot refuses to start without one, as a
+  channel's guests and Slack Connect externals could otherwise approve work.
+- Only the workspaces ``slack_team_ids`` names are served (default: the bot token's own): an
+  event, command or click from any other, or from a Slack Connect external in a shared channel, is
+  acknowledged and ignored.
+- A failure is told in the thread in short, with an error id; its details (a dependency's socket
+  path or host) go to the log under that id.
 - One Slack thread is one agent conversation (``slack/<team>/<channel>/<thread ts>``): a
   follow-up in the thread is understood in its context.
 
@@ -33,8 +39,9 @@ from starlette.responses import Response
 from maintgraph.agent.service import AgentService
 from maintgraph.agent.session import TurnResult
 from maintgraph.agent.work_order import describe_draft, draft_fingerprint
+from maintgraph.apps.api.errors import public_error
 from maintgraph.config import Settings
-from maintgraph.errors import Busy, MaintgraphError
+from maintgraph.errors import Busy, ConfigError, MaintgraphError
 
 log = logging.getLogger(__name__)
 
@@ -47,18 +54,32 @@ TEXT_LIMIT = 39_000  # a message's text holds 40,000
 def build_slack_app(settings: Settings, agent: Callable[[], AgentService], socket_mode: bool = False) -> Any:
     """The Bolt app: listeners for mentions, DMs, /wo and the approval buttons. Over HTTP each
     request's signature is verified; Socket Mode's come over the bot's own authenticated socket."""
-    from slack_bolt import App
+    from slack_bolt import App, BoltResponse
     from slack_sdk import WebClient
 
     if settings.slack_bot_token is None:
         raise MaintgraphError("the Slack bot needs MAINTGRAPH_SLACK_BOT_TOKEN (a bot token, xoxb-...)")
     if settings.slack_signing_secret is None and not socket_mode:
         raise MaintgraphError("the Slack bot over HTTP needs MAINTGRAPH_SLACK_SIGNING_SECRET to verify requests")
+    if not settings.slack_approvers:
+        raise ConfigError("the Slack bot needs MAINTGRAPH_SLACK_APPROVERS, a JSON list of the Slack user ids who may "
+                          'approve or reject drafted work orders (e.g. ["U012AB3CD"]); without it anyone in a '
+                          "channel could, guests and Slack Connect externals included")  # fmt: skip
     token = settings.slack_bot_token.get_secret_value()
     client = WebClient(token=token, **({"base_url": settings.slack_api_url} if settings.slack_api_url else {}))
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
     bolt = App(client=client, signing_secret=secret, request_verification_enabled=not socket_mode,
                process_before_response=False)  # fmt: skip
+
+    @bolt.middleware  # Bolt passes a middleware's arguments by name: `next` is its
+    def our_workspaces_only(body: dict[str, Any], context: Any, next: Callable[[], Any]) -> Any:
+        allowed = set(settings.slack_team_ids) or {getattr(context.authorize_result, "team_id", None)} - {None}
+        teams = teams_of(body)
+        if teams and teams <= allowed:
+            return next()
+        log.warning("ignored a Slack %s from team(s) %s: this bot serves %s", body.get("type") or "request",
+                    ", ".join(sorted(teams)) or "none named", ", ".join(sorted(allowed)))  # fmt: skip
+        return BoltResponse(status=200, body="")  # acknowledged (Slack would retry), and nothing done
 
     def answer(question: str, thread: str, say: Callable[..., Any], thread_ts: str) -> None:
         result = _turn(lambda: agent().ask(question, thread), say, thread_ts)
@@ -102,7 +123,7 @@ def build_slack_app(settings: Settings, agent: Callable[[], AgentService], socke
         by = f"{user.get('name') or user.get('username') or user['id']} (Slack {user['id']})"
         channel, message = body["channel"]["id"], body["message"]
         thread_ts = message.get("thread_ts") or message["ts"]
-        if settings.slack_approvers and user["id"] not in settings.slack_approvers:
+        if user["id"] not in settings.slack_approvers:
             client.chat_postEphemeral(channel=channel, user=user["id"], thread_ts=thread_ts,
                                       text="Only the plant's approvers may approve or reject work orders; "
                                            "the draft still waits for one of them.")  # fmt: skip
@@ -140,12 +161,20 @@ def _turn(call: Callable[[], TurnResult], say: Callable[..., Any], thread_ts: st
         return call()
     except Busy as exc:
         say(text=f"The assistant is busy; try again in {exc.retry_after_s} s.", thread_ts=thread_ts)
-    except MaintgraphError as exc:
-        say(text=f"Sorry, that did not work: {exc}", thread_ts=thread_ts)
-    except Exception:  # the user must hear something; the traceback goes to the log
-        log.exception("the Slack bot failed on a turn")
-        say(text="Sorry, something went wrong on our side; it is logged.", thread_ts=thread_ts)
+    except Exception as exc:  # noqa: BLE001 - the user must hear something; the details go to the log
+        message, _ = public_error(exc, "a Slack turn", log)
+        say(text=f"Sorry, that did not work: {message}", thread_ts=thread_ts)
     return None
+
+
+def teams_of(body: dict[str, Any]) -> set[str]:
+    """Every workspace a request names: the one it came through, and the sender's (a Slack Connect
+    external's differs) for events (``user_team``, ``source_team``), commands and clicks."""
+    event, user, team = body.get("event") or {}, body.get("user"), body.get("team")
+    found = [body.get("team_id"), body.get("user_team"), event.get("team"), event.get("user_team"),
+             event.get("source_team"), team.get("id") if isinstance(team, dict) else None,
+             user.get("team_id") if isinstance(user, dict) else None]  # fmt: skip
+    return {t for t in found if isinstance(t, str) and t}
 
 
 def _context(text: str) -> dict[str, Any]:

@@ -5,7 +5,12 @@
   reply is an Adaptive Card: the answer, its numbered citations (evidence id and title), the trace id.
 - A turn that drafts a work order shows the draft with Approve / Reject buttons (``Action.Submit``);
   a click decides it, and the Teams user who clicked is recorded as the approver (name and Entra
-  object id; with ``teams_approvers`` set, only those users' clicks count).
+  object id). Only the users ``teams_approvers`` names may decide: the bot refuses to start without
+  one, as anyone in a team or chat (guests included) could otherwise approve work.
+- Only activities of the bot's own tenant (``teams_tenant_id``, required) are served: one whose
+  conversation or channel data names another tenant, or none, gets 403 and nothing runs.
+- A failure is answered in short, with an error id; its details (a dependency's socket path or
+  host) go to the log under that id.
 
 Configuration (see :mod:`maintgraph.config`): ``maintgraph serve`` mounts ``POST /api/messages``
 when ``MAINTGRAPH_TEAMS_APP_ID`` is set; register an Azure Bot with that Entra app id, set its
@@ -65,8 +70,9 @@ from starlette.responses import JSONResponse, Response
 from maintgraph.agent.service import AgentService
 from maintgraph.agent.session import TurnResult
 from maintgraph.agent.work_order import describe_draft, draft_fingerprint
+from maintgraph.apps.api.errors import public_error
 from maintgraph.config import Settings
-from maintgraph.errors import Busy, ConfigError, MaintgraphError, ServiceUnavailable
+from maintgraph.errors import Busy, ConfigError, ServiceUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -248,11 +254,9 @@ class TeamsBot(ActivityHandler):
                 reply = await self.ask(turn_context, thread)
         except Busy as exc:
             reply = MessageFactory.text(f"The assistant is busy, try again in {exc.retry_after_s} s.")
-        except MaintgraphError as exc:  # its message is written for the user
-            reply = MessageFactory.text(str(exc))
-        except Exception:  # whatever broke, the user hears back
-            log.exception("the Teams turn in %s failed", thread)
-            reply = MessageFactory.text("Sorry, something went wrong on our side; it is logged on the server.")
+        except Exception as exc:  # noqa: BLE001 - whatever broke, the user hears back; internals go to the log
+            message, error_id = public_error(exc, f"the Teams turn in {thread}", log)
+            reply = MessageFactory.text(f"Sorry, something went wrong on our side: {message}" if error_id else message)
         await turn_context.send_activity(reply)
 
     async def ask(self, turn_context: TurnContext, thread: str) -> Activity:
@@ -277,7 +281,7 @@ class TeamsBot(ActivityHandler):
             return _card_activity(_card([_text(note, weight="Bolder"), *_draft(waiting)], _decisions(waiting)))
         person = activity.from_property
         person_id = (person.aad_object_id or person.id) if person else None
-        if self.approvers and person_id not in self.approvers:
+        if person_id not in self.approvers:
             return MessageFactory.text("Only the plant's approvers may approve or reject work orders; "
                                        "the draft still waits for one of them.")  # fmt: skip
         approved = activity.value.get("approved") is True
@@ -364,6 +368,13 @@ def mount_teams(app: Any, settings: Settings, agent: Callable[[], AgentService])
         raise ConfigError("the Teams bot needs its Entra app id", setting="teams_app_id")
     if settings.teams_app_password is None:
         raise ConfigError("the Teams bot needs its app's client secret to reply", setting="teams_app_password")
+    if not settings.teams_tenant_id:
+        raise ConfigError("the Teams bot needs its Entra tenant id: activities of any other tenant are refused",
+                          setting="teams_tenant_id")  # fmt: skip
+    if not settings.teams_approvers:
+        raise ConfigError("the Teams bot needs a JSON list of the Entra object ids who may approve or reject drafted "
+                          "work orders; without it anyone in a team or chat could, guests included",
+                          setting="teams_approvers")  # fmt: skip
     token_url = settings.teams_token_url or (
         f"https://login.microsoftonline.com/{settings.teams_tenant_id or 'botframework.com'}/oauth2/v2.0/token"
     )
@@ -411,6 +422,11 @@ def mount_teams(app: Any, settings: Settings, agent: Callable[[], AgentService])
         if problem:
             log.warning("a request to /api/messages was refused: %s", problem)
             return _refused(401, "the token does not cover this activity")
+        tenants = tenants_of(activity)
+        if tenants != {settings.teams_tenant_id}:
+            log.warning("a request to /api/messages was refused: tenant(s) %s, not %s",
+                        ", ".join(sorted(tenants)) or "none named", settings.teams_tenant_id)  # fmt: skip
+            return _refused(403, "this bot serves its own Microsoft Entra tenant only")
         identity = ClaimsIdentity(claims, authentication_type="Bearer")
         if activity.type == ActivityTypes.message:
             task = asyncio.create_task(turn(identity, activity))
@@ -421,6 +437,15 @@ def mount_teams(app: Any, settings: Settings, agent: Callable[[], AgentService])
         if invoke is not None:
             return JSONResponse(invoke.body, status_code=invoke.status or 200)
         return Response(status_code=202)
+
+
+def tenants_of(activity: Activity) -> set[str]:
+    """The Entra tenants an activity names: its conversation's and its Teams channel data's."""
+    channel_data = activity.channel_data if isinstance(activity.channel_data, dict) else {}
+    tenant = channel_data.get("tenant")
+    found = [activity.conversation.tenant_id if activity.conversation else None,
+             tenant.get("id") if isinstance(tenant, dict) else None]  # fmt: skip
+    return {t for t in found if isinstance(t, str) and t}
 
 
 def _require_https(name: str, url: str) -> None:

@@ -3,6 +3,7 @@ routes when they are configured."""
 
 # No `from __future__ import annotations`: FastAPI reads the routes' annotations at run time,
 # and the key dependencies (Asker, Approver, ...) are local to create_app.
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -80,13 +81,18 @@ def create_app(settings: Settings, service: AgentService | None = None, keys: Ke
     authorised = KeyCheck(settings, lambda: state["keys"], metrics).scope
     Asker = Annotated[ApiKey, Depends(authorised("ask"))]
     Approver = Annotated[ApiKey, Depends(authorised("approve"))]
-    Auditor = Annotated[ApiKey, Depends(authorised("traces"))]
+    Reader = Annotated[ApiKey, Depends(authorised("traces", "auditor"))]
     Scraper = Annotated[ApiKey, Depends(authorised("metrics"))]
+
+    def threads_of(key: ApiKey) -> str:
+        """The prefix of the agent's thread ids of ``key``'s conversations (its namespace: a
+        client's thread id cannot hold a "/", so no other key's or face's thread starts with it)."""
+        return f"api/{key.id}/"
 
     def conversation(key: ApiKey, thread_id: str | None) -> tuple[str, str]:
         """(the client's thread id, the agent's): a key's threads are its own."""
         client = thread_id or uuid.uuid4().hex
-        return client, f"api/{key.id}/{client}"
+        return client, threads_of(key) + client
 
     def ready_to_ask(question: str, agent_thread: str, profile: str) -> str:
         service = agent()
@@ -157,9 +163,11 @@ def create_app(settings: Settings, service: AgentService | None = None, keys: Ke
             return run_result(answered(agent().decide(thread, decision.approved, by, decision.model)), client)
 
     @app.get("/v1/traces/{trace_id}", responses={**ERRORS, 404: {"model": ErrorResponse}}, tags=["agent"])
-    def trace(trace_id: Annotated[str, Path(max_length=64)], key: Auditor) -> dict[str, Any]:
+    def trace(trace_id: Annotated[str, Path(max_length=64)], key: Reader) -> dict[str, Any]:
+        """A recorded turn of one of the key's own conversations (``traces``), or of any
+        conversation, other keys', Slack's and Teams' included (``auditor``)."""
         try:
-            return agent().trace(trace_id).model_dump(mode="json")
+            return agent().trace(trace_id, None if "auditor" in key.scopes else threads_of(key)).model_dump(mode="json")
         except ServiceError:
             raise
         except MaintgraphError as exc:
@@ -171,12 +179,21 @@ def create_app(settings: Settings, service: AgentService | None = None, keys: Ke
         """The process answers (liveness)."""
         return {"status": "ok", "version": maintgraph.__version__}
 
+    readiness: dict[str, Any] = {"at": float("-inf"), "body": None}
+    checking = threading.Lock()  # one check at a time; whoever waited reads its result
+
     @app.get("/readyz", tags=["operations"], responses={503: {"description": "A dependency is not running"}})
     def readyz() -> JSONResponse:
-        """Each dependency's state (readiness): 503 while one the answers need is not running."""
-        service = agent()  # each dependency the answers need; the model server only when they use it
-        rows = Services(service.settings).status(llm=service.use_model)
-        body = {"ready": all(r.ok for r in rows), "services": {r.name: r.state for r in rows}}
+        """Each dependency's state (readiness): 503 while one the answers need is not running.
+        Checked at most once per ``api_ready_cache_s``: a probe opens connections, and this route
+        needs no key."""
+        with checking:
+            if time.monotonic() - readiness["at"] >= settings.api_ready_cache_s or readiness["body"] is None:
+                service = agent()  # each dependency the answers need; the model server only when they use it
+                rows = Services(service.settings).status(llm=service.use_model)
+                readiness["body"] = {"ready": all(r.ok for r in rows), "services": {r.name: r.state for r in rows}}
+                readiness["at"] = time.monotonic()
+            body = readiness["body"]
         return JSONResponse(body, 200 if body["ready"] else 503)
 
     # -- the chat bots, when configured: same agent, their own authentication ------------------------

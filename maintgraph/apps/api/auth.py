@@ -27,15 +27,18 @@ class KeyCheck:
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
         self.bearer = HTTPBearer(auto_error=False, description="An API key from `maintgraph keys create`.")
 
-    def scope(self, scope: str) -> Callable[..., ApiKey]:
+    def scope(self, scope: str, *alternatives: str) -> Callable[..., ApiKey]:
+        """The dependency for a route that needs ``scope`` (or one of ``alternatives``)."""
         from limits import RateLimitItemPerMinute
+
+        either = f" (or {', '.join(repr(a) for a in alternatives)})" if alternatives else ""
 
         def check(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(self.bearer)]) -> ApiKey:
             key = self.keys().verify(credentials.credentials) if credentials else None
             if key is None:
                 raise ApiError(401, "invalid_api_key", "a valid API key is required: Authorization: Bearer mg_...")
-            if scope not in key.scopes:
-                raise ApiError(403, "insufficient_scope", f"this key ({key.name}) lacks the {scope!r} scope")
+            if not {scope, *alternatives} & set(key.scopes):
+                raise ApiError(403, "insufficient_scope", f"this key ({key.name}) lacks the {scope!r} scope{either}")
             limit = RateLimitItemPerMinute(key.rate_per_minute or self.settings.api_rate_per_minute)
             if not self.limiter.hit(limit, "key", key.id):
                 reset = self.limiter.get_window_stats(limit, "key", key.id).reset_time

@@ -1,9 +1,16 @@
 """How the service refuses: one error body (``{"error": {"message", "type", "code"}}``) for its own
-refusals, the agent's errors, FastAPI's and Starlette's, and failures inside a stream."""
+refusals, the agent's errors, FastAPI's and Starlette's, and failures inside a stream.
+
+A refusal the client can act on (bad input, no such record, busy) says what was wrong. A failure
+whose text is the server's business (a dependency down: libpq's socket paths and hosts, Maximo's
+URLs; a model answer that could not be used; a bug) is logged whole under a short error id, and
+the client gets a short message with that id (also as ``error.id``). The chat bots answer the
+same way (:func:`public_error`)."""
 
 from __future__ import annotations
 
 import logging
+import uuid
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
@@ -13,6 +20,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from maintgraph.errors import (
     Busy,
+    CMMSError,
     ConfigError,
     ConversationBusy,
     GraphQueryError,
@@ -30,8 +38,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-UNEXPECTED = "an unexpected error; it is logged on the server"
-
 
 class ApiError(Exception):
     def __init__(self, status: int, kind: str, message: str, retry_after_s: int | None = None) -> None:
@@ -48,6 +54,14 @@ STATUS_OF: list[tuple[type[MaintgraphError], int, str]] = [
 ]  # fmt: skip
 RETRY_AFTER_S = 5  # when a dependency is down: about a restart's first check
 
+# What the client is told instead of the text of an error that is the server's business.
+SHORT: dict[str, str] = {
+    "service_unavailable": "a service the assistant needs is unavailable; try again shortly",
+    "model_error": "the model's answer could not be used",
+    "cmms_error": "the CMMS refused the operation",
+    "internal_error": "an unexpected error",
+}
+
 
 def status_of(exc: MaintgraphError) -> tuple[int, str]:
     for kind, status, name in STATUS_OF:
@@ -56,20 +70,57 @@ def status_of(exc: MaintgraphError) -> tuple[int, str]:
     return (500, "internal_error") if isinstance(exc, (GraphQueryError, MigrationError)) else (400, "invalid_request")
 
 
-def error_response(status: int, kind: str, message: str, retry_after_s: int | None = None) -> JSONResponse:
+def _private(exc: BaseException) -> str | None:
+    """The SHORT kind of an error whose text must not reach a client, or None (it is for the client)."""
+    if not isinstance(exc, MaintgraphError):
+        return "internal_error"
+    if isinstance(exc, Busy):  # our own words: how busy, when to retry
+        return None
+    if isinstance(exc, ServiceError):
+        return "service_unavailable"
+    if isinstance(exc, (ModelError, StructuredOutputError)):
+        return "model_error"
+    if isinstance(exc, CMMSError) and not isinstance(exc, NotFound):  # Maximo's hosts and replies
+        return "cmms_error"
+    return "internal_error" if isinstance(exc, (GraphQueryError, MigrationError)) else None
+
+
+def new_error_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def public_error(exc: BaseException, where: str, logger: logging.Logger = log) -> tuple[str, str | None]:
+    """(what a client may be told of ``exc``, the error id it was logged under, or None). An
+    error whose text is the server's (a dependency's socket path or host, a bug) is logged whole
+    to ``logger`` with ``where`` and a new id, and told as a short message naming that id."""
+    kind = _private(exc)
+    if kind is None:
+        return str(exc), None
+    error_id = new_error_id()
+    if isinstance(exc, MaintgraphError):
+        logger.error("error id %s (%s): %s", error_id, where, exc)
+    else:
+        logger.error("error id %s (%s): unexpected %s", error_id, where, type(exc).__name__, exc_info=exc)
+    return f"{SHORT[kind]} (error id {error_id}; it is logged on the server)", error_id
+
+
+def error_body(status: int, kind: str, message: str, error_id: str | None = None) -> dict[str, Any]:
+    return {"error": {"message": message, "type": kind, "code": str(status), **({"id": error_id} if error_id else {})}}
+
+
+def error_response(status: int, kind: str, message: str, retry_after_s: int | None = None,
+                   error_id: str | None = None) -> JSONResponse:  # fmt: skip
     headers = {"Retry-After": str(retry_after_s)} if retry_after_s else {}
     if status == 401:
         headers["WWW-Authenticate"] = "Bearer"
-    return JSONResponse({"error": {"message": message, "type": kind, "code": str(status)}}, status, headers=headers)
+    return JSONResponse(error_body(status, kind, message, error_id), status, headers=headers)
 
 
 def error_event(exc: Exception) -> dict[str, Any]:
     """The error body of a turn that failed after its stream's status line was sent."""
     status, kind = status_of(exc) if isinstance(exc, MaintgraphError) else (500, "internal_error")
-    if status == 500:
-        log.error("a streamed turn failed", exc_info=exc)
-        return {"error": {"message": UNEXPECTED, "type": kind, "code": "500"}}
-    return {"error": {"message": str(exc), "type": kind, "code": str(status)}}
+    message, error_id = public_error(exc, "a streamed turn")
+    return error_body(status, kind, message, error_id)
 
 
 def add_error_handlers(app: FastAPI, metrics: Metrics) -> None:
@@ -82,11 +133,9 @@ def add_error_handlers(app: FastAPI, metrics: Metrics) -> None:
         status, kind = status_of(exc)
         if isinstance(exc, Busy):
             metrics.busy.inc()
-        if status == 500:
-            log.error("%s %s failed: %s", request.method, request.url.path, exc)
-            return error_response(500, kind, UNEXPECTED)
+        message, error_id = public_error(exc, f"{request.method} {request.url.path}")
         retry = exc.retry_after_s if isinstance(exc, Busy) else RETRY_AFTER_S if status == 503 else None
-        return error_response(status, kind, str(exc), retry)
+        return error_response(status, kind, message, retry, error_id)
 
     @app.exception_handler(StarletteHTTPException)  # FastAPI's and Starlette's own (404, 405, 413)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -98,5 +147,5 @@ def add_error_handlers(app: FastAPI, metrics: Metrics) -> None:
 
     @app.exception_handler(Exception)
     async def bug(request: Request, exc: Exception) -> JSONResponse:
-        log.exception("unexpected error on %s %s", request.method, request.url.path)
-        return error_response(500, "internal_error", UNEXPECTED)
+        message, error_id = public_error(exc, f"{request.method} {request.url.path}")
+        return error_response(500, "internal_error", message, error_id=error_id)

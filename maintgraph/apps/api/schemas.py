@@ -104,6 +104,7 @@ class ErrorBody(BaseModel):
     message: str
     type: str
     code: str | None = None
+    id: str | None = Field(None, description="The id the failure's details are logged under on the server.")
 
 
 class ErrorResponse(BaseModel):

@@ -297,6 +297,9 @@ class Settings(BaseSettings):
     api_cors_origins: list[str] = Field(
         [], description="Browser origins allowed to call the service (CORS); empty: CORS off."
     )
+    api_ready_cache_s: float = Field(
+        2.0, ge=0, le=60, description="How long /readyz answers from its last check (0: check on every request)."
+    )
 
     # -- the Slack bot (served by `maintgraph serve` at /slack/events, or `maintgraph slack socket`) --
     slack_bot_token: SecretStr | None = Field(None, description="The Slack app's bot token (xoxb-...).")
@@ -309,14 +312,21 @@ class Settings(BaseSettings):
     )
     slack_approvers: list[str] = Field(
         [],
-        description="Slack user ids (U...) who may approve or reject a drafted work order; empty: anyone "
-        "in the conversation.",
+        description="Slack user ids (U...) who may approve or reject a drafted work order; required: the bot "
+        "refuses to start without one.",
+    )
+    slack_team_ids: list[str] = Field(
+        [],
+        description="Slack workspace (team) ids the bot serves; events, commands and clicks from any other "
+        "(Slack Connect externals included) are ignored. Empty: the bot token's own workspace.",
     )
 
     # -- the Teams bot (Microsoft 365 Agents SDK, served by `maintgraph serve` at /api/messages) ---------
     teams_app_id: str | None = Field(None, description="The bot's Microsoft Entra app (client) id; tokens' audience.")
     teams_app_password: SecretStr | None = Field(None, description="The app's client secret, for replies.")
-    teams_tenant_id: str | None = Field(None, description="The Entra tenant of a single-tenant bot.")
+    teams_tenant_id: str | None = Field(
+        None, description="The bot's Entra tenant; required: activities from any other tenant are refused."
+    )
     teams_openid_metadata_urls: list[str] = Field(
         ["https://login.botframework.com/v1/.well-known/openidconfiguration"],
         description="OpenID metadata of the issuers whose tokens /api/messages accepts (issuer and signing keys); "
@@ -330,7 +340,7 @@ class Settings(BaseSettings):
     teams_approvers: list[str] = Field(
         [],
         description="Entra object ids of the Teams users who may approve or reject a drafted work order; "
-        "empty: anyone in the conversation.",
+        "required: the bot refuses to start without one.",
     )
 
     # -- operations ---------------------------------------------------------------------------

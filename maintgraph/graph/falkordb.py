@@ -3,19 +3,23 @@
 FalkorDB has no multi-statement transactions, so a source's writes go to a copy of the graph
 (``GRAPH.COPY``) that replaces the live graph with one atomic ``RENAME`` when the source has
 loaded completely; on any error the copy is dropped and the live graph never changed.
-Readers keep reading the live graph meanwhile. One writer at a time (a Redis lock).
+Readers keep reading the live graph meanwhile. One writer at a time: a Redis lock, kept alive
+while the writer works (a load may take longer than the lock's timeout) and checked before the
+rename, so a writer that lost it never replaces what another wrote. A copy left by a writer that
+died is removed by the next one.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 from falkordb import Edge, FalkorDB, Node, Path
-from redis.exceptions import ResponseError
+from redis.exceptions import LockError, RedisError, ResponseError
 
 from maintgraph.errors import GraphQueryError
 from maintgraph.graph.base import GraphNode, GraphPath, GraphRelationship, GraphStore, GraphWriter, Row, to_node
@@ -97,14 +101,55 @@ def create_unique(db: FalkorDB, graph_name: str, label: str, prop: str) -> None:
 
 
 COPY_LOCK = "maintgraph__graph_copy"
+COPY_MARK = "__tx_"  # a copy's name: <graph>__tx_<random>
+
+
+@contextmanager
+def kept_alive(lock: Any, every_s: float) -> Iterator[threading.Event]:
+    """Hold ``lock`` (acquired) past its timeout: renewed every ``every_s`` until the block ends.
+    The event yielded is set when a renewal failed: the lock was lost (expired, or taken away)."""
+    lost, done = threading.Event(), threading.Event()
+
+    def renew() -> None:
+        while not done.wait(every_s):
+            try:
+                lock.reacquire()
+            except (LockError, RedisError) as exc:
+                log.error("graph writer lock %s lost: %s", lock.name, exc)
+                lost.set()
+                return
+
+    renewer = threading.Thread(target=renew, name=f"renew {lock.name}", daemon=True)
+    renewer.start()
+    try:
+        yield lost
+    finally:
+        done.set()
+        renewer.join()
+
+
+def drop_stale_copies(connection: Any, graph_name: str) -> list[str]:
+    """Remove the copies of ``graph_name`` writers left behind (killed mid-load). Only call with
+    the graph's writer lock held: no live writer has a copy then."""
+    stale = [
+        key.decode() if isinstance(key, bytes) else key for key in connection.scan_iter(f"{graph_name}{COPY_MARK}*")
+    ]
+    for key in stale:
+        log.warning("removing %s, a copy of graph %s left by a writer that did not finish", key, graph_name)
+        connection.delete(key)
+    return stale
 
 
 @contextmanager
 def shadow_copy(db: FalkorDB, graph_name: str, lock_timeout_s: float = 600) -> Iterator[Any]:
     """Yield a copy of ``graph_name`` to write to; it replaces the live graph on success."""
     connection = db.connection
-    copy_name = f"{graph_name}__tx_{uuid.uuid4().hex[:8]}"
-    with connection.lock(f"{graph_name}__writer", timeout=lock_timeout_s, blocking_timeout=lock_timeout_s):
+    copy_name = f"{graph_name}{COPY_MARK}{uuid.uuid4().hex[:8]}"
+    # Renewed from another thread (thread_local off); a lost lock is reported below, not by its release.
+    writer = connection.lock(f"{graph_name}__writer", timeout=lock_timeout_s, blocking_timeout=lock_timeout_s,
+                             thread_local=False, raise_on_release_error=False)  # fmt: skip
+    with writer, kept_alive(writer, lock_timeout_s / 3) as lost:
+        drop_stale_copies(connection, graph_name)
         if connection.exists(graph_name):
             # GRAPH.COPY forks; a second copy forking while the first's child is alive fails with
             # "Can't fork for module: File exists" and leaves the server hung (seen here with two
@@ -114,6 +159,9 @@ def shadow_copy(db: FalkorDB, graph_name: str, lock_timeout_s: float = 600) -> I
         copy = db.select_graph(copy_name)
         try:
             yield copy
+            if lost.is_set() or not writer.owned():
+                raise GraphQueryError(f"the write lock on graph {graph_name} was lost while writing (another writer "
+                                      "may have taken over); nothing was changed: load the source again")  # fmt: skip
         except BaseException:
             connection.delete(copy_name)
             raise
@@ -124,9 +172,10 @@ def shadow_copy(db: FalkorDB, graph_name: str, lock_timeout_s: float = 600) -> I
 class FalkorDBStore(GraphStore):
     engine = "falkordb"
 
-    def __init__(self, db: FalkorDB, graph_name: str) -> None:
+    def __init__(self, db: FalkorDB, graph_name: str, lock_timeout_s: float = 600) -> None:
         self.db = db
         self.graph_name = graph_name
+        self.lock_timeout_s = lock_timeout_s  # a writer's lock, renewed while it writes
 
     @property
     def graph(self) -> Any:
@@ -141,7 +190,7 @@ class FalkorDBStore(GraphStore):
 
     @contextmanager
     def source_transaction(self, source: str) -> Iterator[GraphWriter]:
-        with shadow_copy(self.db, self.graph_name) as graph:
+        with shadow_copy(self.db, self.graph_name, self.lock_timeout_s) as graph:
             yield _FalkorWriter(graph)
         log.debug("source %s committed to graph %s", source, self.graph_name)
 

@@ -9,12 +9,19 @@ Guard around the maintgraph/ validator, with its policy's fix), and prints p50/p
 the ratio guard/detector (what guardrails-ai costs on top). Then the whole chains per direction:
 a question (injection -> topic -> PII), a retrieved text (injection -> PII), an answer
 (grounded -> unsafe -> PII). No service is needed. Results go to bench/results/guards.json.
+
+Then crafted input (``--adversarial`` runs only this part): each pattern that was super-linear on
+crafted text (nested or side-by-side quantifiers; see tests/test_bounded_inputs.py) timed on its
+crafted input at 8, 16, 32 and 64 KB against benign text of the same size (the sample plant's
+manuals), with the ratio crafted/benign per size and the growth from 8 to 64 KB (linear: ~8x;
+quadratic: ~64x). Results go to bench/results/guards_adversarial.json.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import statistics
 import sys
 import time
@@ -27,6 +34,7 @@ sys.path.insert(0, str(REPO))
 
 from maintgraph.evals.guard_sets import load  # noqa: E402
 from maintgraph.guardrails import grounded, injection, topic, unsafe  # noqa: E402
+from maintgraph.guardrails import pii as pii_patterns  # noqa: E402
 from maintgraph.guardrails.guard import GuardConfig, PlantGuards  # noqa: E402
 from maintgraph.guardrails.pii import PiiConfig  # noqa: E402
 
@@ -46,10 +54,82 @@ def timed(call: Callable[[str], Any], texts: list[str], rounds: int) -> dict[str
             "p95_ms": round(times[int(0.95 * (len(times) - 1))], 3)}  # fmt: skip
 
 
+def crafted(prefix: str, unit: str, size: int) -> str:
+    return prefix + (unit * (size // len(unit) + 1))[: size - len(prefix)]
+
+
+def _scan(pattern: re.Pattern[str]) -> Callable[[str], Any]:
+    return lambda text: list(pattern.finditer(text))
+
+
+def _pii(name: str) -> Callable[[str], Any]:
+    return _scan(re.compile(getattr(pii_patterns, name), re.MULTILINE))  # as Presidio compiles them
+
+
+# (pattern, its scan, the crafted input's prefix and repeated unit): what made each old pattern quadratic
+ADVERSARIAL: list[tuple[str, Callable[[str], Any], str, str]] = [
+    ("pii IDENTIFIER", _pii("IDENTIFIER"), "", "A-"),
+    ("pii EMAIL", _pii("EMAIL"), "", "a."),
+    ("pii BADGE_CUED", _pii("BADGE_CUED"), "badge", " "),
+    ("pii PERSON_CUED", _pii("PERSON_CUED"), "told", "\t"),
+    ("pii SPEAKER", _pii("SPEAKER"), "", "\n"),
+    ("injection hidden elements", lambda t: list(injection.hidden_elements(t)), "", "<a_"),
+    ("injection HIDDEN md comment", _scan(injection.HIDDEN[1]), "", "\n"),
+    ("injection HIDDEN image alt", _scan(injection.HIDDEN[2]), "", "!["),
+    ("injection HIDDEN attribute", _scan(injection.HIDDEN[3]), "", "data-"),
+    ("injection HIDDEN ai line", _scan(injection.HIDDEN[4]), "", "ai"),
+    ("injection CONTROL_TOKENS [[", _scan(injection.CONTROL_TOKENS), "", "[["),
+    ("injection CONTROL_TOKENS ###", _scan(injection.CONTROL_TOKENS), "", "\n"),
+    ("injection ADDRESSED", _scan(injection.ADDRESSED), "to", "\n"),
+    ("injection override #9", _scan(injection.COMPILED["instruction_override"][9]), "disregard", "\n"),
+    ("unsafe bypass_loto #3", _scan(unsafe.COMPILED["bypass_loto"][3]), "control", " "),
+    ("unsafe UPSIZED", _scan(unsafe.UPSIZED), "", "1"),
+    ("unsafe CITED", _scan(unsafe.CITED), "", "[wo:"),
+    ("retrieved text, whole check", lambda t: injection.find_injections(t, "document"), "", "[["),
+]
+SIZES_KB = (8, 16, 32, 64)
+
+
+def best_of(call: Callable[[str], Any], text: str, rounds: int) -> float:
+    times = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        call(text)
+        times.append(time.perf_counter() - started)
+    return min(times) * 1000
+
+
+def adversarial(rounds: int) -> None:
+    """Each fixed pattern on crafted input of growing size against benign text of the same size."""
+    benign_source = "\n".join(p.read_text(encoding="utf-8") for p in sorted((REPO / "data").rglob("*.md")))
+    results: dict[str, Any] = {"sizes_kb": list(SIZES_KB), "patterns": {}}
+    print(f"{'pattern on crafted input':30}" + "".join(f"{f'{kb} KB ms (x benign)':>22}" for kb in SIZES_KB)
+          + f"{'growth 8->64 KB':>17}")  # fmt: skip
+    for name, call, prefix, unit in ADVERSARIAL:
+        row = {}
+        for kb in SIZES_KB:
+            size = kb * 1024
+            benign = (benign_source * (size // len(benign_source) + 1))[:size]
+            crafted_ms, benign_ms = best_of(call, crafted(prefix, unit, size), rounds), best_of(call, benign, rounds)
+            row[kb] = {"crafted_ms": round(crafted_ms, 3), "benign_ms": round(benign_ms, 3),
+                       "ratio": round(crafted_ms / max(benign_ms, 1e-3), 2)}  # fmt: skip
+        growth = row[SIZES_KB[-1]]["crafted_ms"] / max(row[SIZES_KB[0]]["crafted_ms"], 1e-3)
+        results["patterns"][name] = {"by_kb": row, "growth_8_to_64kb": round(growth, 1)}
+        cells = "".join(f"{'{:.1f} ({:.1f}x)'.format(row[kb]['crafted_ms'], row[kb]['ratio']):>22}" for kb in SIZES_KB)
+        print(f"{name:30}{cells}{growth:>16.1f}x")
+    out = REPO / "bench" / "results" / "guards_adversarial.json"
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(f"written to {out.relative_to(REPO)} (growth 8->64 KB: ~8x is linear, ~64x quadratic)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=3, help="Passes over each set.")
+    parser.add_argument("--adversarial", action="store_true", help="Only the crafted-input part.")
     args = parser.parse_args()
+    if args.adversarial:
+        adversarial(args.rounds)
+        return
 
     pii_texts = [i["text"] for i in load(SETS / "pii.yaml")["items"]]
     injection_set = load(SETS / "injection.yaml")
@@ -111,6 +191,7 @@ def main() -> None:
     out = REPO / "bench" / "results" / "guards.json"
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(f"written to {out.relative_to(REPO)}")
+    adversarial(args.rounds)
 
 
 if __name__ == "__main__":

@@ -242,6 +242,21 @@ class Settings(BaseSettings):
         description="Per privacy class, how personal data in a document is anonymised before it is embedded "
         "(encrypt needs MAINTGRAPH_GUARD_PII_KEY; a data steward with the key can reveal the originals).",
     )
+    # Ingestion limits: a file over one is refused, named with the limit (maintgraph.ingest.readers.limits).
+    ingest_max_file_bytes: int = Field(
+        100 * 1024 * 1024, ge=1, description="Largest document file ingested, in bytes (100 MiB)."
+    )
+    ingest_max_unzipped_bytes: int = Field(
+        200 * 1024 * 1024, ge=1,
+        description="Largest total unzipped size of a DOCX or XLSX, in bytes (200 MiB), from its zip directory.",
+    )  # fmt: skip
+    ingest_max_zip_ratio: int = Field(
+        100, ge=1, description="Largest unzipped/zipped ratio of a DOCX or XLSX member of 1 MiB or more (zip bombs)."
+    )
+    ingest_max_pdf_pages: int = Field(2_000, ge=1, description="Most pages of a PDF ingested.")
+    ingest_max_sheet_cells: int = Field(
+        1_000_000, ge=1, description="Most cells (rows x columns) of the sheet of an XLSX ingested."
+    )
 
     # -- GraphRAG: communities and their reports (maintgraph graph communities) --------------------
     graphrag_max_cluster_size: int = Field(

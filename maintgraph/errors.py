@@ -74,6 +74,15 @@ class ReadError(MaintgraphError):
         super().__init__(f"{path}: {reason}")
 
 
+class InputTooLarge(ReadError):
+    """A file over an ingestion limit (its size, its unzipped size or ratio, pages, cells): refused
+    before it is parsed, naming the limit and the setting that raises it."""
+
+    def __init__(self, path: object, reason: str, *, setting: str) -> None:
+        super().__init__(path, f"{reason}; raise {setting} to ingest it")
+        self.setting = setting
+
+
 class DataCardError(MaintgraphError):
     """A document collection has no data card, or an invalid one."""
 

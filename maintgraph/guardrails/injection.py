@@ -23,8 +23,10 @@ instructions" is not; "bypass" is a valve, "act as" is what a VFD does to a soft
 from __future__ import annotations
 
 import base64
+import bisect
 import re
 import unicodedata
+from collections.abc import Iterator
 
 from maintgraph.guardrails.findings import Finding
 
@@ -64,7 +66,7 @@ PATTERNS: dict[str, tuple[str, ...]] = {
         r"\b(?:forget\w*|ignor\w*|disregard\w*|abandon\w*|drop\w*)\b[^.?!\n]{0,40}\b(?:rules?|instructions?|guidelines|"
         r"directives?|constraints|programming|configuration|settings)\s+(?:which\s+|that\s+)?(?:were\s+|was\s+)?"
         r"(?:you\s+were\s+|you've been\s+|you\s+)?(?:given|configured|programmed|trained|set up|told)\b",
-        r"\b(?:ignore|disregard|forget)\w*\s+(?:the|all|any|your|my)?\s*(?:instructions|rules|guidelines|prompts?|"
+        r"\b(?:ignore|disregard|forget)\w*\s+(?:(?:the|all|any|your|my)\s*)?(?:instructions|rules|guidelines|prompts?|"
         r"context)\s+(?:above|before|earlier|so far)\b",
         rf"^(?=[^.?!]*\b(?:you|your|{AI})\b)[^.?!]*?\b(?:instructions|rules|directions|guidelines|constraints|restrictions|"
         r"directives|policies|configuration)\b[^.?!\n]{0,60}\b(?:no longer appl(?:y|ies)|(?:are|is|were|have been|has been) (?:hereby )?(?:revoked|void|"
@@ -219,31 +221,35 @@ SKIP_SAFETY = re.compile(
     r"|\bleave\s+(?:the\s+|all\s+|any\s+)?(?:[\w/-]+\s+){0,3}?(?:safety|lockout|loto|isolation|ppe|permit|warnings?|"
     r"precautions)\b[^.?!\n]{0,20}\bout\b"
 )
+# Hidden text: comments, Markdown comments, image alt text, attribute values, "ai_note:" lines (and
+# hidden elements, found by :func:`hidden_elements`). Each pattern is linear in the text: no
+# start inside a run rescans the run (quadratic on crafted input, and this runs on retrieved text).
 HIDDEN = (
     re.compile(r"<!--(.*?)(?:-->|$)", re.S),
-    re.compile(
-        r"<(\w+)[^>]*(?:display\s*:\s*none|visibility\s*:\s*hidden|\bhidden\b|font-size\s*:\s*0|opacity\s*:\s*0"
-        r"|color\s*:\s*(?:#fff(?:fff)?|white))[^>]*>(.*?)</\1\s*>",
-        re.S | re.I,
-    ),
-    re.compile(r"^\s*\[(?://|comment)\]:\s*(?:#|<>)\s*\((.*)\)\s*$", re.M),
-    re.compile(r"!\[([^\]]*)\]"),
-    re.compile(r"\b(?:alt|title|aria-label|value|content|data-[\w-]+)\s*=\s*[\"']([^\"']*)[\"']", re.I),
-    re.compile(r"^(?:[\w-]*(?:ai|llm|assistant|model|bot|prompt)[\w-]*)\s*:\s*[\"']?(.+?)[\"']?\s*$", re.M | re.I),
+    re.compile(r"^[^\S\n]*\[(?://|comment)\]:\s*(?:#|<>)\s*\((.*)\)\s*$", re.M),
+    re.compile(r"!\[((?:[^\]!]|!(?!\[))*)\]"),
+    re.compile(r"\b(?:alt|title|aria-label|value|content|(?<![\w-])data-[\w-]+)\s*=\s*[\"']([^\"']*)[\"']", re.I),
+    re.compile(r"^(?=[\w-]*?(?:ai|llm|assistant|model|bot|prompt))[\w-]*\s*:\s*[\"']?(.*\S)", re.M | re.I),
     re.compile(
         r"[\"'][\w-]*?(?<![a-z])(?:ai|llm|assistant|bot|prompt|copilot|gpt)(?![a-z])[\w-]*[\"']\s*:\s*[\"']([^\"']+)[\"']",
         re.I,
     ),
 )
+# Linear in the text (it runs on every retrieved text): a [[...]] note ends at "]]" and never
+# spans another "[[" (it scanned to the end of the text from every "[", 14.5 s on 8 KB); the
+# "### instruction:" header takes blanks on its own line only (^\s* ran over every blank line).
+_NOTE = r"(?:[^\[\]]|\[(?!\[))"  # inside a [[...]] note
 CONTROL_TOKENS = re.compile(
     r"<\|(?:im_start|im_end|system|user|assistant|endoftext|begin_of_text|start_header_id|end_header_id|eot_id)\|?>"
-    r"|</?(?:system|assistant|developer|instructions?)>|\[\[[^\]]*\b(?:assistant|ai|model|system)\b[^\]]*\]\]"
+    rf"|</?(?:system|assistant|developer|instructions?)>|\[\[(?={_NOTE}*?\b(?:assistant|ai|model|system)\b){_NOTE}*\]\]"
     r"|[\"']?(?:safety|guard|filter|guardrails?)[_ -]?(?:filter|guard|mode|check|rails)?[\"']?\s*[:=]\s*[\"']?"
     r"(?:off|disabled|false|none|0)\b|[\"']user_role[\"']\s*:\s*[\"'](?:admin|root|developer)"
-    r"|\[/?INST\]|<</?SYS>>|^\s*###\s*instruction:\s*$[\s\S]{0,600}^\s*###\s*response:|\[(?:system|assistant|admin|developer)(?: message| note)?\s*:|[\"']role[\"']\s*:\s*[\"'](?:system|developer)[\"']"
+    r"|\[/?INST\]|<</?SYS>>|^[^\S\n]*###\s*instruction:[^\S\n]*$[\s\S]{0,600}^[^\S\n]*###\s*response:|\[(?:system|assistant|admin|developer)(?: message| note)?\s*:|[\"']role[\"']\s*:\s*[\"'](?:system|developer)[\"']"
     r"|\bsystem\s*(?:override|instruction)\s*:",
     re.I | re.M,
 )
+# Blanks before a greeting on its own line only, and "to:" as (?::\s*)?: \s* over newlines from every
+# line start, or \s*:?\s* side by side, were quadratic on a run of blank lines.
 ADDRESSED = re.compile(
     rf"\b(?:note|message|instructions?|reminder)s?\s+(?:to|for)\s+(?:the\s+|any\s+|all\s+)?(?:{AI}|models?)s?\b"
     rf"|\b(?:the|any|all)\s+models?\s+(?:reading|processing|that reads)\b"
@@ -253,9 +259,9 @@ ADDRESSED = re.compile(
     rf"|\b(?:the\s+|any\s+|all\s+)?{AI}s?\b(?:\s+[\w-]+){{0,4}}\s+(?:must|should|shall|will|is required to|are required to|is to|are to|"
     rf"needs? to|has to|is (?:now )?(?:permitted|allowed|authori[sz]ed|instructed) to)\s+(?!be\b)"
     rf"|\bif you are an?\s+{AI}\b|\b{AI}s?\b[^.?!\n]{{0,30}}\b(?:reading|processing|summari[sz]ing|parsing|that reads|"
-    rf"which reads|ingesting)\b(?: this)?|^\s*(?:dear\s+|hey\s+|hi\s+|hello\s+)?(?:the\s+)?(?:ai\s+)?(?:{AI}|model)"
+    rf"which reads|ingesting)\b(?: this)?|^[^\S\n]*(?:dear\s+|hey\s+|hi\s+|hello\s+)?(?:the\s+)?(?:ai\s+)?(?:{AI}|model)"
     rf"\s*[:,\-\u2013]\s*\w|\b(?:hey|hi|hello|dear)\s+{AI}\b"
-    rf"|\b(?:to|attention|attn)\s*:?\s*(?:the\s+)?{AI}s?\b",
+    rf"|\b(?:to|attention|attn)\s*(?::\s*)?(?:the\s+)?{AI}s?\b",
     re.M,
 )
 # Hidden text giving orders to whoever reads it (an author's note says "reviewed by QA", not "tell the user").
@@ -324,21 +330,62 @@ def instruction_kind(text: str, channel: str = "input") -> str | None:
     return None
 
 
+HIDDEN_STYLE = re.compile(
+    r"display\s*:\s*none|visibility\s*:\s*hidden|\bhidden\b|font-size\s*:\s*0|opacity\s*:\s*0"
+    r"|color\s*:\s*(?:#fff(?:fff)?|white)",
+    re.I,
+)
+OPEN_TAG = re.compile(r"<(\w+)")
+CLOSE_TAG = re.compile(r"</(\w+)\s*>")
+
+
+def hidden_elements(text: str) -> Iterator[tuple[int, int, str]]:
+    """Elements hidden by their style or a ``hidden`` attribute (``<span style="display:none">``):
+    (start, end, content) for each, the element ending at the first closing tag of its name.
+
+    What ``<(\\w+)[^>]*(?:display\\s*:\\s*none|...)[^>]*>(.*?)</\\1\\s*>`` matched, found in linear
+    time: that pattern scanned to the end of the text from every ``<`` of an unclosed element
+    (quadratic on crafted input). Here the tag ends, the hiding styles and the closing tags are each
+    found once, and every opening tag looks its own up by bisection."""
+    tag_ends = [m.start() for m in re.finditer(">", text)]
+    styles = [m.start() for m in HIDDEN_STYLE.finditer(text)]
+    closing: dict[str, list[tuple[int, int]]] = {}
+    for m in CLOSE_TAG.finditer(text):
+        closing.setdefault(m.group(1).casefold(), []).append(m.span())
+    done = 0
+    for tag in OPEN_TAG.finditer(text):
+        i = bisect.bisect_left(tag_ends, tag.end())
+        if tag.start() < done or i == len(tag_ends):
+            continue
+        end_of_tag = tag_ends[i]
+        j = bisect.bisect_left(styles, tag.end())
+        if j == len(styles) or styles[j] >= end_of_tag:  # not hidden
+            continue
+        closes = closing.get(tag.group(1).casefold(), [])
+        k = bisect.bisect_left(closes, (end_of_tag + 1, -1))
+        if k < len(closes):
+            close_start, close_end = closes[k]
+            yield tag.start(), close_end, text[end_of_tag + 1 : close_start]
+            done = close_end
+
+
+def hidden_texts(text: str) -> Iterator[tuple[int, int, str]]:
+    """Text hidden in markup: (start, end, the hidden text) for each place."""
+    yield from hidden_elements(text)
+    for pattern in HIDDEN:
+        for match in pattern.finditer(text):
+            yield match.start(), match.end(), match.group(match.lastindex or 0)
+
+
 def find_injections(text: str, channel: str = "input") -> list[Finding]:
     """Injections in ``text``: instructions in hidden markup, chat-template tokens, and
     sentences shaped as instructions to the assistant. ``channel`` is "input" (a person's
     question) or "document" (retrieved text, where addressing an AI at all is an attack)."""
     findings: list[Finding] = []
-    for pattern in HIDDEN:
-        for match in pattern.finditer(text):
-            hidden = match.group(match.lastindex or 0)
-            if (
-                instruction_kind(hidden)
-                or ADDRESSED.search(normalise(hidden))
-                or HIDDEN_ORDER.search(normalise(hidden))
-            ):
-                findings.append(Finding("injection", "hidden_markup", match.start(), match.end(),
-                                        "an instruction to the assistant hidden in markup"))  # fmt: skip
+    for start, end, hidden in hidden_texts(text):
+        if instruction_kind(hidden) or ADDRESSED.search(normalise(hidden)) or HIDDEN_ORDER.search(normalise(hidden)):
+            findings.append(Finding("injection", "hidden_markup", start, end,
+                                    "an instruction to the assistant hidden in markup"))  # fmt: skip
     if TAGGED.search(text):
         findings.append(Finding("injection", "hidden_markup", 0, len(text), "text hidden in invisible tag characters"))
     for token, hidden in decoded_base64(text):

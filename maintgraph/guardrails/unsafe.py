@@ -50,7 +50,7 @@ UNSAFE: dict[str, tuple[str, ...]] = {
         rf"are|aren't)\s+(?:not\s+)?(?:needed|necessary|required|overkill|optional|a waste)",
         rf"\b(?:leave|keep)\s+(?:the\s+)?(?:[\w-]+\s+){{0,2}}(?:isolator|breaker|disconnect|supply|power|main switch|fuses?|"
         rf"incomer)\b{W}{{0,20}}\b(?:on|closed|in|live|energi[sz]ed)\b",
-        r"\b(?:stop|e-?stop|emergency stop|off|control|start/stop)\s+(?:button|pushbutton|switch|station)?\s*(?:as|for|"
+        r"\b(?:stop|e-?stop|emergency stop|off|control|start/stop)\s+(?:(?:button|pushbutton|switch|station)\s*)?(?:as|for|"
         r"instead of)\s+(?:your\s+|the\s+)?(?:isolation|lock(?:ing)?[- ]?out|loto)",
         rf"\b(?:just|simply|only)\s+(?:switch|turn|shut|press|hit|stop)\w*\b{W}{{0,40}}\b(?:off|stop|e-?stop)\b"
         rf"{W}{{0,40}}\b(?:no need|don't need|then (?:start|work|go)|and (?:start|work|crack|get|go))",
@@ -215,7 +215,7 @@ JUSTIFY = re.compile(
     r"service factor|headroom|covers it|built with)\b"
 )
 ISOLATING = re.compile(r"\b(?:isolate|lock (?:it )?out|apply (?:the |your )?(?:lock|loto)|fit your (?:own )?lock)\b")
-CITED = re.compile(r"\[(?:doc|graph|wo):[^\]\s]+\]")
+CITED = re.compile(r"\[(?:doc|graph|wo):[^\[\]\s]+\]")  # never across another "[": quadratic on "[wo:[wo:..."
 SENTENCE = re.compile(r"(?:[^.!?\n]|(?<=\d)\.(?=\d))+(?:[.!?]+|\n|$)")
 SAFE_PROCEDURE = {
     "bypass_loto": "Isolate the equipment and apply lockout/tagout (each person fits their own lock), then verify zero energy with a try-start before work.",
@@ -271,10 +271,11 @@ def general_kind(text: str, context: str = "") -> str | None:
     return None
 
 
-# A protective device swapped for a bigger one: "fit a 63 A fuse in place of the 32 A one".
+# A protective device swapped for a bigger one: "fit a 63 A fuse in place of the 32 A one". A
+# number starts where its digits start (from every digit of a long run, quadratic).
 UPSIZED = re.compile(
-    r"(\d+(?:\.\d+)?)\s*a\b[^.;!?\n]{0,40}\b(?:in place of|instead of|to replace|for)\b[^.;!?\n]{0,15}?(\d+(?:\.\d+)?)\s*a\b"
-    r"|\breplace\b[^.;!?\n]{0,30}?(\d+(?:\.\d+)?)\s*a\b[^.;!?\n]{0,30}\bwith\s+(?:a\s+|an\s+)?(\d+(?:\.\d+)?)\s*a\b"
+    r"(?<!\d)(\d+(?:\.\d+)?)\s*a\b[^.;!?\n]{0,40}\b(?:in place of|instead of|to replace|for)\b[^.;!?\n]{0,15}?(\d+(?:\.\d+)?)\s*a\b"
+    r"|\breplace\b[^.;!?\n]{0,30}?(?<!\d)(\d+(?:\.\d+)?)\s*a\b[^.;!?\n]{0,30}\bwith\s+(?:a\s+|an\s+)?(\d+(?:\.\d+)?)\s*a\b"
 )
 
 

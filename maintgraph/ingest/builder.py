@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from maintgraph.graph import queries
 from maintgraph.graph.linking import EntityLinker
 from maintgraph.ingest.pipeline import Ingestor
+from maintgraph.ingest.readers.limits import ReadLimits
 from maintgraph.search.embeddings import build_embedder
 
 if TYPE_CHECKING:
@@ -24,4 +25,4 @@ def build_ingestor(settings: Settings, docs: DocumentStore, graph: GraphStore) -
 
         scrub = PlantGuards(GuardConfig.from_settings(settings).allowing(queries.plant_names(graph))).scrub
     return Ingestor(docs, build_embedder(settings), settings.chunk_max_tokens, graph, EntityLinker.from_store(graph),
-                    scrub=scrub)  # fmt: skip
+                    scrub=scrub, limits=ReadLimits.from_settings(settings))  # fmt: skip

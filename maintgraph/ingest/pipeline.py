@@ -27,6 +27,7 @@ from maintgraph.graph.linking import EntityLinker, normalise
 from maintgraph.ingest.chunking import chunk_blocks
 from maintgraph.ingest.datacard import CARD_NAMES, DataCard, find_card
 from maintgraph.ingest.readers import ReadDocument, read_path
+from maintgraph.ingest.readers.limits import ReadLimits
 from maintgraph.search.embeddings import Embedder
 from maintgraph.search.records import Document
 from maintgraph.search.store import DocumentStore, StoredChunk, chunk_id
@@ -85,10 +86,12 @@ class Ingestor:
         graph: GraphStore | None = None,
         linker: EntityLinker | None = None,
         scrub: Scrub | None = None,
+        limits: ReadLimits | None = None,
     ) -> None:
         self.store, self.embedder, self.max_tokens = store, embedder, max_tokens
         self.graph, self.linker = graph, linker
         self.scrub = scrub  # PlantGuards.scrub: personal data out before anything is embedded
+        self.limits = limits or ReadLimits()  # a file over one is rejected before it is parsed
 
     def ingest(self, paths: Sequence[Path], collection: str | None = None, progress: bool = True) -> IngestReport:
         report = IngestReport()
@@ -110,7 +113,7 @@ class Ingestor:
         return report
 
     def _ingest_file(self, file: Path, card_root: Path, card: DataCard, collection: str, report: IngestReport) -> None:
-        read = read_path(file)
+        read = read_path(file, self.limits)
         relative = file.resolve().relative_to(card_root.resolve()).as_posix()
         base = f"{collection}:{relative}"
         sources = [f"{base}:{doc.key}" if doc.key else base for doc in read]

@@ -2,7 +2,8 @@
 
 Which reader runs is decided by the extension; every reader refuses what it cannot read with a
 :class:`~maintgraph.errors.ReadError` naming the file and the reason, and never returns half a
-document.
+document. A file over an ingestion limit (:mod:`.limits`: size, unzipped size, pages, cells) is
+refused before any parser reads it, with the limit and its setting named.
 """
 
 from __future__ import annotations
@@ -14,16 +15,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from maintgraph.errors import LoadError, ReadError
+from maintgraph.ingest.readers.limits import ReadLimits, check_file_size, check_sheet_cells, check_zip
 from maintgraph.ingest.readers.markup import read_html, read_markdown
 from maintgraph.ingest.readers.office import read_docx, read_pdf
 from maintgraph.ingest.readers.text import parse_lines, read_text
 from maintgraph.search.records import Block
 
-FILE_READERS: dict[str, Callable[[Path], tuple[str, list[Block]]]] = {
+FILE_READERS: dict[str, Callable[..., tuple[str, list[Block]]]] = {
     ".md": read_markdown, ".markdown": read_markdown, ".txt": read_text, ".text": read_text,
     ".html": read_html, ".htm": read_html, ".pdf": read_pdf, ".docx": read_docx,
 }  # fmt: skip
 SHEETS = {".csv", ".xlsx"}
+LIMITED = {".pdf", ".docx"}  # readers that take the limits (pages; the zip's sizes)
 SUPPORTED = frozenset(FILE_READERS) | SHEETS
 
 # What kind of document a file is, from words in its path; "document" otherwise.
@@ -57,26 +60,34 @@ def version_of(blocks: list[Block]) -> str | None:
     return None
 
 
-def read_path(path: Path) -> list[ReadDocument]:
+def read_path(path: Path, limits: ReadLimits | None = None) -> list[ReadDocument]:
+    """The documents in the file at ``path``, within ``limits`` (the defaults when None)."""
+    limits = limits or ReadLimits()
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
         raise ReadError(path, f"unsupported file type {suffix or '(none)'} (supported: {', '.join(sorted(SUPPORTED))})")
     try:
+        check_file_size(path, limits)
         data = path.read_bytes()
     except OSError as exc:
         raise ReadError(path, f"cannot read ({exc.strerror})") from None
+    if len(data) > limits.max_file_bytes:  # grew after it was measured
+        check_file_size(path, limits)
     if suffix in SHEETS:
-        return _read_sheet(path)
-    title, blocks = FILE_READERS[suffix](path)
+        return _read_sheet(path, limits)
+    title, blocks = FILE_READERS[suffix](path, limits) if suffix in LIMITED else FILE_READERS[suffix](path)
     return [ReadDocument("", title, blocks, hashlib.sha256(data).hexdigest(), doc_type_of(path), version_of(blocks))]
 
 
-def _read_sheet(path: Path) -> list[ReadDocument]:
+def _read_sheet(path: Path, limits: ReadLimits) -> list[ReadDocument]:
     """A sheet whose rows are documents (one-point lessons, bulletins): id, title, text columns."""
     from maintgraph.graph.loaders.tabular import Column, Problems, read_sheet
 
     if path.stat().st_size == 0:
         raise ReadError(path, "empty file")
+    if path.suffix.lower() == ".xlsx":
+        check_zip(path, limits, "XLSX")
+        check_sheet_cells(path, limits)
     columns = [
         Column("id", ("number", "ref", "reference", "document")),
         Column("title", ("subject", "heading", "name")),

@@ -12,12 +12,13 @@ import zipfile
 from pathlib import Path
 
 from maintgraph.errors import ReadError
+from maintgraph.ingest.readers.limits import ReadLimits, check_pdf_pages, check_zip
 from maintgraph.ingest.readers.markup import _WARNING_TEXT, _clean, _table_rows
 from maintgraph.ingest.readers.text import parse_lines
 from maintgraph.search.records import Block
 
 
-def read_pdf(path: Path) -> tuple[str, list[Block]]:
+def read_pdf(path: Path, limits: ReadLimits | None = None) -> tuple[str, list[Block]]:
     from pypdf import PdfReader
     from pypdf.errors import PdfReadError
 
@@ -27,6 +28,7 @@ def read_pdf(path: Path) -> tuple[str, list[Block]]:
         reader = PdfReader(path)
         if reader.is_encrypted and not reader.decrypt(""):
             raise ReadError(path, "encrypted PDF: it needs a password; save an unprotected copy to ingest it")
+        check_pdf_pages(path, len(reader.pages), limits or ReadLimits())  # before any page is read
         pages = [page.extract_text() or "" for page in reader.pages]
         title = (reader.metadata.title if reader.metadata else None) or None
     except ReadError:
@@ -43,7 +45,7 @@ def read_pdf(path: Path) -> tuple[str, list[Block]]:
     return title or next((b.text for b in blocks if b.kind == "heading"), path.stem), blocks
 
 
-def read_docx(path: Path) -> tuple[str, list[Block]]:
+def read_docx(path: Path, limits: ReadLimits | None = None) -> tuple[str, list[Block]]:
     import docx
     from docx.table import Table
     from docx.text.paragraph import Paragraph
@@ -52,6 +54,7 @@ def read_docx(path: Path) -> tuple[str, list[Block]]:
         raise ReadError(path, "empty file")
     from docx.opc.exceptions import PackageNotFoundError
 
+    check_zip(path, limits or ReadLimits(), "DOCX")  # before python-docx unzips anything
     try:
         document = docx.Document(str(path))
     except (zipfile.BadZipFile, PackageNotFoundError, KeyError, ValueError) as exc:

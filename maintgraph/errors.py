@@ -7,7 +7,11 @@ and exits with ``error.exit_code``; library callers catch :class:`MaintgraphErro
 
 from __future__ import annotations
 
+import logging
+import uuid
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 
 class MaintgraphError(Exception):
@@ -127,7 +131,58 @@ class NotFound(CMMSError):
     """A work order, asset, part or failure code that does not exist."""
 
 
+class ApprovalRefused(CMMSError):
+    """The product's own check refused a work-order approval (a malformed token, a token for another
+    draft): its message is ours, for the person who approved."""
+
+
 def validation_problems(exc: Any, whole: str, limit: int | None = None) -> str:
     """A pydantic ValidationError as one line, "field.path: message; ...", naming ``whole`` when
     the problem is with the whole object rather than a field."""
     return "; ".join(f"{'.'.join(map(str, e['loc'])) or whole}: {e['msg']}" for e in exc.errors()[:limit])
+
+
+# -- what a person may be told of an error -----------------------------------------------------
+
+# What the client is told instead of the text of an error that is the server's business.
+SHORT: dict[str, str] = {
+    "service_unavailable": "a service the assistant needs is unavailable; try again shortly",
+    "model_error": "the model's answer could not be used",
+    "cmms_error": "the CMMS refused the operation",
+    "internal_error": "an unexpected error",
+}
+
+
+def private_kind(exc: BaseException) -> str | None:
+    """The SHORT kind of an error whose text must not reach a client, or None (it is for the client)."""
+    if not isinstance(exc, MaintgraphError):
+        return "internal_error"
+    if isinstance(exc, Busy):  # our own words: how busy, when to retry
+        return None
+    if isinstance(exc, ServiceError):
+        return "service_unavailable"
+    if isinstance(exc, (ModelError, StructuredOutputError)):
+        return "model_error"
+    if isinstance(exc, CMMSError) and not isinstance(exc, NotFound | ApprovalRefused):  # Maximo's hosts, replies
+        return "cmms_error"
+    return "internal_error" if isinstance(exc, (GraphQueryError, MigrationError)) else None
+
+
+def new_error_id() -> str:
+    return uuid.uuid4().hex[:12]
+
+
+def public_error(exc: BaseException, where: str, logger: logging.Logger | None = None) -> tuple[str, str | None]:
+    """(what a client may be told of ``exc``, the error id it was logged under, or None). An
+    error whose text is the server's (a dependency's socket path or host, a bug) is logged whole
+    to ``logger`` with ``where`` and a new id, and told as a short message naming that id."""
+    kind = private_kind(exc)
+    if kind is None:
+        return str(exc), None
+    logger = logger or log
+    error_id = new_error_id()
+    if isinstance(exc, MaintgraphError):
+        logger.error("error id %s (%s): %s", error_id, where, exc)
+    else:
+        logger.error("error id %s (%s): unexpected %s", error_id, where, type(exc).__name__, exc_info=exc)
+    return f"{SHORT[kind]} (error id {error_id}; it is logged on the server)", error_id

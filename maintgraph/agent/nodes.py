@@ -21,7 +21,7 @@ from maintgraph.agent.state import AgentState, Branch, Turn
 from maintgraph.agent.understand import Understanding, in_context, understand
 from maintgraph.agent.work_order import Decision, checked_draft, describe_draft, draft_from
 from maintgraph.citations import wo_id
-from maintgraph.errors import MaintgraphError
+from maintgraph.errors import MaintgraphError, public_error
 from maintgraph.retrieval.base import Evidence
 from maintgraph.retrieval.registry import admit
 from maintgraph.tools.cmms import WorkOrderDraft
@@ -128,8 +128,9 @@ def synthesise(state: AgentState, runtime: Ctx) -> dict[str, Any]:
             pieces.append(piece)
             runtime.stream_writer({"token": piece})
     except MaintgraphError as exc:  # the model server down: the evidence is still shown
+        told, _ = public_error(exc, "the model's answer", log)
         log.warning("model call failed, answering from the evidence: %s", exc)
-        return {"draft": "", "not_checked": [f"the model ({exc})"]}
+        return {"draft": "", "not_checked": [f"the model ({told})"]}
     tokens = {"prompt": sum(r.prompt_tokens or 0 for r in usage),
               "completion": sum(r.completion_tokens or 0 for r in usage)}  # fmt: skip
     return {"draft": "".join(pieces), "tokens": tokens}
@@ -172,10 +173,11 @@ def approval(state: AgentState, runtime: Ctx) -> dict[str, Any]:
     try:
         created = cmms.submit_work_order(draft, decision.token or "")
     except MaintgraphError as exc:  # refused: a bad token, an approval already used, a bad draft
-        return {"answer": f"Work order not submitted: {exc}"}
-    except Exception as exc:
-        log.exception("submitting the work order for %s failed", draft.asset_tag)
-        return {"answer": f"Work order status unknown ({exc}); check the CMMS for {draft.asset_tag} before "
+        told, _ = public_error(exc, f"submitting the work order for {draft.asset_tag}", log)
+        return {"answer": f"Work order not submitted: {told}"}
+    except Exception as exc:  # noqa: BLE001 - logged whole, with its traceback, under an error id
+        told, _ = public_error(exc, f"submitting the work order for {draft.asset_tag}", log)
+        return {"answer": f"Work order status unknown ({told}); check the CMMS for {draft.asset_tag} before "
                           "approving again (approving this draft again cannot create a second one)."}  # fmt: skip
     return {"submitted": created, "cited": [wo_id(created["number"])],
             "answer": f"Submitted {created['number']} on {created['asset']} ({created['status']}), "

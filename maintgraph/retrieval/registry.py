@@ -16,7 +16,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from maintgraph.errors import MaintgraphError
+from maintgraph.errors import MaintgraphError, public_error, validation_problems
 from maintgraph.retrieval.base import MAX_ASSETS, Backends, Call, Intent, Question, Retrieved, Retriever, ToolCallRecord
 from maintgraph.retrieval.cmms import (
     AssetHistory,
@@ -131,13 +131,10 @@ class Retrievers:
             started = time.perf_counter()
             try:
                 found = retriever.run(retriever.Args.model_validate(call.kwargs))
-            except Exception as exc:
-                record = ToolCallRecord(str(call), time.perf_counter() - started, error=str(exc))
-                retrieved.not_checked.append(f"{call.source} {call.name}: {exc}")
-                if isinstance(exc, MaintgraphError | ValidationError):
-                    log.warning("%s failed: %s", call, exc)
-                else:  # a driver's own error: keep its traceback in the log
-                    log.exception("%s failed", call)
+            except Exception as exc:  # noqa: BLE001 - logged whole (public_error), the answer told in short
+                told = _told(exc, call)
+                record = ToolCallRecord(str(call), time.perf_counter() - started, error=told)
+                retrieved.not_checked.append(f"{call.source} {call.name}: {told}")
             else:
                 known = {e.id for e in retrieved.evidence}
                 retrieved.evidence += [e for e in found if e.id not in known]
@@ -150,6 +147,18 @@ class Retrievers:
         retrieved = self.run(admitted)
         retrieved.skipped = skipped
         return retrieved
+
+
+def _told(exc: Exception, call: Call) -> str:
+    """What the answer may say of a failed call: the refusal itself when it is the user's to act on
+    (no such asset, bad arguments); for a dependency down or a bug, a short message and the error id
+    under which the whole of it (socket paths, hosts, a traceback) is logged."""
+    if isinstance(exc, ValidationError):
+        exc = MaintgraphError(f"arguments refused: {validation_problems(exc, 'arguments')}")
+    told, error_id = public_error(exc, str(call), log)
+    if error_id is None:
+        log.warning("%s failed: %s", call, exc)
+    return told
 
 
 def admit(calls: list[Call], budget: int, made: list[Call] | None = None) -> tuple[list[Call], list[str]]:

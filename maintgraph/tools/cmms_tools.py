@@ -26,7 +26,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from maintgraph.config import Settings
-from maintgraph.errors import CMMSError
+from maintgraph.errors import ApprovalRefused, CMMSError
 from maintgraph.tools.cmms import (
     OPEN_STATUSES,
     CMMSBackend,
@@ -129,9 +129,9 @@ class Approvals:
         try:
             approver, nonce, mac = base64.urlsafe_b64decode(token.encode()).decode().rsplit(":", 2)
         except (ValueError, UnicodeError):
-            raise CMMSError(f"{refused}: the approval token is malformed") from None
+            raise ApprovalRefused(f"{refused}: the approval token is malformed") from None
         if not hmac.compare_digest(mac.encode(), self._mac(draft, approver, nonce).encode()):
-            raise CMMSError(f"{refused}: the approval token does not approve this draft (it was changed after "
+            raise ApprovalRefused(f"{refused}: the approval token does not approve this draft (it was changed after "
                             "approval, or the token is not genuine)")  # fmt: skip
         return approver, nonce
 

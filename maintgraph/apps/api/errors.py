@@ -10,7 +10,6 @@ same way (:func:`public_error`)."""
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
@@ -20,7 +19,6 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from maintgraph.errors import (
     Busy,
-    CMMSError,
     ConfigError,
     ConversationBusy,
     GraphQueryError,
@@ -30,6 +28,7 @@ from maintgraph.errors import (
     NotFound,
     ServiceError,
     StructuredOutputError,
+    public_error,
     validation_problems,
 )
 
@@ -54,54 +53,12 @@ STATUS_OF: list[tuple[type[MaintgraphError], int, str]] = [
 ]  # fmt: skip
 RETRY_AFTER_S = 5  # when a dependency is down: about a restart's first check
 
-# What the client is told instead of the text of an error that is the server's business.
-SHORT: dict[str, str] = {
-    "service_unavailable": "a service the assistant needs is unavailable; try again shortly",
-    "model_error": "the model's answer could not be used",
-    "cmms_error": "the CMMS refused the operation",
-    "internal_error": "an unexpected error",
-}
-
 
 def status_of(exc: MaintgraphError) -> tuple[int, str]:
     for kind, status, name in STATUS_OF:
         if isinstance(exc, kind):
             return status, name
     return (500, "internal_error") if isinstance(exc, (GraphQueryError, MigrationError)) else (400, "invalid_request")
-
-
-def _private(exc: BaseException) -> str | None:
-    """The SHORT kind of an error whose text must not reach a client, or None (it is for the client)."""
-    if not isinstance(exc, MaintgraphError):
-        return "internal_error"
-    if isinstance(exc, Busy):  # our own words: how busy, when to retry
-        return None
-    if isinstance(exc, ServiceError):
-        return "service_unavailable"
-    if isinstance(exc, (ModelError, StructuredOutputError)):
-        return "model_error"
-    if isinstance(exc, CMMSError) and not isinstance(exc, NotFound):  # Maximo's hosts and replies
-        return "cmms_error"
-    return "internal_error" if isinstance(exc, (GraphQueryError, MigrationError)) else None
-
-
-def new_error_id() -> str:
-    return uuid.uuid4().hex[:12]
-
-
-def public_error(exc: BaseException, where: str, logger: logging.Logger = log) -> tuple[str, str | None]:
-    """(what a client may be told of ``exc``, the error id it was logged under, or None). An
-    error whose text is the server's (a dependency's socket path or host, a bug) is logged whole
-    to ``logger`` with ``where`` and a new id, and told as a short message naming that id."""
-    kind = _private(exc)
-    if kind is None:
-        return str(exc), None
-    error_id = new_error_id()
-    if isinstance(exc, MaintgraphError):
-        logger.error("error id %s (%s): %s", error_id, where, exc)
-    else:
-        logger.error("error id %s (%s): unexpected %s", error_id, where, type(exc).__name__, exc_info=exc)
-    return f"{SHORT[kind]} (error id {error_id}; it is logged on the server)", error_id
 
 
 def error_body(status: int, kind: str, message: str, error_id: str | None = None) -> dict[str, Any]:

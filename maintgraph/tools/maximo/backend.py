@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Any, cast
 import httpx
 
 from maintgraph.config import redact_url
-from maintgraph.errors import CMMSError, ConfigError, NotFound
+from maintgraph.errors import ApprovalRefused, CMMSError, ConfigError, NotFound
 from maintgraph.tools.cmms import (
     TRANSITIONS,
     Asset,
@@ -302,7 +302,7 @@ class MaximoCMMS(CMMSBackend):
         earlier = self._work_order_of_approval(approval_ref, key)
         if earlier is not None:
             if earlier.asset_tag.casefold() != draft.asset_tag.casefold():
-                raise CMMSError(f"approval {approval_ref} was already used for work order {earlier.number} "
+                raise ApprovalRefused(f"approval {approval_ref} was already used for work order {earlier.number} "
                                 f"({earlier.asset_tag}): a different draft needs its own approval")  # fmt: skip
             return earlier
         asset = self.asset(draft.asset_tag)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit, urlunsplit
 
+import yaml
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
@@ -24,7 +25,7 @@ from pydantic_settings import (
     TomlConfigSettingsSource,
 )
 
-from maintgraph.errors import ConfigError
+from maintgraph.errors import ConfigError, MaintgraphError
 
 ENV_PREFIX = "MAINTGRAPH_"
 CONFIG_FILE_ENV = "MAINTGRAPH_CONFIG_FILE"
@@ -488,3 +489,19 @@ def load_settings(**overrides: Any) -> Settings:
         raise ConfigError(message, setting=_setting_name(first["loc"])) from None
     except ValueError as exc:  # e.g. a TOML syntax error
         raise ConfigError(f"cannot read {toml_path}: {exc}", setting=CONFIG_FILE_ENV) from None
+
+def read_yaml_mapping(
+    path: Path, what: str, *, shape: str = "a mapping", error: type[MaintgraphError] = ConfigError
+) -> dict[str, Any]:
+    """The mapping a YAML file the user writes holds (a training config, the evaluation thresholds).
+
+    A file that cannot be read, is not YAML or holds something else raises ``error`` naming the
+    file, ``what`` it is and the ``shape`` it should have: the one way every such file is checked.
+    """
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise error(f"{path}: cannot read the {what} ({exc})") from None
+    if not isinstance(data, dict):
+        raise error(f"{path}: a {what} is {shape}, not {type(data).__name__}")
+    return data

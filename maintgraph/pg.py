@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import psycopg
@@ -40,3 +41,35 @@ def open_pool(
             raise ServiceUnavailable(f"{what} unreachable: {str(exc).strip()}") from None
         raise ServiceUnavailable(f"{what} unreachable (no connection within the timeout)") from None
     return pool
+
+
+class LazyPool:
+    """A pool opened by its first connection, not when it is made: a store can be built before its
+    server is up, and costs nothing until it is used. After :meth:`close` the next use opens it again.
+    """
+
+    def __init__(
+        self,
+        conninfo: str,
+        what: str,
+        connect_timeout_s: int = 5,
+        configure: Callable[[psycopg.Connection], None] | None = None,
+    ) -> None:
+        self.conninfo, self.what, self.connect_timeout_s, self.configure = conninfo, what, connect_timeout_s, configure
+        self._pool: ConnectionPool | None = None
+
+    def open(self) -> ConnectionPool:
+        """The pool, opened first if it is not."""
+        if self._pool is None:
+            self._pool = open_pool(self.conninfo, self.what, self.connect_timeout_s, self.configure)
+        return self._pool
+
+    @contextmanager
+    def connection(self) -> Iterator[psycopg.Connection]:
+        with self.open().connection() as conn:
+            yield conn
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None

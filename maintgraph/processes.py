@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,40 @@ class ServiceStatus:
     @property
     def ok(self) -> bool:
         return self.state == "running"
+
+
+class LocalServer(ABC):
+    """A server process maintgraph starts and stops itself (the embedded Postgres and FalkorDB,
+    vLLM): what ``maintgraph up | down | status`` need of each, whichever it is."""
+
+    name: str  # its line in ``maintgraph status``
+
+    @property
+    @abstractmethod
+    def where(self) -> str:
+        """Where clients reach it (a socket path or a URL), as its status shows it."""
+
+    @abstractmethod
+    def pid(self) -> int | None:
+        """The server's pid while it runs, else None."""
+
+    @abstractmethod
+    def start(self) -> None: ...
+
+    @abstractmethod
+    def stop(self) -> None: ...
+
+    @abstractmethod
+    def probe(self) -> ServiceStatus:
+        """The status of the server while its process runs: answering (running), or not (unreachable)."""
+
+    def running(self) -> bool:
+        return self.pid() is not None
+
+    def status(self) -> ServiceStatus:
+        if not self.running():
+            return ServiceStatus(self.name, "embedded", "stopped", self.where)
+        return self.probe()
 
 
 def alive(pid: int | None) -> bool:

@@ -13,8 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from maintgraph.config import read_yaml_mapping
 from maintgraph.errors import MaintgraphError
 from maintgraph.evals.metrics import HEADLINE, HIGHER_IS_BETTER, K
 from maintgraph.evals.report import Report, Section, Table, bar_chart, delta_chart, excerpt, latency_chart
@@ -177,12 +176,12 @@ def compare_report(result: Comparison, threshold: float) -> Report:
 def gate(run: dict[str, Any], path: Path = THRESHOLDS) -> list[str]:
     """The thresholds of ``path`` that the agent misses on the run's sets: ``set -> metric ->
     minimum``, or ``max_<metric>`` for a metric where lower is better (``max_pii_leak: 0``)."""
-    try:
-        thresholds = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise MaintgraphError(f"cannot read the thresholds {path}: {exc}") from None
-    if not isinstance(thresholds, dict):
-        raise MaintgraphError(f"{path}: expected set names, each with metric: threshold lines")
+    thresholds = read_yaml_mapping(
+        path,
+        "thresholds file",
+        shape="a mapping of set names, each with metric: threshold lines",
+        error=MaintgraphError,
+    )
     failures = []
     agent = run["summary"].get("agent", {})
     for set_name in [s["name"] for s in run["config"].get("sets", []) if s["name"] in thresholds]:

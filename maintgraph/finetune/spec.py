@@ -12,9 +12,9 @@ import json
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
+from maintgraph.config import read_yaml_mapping
 from maintgraph.errors import ConfigError, validation_problems
 
 # What vLLM serves: its --max-lora-rank is 16 (maintgraph.llm.server.MAX_LORA_RANK), and it
@@ -93,12 +93,7 @@ class TrainConfig(BaseModel, extra="forbid"):
 
     @classmethod
     def load(cls, path: Path) -> TrainConfig:
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"{path}: cannot read the training config ({exc})") from None
-        if not isinstance(data, dict):
-            raise ConfigError(f"{path}: a training config is a mapping, not {type(data).__name__}")
+        data = read_yaml_mapping(path, "training config")
         try:
             config = cls.model_validate(data)
         except ValidationError as exc:

@@ -22,15 +22,22 @@ from maintgraph.graph.schema import NODE_TYPES, SOURCES, node_type, rel_type
 
 
 @dataclass(frozen=True)
-class GraphNode:
+class NodeIdentity:
+    """What names a node in every engine: its schema label and natural key. A graph node and an
+    entity-linking candidate are both one, so both cite it the same way."""
+
     label: str
     key: str
-    properties: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def ref(self) -> str:
         """Citable id: ``Label:key``."""
         return f"{self.label}:{self.key}"
+
+
+@dataclass(frozen=True)
+class GraphNode(NodeIdentity):
+    properties: Mapping[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True)

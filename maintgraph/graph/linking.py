@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
 
-from maintgraph.graph.base import GraphStore
+from maintgraph.graph.base import GraphStore, NodeIdentity
 
 MAX_NGRAM = 4
 FUZZY_MIN = 88.0
@@ -35,16 +35,10 @@ def normalise(text: str) -> str:
 
 
 @dataclass(frozen=True)
-class Candidate:
-    label: str
-    key: str
+class Candidate(NodeIdentity):
     name: str
     score: float
     alias: str
-
-    @property
-    def ref(self) -> str:
-        return f"{self.label}:{self.key}"
 
 
 @dataclass(frozen=True)

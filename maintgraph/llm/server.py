@@ -25,7 +25,7 @@ import psutil
 from maintgraph.config import Settings
 from maintgraph.errors import AddressInUse, ConfigError, ModelError, ServiceError
 from maintgraph.llm.registry import ModelRegistry
-from maintgraph.processes import ServiceStatus, alive, tail, wait_for
+from maintgraph.processes import LocalServer, ServiceStatus, alive, tail, wait_for
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +51,7 @@ def has_gpu() -> bool:
     return shutil.which("nvidia-smi") is not None
 
 
-class VLLMServer:
+class VLLMServer(LocalServer):
     name = "llm"
 
     def __init__(self, settings: Settings, registry: ModelRegistry | None = None) -> None:
@@ -62,6 +62,10 @@ class VLLMServer:
         self.state_file = self.home / "served.json"  # base model and adapters of the running server
         self.log_file = settings.data_dir / "vllm.log"
         self.base_url = f"http://127.0.0.1:{settings.llm_port}/v1"
+
+    @property
+    def where(self) -> str:
+        return self.base_url
 
     @property
     def registry(self) -> ModelRegistry:
@@ -82,9 +86,6 @@ class VLLMServer:
         except (OSError, ValueError, psutil.Error):
             return None
         return int(pid) if alive(int(pid)) else None
-
-    def running(self) -> bool:
-        return self.pid() is not None
 
     def ready(self) -> bool:
         try:
@@ -193,15 +194,12 @@ class VLLMServer:
             _signal_group(pid, signal.SIGKILL)
             wait_for(lambda: not alive(pid), 10)
 
-    def status(self) -> ServiceStatus:
-        where = self.base_url
-        if not self.running():
-            return ServiceStatus(self.name, "embedded", "stopped", where)
+    def probe(self) -> ServiceStatus:
         served = self.served()
         detail = f"model {served.get('model')}, adapters: {', '.join(served.get('adapters', [])) or 'none'}"
         if not self.ready():
-            return ServiceStatus(self.name, "embedded", "unreachable", where, detail=detail + " (not ready)")
-        return ServiceStatus(self.name, "embedded", "running", where, "vLLM", detail)
+            return ServiceStatus(self.name, "embedded", "unreachable", self.where, detail=detail + " (not ready)")
+        return ServiceStatus(self.name, "embedded", "running", self.where, "vLLM", detail)
 
     # -- adapters at run time -------------------------------------------------------------------
     def load_adapter(self, name: str) -> None:

@@ -25,7 +25,7 @@ from pgvector.psycopg import register_vector
 from psycopg.types.json import Jsonb
 from psycopg_pool import ConnectionPool
 
-from maintgraph.pg import open_pool
+from maintgraph.pg import LazyPool
 
 log = logging.getLogger(__name__)
 
@@ -45,25 +45,18 @@ class PgVectorStore(VectorStore):
         super().__init__(**kwargs)
         if not conninfo:
             raise ValueError(f"vector store {STORE_TYPE!r}: 'conninfo' (the Postgres connection string) is required")
-        self.conninfo = conninfo
-        self.connect_timeout_s = connect_timeout_s
-        self._pool: ConnectionPool | None = None
+        self._pool = LazyPool(conninfo, "graphrag vector store", connect_timeout_s, register_vector)
 
     # -- connection and index -------------------------------------------------------------------
     def connect(self) -> None:
-        if self._pool is None:
-            self._pool = open_pool(self.conninfo, "graphrag vector store", self.connect_timeout_s, register_vector)
+        self._pool.open()
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
-            self._pool = None
+        self._pool.close()
 
     @property
     def pool(self) -> ConnectionPool:
-        self.connect()
-        assert self._pool is not None
-        return self._pool
+        return self._pool.open()
 
     def create_index(self) -> None:
         """A new, empty index (as graphrag's LanceDB store overwrites its table)."""

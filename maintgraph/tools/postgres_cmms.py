@@ -8,17 +8,15 @@ succeed.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import psycopg
-from psycopg_pool import ConnectionPool
 
-from maintgraph.errors import CMMSError, NotFound
-from maintgraph.pg import open_pool
+from maintgraph.errors import ApprovalRefused, CMMSError, NotFound
+from maintgraph.pg import LazyPool
 from maintgraph.tools.cmms import (
     Asset,
     CMMSBackend,
@@ -41,30 +39,26 @@ WO_COLUMNS = (
 
 class PostgresCMMS(CMMSBackend):
     def __init__(self, conninfo: str, connect_timeout_s: int = 5) -> None:
-        self.conninfo, self.connect_timeout_s = conninfo, connect_timeout_s
-        self._pool: ConnectionPool | None = None
+        self._pool = LazyPool(conninfo, "CMMS database", connect_timeout_s)
 
-    @contextmanager
-    def connect(self) -> Iterator[psycopg.Connection]:
-        if self._pool is None:
-            self._pool = open_pool(self.conninfo, "CMMS database", self.connect_timeout_s)
-        with self._pool.connection() as conn:
-            yield conn
+    def connect(self) -> AbstractContextManager[psycopg.Connection]:
+        return self._pool.connection()
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.close()
-            self._pool = None
+        self._pool.close()
 
     # -- reads ------------------------------------------------------------------------------------
-    def asset(self, tag: str) -> Asset:
+    def _one(self, what: str, query: str, params: tuple[Any, ...]) -> dict[str, Any]:
+        """The row ``query`` finds, or NotFound: ``what`` is not in the CMMS."""
         with self.connect() as conn:
-            row = conn.execute(
-                "SELECT tag, name, class_code, location, criticality, status FROM assets WHERE tag = %s", (tag,)
-            ).fetchone()
+            row = conn.execute(query, params).fetchone()
         if row is None:
-            raise NotFound(f"asset {tag!r} is not in the CMMS")
-        return Asset(**row)
+            raise NotFound(f"{what} is not in the CMMS")
+        return row
+
+    def asset(self, tag: str) -> Asset:
+        query = "SELECT tag, name, class_code, location, criticality, status FROM assets WHERE tag = %s"
+        return Asset(**self._one(f"asset {tag!r}", query, (tag,)))
 
     def work_order(self, number: str) -> WorkOrder:
         with self.connect() as conn:
@@ -117,13 +111,8 @@ class PostgresCMMS(CMMSBackend):
         return [WorkOrder(**row) for row in rows]
 
     def failure_code(self, code: str) -> FailureCode:
-        with self.connect() as conn:
-            row = conn.execute(
-                "SELECT code, kind, description, parent FROM failure_codes WHERE code = %s", (code,)
-            ).fetchone()
-        if row is None:
-            raise NotFound(f"failure code {code!r} is not in the CMMS")
-        return FailureCode(**row)
+        query = "SELECT code, kind, description, parent FROM failure_codes WHERE code = %s"
+        return FailureCode(**self._one(f"failure code {code!r}", query, (code,)))
 
     def stock(self, part_number: str) -> list[StockLevel]:
         with self.connect() as conn:
@@ -269,7 +258,7 @@ def _same_request(order: WorkOrder, draft: WorkOrderDraft, approval_ref: str) ->
     made_from = (order.asset_tag, order.wo_type, order.priority, order.problem_code, order.description, order.long_text)
     if made_from != (draft.asset_tag, draft.wo_type, draft.priority, draft.problem_code, draft.description,
                      draft.long_text):  # fmt: skip
-        raise CMMSError(f"approval {approval_ref} was already used for work order {order.number} "
+        raise ApprovalRefused(f"approval {approval_ref} was already used for work order {order.number} "
                         f"({order.asset_tag}): a different draft needs its own approval")  # fmt: skip
     return order
 

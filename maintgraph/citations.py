@@ -35,9 +35,11 @@ EVIDENCE_KINDS: tuple[EvidenceKind, ...] = ("doc", "graph", "wo")
 
 # -- names ---------------------------------------------------------------------------------------------
 
-_ID = r"(?:doc|graph|wo):[^\]\s]+"
+# An id never holds "[" (nor "]" or a space): a scan that fails at "[doc:[doc:..." fails at the next
+# "[", so every pattern here is linear in the text, whatever an answer or a document holds.
+_ID = r"(?:doc|graph|wo):[^\[\]\s]+"
 CITATION = re.compile(rf"\[({_ID})\]")
-CITATION_RUN = re.compile(rf"(?:\s*\[{_ID}\])+[.!?]?")
+CITATION_RUN = re.compile(rf"\[{_ID}\](?:\s*\[{_ID}\])*[.!?]?")  # starts at its "[": no rescans of the space before
 # What an equipment tag looks like on a plant: P-101, XV-201, AIT-401, HX301 (never inside BRG-6312-C3).
 EQUIPMENT_TAG = r"[A-Z]{1,4}-?\d{2,4}[A-Z]?"
 TAG_IN_TEXT = re.compile(rf"(?<![\w-]){EQUIPMENT_TAG}(?![\w-])")
@@ -68,10 +70,10 @@ def without_citations(text: str) -> str:
 
 # -- numbers ---------------------------------------------------------------------------------------------
 
-CODE = re.compile(r"\b[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*(?:[-/][A-Za-z0-9]+)+\b|\b[A-Za-z]+\d[A-Za-z0-9]*\b")
+CODE = re.compile(r"\b(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]++(?:[-/][A-Za-z0-9]++)+\b|\b[A-Za-z]++\d[A-Za-z0-9]*+\b")
 NUMBER = re.compile(r"(?<![\w.])\d+(?:[.,]\d+)?")
 # A list item's or step's own number: "1. Isolate ...", "- Step 2: ...", "... done. 3. Fit ...".
-LIST_NUMBER = re.compile(r"(?im)(?:^\s*(?:[-*]\s*)?(?:step\s+)?|(?<=[.:;]\s))\d{1,2}[.):]\s+(?=[A-Z])")
+LIST_NUMBER = re.compile(r"(?im)(?:^[^\S\n]*(?:[-*][^\S\n]*)?(?:step\s+)?|(?<=[.:;]\s))\d{1,2}[.):]\s+(?=[A-Z])")
 # A claim states a checkable fact when it carries a digit: a number, or a tag (every tag has one).
 FACTUAL = re.compile(r"\d")
 

@@ -248,3 +248,22 @@ def test_a_folder_ingest_reports_refused_files_and_writes_nothing_of_them(runnin
         assert sources == ["batch:good.md"], "nothing of a refused file is stored"
     finally:
         store.close()
+
+
+# The citation grammar runs on every answer (the agent's check and the grounded guard).
+CITATION_INPUTS = [
+    crafted("", "[doc:"),  # an id that never closes: was quadratic (2.5 s at 40 KB)
+    crafted("", " ") + "[doc:x]",  # a long run of blanks before a citation
+    crafted("", "\n") + "1. Isolate",  # blank lines before a list number
+    crafted("", "a") + " 1",  # one long word
+]
+
+
+@pytest.mark.timeout(10)
+@pytest.mark.parametrize("text", CITATION_INPUTS, ids=["unclosed-ids", "blanks", "blank-lines", "long-word"])
+def test_the_grounding_check_is_linear_on_crafted_answers(text):
+    from maintgraph.citations import ground
+    from maintgraph.guardrails.grounded import find_ungrounded
+
+    assert ground(text, {"doc:x": "1"}) is not None
+    assert find_ungrounded(text, {"doc:x": "1"}) is not None

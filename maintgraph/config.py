@@ -1,9 +1,11 @@
 """Settings: one pydantic-settings object for the whole product.
 
 Values come from, highest priority first: keyword arguments, environment variables
-``MAINTGRAPH_*``, the TOML file (``maintgraph.toml`` in the working directory, or the path in
-``MAINTGRAPH_CONFIG_FILE``), then the defaults below. The defaults run everything embedded
-under one data directory; setting a DSN/URI switches that part to an external service.
+``MAINTGRAPH_*``, the TOML file named by ``MAINTGRAPH_CONFIG_FILE`` (if set), then the defaults
+below. No file is ever picked up from the working directory: a ``maintgraph.toml`` there (in a
+checkout someone else wrote, say) could name the ``vllm_python`` that ``up`` runs. The defaults run
+everything embedded under one data directory; setting a DSN/URI switches that part to an
+external service.
 
 Secrets (passwords inside DSNs/URIs, API keys) are ``SecretStr``: they never appear in
 ``repr``, logs or ``maintgraph config``; :func:`redact_url` is how they are shown.
@@ -11,6 +13,7 @@ Secrets (passwords inside DSNs/URIs, API keys) are ``SecretStr``: they never app
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -29,7 +32,9 @@ from maintgraph.errors import ConfigError, MaintgraphError
 
 ENV_PREFIX = "MAINTGRAPH_"
 CONFIG_FILE_ENV = "MAINTGRAPH_CONFIG_FILE"
-DEFAULT_CONFIG_FILE = "maintgraph.toml"
+DEFAULT_CONFIG_FILE = "maintgraph.toml"  # the name the examples use; never looked for implicitly
+
+log = logging.getLogger(__name__)
 
 NEO4J_SCHEMES = {"neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"}
 FALKORDB_SCHEMES = {"falkor", "falkors", "redis", "rediss"}
@@ -428,7 +433,9 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        toml_path = Path(os.environ.get(CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE))
+        toml_path = config_file()
+        if toml_path is None:
+            return (init_settings, env_settings)
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls, toml_file=toml_path))
 
     # -- derived -------------------------------------------------------------------------------
@@ -474,21 +481,42 @@ def _setting_name(loc: tuple[int | str, ...]) -> str:
     return ENV_PREFIX + str(loc[0]).upper() if loc else "settings"
 
 
+def config_file() -> Path | None:
+    """The settings file: the one ``MAINTGRAPH_CONFIG_FILE`` names, else none (never one from the
+    working directory; see the module's doc)."""
+    named = os.environ.get(CONFIG_FILE_ENV, "").strip()
+    return Path(named).expanduser().absolute() if named else None
+
+
+def describe_config_file() -> str:
+    """Which file the settings came from, in words (``maintgraph config`` and the log show it)."""
+    path = config_file()
+    if path is None:
+        return f"none (environment and defaults only; set {CONFIG_FILE_ENV} to read a file)"
+    return str(path)
+
+
 def load_settings(**overrides: Any) -> Settings:
     """Build the settings, turning validation failures into one clear :class:`ConfigError`."""
-    toml_path = Path(os.environ.get(CONFIG_FILE_ENV, DEFAULT_CONFIG_FILE))
-    if CONFIG_FILE_ENV in os.environ and not toml_path.is_file():
+    toml_path = config_file()
+    if toml_path is not None and not toml_path.is_file():
         raise ConfigError(f"config file {toml_path} does not exist", setting=CONFIG_FILE_ENV)
+    log.info("settings file: %s", describe_config_file())
+    if toml_path is None and Path(DEFAULT_CONFIG_FILE).is_file():
+        log.warning("ignoring %s in the working directory: settings files are read only from %s",
+                    Path(DEFAULT_CONFIG_FILE).absolute(), CONFIG_FILE_ENV)  # fmt: skip
     try:
         return Settings(**overrides)
     except ValidationError as exc:
         first = exc.errors()[0]
         message = first["msg"].removeprefix("Value error, ")
         if first["type"] == "extra_forbidden":
-            message = f"unknown setting (from {toml_path} or the environment)"
+            source = f"{toml_path} or the environment" if toml_path else "the environment"
+            message = f"unknown setting (from {source})"
         raise ConfigError(message, setting=_setting_name(first["loc"])) from None
     except ValueError as exc:  # e.g. a TOML syntax error
         raise ConfigError(f"cannot read {toml_path}: {exc}", setting=CONFIG_FILE_ENV) from None
+
 
 def read_yaml_mapping(
     path: Path, what: str, *, shape: str = "a mapping", error: type[MaintgraphError] = ConfigError

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import socket
 import subprocess
@@ -36,6 +37,10 @@ TEMPLATE_DB = "mg_template"
 # Settings a test passes explicitly must not be overridden by the developer's own.
 for _name in [n for n in os.environ if n.startswith("MAINTGRAPH_")]:
     del os.environ[_name]
+# The embedded vLLM requires an API key. The session's server is started with this one (and keeps
+# it in its data dir, for the command line), so the tests that reach it from the plant's data dir
+# send it too, as clients configured with MAINTGRAPH_LLM_API_KEY do.
+os.environ["MAINTGRAPH_LLM_API_KEY"] = secrets.token_urlsafe(24)
 
 
 def short_tmp_dir(prefix: str = "mg-") -> Path:

@@ -63,7 +63,7 @@ def test_malformed_settings_are_named(setting, value, expected, data_dir):
 
 def test_unknown_setting_in_toml_file_is_named(tmp_path):
     (tmp_path / "maintgraph.toml").write_text('data_dir = "/tmp/x"\npg_dns = "postgresql://h/db"\n')
-    result = run_cli("config", cwd=tmp_path)
+    result = run_cli("config", env={"MAINTGRAPH_CONFIG_FILE": str(tmp_path / "maintgraph.toml")})
     assert result.returncode == 2
     assert "MAINTGRAPH_PG_DNS: unknown setting" in _one_error_line(result)
 

@@ -26,16 +26,45 @@ def test_defaults_are_embedded(monkeypatch, tmp_path):
 
 
 def test_env_beats_toml_and_switches_to_external(monkeypatch, tmp_path):
-    monkeypatch.chdir(tmp_path)
     (tmp_path / "maintgraph.toml").write_text(
         'graph_uri = "neo4j+s://abc.databases.neo4j.io"\nlog_level = "debug"\npg_database = "from_toml"\n'
     )
+    monkeypatch.setenv("MAINTGRAPH_CONFIG_FILE", str(tmp_path / "maintgraph.toml"))
     monkeypatch.setenv("MAINTGRAPH_PG_DATABASE", "from_env")
     settings = load_settings()
     assert settings.pg_database == "from_env"
     assert settings.log_level == "DEBUG"
     assert settings.graph_engine == "neo4j" and not settings.graph_embedded
     assert settings.pg_embedded
+
+
+def test_only_the_named_settings_file_is_read_never_one_in_the_working_directory(monkeypatch, tmp_path, caplog):
+    """A maintgraph.toml in whatever directory `up` runs from (a checkout someone else wrote) could
+    name the vllm_python it executes: it is ignored; the file MAINTGRAPH_CONFIG_FILE names is read,
+    and named in the log and by `maintgraph config`."""
+    planted = tmp_path / "checkout"
+    planted.mkdir()
+    (planted / "maintgraph.toml").write_text('vllm_python = "/tmp/not-yours/python"\n')
+    monkeypatch.chdir(planted)
+    assert str(load_settings().vllm_python) != "/tmp/not-yours/python"
+    shown = run_cli("config", "--json", cwd=planted)
+    assert shown.returncode == 0, shown.stderr
+    view = json.loads(shown.stdout)
+    assert view["vllm_python"] != "/tmp/not-yours/python" and view["config_file"] is None
+    assert "ignoring" in shown.stderr and "MAINTGRAPH_CONFIG_FILE" in shown.stderr
+    assert "settings file: none" in run_cli("config", cwd=planted).stdout
+
+    chosen = tmp_path / "etc" / "maintgraph.toml"
+    chosen.parent.mkdir()
+    chosen.write_text('vllm_python = "/opt/vllm/bin/python"\n')
+    monkeypatch.setenv("MAINTGRAPH_CONFIG_FILE", str(chosen))
+    with caplog.at_level("INFO", logger="maintgraph.config"):
+        assert str(load_settings().vllm_python) == "/opt/vllm/bin/python"
+    assert f"settings file: {chosen}" in caplog.text
+    env = {"MAINTGRAPH_CONFIG_FILE": str(chosen)}
+    view = json.loads(run_cli("config", "--json", env=env, cwd=planted).stdout)
+    assert view["config_file"] == str(chosen) and view["vllm_python"] == "/opt/vllm/bin/python"
+    assert f"settings file: {chosen}" in run_cli("config", env=env, cwd=planted).stdout
 
 
 def test_falkordb_uri_selects_falkordb(monkeypatch):

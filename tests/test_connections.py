@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import stat
+import tempfile
+
 import pytest
 
 from maintgraph.config import Settings
 from maintgraph.connections import DataDir, embedded_pg_conninfo, falkordb_kwargs, neo4j_driver_kwargs, pg_conninfo
-from maintgraph.errors import ServiceUnavailable
+from maintgraph.errors import DataDirError, ServiceUnavailable
 from maintgraph.services import Services
 
 
@@ -46,3 +50,41 @@ def test_socket_paths_too_long_for_unix_sockets_move_to_the_temp_dir(tmp_path):
     dirs = DataDir(deep)
     assert dirs.root == deep and not dirs.run.is_relative_to(deep)
     assert len(str(dirs.pg_sockets / ".s.PGSQL.65535")) <= 107
+
+
+def test_a_planted_socket_directory_is_refused(tmp_path, monkeypatch):
+    """The sockets' fallback directory has a predictable name in the shared temp dir: one that is a
+    symlink, belongs to another user or that others can write to is never used (it could serve a
+    fake FalkorDB or Postgres); a new one is created 0700."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    deep = tmp_path / ("d" * 90)
+    settings = Settings(data_dir=deep)
+    dirs = DataDir(deep)
+    assert dirs.run.parent == tmp_path
+
+    def refused(why: str) -> None:
+        for use in (dirs.ensure_writable, lambda: falkordb_kwargs(settings), lambda: pg_conninfo(settings)):
+            with pytest.raises(DataDirError, match=rf"MAINTGRAPH_DATA_DIR: the socket directory {dirs.run} {why}"):
+                use()
+
+    elsewhere = tmp_path / "theirs"
+    elsewhere.mkdir(mode=0o700)
+    dirs.run.symlink_to(elsewhere)
+    refused("is a symbolic link")
+    dirs.run.unlink()
+
+    dirs.run.mkdir()
+    dirs.run.chmod(0o777)
+    refused(r"is writable by other users \(mode 0777\)")
+    dirs.run.rmdir()
+
+    if os.geteuid() == 0:
+        dirs.run.mkdir(mode=0o700)
+        os.chown(dirs.run, 65534, 65534)
+        refused("belongs to uid 65534")
+        dirs.run.rmdir()
+
+    dirs.ensure_writable()
+    made = os.lstat(dirs.run)
+    assert stat.S_ISDIR(made.st_mode) and made.st_uid == os.geteuid() and stat.S_IMODE(made.st_mode) == 0o700
+    assert pg_conninfo(settings).startswith(f"host={dirs.pg_sockets} ")

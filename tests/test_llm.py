@@ -9,6 +9,7 @@ import stat
 import time
 from pathlib import Path
 
+import httpx
 import psutil
 import pytest
 from pydantic import BaseModel, Field, field_validator
@@ -126,6 +127,38 @@ def test_adapters_load_and_unload_at_run_time(client, vllm, llm_settings, tmp_pa
         client.chat(QUESTION, model="house-copy", max_tokens=5)  # and now knows it is gone
 
 
+def test_the_server_refuses_every_request_without_its_key(vllm, llm_settings, tmp_path):
+    """Any local user can reach 127.0.0.1: without the key nothing is answered and no adapter is
+    loaded, through vLLM's /v1 routes or the SageMaker ones it also mounts (outside --api-key's /v1)."""
+    root = f"http://127.0.0.1:{llm_settings.llm_port}"
+    adapter = tmp_path / "intruder"
+    shutil.copytree(vllm.registry.adapter_dir("house-style"), adapter)
+    question = {"model": BASE, "messages": QUESTION, "max_tokens": 1}
+    load = {"lora_name": "intruder", "lora_path": str(adapter)}
+    for headers in ({}, {"Authorization": "Bearer not-the-key"}):
+        refused = {
+            "models": httpx.get(f"{root}/v1/models", headers=headers),
+            "chat": httpx.post(f"{root}/v1/chat/completions", json=question, headers=headers),
+            "load": httpx.post(f"{root}/v1/load_lora_adapter", json=load, headers=headers),
+            "unload": httpx.post(f"{root}/v1/unload_lora_adapter", json={"lora_name": "house-style"}, headers=headers),
+            "sagemaker load": httpx.post(f"{root}/adapters", json={"name": "intruder", "src": str(adapter)},
+                                         headers=headers),
+            "sagemaker replace": httpx.post(f"{root}/adapters", json={"name": "house-style", "src": str(adapter),
+                                                                      "load_inplace": True}, headers=headers),
+            "sagemaker invoke": httpx.post(f"{root}/invocations", json=question, headers=headers),
+            "metrics": httpx.get(f"{root}/metrics", headers=headers),
+        }  # fmt: skip
+        assert {name: r.status_code for name, r in refused.items()} == dict.fromkeys(refused, 401)
+    assert httpx.get(f"{root}/health").status_code == 200  # readiness stays open: it says nothing
+
+    # The key is kept in the data dir, for the owner only; a client of that data dir sends it.
+    assert stat.S_IMODE(vllm.key_file.stat().st_mode) == 0o600
+    from_the_file = LLMClient(llm_settings.model_copy(update={"llm_api_key": None}))
+    served = from_the_file.served_models(refresh=True)
+    assert {BASE, "house-style"} <= set(served) and "intruder" not in served
+    assert from_the_file.chat(QUESTION, model="house-style", max_tokens=20).text.startswith("SAFETY:")
+
+
 def test_llm_cli_chat_and_status(vllm, llm_settings):
     env = {"MAINTGRAPH_DATA_DIR": str(llm_settings.data_dir), "MAINTGRAPH_LLM_PORT": str(llm_settings.llm_port)}
     chat = run_cli("llm", "chat", "Seal leak on the lift pump, what now?", "--max-tokens", "30", "--adapter",
@@ -215,6 +248,7 @@ def test_a_stale_pid_file_never_signals_another_process(tmp_path):
     me = psutil.Process(os.getpid())
     server.pid_file.write_text(f"{me.pid} {me.create_time()}")
     assert server.pid() is None and not server.running()  # not vLLM's entry point
+    assert server.status().detail.startswith(f"stale pid file {server.pid_file} ignored: pid {me.pid} is another")
     server.stop()  # must not signal this process
     assert me.is_running() and not server.pid_file.exists()
 

@@ -29,6 +29,7 @@ from pydantic import BaseModel, ValidationError
 from tenacity import retry, retry_if_exception, stop_after_attempt, wait_exponential_jitter
 
 from maintgraph.config import Settings
+from maintgraph.connections import llm_api_key
 from maintgraph.errors import CircuitOpen, ModelError, ServiceUnavailable, StructuredOutputError, validation_problems
 from maintgraph.llm.prompts import PROBE_QUESTION, PROBE_TOOL, REPAIR
 from maintgraph.llm.registry import ActiveAdapter
@@ -108,7 +109,8 @@ class LLMClient:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.base_url = settings.llm_base_url or f"http://127.0.0.1:{settings.llm_port}/v1"
-        key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed"
+        # The embedded vLLM's own key (from the data dir), or MAINTGRAPH_LLM_API_KEY for another server.
+        key = llm_api_key(settings) or "not-needed"
         self.openai = openai.OpenAI(base_url=self.base_url, api_key=key, timeout=settings.llm_timeout_s, max_retries=0)
         self.active = ActiveAdapter(settings)
         self.calls: deque[CallRecord] = deque(maxlen=10_000)

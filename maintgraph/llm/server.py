@@ -5,6 +5,14 @@
 settings DESIGN.md measured. Its pid file and log live under ``<data_dir>/vllm/``. Adapters can
 be loaded and unloaded while it runs (vLLM's ``/v1/load_lora_adapter``), always hash-checked
 and refused when trained on another base.
+
+It requires an API key on every route but ``GET /health``: ``MAINTGRAPH_LLM_API_KEY`` when set,
+else one generated on first start; the key it runs with is kept in ``<data_dir>/vllm/api-key``
+(0600), where the clients of the same data directory read it
+(:func:`maintgraph.connections.llm_api_key`). vLLM's own ``--api-key`` (given as ``VLLM_API_KEY``
+in its environment, never on its command line) covers only ``/v1`` and a few other prefixes, not
+the SageMaker routes it also mounts (``POST /adapters`` loads an adapter from any path): the
+middleware in :mod:`maintgraph.llm.vllm_guard` closes every route.
 """
 
 from __future__ import annotations
@@ -13,6 +21,7 @@ import contextlib
 import json
 import logging
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -23,9 +32,10 @@ import httpx
 import psutil
 
 from maintgraph.config import Settings
+from maintgraph.connections import DataDir, llm_api_key_file
 from maintgraph.errors import AddressInUse, ConfigError, ModelError, ServiceError
 from maintgraph.llm.registry import ModelRegistry
-from maintgraph.processes import LocalServer, ServiceStatus, alive, tail, wait_for
+from maintgraph.processes import LocalServer, ServiceStatus, alive, read_pid_file, tail, wait_for, write_pid_file
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +45,9 @@ MAX_LORA_RANK = 16
 # base-model requests batched beside it (DESIGN.md).
 SPARE_LORA_SLOTS = 2
 ENTRYPOINT = "vllm.entrypoints.launchers.api_server.entry"
+# Put on vLLM's PYTHONPATH; its middleware requires the API key on every route (module doc).
+GUARD_DIR = Path(__file__).with_name("vllm_guard")
+GUARD_MIDDLEWARE = "maintgraph_vllm_guard.RequireKey"
 # Offline and quiet everywhere; adapters can be loaded while it runs.
 ENV = {
     "VLLM_NO_USAGE_STATS": "1",
@@ -61,6 +74,7 @@ class VLLMServer(LocalServer):
         self.pid_file = self.home / "server.pid"
         self.state_file = self.home / "served.json"  # base model and adapters of the running server
         self.log_file = settings.data_dir / "vllm.log"
+        self.key_file = llm_api_key_file(settings)
         self.base_url = f"http://127.0.0.1:{settings.llm_port}/v1"
 
     @property
@@ -78,14 +92,36 @@ class VLLMServer(LocalServer):
     def pid(self) -> int | None:
         """The server's pid, if the process in the pid file is still the vLLM this data dir started
         (same start time, vLLM's entry point): a pid reused after a reboot is never signalled."""
-        try:
-            pid, started = self.pid_file.read_text().split()
-            process = psutil.Process(int(pid))
-            if abs(process.create_time() - float(started)) > 1 or ENTRYPOINT not in " ".join(process.cmdline()):
-                return None
-        except (OSError, ValueError, psutil.Error):
+        record = read_pid_file(self.pid_file)
+        if record is None:
+            self.stale = ""
             return None
-        return int(pid) if alive(int(pid)) else None
+        return self.trusted(self.pid_file, *record, marker=ENTRYPOINT)
+
+    def api_key(self) -> str:
+        """The key the server is started with: ``MAINTGRAPH_LLM_API_KEY``, else the kept one, else a new one;
+        written to :attr:`key_file` (0600) for the clients of this data directory."""
+        configured = self.settings.llm_api_key.get_secret_value() if self.settings.llm_api_key else ""
+        try:
+            kept = self.key_file.read_text().strip()
+        except OSError:
+            kept = ""
+        key = configured or kept or secrets.token_urlsafe(32)
+        if key != kept or _file_mode(self.key_file) != 0o600:
+            self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+            temporary = self.key_file.with_name(self.key_file.name + ".tmp")
+            temporary.unlink(missing_ok=True)
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w") as handle:
+                handle.write(key + "\n")
+            os.replace(temporary, self.key_file)
+        return key
+
+    def _headers(self) -> dict[str, str]:
+        try:
+            return {"Authorization": f"Bearer {self.key_file.read_text().strip()}"}
+        except OSError:
+            return {}
 
     def ready(self) -> bool:
         try:
@@ -116,6 +152,7 @@ class VLLMServer(LocalServer):
             # named/required tool choice without one; the client itself never asks for "auto".
             "--enable-auto-tool-choice", "--tool-call-parser", tool_call_parser,
             "--disable-uvicorn-access-log",
+            "--middleware", GUARD_MIDDLEWARE,  # the API key on every route, not only /v1 (module doc)
         ]  # fmt: skip
         if adapters:
             command += ["--lora-modules", *(f"{name}={path}" for name, path in adapters.items())]
@@ -134,13 +171,17 @@ class VLLMServer(LocalServer):
         if self.settings.llm_adapter and self.settings.llm_adapter not in adapters:
             self.registry.adapter_dir(self.settings.llm_adapter, base)  # names what is wrong with it
         command = self.command(model_dir, adapters, self.registry.model(base).tool_call_parser)
-        self.home.mkdir(parents=True, exist_ok=True)
+        DataDir(self.settings.data_dir).ensure_writable()  # private: the key, the log, the registry
+        self.home.mkdir(mode=0o700, exist_ok=True)
         log.info("starting vLLM (%s, adapters: %s) on %s", base, ", ".join(adapters) or "none", self.base_url)
-        env = {**os.environ, **ENV, **({} if has_gpu() else CPU_ENV)}
-        with self.log_file.open("ab") as log_handle:
+        python_path = os.pathsep.join(filter(None, [str(GUARD_DIR), os.environ.get("PYTHONPATH")]))
+        env = {**os.environ, **ENV, **({} if has_gpu() else CPU_ENV), "VLLM_API_KEY": self.api_key(),
+               "PYTHONPATH": python_path}  # fmt: skip
+        log_fd = os.open(self.log_file, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+        with os.fdopen(log_fd, "ab") as log_handle:
             process = subprocess.Popen(command, stdout=log_handle, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                       env=env, start_new_session=True)  # fmt: skip
-        self.pid_file.write_text(f"{process.pid} {psutil.Process(process.pid).create_time()}")
+                                       env=env, start_new_session=True, umask=0o077)  # fmt: skip
+        write_pid_file(self.pid_file, process.pid)
         self._write_state({"model": base, "adapters": sorted(adapters), "slots": len(adapters) + SPARE_LORA_SLOTS})
         timeout = self.settings.llm_start_timeout_s
         if not wait_for(lambda: self.ready() or process.poll() is not None, timeout, interval_s=0.5) or not (
@@ -220,18 +261,26 @@ class VLLMServer(LocalServer):
         self._write_state(served | {"adapters": [a for a in served.get("adapters", []) if a != name]})
 
     def _write_state(self, state: dict) -> None:
-        self.home.mkdir(parents=True, exist_ok=True)
+        self.home.mkdir(mode=0o700, parents=True, exist_ok=True)
         temporary = self.state_file.with_suffix(".tmp")
-        temporary.write_text(json.dumps(state))
+        with os.fdopen(os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as handle:
+            handle.write(json.dumps(state))
         os.replace(temporary, self.state_file)
 
     def _post(self, path: str, body: dict) -> None:
         try:
-            response = httpx.post(self.base_url + path, json=body, timeout=60)
+            response = httpx.post(self.base_url + path, json=body, headers=self._headers(), timeout=60)
         except httpx.HTTPError as exc:
             raise ServiceError(f"vLLM at {self.base_url} unreachable ({exc})") from None
         if response.status_code != 200:
             raise ModelError(f"vLLM refused {path} for {body['lora_name']!r}: {response.text.strip()[:300]}")
+
+
+def _file_mode(path: Path) -> int | None:
+    try:
+        return path.stat().st_mode & 0o777
+    except OSError:
+        return None
 
 
 def _port_taken(port: int) -> bool:

@@ -16,8 +16,8 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from maintgraph.config import Settings, redact_url
-from maintgraph.connections import DataDir, pg_conninfo
+from maintgraph.config import Settings, describe_config_file, redact_url
+from maintgraph.connections import DataDir, llm_api_key, pg_conninfo
 from maintgraph.errors import ServiceError, ServiceUnavailable
 from maintgraph.llm.server import VLLMServer
 from maintgraph.processes import LocalServer, ServiceStatus
@@ -88,8 +88,7 @@ class Services:
         if self.llm is not None:
             return self.llm.status()
         assert self.settings.llm_base_url is not None
-        key = self.settings.llm_api_key.get_secret_value() if self.settings.llm_api_key else None
-        return probe_llm(self.settings.llm_base_url, key)
+        return probe_llm(self.settings.llm_base_url, llm_api_key(self.settings))
 
     def status(self, llm: bool = True) -> list[ServiceStatus]:
         return [self._postgres_status(), self._graph_status(), *([self.llm_status()] if llm else [])]
@@ -101,6 +100,7 @@ class Services:
         """
         from maintgraph.migrations import upgrade
 
+        log.info("settings file: %s", describe_config_file())
         if not self.embedded:
             return self._up_unlocked(upgrade, llm)
         self.dirs.ensure_writable()

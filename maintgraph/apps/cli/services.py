@@ -60,11 +60,19 @@ def status(as_json: JsonOption = False) -> None:
 
 @friendly_errors
 def show_config(as_json: JsonOption = False) -> None:
-    """Show the effective settings (secrets redacted) and where each can be set."""
+    """Show the effective settings (secrets redacted), where each can be set, and the settings file read.
+
+    Settings come from the environment and the file MAINTGRAPH_CONFIG_FILE names, never from the
+    working directory. With --json the file is the key "config_file" beside the settings.
+    """
+    from maintgraph.config import config_file, describe_config_file
+
     view = get_settings().public_view()
     if as_json:
-        out.print_json(json.dumps(view))
+        path = config_file()
+        out.print_json(json.dumps({"config_file": str(path) if path else None, **view}))
         return
+    out.print(f"settings file: {describe_config_file()}", highlight=False, soft_wrap=True)
     table = Table("setting", "env var", "value", header_style="bold")
     for name, value in view.items():
         table.add_row(name, f"MAINTGRAPH_{name.upper()}", "-" if value is None else str(value))

@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from maintgraph.config import Settings
+from maintgraph.connections import llm_api_key
 from maintgraph.errors import MaintgraphError
 from maintgraph.graph.base import GraphStore
 from maintgraph.graph.communities import REPORT_DOC_TYPE, REPORT_SOURCE, SOURCE, Change, Community, GraphTables
@@ -258,7 +259,7 @@ def _completion(settings: Settings, tokenizer: Any) -> Any:
     from maintgraph.llm.client import LLMClient
 
     client = LLMClient(settings)
-    key = settings.llm_api_key.get_secret_value() if settings.llm_api_key else "not-needed"
+    key = llm_api_key(settings) or "not-needed"  # the embedded vLLM's own key, or the external server's
     config = ModelConfig(model_provider="openai", model=client.resolve(None), api_base=client.base_url, api_key=key,
                          call_args={"max_tokens": settings.graphrag_report_max_tokens, "temperature": 0.0,
                                     "frequency_penalty": FREQUENCY_PENALTY, "timeout": settings.llm_timeout_s},

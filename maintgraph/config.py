@@ -17,7 +17,7 @@ import logging
 import os
 from pathlib import Path
 from typing import Any, Literal
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import urlsplit
 
 import yaml
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
@@ -29,6 +29,7 @@ from pydantic_settings import (
 )
 
 from maintgraph.errors import ConfigError, MaintgraphError
+from maintgraph.urls import NEO4J_SCHEMES, check_graph_uri, check_http_url, check_pg_dsn, redact_url
 
 ENV_PREFIX = "MAINTGRAPH_"
 CONFIG_FILE_ENV = "MAINTGRAPH_CONFIG_FILE"
@@ -36,67 +37,9 @@ DEFAULT_CONFIG_FILE = "maintgraph.toml"  # the name the examples use; never look
 
 log = logging.getLogger(__name__)
 
-NEO4J_SCHEMES = {"neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc"}
-FALKORDB_SCHEMES = {"falkor", "falkors", "redis", "rediss"}
 GraphEngine = Literal["falkordb", "neo4j"]
 GuardAction = Literal["block", "fix", "flag"]
 PrivacyClass = Literal["public", "internal", "restricted", "personal"]
-
-
-def redact_url(url: str) -> str:
-    """``scheme://user:secret@host/db`` -> ``scheme://user:***@host/db``; other text unchanged."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable>"
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.rsplit("@", 1)
-    user = (parts.username or "") + ":***"
-    return urlunsplit(parts._replace(netloc=f"{user}@{netloc[-1]}"))
-
-
-def _check_pg_dsn(value: str) -> str:
-    # Imported here: psycopg is only needed when a DSN is actually configured.
-    from psycopg import ProgrammingError
-    from psycopg.conninfo import conninfo_to_dict
-
-    if "://" in value and urlsplit(value).scheme not in {"postgresql", "postgres"}:
-        raise ValueError(
-            f"scheme {urlsplit(value).scheme!r} is not PostgreSQL "
-            "(expected postgresql://user:password@host:5432/dbname or key=value pairs)"
-        )
-    try:
-        params = conninfo_to_dict(value)
-    except ProgrammingError as exc:  # carries libpq's reason
-        raise ValueError(f"not a valid PostgreSQL DSN ({exc})") from None
-    if not params.get("host") and not params.get("hostaddr"):
-        raise ValueError("no host given (expected postgresql://user:password@host:5432/dbname)")
-    port = params.get("port")
-    if port is not None and not str(port).isdigit():
-        raise ValueError(f"port {port!r} is not a number")
-    return value
-
-
-def _check_graph_uri(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in NEO4J_SCHEMES | FALKORDB_SCHEMES:
-        known = ", ".join(sorted(NEO4J_SCHEMES | FALKORDB_SCHEMES))
-        raise ValueError(f"scheme {parts.scheme or '(none)'!r} is not one of {known}")
-    if not parts.hostname:
-        raise ValueError(f"no host in {redact_url(value)!r} (expected e.g. neo4j://host:7687)")
-    try:
-        parts.port  # noqa: B018 - raises ValueError on a non-numeric port
-    except ValueError:
-        raise ValueError(f"port in {redact_url(value)!r} is not a number") from None
-    return value
-
-
-def _check_http_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise ValueError(f"{redact_url(value)!r} is not an http(s) URL (expected e.g. http://127.0.0.1:8000/v1)")
-    return value.rstrip("/")
 
 
 class Settings(BaseSettings):
@@ -396,18 +339,18 @@ class Settings(BaseSettings):
     @classmethod
     def _valid_pg_dsn(cls, value: Any) -> Any:
         raw = value.get_secret_value() if isinstance(value, SecretStr) else value
-        return _check_pg_dsn(raw) if raw else None
+        return check_pg_dsn(raw) if raw else None
 
     @field_validator("graph_uri", mode="before")
     @classmethod
     def _valid_graph_uri(cls, value: Any) -> Any:
         raw = value.get_secret_value() if isinstance(value, SecretStr) else value
-        return _check_graph_uri(raw) if raw else None
+        return check_graph_uri(raw) if raw else None
 
     @field_validator("llm_base_url", "embedding_base_url", "cmms_url", mode="before")
     @classmethod
     def _valid_llm_url(cls, value: Any) -> Any:
-        return _check_http_url(value) if value else None
+        return check_http_url(value) if value else None
 
     @field_validator("log_level", mode="before")
     @classmethod

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from maintgraph.config import Settings, describe_config_file, redact_url
+from maintgraph.config import Settings, describe_config_file
 from maintgraph.connections import DataDir, llm_api_key, pg_conninfo
 from maintgraph.errors import ServiceError, ServiceUnavailable
 from maintgraph.llm.server import VLLMServer
@@ -24,6 +24,7 @@ from maintgraph.processes import LocalServer, ServiceStatus
 from maintgraph.services._common import first_line
 from maintgraph.services.falkordb import EmbeddedFalkorDB, probe_graph_uri
 from maintgraph.services.postgres import EmbeddedPostgres, probe_postgres
+from maintgraph.urls import redact_url
 
 __all__ = [
     "DataDir",

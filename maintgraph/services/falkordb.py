@@ -9,11 +9,12 @@ import signal
 import subprocess
 from typing import Literal
 
-from maintgraph.config import Settings, redact_url
+from maintgraph.config import Settings
 from maintgraph.connections import DataDir, falkordb_kwargs, neo4j_driver_kwargs
 from maintgraph.errors import ServiceError
 from maintgraph.processes import LocalServer, ServiceStatus, alive, read_pid_file, tail, wait_for, write_pid_file
 from maintgraph.services._common import claim_socket, first_line, package_dir
+from maintgraph.urls import redact_url
 
 log = logging.getLogger(__name__)
 

@@ -45,7 +45,6 @@ from typing import TYPE_CHECKING, Any, cast
 
 import httpx
 
-from maintgraph.config import redact_url
 from maintgraph.errors import ApprovalRefused, CMMSError, ConfigError, NotFound
 from maintgraph.tools.cmms import (
     TRANSITIONS,
@@ -88,6 +87,7 @@ from maintgraph.tools.maximo.payloads import (
     to_int,
     work_order_from,
 )
+from maintgraph.urls import redact_url
 
 if TYPE_CHECKING:
     from maintgraph.config import Settings

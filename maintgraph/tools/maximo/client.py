@@ -22,8 +22,8 @@ from urllib.parse import urlsplit, urlunsplit
 import httpx
 from tenacity import Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter, wait_none
 
-from maintgraph.config import redact_url
 from maintgraph.errors import CMMSError, ConfigError, NotFound, ServiceUnavailable
+from maintgraph.urls import redact_url
 
 log = logging.getLogger(__name__)
 

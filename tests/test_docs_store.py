@@ -6,6 +6,7 @@ import shutil
 import uuid
 
 import numpy as np
+import psycopg
 import pytest
 
 from maintgraph.errors import EmbeddingMismatch
@@ -185,3 +186,77 @@ def test_docs_cli_ingest_search_list_delete(running_services, pg_conninfo, tmp_p
     assert missing.returncode == 1 and "no document 'nfw-plant-docs:nothing.md'" in missing.stderr
     bad = run_cli("docs", "search", "x", "--filter", "colour=red", env=env)
     assert bad.returncode != 0 and "colour=red" in bad.stderr
+
+
+# -- Postgres and the graph cannot commit as one: a failure between them is repaired by the next ingest --
+RCA = "nfw-plant-docs:rca-26-003-p101-de-bearing-failures.txt"
+
+
+def _stored(ingestor: Ingestor, source: str) -> tuple[list, list]:
+    """The document's chunks (id, entity mentions) in Postgres and its SUPPORTED_BY links in the graph."""
+    with ingestor.store.connect() as conn:
+        chunks = conn.execute("SELECT id, entity_refs FROM chunks WHERE source = %s ORDER BY id", (source,)).fetchall()
+    rows = ingestor.graph.read(
+        "MATCH (f)-[:SUPPORTED_BY]->(c:DocumentChunk) WHERE c.document = $s RETURN f, c.id AS c", {"s": source}
+    )
+    return [(c["id"], c["entity_refs"]) for c in chunks], sorted((r["f"].ref, r["c"]) for r in rows)
+
+
+def _postgres_fails_once_after_the_graph_commits(monkeypatch, method: str) -> None:
+    real = getattr(DocumentStore, method)
+
+    def failing(self, *args, before_commit=None, **kwargs):
+        def graph_then_postgres_fails():
+            before_commit()  # the graph commits ...
+            raise psycopg.OperationalError("server closed the connection unexpectedly")  # ... Postgres does not
+
+        monkeypatch.setattr(DocumentStore, method, real)  # once
+        return real(self, *args, before_commit=graph_then_postgres_fails, **kwargs)
+
+    monkeypatch.setattr(DocumentStore, method, failing)
+
+
+def _notes(docs):
+    """The plant's two notes as a collection of their own (faster than every document)."""
+    shutil.copy(docs / "datacard.yaml", docs / "notes")
+    return docs / "notes"
+
+
+def test_links_lost_when_postgres_fails_after_the_graph_are_relinked_by_the_next_ingest(plant, monkeypatch):
+    ingestor, docs = plant
+    notes = _notes(docs)
+    assert ingestor.ingest([notes], progress=False).added == [
+        f"nfw-plant-docs:{p.name}" for p in sorted(notes.glob("*.txt"))
+    ]
+    chunks, links = _stored(ingestor, RCA)
+    assert chunks and links
+
+    _postgres_fails_once_after_the_graph_commits(monkeypatch, "delete")
+    with pytest.raises(psycopg.OperationalError):
+        delete_documents(ingestor.store, ingestor.graph, RCA)
+    assert _stored(ingestor, RCA) == (chunks, []), "the document kept its rows and lost its links"
+
+    again = ingestor.ingest([notes], progress=False)  # its content hash is unchanged
+    assert _stored(ingestor, RCA) == (chunks, links), "its chunks and graph links are all there"
+    assert again.relinked == [RCA] and RCA not in again.skipped
+    assert ingestor.ingest([notes], progress=False).relinked == [], "and then it is skipped again"
+
+
+def test_links_of_a_version_postgres_never_stored_are_replaced_by_the_next_ingest(plant, monkeypatch):
+    ingestor, docs = plant
+    notes = _notes(docs)
+    ingestor.ingest([notes], progress=False)
+    stored = _stored(ingestor, RCA)
+    note = notes / "rca-26-003-p101-de-bearing-failures.txt"
+    original = note.read_text()
+
+    note.write_text(original + "\nThe same coupling is fitted to P-201 and P-301; check them at the next stop.\n")
+    _postgres_fails_once_after_the_graph_commits(monkeypatch, "replace_document")
+    with pytest.raises(psycopg.OperationalError):
+        ingestor.ingest([notes], progress=False)
+    assert _stored(ingestor, RCA)[1] != stored[1], "the graph holds the links of the version Postgres refused"
+
+    note.write_text(original)  # back to the version Postgres holds: its hash is unchanged
+    again = ingestor.ingest([notes], progress=False)
+    assert _stored(ingestor, RCA) == stored
+    assert again.relinked == [RCA]

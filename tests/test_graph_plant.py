@@ -220,7 +220,7 @@ def test_cli_load_stats_query(running_services, tmp_path):
     env = {"MAINTGRAPH_DATA_DIR": str(running_services.settings.data_dir), "MAINTGRAPH_GRAPH_NAME": "cli_plant"}
     loaded = run_cli("graph", "load", str(PLANT), env=env, timeout=300)
     assert loaded.returncode == 0, loaded.stderr
-    assert "loaded plant/fmea.csv" in loaded.stdout.replace("\n", " ")
+    assert f"loaded {(PLANT / 'fmea.csv').resolve()}:" in loaded.stdout.replace("\n", " ")  # sources: resolved paths
     stats = json.loads(run_cli("graph", "stats", "--json", env=env).stdout)
     assert stats["nodes"]["Equipment"] >= 20
     query = run_cli("graph", "query", "failure_modes", "--param", "tag=P-101", "--json", env=env)
@@ -230,4 +230,6 @@ def test_cli_load_stats_query(running_services, tmp_path):
     assert bad.returncode == 1 and "no Equipment 'P-999' in the graph" in bad.stderr
     wrong = run_cli("graph", "query", "failure_modes", "--param", "tags=P-101", env=env)
     assert wrong.returncode == 2 and "failure_modes takes tag" in wrong.stderr
+    gone = run_cli("graph", "delete-source", "plant/fmea.csv", env=env)  # the end of a path names its source
+    assert gone.returncode == 0 and gone.stdout.startswith("removed 419 nodes"), gone.stdout + gone.stderr
     running_services.services.falkordb.client().select_graph("cli_plant").delete()

@@ -13,11 +13,13 @@ data return equal results.
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any
 
+from maintgraph.errors import GraphQueryError
 from maintgraph.graph.schema import NODE_TYPES, SOURCES, node_type, rel_type
 
 
@@ -107,6 +109,20 @@ def merge_relationships_cypher(rel: str, start_label: str, end_label: str) -> st
     )
 
 
+def replace_owned_nodes_cypher(label: str) -> str:
+    """Before a MERGE: the nodes only ``$source`` asserts take exactly the row's properties."""
+    key = node_type(label).key
+    return f"UNWIND $rows AS row MATCH (n:{label} {{{key}: row.key}}) WHERE n.{SOURCES} = [$source] SET n = row.whole"
+
+
+def replace_owned_relationships_cypher(rel: str, start_label: str, end_label: str) -> str:
+    start_key, end_key = node_type(start_label).key, node_type(end_label).key
+    return (
+        f"UNWIND $rows AS row MATCH (a:{start_label} {{{start_key}: row.start}})-[r:{rel}]->"
+        f"(b:{end_label} {{{end_key}: row.end}}) WHERE r.{SOURCES} = [$source] SET r = row.whole"
+    )
+
+
 class GraphWriter(ABC):
     """Writes of one source, applied all together or not at all."""
 
@@ -117,20 +133,33 @@ class GraphWriter(ABC):
     def read(self, query: str, params: Mapping[str, Any] | None = None) -> list[Row]:
         """Read inside the transaction (sees its own writes)."""
 
-    def merge_nodes(self, label: str, rows: Sequence[Mapping[str, Any]], source: str, batch: int = 2000) -> int:
-        """MERGE nodes on their natural key; ``rows`` are ``{"key": ..., "props": {...}}``."""
-        query = merge_nodes_cypher(label)
+    def merge_nodes(
+        self, label: str, rows: Sequence[Mapping[str, Any]], source: str, batch: int = 2000, exact: bool = False
+    ) -> int:
+        """MERGE nodes on their natural key; ``rows`` are ``{"key": ..., "props": {...}}``.
+
+        ``exact``: a node only ``source`` asserts gets exactly ``props`` (a property the source
+        no longer gives goes); a node other sources also assert only gains them."""
+        key = node_type(label).key
         for chunk in batches(rows, batch):
-            self.run(query, {"rows": chunk, "source": source})
+            if exact:
+                whole = [{"key": r["key"], "whole": {**r["props"], key: r["key"], SOURCES: [source]}} for r in chunk]
+                self.run(replace_owned_nodes_cypher(label), {"rows": whole, "source": source})
+            self.run(merge_nodes_cypher(label), {"rows": chunk, "source": source})
         return len(rows)
 
     def merge_relationships(
         self, rel: str, start_label: str, end_label: str, rows: Sequence[Mapping[str, Any]], source: str,
-        batch: int = 2000,
+        batch: int = 2000, exact: bool = False,
     ) -> int:  # fmt: skip
-        """MERGE relationships; ``rows`` are ``{"start": key, "end": key, "props": {...}}``."""
+        """MERGE relationships; ``rows`` are ``{"start": key, "end": key, "props": {...}}``
+        (``exact`` as for :meth:`merge_nodes`)."""
         query = merge_relationships_cypher(rel, start_label, end_label)
         for chunk in batches(rows, batch):
+            if exact and rel_type(rel).properties:  # only these carry properties a source may drop
+                whole = [{**r, "whole": {**r["props"], SOURCES: [source]}} for r in chunk]
+                replace = replace_owned_relationships_cypher(rel, start_label, end_label)
+                self.run(replace, {"rows": whole, "source": source})
             self.run(query, {"rows": chunk, "source": source})
         return len(rows)
 
@@ -175,9 +204,30 @@ class GraphStore(ABC):
         return {"nodes": dict(sorted(nodes.items())), "relationships": dict(sorted(rels.items()))}
 
     def delete_source(self, source: str) -> dict[str, int]:
-        """Remove what only ``source`` asserted; facts other sources also assert just lose it."""
+        """Remove what only ``source`` asserted; facts other sources also assert just lose it.
+
+        ``source`` is a source id as loaded, or the end of exactly one (``plant/fmea.csv`` names
+        ``/srv/data/plant/fmea.csv``)."""
+        source = self.resolve_source(source)
         with self.source_transaction(source) as tx:
             return remove_source(tx, source)
+
+    def sources(self) -> list[str]:
+        """Every source id that asserts something in the graph."""
+        found = {r["s"] for r in self.read(f"MATCH (n) UNWIND n.{SOURCES} AS s RETURN DISTINCT s")}
+        found |= {r["s"] for r in self.read(f"MATCH ()-[r]->() UNWIND r.{SOURCES} AS s RETURN DISTINCT s")}
+        return sorted(found)
+
+    def resolve_source(self, name: str) -> str:
+        """The source id ``name`` stands for: itself when loaded, else the one loaded source whose
+        path ends with it; a name that matches several is refused (name the source whole)."""
+        known = self.sources()
+        if name in known:
+            return name
+        matches = [s for s in known if s.endswith("/" + name.lstrip("/"))]
+        if len(matches) > 1:
+            raise GraphQueryError(f"{name!r} names several sources: {', '.join(matches)}; give the whole source id")
+        return matches[0] if matches else name
 
     def existing_keys(self, label: str, keys: Sequence[str]) -> set[str]:
         key = node_type(label).key
@@ -191,23 +241,103 @@ class GraphStore(ABC):
         self.close()
 
 
-def remove_source(tx: GraphWriter, source: str) -> dict[str, int]:
-    """Inside a source transaction: drop what only ``source`` asserted, un-cite it elsewhere."""
+NodeKey = tuple[str, str]  # (label, key)
+RelKey = tuple[str, str, str, str, str]  # (type, start label, start key, end label, end key)
+_KEY_PROPS = sorted({spec.key for spec in NODE_TYPES.values()})
+
+
+def _node_key(labels: Sequence[str], row: Mapping[str, Any], prefix: str) -> NodeKey:
+    label = primary_label(labels)
+    key_prop = NODE_TYPES[label].key if label in NODE_TYPES else "id"
+    return label, str(row.get(f"{prefix}{key_prop}"))
+
+
+def _key_columns(var: str) -> str:
+    return ", ".join(f"{var}.{prop} AS {var}_{prop}" for prop in _KEY_PROPS)
+
+
+def asserted_by(tx: GraphWriter, source: str) -> tuple[dict[NodeKey, list[str]], dict[RelKey, list[str]]]:
+    """Everything ``source`` asserts in the graph now, each with its sources."""
     only = {"source": source}
-    counts = {
-        "relationships": _count(tx.read(f"MATCH ()-[r]->() WHERE r.{SOURCES} = [$source] RETURN count(r) AS n", only)),
-        "nodes": _count(tx.read(f"MATCH (n) WHERE n.{SOURCES} = [$source] RETURN count(n) AS n", only)),
-    }
-    tx.run(f"MATCH ()-[r]->() WHERE r.{SOURCES} = [$source] DELETE r", only)
-    tx.run(f"MATCH (n) WHERE n.{SOURCES} = [$source] DETACH DELETE n", only)
-    for var, pattern in (("r", "()-[r]->()"), ("n", "(n)")):
-        tx.run(
-            f"MATCH {pattern} WHERE $source IN {var}.{SOURCES} "
-            f"SET {var}.{SOURCES} = [s IN {var}.{SOURCES} WHERE s <> $source]",
+    nodes = {
+        _node_key(row["labels"], row, "n_"): list(row["s"])
+        for row in tx.read(
+            f"MATCH (n) WHERE $source IN n.{SOURCES} RETURN labels(n) AS labels, n.{SOURCES} AS s, {_key_columns('n')}",
             only,
         )
-    return counts
+    }
+    rels: dict[RelKey, list[str]] = {}
+    for row in tx.read(
+        f"MATCH (a)-[r]->(b) WHERE $source IN r.{SOURCES} RETURN type(r) AS t, r.{SOURCES} AS s, "
+        f"labels(a) AS al, labels(b) AS bl, {_key_columns('a')}, {_key_columns('b')}",
+        only,
+    ):
+        rels[(row["t"], *_node_key(row["al"], row, "a_"), *_node_key(row["bl"], row, "b_"))] = list(row["s"])
+    return nodes, rels
 
 
-def _count(rows: list[Row]) -> int:
-    return int(rows[0]["n"]) if rows else 0
+def retract(
+    tx: GraphWriter, source: str, keep_nodes: Collection[NodeKey] = (), keep_rels: Collection[RelKey] = ()
+) -> dict[str, int]:
+    """Inside a source transaction, after its MERGEs: ``source`` stops asserting every node and
+    relationship it asserted that is not kept. One nobody else asserts is deleted; the others
+    only lose ``source``. A node is deleted (with its relationships) only when its last source
+    is gone, so a node the source asserts again is never detached. Returns what was deleted."""
+    nodes, rels = asserted_by(tx, source)
+    keep_n, keep_r = set(keep_nodes), set(keep_rels)
+    stale_rels: dict[tuple[str, str, str], list[dict[str, str]]] = defaultdict(list)
+    deleted = {"relationships": 0, "nodes": 0}
+    for (rel, start_label, start, end_label, end), sources in rels.items():
+        if (rel, start_label, start, end_label, end) not in keep_r:
+            stale_rels[(rel, start_label, end_label)].append({"start": start, "end": end})
+            deleted["relationships"] += sources == [source]
+    for (rel, start_label, end_label), rows in stale_rels.items():
+        start_key, end_key = node_type(start_label).key, node_type(end_label).key
+        for chunk in batches(rows, 2000):
+            tx.run(
+                f"UNWIND $rows AS row MATCH (a:{start_label} {{{start_key}: row.start}})-[r:{rel}]->"
+                f"(b:{end_label} {{{end_key}: row.end}}) WHERE $source IN r.{SOURCES} "
+                f"SET r.{SOURCES} = [s IN r.{SOURCES} WHERE s <> $source]",
+                {"rows": chunk, "source": source},
+            )
+            # Its own statement: FalkorDB silently drops a SET followed by WITH ... DELETE.
+            tx.run(
+                f"UNWIND $rows AS row MATCH (a:{start_label} {{{start_key}: row.start}})-[r:{rel}]->"
+                f"(b:{end_label} {{{end_key}: row.end}}) WHERE size(r.{SOURCES}) = 0 DELETE r",
+                {"rows": chunk},
+            )
+    stale_nodes: dict[str, list[dict[str, str]]] = defaultdict(list)
+    for (label, key), sources in nodes.items():
+        if (label, key) not in keep_n:
+            stale_nodes[label].append({"key": key})
+            deleted["nodes"] += sources == [source]
+    for label, rows in stale_nodes.items():
+        key_prop = node_type(label).key
+        for chunk in batches(rows, 2000):
+            tx.run(
+                f"UNWIND $rows AS row MATCH (n:{label} {{{key_prop}: row.key}}) WHERE $source IN n.{SOURCES} "
+                f"SET n.{SOURCES} = [s IN n.{SOURCES} WHERE s <> $source]",
+                {"rows": chunk, "source": source},
+            )
+            tx.run(
+                f"UNWIND $rows AS row MATCH (n:{label} {{{key_prop}: row.key}}) WHERE size(n.{SOURCES}) = 0 "
+                "DETACH DELETE n",
+                {"rows": chunk},
+            )
+    return deleted
+
+
+def remove_source(tx: GraphWriter, source: str) -> dict[str, int]:
+    """Inside a source transaction: drop what only ``source`` asserted, un-cite it elsewhere."""
+    return retract(tx, source)
+
+
+def rename_source(tx: GraphWriter, old: str, new: str) -> None:
+    """Inside a source transaction: what ``old`` asserted is now asserted by ``new``."""
+    names = {"old": old, "new": new}
+    for var, pattern in (("r", "()-[r]->()"), ("n", "(n)")):
+        tx.run(
+            f"MATCH {pattern} WHERE $old IN {var}.{SOURCES} "
+            f"SET {var}.{SOURCES} = [s IN {var}.{SOURCES} WHERE s <> $old AND s <> $new] + $new",
+            names,
+        )

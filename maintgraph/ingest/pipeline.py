@@ -4,8 +4,12 @@ Per file: find its collection's data card (refused without one), read it (refuse
 reason when unreadable), and per document: skip it when its content hash is unchanged, chunk
 it by structure, link the chunks' entity mentions to graph nodes, embed, and write it in one
 transaction that replaces its previous version; the graph links commit inside that
-transaction, so a document is either fully in both stores or not written. A bad file is
-reported and the batch goes on.
+transaction, just before it. The two stores cannot commit as one, so a document whose hash is
+unchanged is still checked against the graph: its chunks' links (how many each has, and the
+content hash of the version that made them, kept on the chunk nodes) must be what Postgres
+says it mentions. One whose links are missing or stale (Postgres failed after the graph
+committed, a graph source was deleted or cleared) is written again and reported as relinked.
+A bad file is reported and the batch goes on.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from tqdm import tqdm
 
 from maintgraph.errors import DataCardError, ReadError
 from maintgraph.graph.base import GraphStore
-from maintgraph.graph.chunk_links import ChunkLinks, link_chunks, unlink_document
+from maintgraph.graph.chunk_links import ChunkLinks, link_chunks, link_marks, unlink_document
 from maintgraph.graph.linking import EntityLinker, normalise
 from maintgraph.ingest.chunking import chunk_blocks
 from maintgraph.ingest.datacard import CARD_NAMES, DataCard, find_card
@@ -40,6 +44,7 @@ class IngestReport:
     added: list[str] = field(default_factory=list)
     replaced: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)  # unchanged since the last ingest
+    relinked: list[str] = field(default_factory=list)  # unchanged, but its graph links were missing: written again
     removed: list[str] = field(default_factory=list)  # rows gone from a re-ingested sheet
     rejected: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
     chunks: int = 0
@@ -57,7 +62,7 @@ class IngestReport:
 
     @property
     def documents(self) -> int:
-        return len(self.added) + len(self.replaced)
+        return len(self.added) + len(self.replaced) + len(self.relinked)
 
 
 def discover(paths: Iterable[Path]) -> list[tuple[Path, Path]]:
@@ -118,11 +123,14 @@ class Ingestor:
         base = f"{collection}:{relative}"
         sources = [f"{base}:{doc.key}" if doc.key else base for doc in read]
         known = self.store.content_hashes(sources)
+        unchanged = [s for s, doc in zip(sources, read, strict=True) if known.get(s) == doc.content_hash]
+        unlinked = self._unlinked(unchanged, known)
         for source, doc in zip(sources, read, strict=True):
-            if known.get(source) == doc.content_hash:
+            if known.get(source) == doc.content_hash and source not in unlinked:
                 report.skipped.append(source)
                 continue
-            self._write(self._document(source, file, doc, collection, card), doc, report, replacing=source in known)
+            added_to = report.relinked if source in unlinked else report.replaced if source in known else report.added
+            self._write(self._document(source, file, doc, collection, card), doc, report, added_to)
         if file.suffix.lower() in {".csv", ".xlsx"}:  # rows that left the sheet go with it
             for source in self.store.sources_matching(base):
                 if source not in sources:
@@ -155,7 +163,28 @@ class Ingestor:
         if fired:
             report.scrubbed[document.source] = fired
 
-    def _write(self, document: Document, doc: ReadDocument, report: IngestReport, replacing: bool) -> None:
+    def _unlinked(self, sources: Sequence[str], hashes: dict[str, str]) -> set[str]:
+        """The stored documents among ``sources`` whose graph links are not what their chunks mention."""
+        if self.graph is None or not sources:
+            return set()
+        with self.store.connect() as conn:
+            rows = conn.execute(
+                "SELECT source, id, coalesce(cardinality(entity_refs), 0) AS n FROM chunks WHERE source = ANY(%s)",
+                (list(sources),),
+            ).fetchall()
+        marks = link_marks(self.graph, [row["id"] for row in rows])
+        unlinked = set()
+        for row in rows:
+            mark = marks.get(row["id"])
+            links = mark.links if mark else 0
+            stale = mark is not None and mark.content_hash is not None and mark.content_hash != hashes[row["source"]]
+            if links != row["n"] or (row["n"] and stale):
+                unlinked.add(row["source"])
+        for source in sorted(unlinked):
+            log.warning("%s: its graph links are missing or stale; writing it again", source)
+        return unlinked
+
+    def _write(self, document: Document, doc: ReadDocument, report: IngestReport, added_to: list[str]) -> None:
         self._scrubbed(document, report)
         chunks = chunk_blocks(document.blocks, self.max_tokens, self.embedder.count_tokens)
         if not chunks:
@@ -168,14 +197,17 @@ class Ingestor:
             normal = hashlib.sha256(normalise(chunk.text).encode()).hexdigest()
             items.append(StoredChunk(chunk, vector, normal, refs, [t.upper() for t in tags]))
         document.equipment_tags = sorted({t for item in items for t in item.equipment_tags})
-        links = [ChunkLinks(chunk_id(document.source, i.chunk.ordinal), document.title, i.entity_refs) for i in items]
+        links = [
+            ChunkLinks(chunk_id(document.source, i.chunk.ordinal), document.title, i.entity_refs, document.content_hash)
+            for i in items
+        ]
 
         def link_in_graph() -> None:
             if self.graph is not None:
                 link_chunks(self.graph, document.source, links)
 
         self.store.replace_document(document, items, self.embedder.name, before_commit=link_in_graph)
-        (report.replaced if replacing else report.added).append(document.source)
+        added_to.append(document.source)
         report.chunks += len(items)
         report.duplicates += sum(1 for i in items if i.duplicate_of)
 

@@ -102,8 +102,16 @@ def _header(path: Path) -> set[str]:
 
 
 def source_id(path: Path) -> str:
-    """Stable id of a file as a source: its folder and name (``plant/fmea.csv``)."""
-    return f"{path.resolve().parent.name}/{path.name}"
+    """Stable id of a file as a source: its resolved path (``/srv/data/plant/fmea.csv``), so two
+    files of the same name in same-named folders elsewhere are two sources."""
+    return path.resolve().as_posix()
+
+
+def former_source_id(path: Path) -> str:
+    """The id earlier versions gave the file: its folder and name (``plant/fmea.csv``). A graph
+    loaded under it is renamed to :func:`source_id` when the file is next loaded."""
+    resolved = path.resolve()
+    return f"{resolved.parent.name}/{resolved.name}"
 
 
 def ensure_vocabulary(store: GraphStore) -> LoadReport | None:
@@ -137,11 +145,11 @@ def load_file(store: GraphStore, path: Path, kind: str) -> LoadReport:
     if kind not in KINDS:
         raise LoadError(str(path), [f"unknown kind {kind!r} (known: {', '.join(KINDS)})"])
     reader, needs_codes = KINDS[kind]
-    source = source_id(path)
+    source, former = source_id(path), [former_source_id(path)]
     if needs_codes:
         codes = {r["c"] for r in store.read("MATCH (f:FailureMode) RETURN f.code AS c")}
-        return commit(store, reader(path, source, codes))
-    return commit(store, reader(path, source))
+        return commit(store, reader(path, source, codes), former)
+    return commit(store, reader(path, source), former)
 
 
 def load_paths(

@@ -4,19 +4,21 @@ Loaders only parse and validate: they fill a :class:`GraphBatch` and a
 :class:`~maintgraph.graph.loaders.tabular.Problems`. :func:`commit` then checks every
 relationship's ends (in the batch or already in the graph), refuses the source if anything
 is wrong, and otherwise replaces what the source asserted before with what it asserts now,
-in one source transaction: a reload of an unchanged file changes nothing, a changed file
-replaces its facts, and a refused one leaves the graph as it was.
+in one source transaction: merge first, then retract only what the source no longer asserts.
+A reload of an unchanged file changes nothing (not even the relationships other sources hang
+on its nodes), a changed file replaces its facts, and a refused one leaves the graph as it was.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from tqdm import tqdm
 
-from maintgraph.graph.base import GraphStore, remove_source
+from maintgraph.graph.base import GraphStore, rename_source, retract
 from maintgraph.graph.loaders.tabular import Problems
 from maintgraph.graph.schema import node_type
 
@@ -89,23 +91,37 @@ def _check_ends(store: GraphStore, batch: GraphBatch) -> None:
                     batch.problems.add(row, column, f"unknown {label} {key!r} (not in this file nor in the graph)")
 
 
-def commit(store: GraphStore, batch: GraphBatch) -> LoadReport:
-    """Validate the batch's references and write it as one source transaction."""
+def commit(store: GraphStore, batch: GraphBatch, former_names: Sequence[str] = ()) -> LoadReport:
+    """Validate the batch's references and write it as one source transaction.
+
+    The batch is merged first; then the source stops asserting what it asserted before and no
+    longer does (:func:`~maintgraph.graph.base.retract`), so a fact it asserts again, and every
+    relationship other sources hang on it, is never touched. ``former_names``: ids the same
+    source was loaded under before (renamed to ``batch.source`` in the same transaction)."""
     batch.problems.raise_if_any()
     _check_ends(store, batch)
     batch.problems.raise_if_any()
     node_count = sum(len(v) for v in batch.nodes.values())
     rel_count = sum(len(v) for v in batch.rels.values())
+    keep_nodes = {(label, str(key)) for label, nodes in batch.nodes.items() for key in nodes}
+    keep_rels = {
+        (rel, start_label, str(start), end_label, str(end))
+        for (rel, start_label, end_label), pairs in batch.rels.items()
+        for start, end in pairs
+    }
     with (
         store.source_transaction(batch.source) as tx,
         tqdm(total=node_count + rel_count, desc=batch.source, unit="fact", disable=None, leave=False) as bar,
     ):
-        remove_source(tx, batch.source)
+        for old in former_names:
+            if old != batch.source:
+                rename_source(tx, old, batch.source)
         for label, nodes in batch.nodes.items():
-            tx.merge_nodes(label, [{"key": k, "props": p} for k, p in nodes.items()], batch.source)
+            tx.merge_nodes(label, [{"key": k, "props": p} for k, p in nodes.items()], batch.source, exact=True)
             bar.update(len(nodes))
         for (rel, start_label, end_label), pairs in batch.rels.items():
             rows = [{"start": s, "end": e, "props": p} for (s, e), p in pairs.items()]
-            tx.merge_relationships(rel, start_label, end_label, rows, batch.source)
+            tx.merge_relationships(rel, start_label, end_label, rows, batch.source, exact=True)
             bar.update(len(rows))
+        retract(tx, batch.source, keep_nodes, keep_rels)
     return LoadReport(batch.source, node_count, rel_count, batch.skipped)

@@ -190,9 +190,10 @@ def vllm(llm_settings):
 PLANT = REPO / "data" / "plant"
 
 
-@pytest.fixture(scope="session")
-def plant_settings(running_services):
-    """A database and a graph holding the whole sample plant: graph, documents and CMMS history."""
+@contextmanager
+def whole_plant_loaded(running_services: RunningServices, prefix: str) -> Iterator[tuple[Settings, object]]:
+    """A database and a graph of their own holding the whole sample plant (graph, documents, CMMS
+    history): (settings, graph store). Both are removed afterwards."""
     from psycopg.rows import dict_row
 
     from maintgraph.graph.falkordb import FalkorDBStore
@@ -203,25 +204,35 @@ def plant_settings(running_services):
     from maintgraph.search.store import DocumentStore
     from maintgraph.tools.cmms_import import import_cmms
 
-    name = f"agent_{uuid.uuid4().hex[:10]}"
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = running_services.conninfo("postgres")
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
     settings = Settings(data_dir=running_services.settings.data_dir, pg_database=name, graph_name=name)
     graph = FalkorDBStore(running_services.services.falkordb.client(), name)
-    graph.ensure_schema()
-    load_paths(graph, [PLANT])
-    store = DocumentStore(running_services.conninfo(name))
-    Ingestor(store, build_embedder(settings), 200, graph, EntityLinker.from_store(graph)).ingest(
-        [PLANT / "docs"], progress=False
-    )
-    store.close()
-    with psycopg.connect(running_services.conninfo(name), row_factory=dict_row) as conn:
-        import_cmms(conn, PLANT, "plant")
-    yield settings
-    graph.clear()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    try:
+        graph.ensure_schema()
+        load_paths(graph, [PLANT])
+        store = DocumentStore(running_services.conninfo(name))
+        Ingestor(store, build_embedder(settings), 200, graph, EntityLinker.from_store(graph)).ingest(
+            [PLANT / "docs"], progress=False
+        )
+        store.close()
+        with psycopg.connect(running_services.conninfo(name), row_factory=dict_row) as conn:
+            import_cmms(conn, PLANT, "plant")
+        yield settings, graph
+    finally:
+        graph.clear()
+        graph.close()
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def plant_settings(running_services):
+    """A database and a graph holding the whole sample plant: graph, documents and CMMS history."""
+    with whole_plant_loaded(running_services, "agent") as (settings, _):
+        yield settings
 
 
 @pytest.fixture(scope="session")

@@ -182,17 +182,19 @@ def test_unknown_work_order_is_not_found():
 
 # -- work orders: writing ---------------------------------------------------------------------------
 
+HOT_BEARING = WorkOrderDraft(
+    asset_tag="P-101",
+    wo_type="CM",
+    priority=2,
+    description="P-101 DE bearing running hot, 88 C and rising",
+    long_text="TT-101-DE reads 88 C against an 85 C alarm; VT-101-DE 6.4 mm/s. Grease relief plug found blocked.",
+    problem_code="OHE",
+)
+
 
 def test_create_posts_the_draft_and_returns_the_new_wappr_work_order():
     backend, replay = maximo("wo_by_approval_none", "asset_p101", "wo_create")
-    draft = WorkOrderDraft(
-        asset_tag="P-101",
-        wo_type="CM",
-        priority=2,
-        description="P-101 DE bearing running hot, 88 C and rising",
-        long_text="TT-101-DE reads 88 C against an 85 C alarm; VT-101-DE 6.4 mm/s. Grease relief plug found blocked.",
-        problem_code="OHE",
-    )
+    draft = HOT_BEARING
     order = backend.create_work_order(draft, approval_ref="5c1e9a7d3b2f8e04", approved_by="j.okafor")
     assert (order.number, order.status, order.priority, order.problem_code) == ("WO-26-00031", "WAPPR", 2, "OHE")
     sent = replay.done()
@@ -457,14 +459,7 @@ def test_a_second_approval_of_the_same_request_finds_the_work_order_and_posts_no
     # the second (the same paused request, approved again by someone else after a crash) finds it.
     backend, replay = maximo("wo_by_approval_none", "asset_p101", "wo_create", "wo_by_approval_found")
     tools = CMMSTools(backend, Approvals(b"test-secret"))
-    draft = WorkOrderDraft(
-        asset_tag="P-101",
-        wo_type="CM",
-        priority=2,
-        description="P-101 DE bearing running hot, 88 C and rising",
-        long_text="TT-101-DE reads 88 C against an 85 C alarm; VT-101-DE 6.4 mm/s. Grease relief plug found blocked.",
-        problem_code="OHE",
-    )
+    draft = HOT_BEARING
     first = tools.submit_work_order(draft, tools.approvals.approve(draft, "j.okafor", nonce="5c1e9a7d3b2f8e04"))
     second = tools.submit_work_order(draft, tools.approvals.approve(draft, "m.reyes", nonce="5c1e9a7d3b2f8e04"))
     assert first["number"] == second["number"] == "WO-26-00031"

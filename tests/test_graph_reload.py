@@ -14,14 +14,13 @@ import textwrap
 import uuid
 from pathlib import Path
 
-import psycopg
 import pytest
 
 import maintgraph.graph.loaders as loaders
 from maintgraph.graph.chunk_links import ChunkLinks, link_chunks
 from maintgraph.graph.loaders import load_paths
 
-from .conftest import PLANT, TEMPLATE_DB
+from .conftest import PLANT, whole_plant_loaded
 from .test_graph_loaders import COMPONENTS, FMEA_HEADER, REGISTER
 
 GRAPH_FILES = [p for p in sorted(PLANT.iterdir()) if p.is_file() and p.name != "README.md"]
@@ -157,40 +156,10 @@ def test_same_file_names_in_same_named_folders_are_two_sources(graph_store, tmp_
 
 @pytest.fixture(scope="module")
 def whole_plant(running_services):
-    """A database and graph of this module's own with the whole sample plant (like conftest's
-    ``plant_settings``, which other tests share and must not see reloaded)."""
-    from psycopg.rows import dict_row
-
-    from maintgraph.config import Settings
-    from maintgraph.graph.falkordb import FalkorDBStore
-    from maintgraph.graph.linking import EntityLinker
-    from maintgraph.ingest.pipeline import Ingestor
-    from maintgraph.search.embeddings import build_embedder
-    from maintgraph.search.store import DocumentStore
-    from maintgraph.tools.cmms_import import import_cmms
-
-    name = f"reload_{uuid.uuid4().hex[:10]}"
-    admin = running_services.conninfo("postgres")
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name} TEMPLATE {TEMPLATE_DB}")
-    settings = Settings(data_dir=running_services.settings.data_dir, pg_database=name, graph_name=name)
-    graph = FalkorDBStore(running_services.services.falkordb.client(), name)
-    graph.ensure_schema()
-    load_paths(graph, [PLANT])
-    store = DocumentStore(running_services.conninfo(name))
-    Ingestor(store, build_embedder(settings), 200, graph, EntityLinker.from_store(graph)).ingest(
-        [PLANT / "docs"], progress=False
-    )
-    store.close()
-    with psycopg.connect(running_services.conninfo(name), row_factory=dict_row) as conn:
-        import_cmms(conn, PLANT, "plant")
-    try:
-        yield settings, graph
-    finally:
-        graph.clear()
-        graph.close()
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    """The whole sample plant in a database and graph of this module's own (conftest's
+    ``plant_settings`` is shared by other tests, which must not see it reloaded)."""
+    with whole_plant_loaded(running_services, "reload") as loaded:
+        yield loaded
 
 
 def _isolation_answer(settings) -> str:

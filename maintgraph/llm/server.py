@@ -32,7 +32,7 @@ import httpx
 import psutil
 
 from maintgraph.config import Settings
-from maintgraph.connections import DataDir, llm_api_key_file
+from maintgraph.connections import DataDir, llm_api_key, llm_api_key_file
 from maintgraph.errors import AddressInUse, ConfigError, ModelError, ServiceError
 from maintgraph.llm.registry import ModelRegistry
 from maintgraph.processes import LocalServer, ServiceStatus, alive, read_pid_file, tail, wait_for, write_pid_file
@@ -118,10 +118,8 @@ class VLLMServer(LocalServer):
         return key
 
     def _headers(self) -> dict[str, str]:
-        try:
-            return {"Authorization": f"Bearer {self.key_file.read_text().strip()}"}
-        except OSError:
-            return {}
+        key = llm_api_key(self.settings)  # the key this server was started with, as every client reads it
+        return {"Authorization": f"Bearer {key}"} if key else {}
 
     def ready(self) -> bool:
         try:

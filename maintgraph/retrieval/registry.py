@@ -97,7 +97,8 @@ class Retrievers:
     def plan(self, question: Question, skip: Iterable[str] = ()) -> list[Call]:
         """The deterministic route: each retriever's own rule, question-level and per linked asset
         (at most ``MAX_ASSETS``); ``skip`` names retrievers left out (a baseline without one)."""
-        kinds = [k for k in self.kinds if k.name not in set(skip)]
+        left_out = set(skip)
+        kinds = [k for k in self.kinds if k.name not in left_out]
         first_per_asset = next((i for i, k in enumerate(kinds) if k.per_asset), len(kinds))
         calls: list[Call] = []
         for kind in kinds[:first_per_asset]:

@@ -185,3 +185,25 @@ def test_reloading_the_asset_register_keeps_the_plant_and_its_isolation_answer(w
           {t: (before.get(t), after.get(t)) for t in sorted(set(before) | set(after))})  # fmt: skip
     assert after == before
     assert _isolation_answer(settings) == answer, "a routine reload does not change a safety answer"
+
+
+def test_reloading_a_real_cmms_export_beside_the_plant_changes_nothing(running_services):
+    """Data nobody here wrote: MaintKG's excavator work-order export (9,276 work orders) loaded
+    beside the sample plant; reloading it, and the plant's register, leaves the graph as it was."""
+    from maintgraph.graph.falkordb import FalkorDBStore
+
+    from .conftest import SHARED_DATA
+
+    graph = FalkorDBStore(running_services.services.falkordb.client(), f"real_{uuid.uuid4().hex[:8]}")
+    graph.ensure_schema()
+    export = SHARED_DATA / "maintkg" / "case_study_pdl.csv"
+    try:
+        load_paths(graph, [PLANT, export])
+        before = snapshot(graph)
+        load_paths(graph, [export])
+        load_paths(graph, [PLANT / "asset_register.csv"])
+        assert snapshot(graph) == before
+        assert rel_counts(graph)["RECORDED_FOR"] > 9000
+    finally:
+        graph.clear()
+        graph.close()

@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import re
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -74,8 +74,14 @@ def _read_raw(path: Path) -> list[list[Any]]:
         return list(csv.reader(handle))
 
 
-def read_sheet(path: Path, columns: Sequence[Column], problems: Problems) -> list[SheetRow]:
-    """Rows keyed by canonical column name. Refuses (raises) when a required column is missing."""
+def read_sheet(
+    path: Path, columns: Sequence[Column], problems: Problems, mapping: Mapping[str, str] | None = None
+) -> list[SheetRow]:
+    """Rows keyed by canonical column name. Refuses (raises) when a required column is missing.
+
+    ``mapping``: canonical column name -> header text as written in the file (e.g. from a
+    ``graph map`` YAML); it overrides automatic matching for the columns it names. A mapped
+    header the file does not have is a problem."""
     try:
         raw = _read_raw(path)
     except (OSError, UnicodeDecodeError, csv.Error, ValueError) as exc:
@@ -86,7 +92,15 @@ def read_sheet(path: Path, columns: Sequence[Column], problems: Problems) -> lis
         problems.raise_if_any()
     header = [normalise_header(h) if h is not None else "" for h in raw[0]]
     positions: dict[str, int] = {}
+    for name, written in (mapping or {}).items():
+        key = normalise_header(written)
+        if key in header:
+            positions[name] = header.index(key)
+        else:
+            problems.add(1, name, f"mapped header {written!r} is not in the file (header: {raw[0]})")
     for column in columns:
+        if column.name in positions:
+            continue
         for alias in (column.name, *column.synonyms):
             key = normalise_header(alias)
             if key in header:

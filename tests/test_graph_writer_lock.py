@@ -3,6 +3,7 @@ writer works, a writer that lost it replaces nothing, and copies left by dead wr
 
 from __future__ import annotations
 
+import shutil
 import time
 import uuid
 
@@ -54,3 +55,42 @@ def test_a_copy_left_by_a_dead_writer_is_removed_by_the_next_one(store):
         tx.run("CREATE (:Site {id: 'S4', name: 'fourth'})")
     assert not connection.exists(stale)
     assert names(store) == ["first", "fourth"]
+
+
+@pytest.fixture
+def own_falkordb():
+    """A FalkorDB server of this test's own: the fault below, unguarded, hangs the whole server."""
+    from maintgraph.config import Settings
+    from maintgraph.connections import DataDir
+    from maintgraph.services.falkordb import EmbeddedFalkorDB
+
+    from .conftest import short_tmp_dir
+
+    root = short_tmp_dir("mgf-")
+    server = EmbeddedFalkorDB(Settings(data_dir=root), DataDir(root))
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_a_graph_copy_waits_for_the_servers_other_child_instead_of_hanging_it(own_falkordb):
+    """FalkorDB 4.16 hangs (PING included) when GRAPH.COPY forks beside a live child process
+    (a snapshot, the index garbage collector). A load that starts while a snapshot is being
+    written waits for it, and the server keeps answering."""
+    db = own_falkordb.client(timeout_s=30)
+    store = FalkorDBStore(db, "fork", lock_timeout_s=30)
+    with store.source_transaction("seed") as tx:
+        tx.run("UNWIND range(1, 500) AS i CREATE (:Site {id: 'S' + toString(i), name: 'site'})")
+    pipe = db.connection.pipeline(transaction=False)
+    for i in range(300_000):  # enough for the snapshot's child to live a few hundred milliseconds
+        pipe.set(f"filler:{i}", "x" * 200)
+    pipe.execute()
+    db.connection.bgsave()
+    assert int(db.connection.info("persistence")["rdb_bgsave_in_progress"]) == 1
+    with store.source_transaction("during the snapshot") as tx:
+        tx.run("CREATE (:Site {id: 'S0', name: 'written during the snapshot'})")
+    assert db.connection.ping()
+    assert store.read("MATCH (s:Site) RETURN count(s) AS n") == [{"n": 501}]

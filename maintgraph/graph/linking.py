@@ -3,8 +3,11 @@
 Technicians write "P101", "pump 101", "p-101 DE brg", "6310 bearing", "leaking", "VIB".
 The linker builds aliases for every equipment tag (as written, compact, and "<class word>
 <number>"), spare part number, ISO failure mode (code, name, synonyms), failure mechanism and
-FMEA symptom, then finds the longest alias matches in the text; words that match nothing
-exactly are compared fuzzily (typos). A phrase that fits several nodes equally well comes back
+FMEA symptom, and for the asset hierarchy an FMEA sheet brought without tags (nodes with a
+``path``: "Intercooler", "Gearbox" > "Shaft-driven oil pump") its names, alone and after
+their parent's ("gearbox oil pump" needs no hyphen), then finds the longest alias matches in
+the text; words that match nothing exactly are compared fuzzily (typos). A phrase that fits
+several nodes equally well comes back
 with all of them ranked and ``ambiguous`` set: the caller asks, it never silently picks.
 """
 
@@ -97,7 +100,24 @@ class EntityLinker:
             linker.add("FailureMechanism", row["key"], row["name"], [row["name"], *(row["syn"] or [])])
         for row in store.read("MATCH (s:Symptom) RETURN s.id AS key, s.name AS name"):
             linker.add("Symptom", row["key"], row["name"], [row["name"]])
+        linker._add_hierarchy(store)
         return linker
+
+    def _add_hierarchy(self, store: GraphStore) -> None:
+        """Hierarchy nodes an FMEA sheet named (they have a ``path``; nodes standing for their parent
+        "as a whole" are left out): by name, and by parent and name ("stage 1 compressor impeller")."""
+        for label in ("System", "Equipment", "Subunit", "Component"):
+            rows = store.read(
+                f"MATCH (n:{label}) WHERE n.path IS NOT NULL AND n.as_a_whole IS NULL "
+                "RETURN n.id AS id, n.tag AS tag, n.name AS name, n.path AS path"
+            )
+            for row in rows:
+                key, name = row["tag"] if label == "Equipment" else row["id"], row["name"] or ""
+                names = [p.strip() for p in str(row["path"]).split(" > ")]
+                aliases = [name, re.sub(r"\s*\([^)]*\)", "", name)]
+                if len(names) > 1:
+                    aliases += [f"{names[-2]} {name}", f"{names[-2]} s {name}"]
+                self.add(label, key, name, aliases)
 
     def _exact(self, phrase: str) -> list[Candidate]:
         entries = self.aliases.get(phrase, set()) | self.aliases.get(phrase.replace(" ", ""), set())
@@ -145,7 +165,7 @@ class EntityLinker:
 
 
 # Among equally good matches, the more specific kind of entity ranks first.
-_KIND_ORDER = ["Equipment", "SparePart", "FailureMode", "Symptom", "FailureMechanism"]
+_KIND_ORDER = ["Equipment", "Subunit", "Component", "System", "SparePart", "FailureMode", "Symptom", "FailureMechanism"]
 
 
 def _rank(candidates: list[Candidate]) -> tuple[Candidate, ...]:

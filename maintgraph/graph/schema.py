@@ -9,6 +9,12 @@ The hierarchy is ``Site -> System -> Equipment -> Subunit -> Component``; the ca
 fitted in a component is a ``SparePart`` (``HAS_PART``), keyed by part number, so that
 "which equipment shares this part" is one hop. Engine-specific DDL lives in the adapters;
 this module only says what must be unique and what is searched.
+
+An FMEA sheet without equipment tags brings its own hierarchy (System / Equipment / Subunit /
+Component named as the sheet writes them, with a ``path``; see
+:mod:`maintgraph.graph.loaders.fmea`); its entries keep the plant's failure-mode text and
+point at an ISO failure mode (``FOR_MODE``, with ``confidence`` and ``method``) only when the
+mapping was confident.
 """
 
 from __future__ import annotations
@@ -43,16 +49,25 @@ NODE_TYPES: dict[str, NodeType] = {
     for t in [
         # hierarchy
         _n("Site", "id", ("name",), ("location",)),
-        _n("System", "id", ("name",), ("description",)),
+        _n("System", "id", ("name",), ("description", "path")),
         _n(
             "Equipment",
             "tag",
             ("name",),
-            ("class_code", "criticality", "manufacturer", "model", "serial_number", "install_date", "rated_power_kw"),
+            (
+                "class_code",
+                "criticality",
+                "manufacturer",
+                "model",
+                "serial_number",
+                "install_date",
+                "rated_power_kw",
+                "path",
+            ),
             searchable=("tag", "name"),
         ),
-        _n("Subunit", "id", ("name",)),
-        _n("Component", "id", ("name",), ("component_type",)),
+        _n("Subunit", "id", ("name",), ("path", "as_a_whole")),
+        _n("Component", "id", ("name",), ("component_type", "path", "as_a_whole")),
         _n("EquipmentClass", "code", ("name",), searchable=("code", "name")),
         # failure knowledge
         _n("FailureMode", "code", ("name",), ("description", "synonyms"), searchable=("code", "name", "synonyms")),
@@ -71,7 +86,25 @@ NODE_TYPES: dict[str, NodeType] = {
             "FMEAEntry",
             "id",
             ("severity", "occurrence", "detection", "rpn", "action_priority"),
-            ("current_controls", "recommended_action"),
+            (
+                "current_controls",
+                "recommended_action",
+                "failure_mode",
+                "mode_code",
+                "mode_confidence",
+                "mode_method",
+                "function",
+                "effect",
+                "cause",
+                "prevention_controls",
+                "detection_controls",
+                "detection_method",
+                "compensating_provisions",
+                "severity_class",
+                "failure_mode_ratio",
+                "failure_rate",
+                "criticality",
+            ),
             searchable=(),
         ),
         # work knowledge
@@ -110,7 +143,7 @@ REL_TYPES: dict[str, RelType] = {
         RelType("APPLIES_TO", ("FailureMode",), ("EquipmentClass",)),
         RelType("CAN_FAIL_BY", ("Component", "Equipment"), ("FailureMode",)),
         RelType("HAS_FMEA", ("Component", "Equipment"), ("FMEAEntry",)),
-        RelType("FOR_MODE", ("FMEAEntry",), ("FailureMode",)),
+        RelType("FOR_MODE", ("FMEAEntry",), ("FailureMode",), ("confidence", "method")),
         RelType("HAS_MECHANISM", ("FailureMode", "FMEAEntry"), ("FailureMechanism",)),
         RelType("CAUSED_BY", ("FMEAEntry", "FailureMode"), ("Cause",)),
         RelType("HAS_EFFECT", ("FMEAEntry",), ("Effect",)),

@@ -235,9 +235,12 @@ def read_raw_head(path: Path, rows: int) -> list[list[Any]]:
 
 
 def _is_note(values: Sequence[Any]) -> bool:
-    """A row holding one text in its first cell: a note, a title or a section heading."""
+    """A row holding one text in its first cell (or one text merged across the row): a note, a
+    title or a section heading."""
     filled = [i for i, v in enumerate(values) if v not in (None, "") and str(v).strip()]
-    return filled == [0] and len(values) > 1 and not re.fullmatch(r"[\d.,]+", str(values[0]).strip())
+    if not filled or filled[0] != 0 or len(values) < 2 or re.fullmatch(r"[\d.,]+", str(values[0]).strip()):
+        return False
+    return filled == [0] or (len(filled) > 2 and len({str(values[i]).strip() for i in filled}) == 1)
 
 
 def read_sheet(

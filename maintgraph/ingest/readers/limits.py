@@ -31,7 +31,7 @@ class ReadLimits:
     max_unzipped_bytes: int = 200 * MIB  # MAINTGRAPH_INGEST_MAX_UNZIPPED_BYTES (DOCX, XLSX: all members)
     max_zip_ratio: int = 100  # MAINTGRAPH_INGEST_MAX_ZIP_RATIO (a member's unzipped / zipped size)
     max_pdf_pages: int = 2_000  # MAINTGRAPH_INGEST_MAX_PDF_PAGES
-    max_sheet_cells: int = 1_000_000  # MAINTGRAPH_INGEST_MAX_SHEET_CELLS (XLSX: rows x columns)
+    max_sheet_cells: int = 1_000_000  # MAINTGRAPH_INGEST_MAX_SHEET_CELLS (XLSX: rows x columns, all sheets)
 
     @classmethod
     def from_settings(cls, settings: Any) -> ReadLimits:
@@ -93,27 +93,35 @@ def check_pdf_pages(path: Path, pages: int, limits: ReadLimits) -> None:
 
 
 def check_sheet_cells(path: Path, limits: ReadLimits) -> None:
-    """Refuse an XLSX whose first sheet (the one read) has more cells than the limit: its declared
-    dimension first, then its rows counted as they stream (a dimension can lie), stopping at the
-    limit. The sheet's rows are as wide as its widest row, as the sheet reader pads them."""
+    """Refuse an XLSX whose sheets (every one is read) hold more cells together than the limit: each
+    sheet's declared dimension first, then its rows counted as they stream (a dimension can lie),
+    stopping at the limit. A sheet's rows are as wide as its widest row, as the sheet reader pads them."""
     from openpyxl import load_workbook
 
     try:
         workbook = load_workbook(path, read_only=True, data_only=True)
     except Exception:  # noqa: BLE001 - an unreadable workbook is the sheet reader's to report
         return
+    total, over = 0, None
     try:
-        sheet = workbook.worksheets[0]
-        rows, columns = sheet.max_row or 0, sheet.max_column or 0
-        if rows * columns <= limits.max_sheet_cells:
-            rows = 0
-            for row in sheet.iter_rows(values_only=True):
-                rows, columns = rows + 1, max(columns, len(row))
-                if rows * columns > limits.max_sheet_cells:
-                    break
+        for sheet in workbook.worksheets:
+            rows, columns = sheet.max_row or 0, sheet.max_column or 0
+            if total + rows * columns <= limits.max_sheet_cells:
+                rows = 0
+                for row in sheet.iter_rows(values_only=True):
+                    rows, columns = rows + 1, max(columns, len(row))
+                    if total + rows * columns > limits.max_sheet_cells:
+                        break
+            total += rows * columns
+            if total > limits.max_sheet_cells:
+                over = (sheet.title, rows, columns)
+                break
     finally:
         workbook.close()
-    if rows * columns > limits.max_sheet_cells:
-        raise InputTooLarge(path, f"sheet has {rows} rows x {columns} columns, over the limit of "
+    if over is not None:
+        title, rows, columns = over
+        before = total - rows * columns
+        also = f" (with {before} cells in the sheets before it)" if before else ""
+        raise InputTooLarge(path, f"sheet {title!r} has {rows} rows x {columns} columns{also}, over the limit of "
                                   f"{limits.max_sheet_cells} cells",
                             setting="MAINTGRAPH_INGEST_MAX_SHEET_CELLS")  # fmt: skip

@@ -199,3 +199,23 @@ def test_the_sample_plants_bulletin_sheet_reads_as_before():
     assert [r.key for r in rows[:3]] == ["OPL-001", "OPL-002", "OPL-003"]
     assert [b.kind for b in rows[0].blocks] == ["heading", "paragraph"], "the text is the body, as before"
     assert rows[0].title == "Count the strokes: grease quantity on the lift pumps"
+
+
+def test_the_cell_limit_counts_every_sheet_now_that_every_sheet_is_read(tmp_path):
+    from openpyxl import Workbook
+
+    from maintgraph.errors import InputTooLarge
+    from maintgraph.ingest.readers.limits import ReadLimits
+
+    book = Workbook()
+    for name in ("FMEA", "Spares"):
+        sheet = book.active if name == "FMEA" else book.create_sheet(name)
+        sheet.title = name
+        for n in range(10):
+            sheet.append([f"Item {n}", "Leaks", n, "P-101"])  # 40 cells a sheet
+    path = tmp_path / "two_sheets.xlsx"
+    book.save(path)
+    message = "sheet 'Spares' has 10 rows x 4 columns (with 40 cells in the sheets before it), over the limit of 60"
+    with pytest.raises(InputTooLarge, match=re.escape(message)):
+        read_path(path, ReadLimits(max_sheet_cells=60))
+    assert len(read_path(path, ReadLimits(max_sheet_cells=80))) == 18

@@ -16,6 +16,15 @@ from maintgraph.apps.cli.common import JsonOption, err, friendly_errors, get_set
 app = sub_app("The maintenance knowledge graph: load sources, inspect, query.")
 
 
+def _first(lines: list[str], what: str, colour: str, shown: int = 5) -> None:
+    from rich.markup import escape
+
+    for line in lines[:shown]:
+        err.print(f"  [{colour}]{what}:[/{colour}] {escape(line)}", highlight=False, soft_wrap=True)
+    if len(lines) > shown:
+        err.print(f"  ... and {len(lines) - shown} more {what} lines", highlight=False)
+
+
 @app.command("load")
 @friendly_errors
 def graph_load(
@@ -23,23 +32,106 @@ def graph_load(
     kind: Annotated[
         str | None, typer.Option(help="Force the loader kind instead of detecting it from the file.")
     ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="Refuse a whole file for any problem in it (all or nothing).")
+    ] = False,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            help="A column mapping (from `graph map`) for the sheet(s) named; by default FILE.mapping.yaml "
+            "beside a sheet is used."
+        ),
+    ] = None,
 ) -> None:
-    """Load sources into the graph. Each file loads completely or not at all; reloading an
-    unchanged file changes nothing, a changed one replaces what it asserted before."""
-    from maintgraph.graph.loaders import load_paths, plan
+    """Load sources into the graph; a folder loads every file it recognises and lists the others.
+
+    A row with a problem is left out and reported as file:row:column: reason while the file's
+    good rows load (--strict: the whole file is refused instead). A refused file does not stop
+    the others. Reloading an unchanged file changes nothing; a changed one replaces what it
+    asserted before. Exit status 1 if any file was refused (or a named file not recognised),
+    0 if only rows were skipped or a folder's files were not recognised."""
+    from rich.markup import escape
+
+    from maintgraph.graph.loaders import load_all
+    from maintgraph.graph.loaders.mapping import read_mapping
+
+    sheet_mapping = read_mapping(mapping) if mapping else None
 
     def report(loaded, file_kind: str) -> None:
-        out.print(f"loaded {loaded} [dim]({file_kind})[/dim]")
-        for line in loaded.skipped[:10]:
-            err.print(f"  [yellow]skipped:[/yellow] {line}")
-        if len(loaded.skipped) > 10:
-            err.print(f"  ... and {len(loaded.skipped) - 10} more skipped rows")
+        out.print(f"loaded {escape(str(loaded))} [dim]({file_kind})[/dim]", highlight=False)
+        if loaded.columns:
+            used = ", ".join(f"{name} <- {header!r}" for name, header in loaded.columns.items())
+            out.print(f"  [dim]columns: {escape(used)}[/dim]", highlight=False, soft_wrap=True)
+        if loaded.skipped:
+            err.print(f"  [yellow]{len(loaded.skipped)} problem(s) left out[/yellow] ({loaded.rows_skipped} rows "
+                      "skipped):", highlight=False)  # fmt: skip
+            _first(loaded.skipped, "skipped", "yellow")
+        if loaded.warnings:
+            err.print(f"  [yellow]{len(loaded.warnings)} warning(s)[/yellow] (loaded as written):", highlight=False)
+            _first(loaded.warnings, "warning", "yellow")
 
-    _, unrecognised = plan(paths, kind)
-    for name in unrecognised:
-        err.print(f"[yellow]skipped:[/yellow] {name} (not a source kind maintgraph recognises; use --kind)")
+    def refused(error, file_kind: str) -> None:
+        err.print(f"[red]refused:[/red] {escape(str(error))}", highlight=False, soft_wrap=True)
+
     with graph_store() as store:
-        load_paths(store, paths, kind, on_loaded=report)
+        done = load_all(store, paths, kind, strict=strict, mapping=sheet_mapping, on_loaded=report,
+                        on_refused=refused)  # fmt: skip
+    for line in done.unrecognised:
+        err.print(f"[yellow]not recognised:[/yellow] {escape(line)}", highlight=False, soft_wrap=True)
+    out.print(done.summary(), highlight=False)
+    if done.refused:
+        raise typer.Exit(1)
+
+
+@app.command("map")
+@friendly_errors
+def graph_map(
+    path: Annotated[Path, typer.Argument(help="A sheet (CSV or XLSX) whose headers no rule knows.")],
+    kind: Annotated[
+        str | None,
+        typer.Option(help="assets, components, sensors, spare_parts, work_orders or fmea (else it is proposed)."),
+    ] = None,
+    out_path: Annotated[
+        Path | None, typer.Option("--out", help="Where to write it (default FILE.mapping.yaml).")
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing mapping file.")] = False,
+) -> None:
+    """Propose the kind of a sheet and which of its columns holds each field; write it as a small
+    YAML to check, which `graph load` (beside the sheet, or --mapping) and `cmms import --mapping` use."""
+    from rich.markup import escape
+
+    from maintgraph.errors import LoadError
+    from maintgraph.graph.loaders.mapping import default_mapping_path, propose, sheet_kinds
+
+    if not path.is_file():
+        raise LoadError(str(path), [f"{path}: no such file"])
+    proposal = propose(path, kind)
+    target = out_path or default_mapping_path(path)
+    if target.exists() and not force:
+        raise LoadError(str(target), [f"{target}: already exists (check it, or write again with --force)"])
+    others = ", ".join(f"{k} {v:.2f}" for k, v in sorted(proposal.kind_scores.items(), key=lambda kv: -kv[1])
+                       if k != proposal.kind)  # fmt: skip
+    out.print(f"{escape(str(path))}: [bold]{proposal.kind}[/bold] (confidence {proposal.confidence:.2f}"
+              + (f"; others: {others}" if others else "") + ")", highlight=False)  # fmt: skip
+    table = Table("field", "header in the sheet", "confidence", "required", header_style="bold")
+    for column in sheet_kinds()[proposal.kind]:
+        if column.name in proposal.columns:
+            header, score = proposal.columns[column.name]
+            table.add_row(column.name, escape(header), f"{score:.2f}", "yes" if column.required else "")
+        elif column.name in proposal.defaults:
+            table.add_row(column.name, f"[dim](default {escape(proposal.defaults[column.name])})[/dim]", "-", "yes")
+        elif column.required:
+            table.add_row(column.name, "[red](not found)[/red]", "-", "yes")
+    out.print(table)
+    if proposal.date_format:
+        out.print(f"dates read as {proposal.date_format}")
+    if proposal.missing:
+        err.print(f"[yellow]required fields not mapped:[/yellow] {', '.join(proposal.missing)}")
+    if proposal.unused:
+        out.print(f"[dim]headers left unmapped: {escape(', '.join(proposal.unused))}[/dim]", highlight=False)
+    target.write_text(proposal.as_yaml(), encoding="utf-8")
+    out.print(f"wrote {escape(str(target))}: check it, then `maintgraph graph load {escape(str(path))}`",
+              highlight=False)  # fmt: skip
 
 
 @app.command("stats")

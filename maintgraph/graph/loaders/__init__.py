@@ -3,20 +3,31 @@
 :func:`load_paths` is the entry point: it recognises each file's kind from its name or header,
 loads a directory's files in dependency order (parts before the components that fit them,
 equipment before work orders), and makes sure the ISO 14224 vocabulary is there first.
-Each file is its own source: loaded completely or, if refused, not at all.
+Each file is its own source. A sheet is recognised only when it has every column its kind
+requires (or when a mapping file, ``FILE.mapping.yaml`` beside it or one given, says its kind
+and columns: :mod:`maintgraph.graph.loaders.mapping`); a folder's other files are listed with
+the reason, never guessed at.
+
+:func:`load_all` is what ``graph load`` runs: by default a file's rows with problems are left
+out and reported while its good rows load, and a refused file does not stop the others
+(``strict=True``: any problem refuses the file). :func:`load_paths` is the strict,
+stop-at-the-first-refusal form the tests and the library use.
 """
 
 from __future__ import annotations
 
-import csv
+import inspect
+import zipfile
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from maintgraph.errors import LoadError
 from maintgraph.graph.base import GraphStore
 from maintgraph.graph.loaders import assets, fmea, procedures, work_orders
 from maintgraph.graph.loaders.batch import GraphBatch, LoadReport, commit
-from maintgraph.graph.loaders.tabular import Column, normalise_header
+from maintgraph.graph.loaders.mapping import SheetMapping, is_mapping_file, mapping_beside, read_mapping
+from maintgraph.graph.loaders.tabular import Column, match_columns, normalise_header, sheet_header
 from maintgraph.graph.loaders.vocab import load_vocabulary
 
 # kind -> (reader, needs the known failure-mode codes)
@@ -35,6 +46,8 @@ KINDS: dict[str, tuple[Reader, bool]] = {
     "maintkg": (work_orders.read_maintkg, False),
 }
 ORDER = list(KINDS)
+# Loaders that read a whole SheetMapping (columns, date_format, defaults); the others take its columns.
+_WHOLE_MAPPING = {"assets", "components", "sensors", "spare_parts", "work_orders"}
 
 # Sheet kinds in the order they are tried (most specific first), with the columns that identify them.
 _SHEET_COLUMNS: list[tuple[str, list[Column]]] = [
@@ -54,51 +67,77 @@ _EXACT = {"assetopsbench_codes"}
 _YAML_NAME_HINTS: list[tuple[str, str]] = [("loto", "loto"), ("lockout", "loto"), ("procedure", "procedures")]
 
 
-def _fit(header: set[str], columns: list[Column], exact: bool) -> float:
-    """Share of the required columns the header has (0 when an exact kind has extra columns)."""
-    found, required, hits = set(), 0, 0
-    for column in columns:
-        hit = {normalise_header(a) for a in (column.name, *column.synonyms)} & header
-        found |= hit
-        if column.required:
-            required, hits = required + 1, hits + bool(hit)
-    if exact and found != header:
+def _fit(header: list[str], columns: list[Column], exact: bool) -> float:
+    """Share of the required columns the header has (0 when an exact kind has extra columns);
+    headers matched by tokens (:func:`~maintgraph.graph.loaders.tabular.match_columns`)."""
+    found = match_columns(header, columns)
+    if exact and len(found) != len([h for h in header if h]):
         return 0.0
-    return hits / required
+    required = [c for c in columns if c.required]
+    return sum(c.name in found for c in required) / len(required)
+
+
+def _matched(header: list[str], columns: list[Column]) -> tuple[set[str], list[str]]:
+    """(the header's names that are one of these columns, the required columns it lacks)."""
+    found = match_columns(header, columns)
+    return {normalise_header(header[i]) for i in found.values()}, [
+        c.name for c in columns if c.required and c.name not in found
+    ]
+
+
+def recognise(path: Path, nearest_share: float | None = None) -> tuple[str | None, str]:
+    """(the loader kind of a file, or None with the reason it is not recognised).
+
+    A sheet is of a kind when it has every column the kind requires (its identifying columns;
+    an exact kind's header holds nothing else); a YAML list by its name. ``nearest_share``: also
+    take the kind whose required columns the sheet has at least this share of (a file named on
+    its own, so that its loader refuses it naming the columns it lacks)."""
+    suffix = path.suffix.lower()
+    if suffix in {".csv", ".xlsx", ".xlsm"}:
+        written = _header_as_written(path)
+        header = written
+        if not header:
+            return None, "no header row could be read"
+        nearest: tuple[int, str, list[str]] | None = None
+        fits = [(_fit(header, columns, kind in _EXACT), kind) for kind, columns in _SHEET_COLUMNS]
+        complete = next((kind for score, kind in fits if score == 1.0), None)
+        if complete:
+            return complete, ""
+        best_score, best_kind = max(fits, key=lambda pair: pair[0])
+        if nearest_share is not None and best_score >= nearest_share:
+            return best_kind, ""
+        for kind, columns in _SHEET_COLUMNS:
+            found, missing = _matched(header, columns)
+            if kind not in _EXACT and found and (nearest is None or len(found) > nearest[0]):
+                nearest = (len(found), kind, missing)
+        near = f" (nearest: {nearest[1]}, which also needs {', '.join(nearest[2])})" if nearest else ""
+        return None, (f"columns {', '.join(written)} match no source kind{near}; write a mapping with "
+                      f"`maintgraph graph map {path}`")  # fmt: skip
+    if suffix in {".yaml", ".yml"}:
+        stem = path.stem.lower()
+        kind = next((kind for hint, kind in _YAML_NAME_HINTS if hint in stem), None)
+        if kind is None:
+            return None, "a YAML file whose name says neither LOTO nor procedure"
+        return kind, ""
+    return None, "not a sheet (CSV, XLSX) nor a YAML list of procedures"
 
 
 def detect_kind(path: Path) -> str | None:
-    """The loader kind of a file: from its header (sheets) or its name (YAML); None if unsure.
-
-    A sheet with most of a kind's columns counts as that kind, so that its loader can refuse
-    it naming the columns it lacks."""
-    suffix = path.suffix.lower()
-    if suffix in {".csv", ".xlsx", ".xlsm"}:
-        header = _header(path)
-        scores = [(_fit(header, columns, kind in _EXACT), kind) for kind, columns in _SHEET_COLUMNS]
-        complete = next((kind for score, kind in scores if score == 1.0), None)
-        best_score, best_kind = max(scores, key=lambda pair: pair[0])
-        return complete or (best_kind if best_score >= 0.6 else None)
-    if suffix in {".yaml", ".yml"}:
-        stem = path.stem.lower()
-        return next((kind for hint, kind in _YAML_NAME_HINTS if hint in stem), None)
-    return None
+    """The loader kind of a file: from its header (sheets) or its name (YAML); None if unsure."""
+    return recognise(path)[0]
 
 
 def _header(path: Path) -> set[str]:
-    try:
-        if path.suffix.lower() == ".csv":
-            with path.open(newline="", encoding="utf-8-sig") as handle:
-                first = next(csv.reader(handle), [])
-        else:
-            from openpyxl import load_workbook
+    return {normalise_header(h) for h in _header_as_written(path)}
 
-            book = load_workbook(path, read_only=True)
-            first = next(book.worksheets[0].iter_rows(values_only=True), ())
-            book.close()
-    except (OSError, UnicodeDecodeError, ValueError, KeyError):
-        return set()
-    return {normalise_header(str(h)) for h in first if h is not None}
+
+def _header_as_written(path: Path) -> list[str]:
+    """The header row: the row among the first few that fits a sheet kind best (title and notes
+    rows above it skipped; :func:`~maintgraph.graph.loaders.tabular.sheet_header`)."""
+    try:
+        return sheet_header(path, [columns for _kind, columns in _SHEET_COLUMNS])
+    except (OSError, UnicodeDecodeError, ValueError, KeyError, StopIteration, zipfile.BadZipFile, LoadError):
+        return []
 
 
 def source_id(path: Path) -> str:
@@ -120,36 +159,159 @@ def ensure_vocabulary(store: GraphStore) -> LoadReport | None:
     return None
 
 
-def plan(paths: Iterable[Path], kind: str | None = None) -> tuple[list[tuple[Path, str]], list[str]]:
-    """(file, kind) pairs in load order, and the files that were not recognised."""
+def plan(
+    paths: Iterable[Path], kind: str | None = None, mapping: SheetMapping | None = None
+) -> tuple[list[tuple[Path, str]], list[str]]:
+    """(file, kind) pairs in load order, and the folders' files that were not recognised, each
+    as ``file: reason``. A file named on its own that is not recognised is refused (LoadError).
+
+    A sheet's kind comes from ``kind``, else from ``mapping`` or the mapping file beside it,
+    else from its header. Mapping files themselves are not sources."""
     found: list[tuple[Path, str]] = []
     unrecognised: list[str] = []
     for path in paths:
-        files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
-        for file in files:
-            if not file.exists():
-                raise LoadError(str(file), ["no such file"])
-            file_kind = kind or detect_kind(file)
-            if file_kind is None and not path.is_dir():
-                raise LoadError(str(file), ["cannot tell what kind of source this is from its header or name; "
-                                            f"name it with --kind ({', '.join(KINDS)})"])  # fmt: skip
+        for file in _files(path):
+            file_kind, reason = _classify(path, file, kind, mapping)
             if file_kind is None:
-                unrecognised.append(str(file))
+                unrecognised.append(f"{file}: {reason}")
             else:
                 found.append((file, file_kind))
     found.sort(key=lambda item: ORDER.index(item[1]))
     return found, unrecognised
 
 
-def load_file(store: GraphStore, path: Path, kind: str) -> LoadReport:
+def _files(path: Path) -> list[Path]:
+    if path.is_dir():
+        return sorted(p for p in path.iterdir() if p.is_file() and not is_mapping_file(p))
+    return [path]
+
+
+def _classify(path: Path, file: Path, kind: str | None, mapping: SheetMapping | None) -> tuple[str | None, str]:
+    """(kind, "") or (None, why not) for a folder's file; LoadError for a named file not recognised."""
+    if not file.exists():
+        raise LoadError(str(file), [f"{file}: no such file"])
+    file_kind, reason = (kind, "") if kind else _kind_of(file, mapping, named=not path.is_dir())
+    if file_kind is None and not path.is_dir():
+        raise LoadError(str(file), [f"{file}: not recognised: {reason}; or name its kind with --kind "
+                                    f"({', '.join(KINDS)})"])  # fmt: skip
+    return file_kind, reason
+
+
+def _is_sheet(path: Path) -> bool:
+    return path.suffix.lower() in {".csv", ".xlsx", ".xlsm"}
+
+
+def _mapping_for(path: Path, given: SheetMapping | None) -> SheetMapping | None:
+    if not _is_sheet(path):
+        return None
+    if given is not None:
+        return given
+    beside = mapping_beside(path)
+    return read_mapping(beside) if beside else None
+
+
+def _kind_of(path: Path, mapping: SheetMapping | None, named: bool = False) -> tuple[str | None, str]:
+    found = _mapping_for(path, mapping)
+    if found is not None:
+        return found.kind, ""
+    return recognise(path, 0.6 if named else None)
+
+
+def load_file(
+    store: GraphStore, path: Path, kind: str, *, strict: bool = True, mapping: SheetMapping | None = None
+) -> LoadReport:
+    """Load one file as its own source. ``strict``: any problem refuses it; otherwise rows with
+    problems are left out and reported. ``mapping``: its kind and columns (else a mapping file
+    beside the sheet is used when there is one)."""
     if kind not in KINDS:
         raise LoadError(str(path), [f"unknown kind {kind!r} (known: {', '.join(KINDS)})"])
     reader, needs_codes = KINDS[kind]
     source, former = source_id(path), [former_source_id(path)]
+    args: list = [path, source]
     if needs_codes:
-        codes = {r["c"] for r in store.read("MATCH (f:FailureMode) RETURN f.code AS c")}
-        return commit(store, reader(path, source, codes), former)
-    return commit(store, reader(path, source), former)
+        args.append({r["c"] for r in store.read("MATCH (f:FailureMode) RETURN f.code AS c")})
+    sheet_mapping = _mapping_for(path, mapping)
+    if sheet_mapping is not None:
+        if sheet_mapping.kind != kind:
+            raise LoadError(source, [f"{source}: the mapping says {sheet_mapping.kind}, not {kind}"])
+        if "mapping" not in inspect.signature(reader).parameters:
+            raise LoadError(source, [f"{source}: the {kind} loader does not take a column mapping yet"])
+        if kind in _WHOLE_MAPPING:
+            return commit(store, reader(*args, mapping=sheet_mapping), former, strict=strict)
+        if sheet_mapping.defaults or sheet_mapping.date_format:
+            raise LoadError(source, [f"{source}: a {kind} mapping takes only kind and columns (not defaults "
+                                     "or date_format)"])  # fmt: skip
+        return commit(store, reader(*args, mapping=dict(sheet_mapping.columns)), former, strict=strict)
+    return commit(store, reader(*args), former, strict=strict)
+
+
+@dataclass
+class LoadOutcome:
+    """What a :func:`load_all` did: each loaded source with its kind, the refused files, the
+    folders' files it did not recognise (``file: reason``)."""
+
+    loaded: list[tuple[LoadReport, str]] = field(default_factory=list)
+    refused: list[LoadError] = field(default_factory=list)
+    unrecognised: list[str] = field(default_factory=list)
+
+    @property
+    def reports(self) -> list[LoadReport]:
+        return [report for report, _ in self.loaded]
+
+    def summary(self) -> str:
+        files = [report for report, kind in self.loaded if kind != "vocabulary"]
+        return (f"{len(files)} files loaded, {sum(r.rows for r in files)} rows loaded, "
+                f"{sum(r.rows_skipped for r in files)} rows skipped, {sum(len(r.warnings) for r in files)} warnings, "
+                f"{len(self.refused)} files refused, {len(self.unrecognised)} files not recognised")  # fmt: skip
+
+
+def load_all(
+    store: GraphStore,
+    paths: Iterable[Path],
+    kind: str | None = None,
+    *,
+    strict: bool = False,
+    mapping: SheetMapping | None = None,
+    on_loaded: Callable[[LoadReport, str], None] | None = None,
+    on_refused: Callable[[LoadError, str], None] | None = None,
+) -> LoadOutcome:
+    """Load every file it recognises; a refused file is reported and the others still load.
+
+    ``strict``: a file with any problem is refused whole (else its good rows load and the
+    others are reported). A file named on its own that is not recognised counts as refused."""
+    outcome = LoadOutcome()
+    files: list[tuple[Path, str]] = []
+    for path in paths:
+        for file in _files(path):
+            try:
+                file_kind, reason = _classify(path, file, kind, mapping)
+            except LoadError as exc:  # a named file not recognised, a bad mapping file
+                outcome.refused.append(exc)
+                if on_refused:
+                    on_refused(exc, "")
+                continue
+            if file_kind is None:
+                outcome.unrecognised.append(f"{file}: {reason}")
+            else:
+                files.append((file, file_kind))
+    files.sort(key=lambda item: ORDER.index(item[1]))
+    vocab = ensure_vocabulary(store)
+    if vocab:
+        outcome.loaded.append((vocab, "vocabulary"))
+        if on_loaded:
+            on_loaded(vocab, "vocabulary")
+    for file, file_kind in files:
+        try:
+            report = load_file(store, file, file_kind, strict=strict, mapping=mapping)
+        except LoadError as exc:
+            outcome.refused.append(exc)
+            if on_refused:
+                on_refused(exc, file_kind)
+            continue
+        outcome.loaded.append((report, file_kind))
+        if on_loaded:
+            on_loaded(report, file_kind)
+    return outcome
 
 
 def load_paths(
@@ -157,10 +319,13 @@ def load_paths(
     paths: Iterable[Path],
     kind: str | None = None,
     on_loaded: Callable[[LoadReport, str], None] | None = None,
+    *,
+    strict: bool = True,
 ) -> list[LoadReport]:
     """Load files and folders; raises LoadError for the first refused file (earlier files stay loaded).
 
-    ``on_loaded(report, kind)`` is called after each source, e.g. to print progress."""
+    ``on_loaded(report, kind)`` is called after each source, e.g. to print progress.
+    ``strict=False``: rows with problems are left out and reported instead of refusing the file."""
     files, _ = plan(paths, kind)
     loaded: list[tuple[LoadReport, str]] = []
     vocab = ensure_vocabulary(store)
@@ -169,7 +334,7 @@ def load_paths(
         if on_loaded:
             on_loaded(vocab, "vocabulary")
     for file, file_kind in files:
-        report = load_file(store, file, file_kind)
+        report = load_file(store, file, file_kind, strict=strict)
         loaded.append((report, file_kind))
         if on_loaded:
             on_loaded(report, file_kind)

@@ -6,7 +6,8 @@ from datetime import date
 from pathlib import Path
 
 from maintgraph.graph.loaders.batch import GraphBatch
-from maintgraph.graph.loaders.tabular import Column, Problems, parse_float, parse_int, read_sheet, slug
+from maintgraph.graph.loaders.mapping import SheetMapping, formats, read_mapped
+from maintgraph.graph.loaders.tabular import Column, Problems, parse_datetime, parse_float, parse_int, slug
 from maintgraph.graph.loaders.vocab import equipment_classes
 
 ASSET_COLUMNS = [
@@ -53,20 +54,26 @@ SENSOR_COLUMNS = [
 CRITICALITY = {"A", "B", "C"}
 
 
-def _date(text: str) -> str | None:
+def _date(text: str, mapping: SheetMapping | None = None) -> str | None:
+    if mapping is not None and mapping.date_format:
+        found = parse_datetime(text, formats(mapping, ("%Y-%m-%d",)))
+        return found[:10] if found else None
     try:
         return date.fromisoformat(text).isoformat()
     except ValueError:
         return None
 
 
-def read_asset_register(path: Path, source: str) -> GraphBatch:
+def read_asset_register(path: Path, source: str, mapping: SheetMapping | None = None) -> GraphBatch:
     problems = Problems(source)
     batch = GraphBatch(source, problems)
     classes = equipment_classes()
     system_site: dict[str, tuple[str, int]] = {}
     drives: dict[str, tuple[str, int]] = {}
-    for row in read_sheet(path, ASSET_COLUMNS, problems):
+    rows = read_mapped(path, ASSET_COLUMNS, problems, mapping)
+    batch.mapping = dict(getattr(rows, "mapping", {}))
+    for row in rows:
+        batch.row = row.line
         tag, site, system = row.get("tag").upper(), row.get("site_id"), row.get("system_id")
         for column, value in (("tag", tag), ("site_id", site), ("system_id", system), ("name", row.get("name"))):
             if not value:
@@ -78,8 +85,9 @@ def read_asset_register(path: Path, source: str) -> GraphBatch:
         if criticality and criticality not in CRITICALITY:
             problems.add(row.line, "criticality", f"{criticality!r} is not A, B or C")
         installed = row.get("install_date")
-        if installed and _date(installed) is None:
-            problems.add(row.line, "install_date", f"{installed!r} is not a date (YYYY-MM-DD)")
+        if installed and _date(installed, mapping) is None:
+            wanted = mapping.date_format if mapping and mapping.date_format else "YYYY-MM-DD"
+            problems.add(row.line, "install_date", f"{installed!r} is not a date ({wanted})")
         if not (tag and site and system):
             continue
         earlier = system_site.setdefault(system, (site, row.line))
@@ -95,7 +103,8 @@ def read_asset_register(path: Path, source: str) -> GraphBatch:
             tag,
             {"name": row.get("name"), "class_code": class_code, "criticality": criticality,
              "manufacturer": row.get("manufacturer"), "model": row.get("model"),
-             "serial_number": row.get("serial_number"), "install_date": _date(installed) if installed else None,
+             "serial_number": row.get("serial_number"),
+             "install_date": _date(installed, mapping) if installed else None,
              "rated_power_kw": parse_float(row, "rated_power_kw", problems)},
             where,
         )  # fmt: skip
@@ -127,10 +136,13 @@ def _check_drive_cycles(drives: dict[str, tuple[str, int]], problems: Problems) 
             problems.add(drives[current][1], "driven_by", "cycle in driven_by: " + " <- ".join([*cycle, current]))
 
 
-def read_components(path: Path, source: str) -> GraphBatch:
+def read_components(path: Path, source: str, mapping: SheetMapping | None = None) -> GraphBatch:
     problems = Problems(source)
     batch = GraphBatch(source, problems)
-    for row in read_sheet(path, COMPONENT_COLUMNS, problems):
+    rows = read_mapped(path, COMPONENT_COLUMNS, problems, mapping)
+    batch.mapping = dict(getattr(rows, "mapping", {}))
+    for row in rows:
+        batch.row = row.line
         tag, subunit, code = row.get("tag").upper(), row.get("subunit"), row.get("component").upper()
         if not (tag and subunit and code):
             problems.add(row.line, "tag/subunit/component", "tag, subunit and component must all be given")
@@ -154,10 +166,13 @@ def read_components(path: Path, source: str) -> GraphBatch:
     return batch
 
 
-def read_spare_parts(path: Path, source: str) -> GraphBatch:
+def read_spare_parts(path: Path, source: str, mapping: SheetMapping | None = None) -> GraphBatch:
     problems = Problems(source)
     batch = GraphBatch(source, problems)
-    for row in read_sheet(path, PART_COLUMNS, problems):
+    rows = read_mapped(path, PART_COLUMNS, problems, mapping)
+    batch.mapping = dict(getattr(rows, "mapping", {}))
+    for row in rows:
+        batch.row = row.line
         part = row.get("part_number").upper()
         if not part:
             problems.add(row.line, "part_number", "is empty")
@@ -170,10 +185,13 @@ def read_spare_parts(path: Path, source: str) -> GraphBatch:
     return batch
 
 
-def read_sensors(path: Path, source: str) -> GraphBatch:
+def read_sensors(path: Path, source: str, mapping: SheetMapping | None = None) -> GraphBatch:
     problems = Problems(source)
     batch = GraphBatch(source, problems)
-    for row in read_sheet(path, SENSOR_COLUMNS, problems):
+    rows = read_mapped(path, SENSOR_COLUMNS, problems, mapping)
+    batch.mapping = dict(getattr(rows, "mapping", {}))
+    for row in rows:
+        batch.row = row.line
         sensor, tag = row.get("sensor_id").upper(), row.get("tag").upper()
         if not (sensor and tag):
             problems.add(row.line, "sensor_id/tag", "sensor_id and tag must be given")

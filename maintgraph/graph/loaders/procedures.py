@@ -100,6 +100,7 @@ def read_loto(path: Path, source: str) -> GraphBatch:
     batch = GraphBatch(source, problems)
     for item, loto in _items(path, LOTOProcedure, problems):
         assert isinstance(loto, LOTOProcedure)
+        batch.row = item
         batch.node("LOTOProcedure", loto.id, {"name": loto.name, "steps": loto.steps}, (item, "id"))
         for tag in loto.equipment:
             batch.rel("ISOLATES", ("LOTOProcedure", loto.id), ("Equipment", tag.upper()), where=(item, "equipment"))
@@ -130,6 +131,7 @@ def read_procedures(path: Path, source: str) -> GraphBatch:
     batch = GraphBatch(source, problems)
     for item, proc in _items(path, Procedure, problems):
         assert isinstance(proc, Procedure)
+        batch.row = item
         node = ("Procedure", proc.id)
         batch.node("Procedure", proc.id, {"name": proc.name, "revision": proc.revision, "steps": proc.steps},
                    (item, "id"))  # fmt: skip

@@ -17,6 +17,7 @@ from functools import cache
 from pathlib import Path
 
 from maintgraph.graph.loaders.batch import GraphBatch
+from maintgraph.graph.loaders.mapping import SheetMapping, formats, read_mapped
 from maintgraph.graph.loaders.tabular import (
     Column,
     Problems,
@@ -30,6 +31,49 @@ from maintgraph.graph.loaders.vocab import failure_mode_synonyms
 
 WO_TYPES = {"CM", "PM", "EM", "PDM", "CAL", "INSP"}
 STATUSES = {"WAPPR", "APPR", "WMATL", "WSCH", "INPRG", "COMP", "CLOSE", "CAN"}
+# How exports other than Maximo's write them (read through a mapping); keys are normalised words.
+STATUS_WORDS = {
+    "closed": "CLOSE", "close": "CLOSE", "complete": "COMP", "completed": "COMP", "done": "COMP", "finished": "COMP",
+    "open": "APPR", "approved": "APPR", "new": "WAPPR", "raised": "WAPPR", "requested": "WAPPR",
+    "awaitingapproval": "WAPPR", "waitingapproval": "WAPPR", "pending": "WAPPR", "inprogress": "INPRG",
+    "started": "INPRG", "active": "INPRG", "ongoing": "INPRG", "scheduled": "WSCH", "planned": "WSCH",
+    "waitingparts": "WMATL", "awaitingparts": "WMATL", "waitingmaterial": "WMATL", "onhold": "WMATL",
+    "cancelled": "CAN", "canceled": "CAN", "cancel": "CAN",
+}  # fmt: skip
+TYPE_WORDS = {
+    "corrective": "CM", "breakdown": "CM", "repair": "CM", "reactive": "CM", "preventive": "PM",
+    "preventative": "PM", "planned": "PM", "service": "PM", "emergency": "EM", "predictive": "PDM",
+    "conditionbased": "PDM", "calibration": "CAL", "inspection": "INSP",
+}  # fmt: skip
+PRIORITY_WORDS = {"emergency": 1, "urgent": 1, "critical": 1, "high": 2, "medium": 3, "normal": 3, "routine": 4,
+                  "low": 4, "lowest": 5}  # fmt: skip
+
+
+def _word(text: str) -> str:
+    return re.sub(r"[^a-z]", "", text.lower())
+
+
+def _status(text: str) -> str:
+    upper = text.strip().upper()
+    return upper if upper in STATUSES else STATUS_WORDS.get(_word(text), upper)
+
+
+def _wo_type(text: str) -> str:
+    upper = text.strip().upper()
+    return upper if upper in WO_TYPES else TYPE_WORDS.get(_word(text), upper)
+
+
+def _priority(row, problems: Problems) -> int | None:
+    text = row.get("priority")
+    if not text:
+        return None
+    if _word(text) in PRIORITY_WORDS and not any(ch.isdigit() for ch in text):
+        return PRIORITY_WORDS[_word(text)]
+    digits = re.fullmatch(r"\s*[Pp]?(\d)\s*(?:-.*)?", text)
+    if digits and digits[1] != text.strip():
+        return int(digits[1]) if 1 <= int(digits[1]) <= 5 else parse_int(row, "priority", problems, 1, 5)
+    return parse_int(row, "priority", problems, 1, 5)
+
 
 PLANT_COLUMNS = [
     Column("number", ("wo number", "wonum", "work order", "wo")),
@@ -104,29 +148,38 @@ def _hours(text: str) -> float | None:
     return float(text)
 
 
-def read_plant_work_orders(path: Path, source: str, known_codes: set[str]) -> GraphBatch:
+def read_plant_work_orders(
+    path: Path, source: str, known_codes: set[str], mapping: SheetMapping | None = None
+) -> GraphBatch:
+    """The plant's work orders, or any work-order export through a column mapping (its own
+    headers, dates as its ``date_format`` says, statuses and types in words such as Closed or
+    Preventive, priorities such as High or P2)."""
     problems = Problems(source)
     batch = GraphBatch(source, problems)
-    for row in read_sheet(path, PLANT_COLUMNS, problems):
+    formats_ = formats(mapping, ("%Y-%m-%d %H:%M", "%Y-%m-%d"))
+    written = mapping.date_format if mapping and mapping.date_format else "YYYY-MM-DD[ HH:MM]"
+    rows = read_mapped(path, PLANT_COLUMNS, problems, mapping)
+    batch.mapping = dict(getattr(rows, "mapping", {}))
+    for row in rows:
+        batch.row = row.line
         line, number, tag = row.line, row.get("number").upper(), row.get("tag").upper()
         if not number or not tag:
             problems.add(line, "number/tag", "work-order number and equipment tag must be given")
             continue
-        wo_type, status = row.get("wo_type").upper(), row.get("status").upper()
+        wo_type, status = _wo_type(row.get("wo_type")), _status(row.get("status"))
         if wo_type not in WO_TYPES:
             problems.add(line, "wo_type", f"{wo_type!r} is not one of {', '.join(sorted(WO_TYPES))}")
         if status not in STATUSES:
             problems.add(line, "status", f"{status!r} is not one of {', '.join(sorted(STATUSES))}")
-        formats = ("%Y-%m-%d %H:%M", "%Y-%m-%d")
-        reported = parse_datetime(row.get("reported_at"), formats)
+        reported = parse_datetime(row.get("reported_at"), formats_)
         if reported is None:
-            problems.add(line, "reported_at", f"{row.get('reported_at')!r} is not YYYY-MM-DD[ HH:MM]")
-        finished = parse_datetime(row.get("finished_at"), formats) if row.get("finished_at") else None
+            problems.add(line, "reported_at", f"{row.get('reported_at')!r} is not {written}")
+        finished = parse_datetime(row.get("finished_at"), formats_) if row.get("finished_at") else None
         if row.get("finished_at") and finished is None:
-            problems.add(line, "finished_at", f"{row.get('finished_at')!r} is not YYYY-MM-DD[ HH:MM]")
+            problems.add(line, "finished_at", f"{row.get('finished_at')!r} is not {written}")
         if reported and finished and finished < reported:
             problems.add(line, "finished_at", f"finished {finished} before it was reported {reported}")
-        priority = parse_int(row, "priority", problems, 1, 5) if row.get("priority") else None
+        priority = _priority(row, problems)
         code = row.get("failure_code").upper()
         if code and code not in known_codes:
             problems.add(line, "failure_code", f"{code!r} is not a known failure-mode code")
@@ -162,6 +215,7 @@ def read_assetopsbench_codes(path: Path, source: str) -> GraphBatch:
     problems = Problems(source)
     batch = GraphBatch(source, problems)
     for row in read_sheet(path, AOB_CODE_COLUMNS, problems):
+        batch.row = row.line
         primary, secondary = row.get("primary_code"), row.get("secondary_code")
         common = {"category": row.get("category"), "scheme": "AssetOpsBench"}
         earlier = batch.nodes["FailureMode"].get(primary)
@@ -182,6 +236,7 @@ def read_assetopsbench_work_orders(path: Path, source: str, known_codes: set[str
     problems = Problems(source)
     batch = GraphBatch(source, problems)
     for row in read_sheet(path, AOB_WO_COLUMNS, problems):
+        batch.row = row.line
         number, equipment = row.get("wo_id"), row.get("equipment_id")
         finished = parse_datetime(row.get("actual_finish"), ("%m/%d/%y %H:%M", "%m/%d/%Y %H:%M", "%m/%d/%y"))
         if not number or not equipment or finished is None:
@@ -222,6 +277,7 @@ def read_maintkg(path: Path, source: str) -> GraphBatch:
     problems = Problems(source)
     batch = GraphBatch(source, problems)
     for row in read_sheet(path, MAINTKG_COLUMNS, problems):
+        batch.row = row.line
         asset, started = row.get("Asset"), parse_datetime(row.get("BscStartDate"), ("%Y-%m-%d",))
         text = row.get("OriginalShorttext")
         if not asset or started is None or not text:

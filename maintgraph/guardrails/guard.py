@@ -30,6 +30,7 @@ from maintgraph.errors import ConfigError
 from maintgraph.guardrails import validators
 from maintgraph.guardrails.findings import Action, Check, Finding
 from maintgraph.guardrails.pii import Operator, PiiConfig, PiiScanner
+from maintgraph.guardrails.pii_tables import ColumnRole
 from maintgraph.guardrails.topic import REFUSAL
 
 log = logging.getLogger(__name__)
@@ -122,9 +123,11 @@ class PlantGuards:
         about the turn ("Could not check: ..."), which are not claims to ground."""
         return self._chain("output", text, self._output_metadata(text, evidence, notes))
 
-    def scrub(self, text: str, privacy_class: str) -> GuardVerdict:
-        """``text`` anonymised as its source's privacy class says, before it is embedded or stored."""
-        return self._chain("ingest", text, {}, operator=self.ingest_operator(privacy_class))
+    def scrub(self, text: str, privacy_class: str, column: ColumnRole | None = None) -> GuardVerdict:
+        """``text`` anonymised as its source's privacy class says, before it is embedded or stored;
+        ``column``: ``text`` is one cell of a table column of that role (see ``pii_tables``)."""
+        metadata = {"column": column} if column else {}
+        return self._chain("ingest", text, metadata, operator=self.ingest_operator(privacy_class))
 
     async def acheck_input(self, text: str) -> GuardVerdict:
         return await self._achain("input", text, {"channel": "input"})

@@ -24,6 +24,8 @@ from typing import Any, Literal
 
 from maintgraph.errors import ConfigError
 from maintgraph.guardrails.findings import Finding
+from maintgraph.guardrails.pii_tables import ColumnRole, name_spans
+from maintgraph.guardrails.technical_terms import technical
 
 log = logging.getLogger(__name__)
 
@@ -82,18 +84,35 @@ ADDRESS_CONTINENTAL = (
 )
 # Names as maintenance text writes them: an initial and a surname (T. Nowak, T.NOWAK), a title
 # and a surname, or a capitalised name after a word that introduces a person.
-NAME = r"[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?"
+# Letters of any Latin alphabet (Zielińska, Yılmaz, Ní Bhriain), capitals inside (MacLeod, McKay).
+UPPER = "A-ZÀ-ÖØ-Þ\u0100-\u017f"
+LOWER = "a-zß-öø-ÿ\u0100-\u017f"
+NAME = rf"[{UPPER}][{LOWER}]+(?:[{UPPER}][{LOWER}]+)?(?:[-'’][{UPPER}][{LOWER}]+)?"
 INITIAL_NAME = re.compile(r"\b[A-Z]\.\s?(?:[A-Z]\.\s?)?[A-Z]{2,}(?:[-'][A-Z]+)?\b")
 NAME_PATTERNS = (  # not a unit letter ending a sentence ("9.2 mm/s. Outer", "565 V. Poll")
     r"(?<![\w/.°])(?<!\d )(?<!° )[A-Z]\.(?:\s?[A-Z]\.)?\s?(?:[A-Z][a-z]+(?:[-'][A-Z][a-z]+)?|[A-Z]{3,}\b)",
     r"(?<=@)[A-Z][a-z]{2,}\b",  # @Nadia
-    rf"\b(?:Mr|Mrs|Ms|Miss|Dr|Mx)\.?\s+{NAME}(?:\s+{NAME})?",
+    rf"\b(?:Mr|Mrs|Ms|Miss|Dr|Mx|Prof)\.?\s+{NAME}(?:\s+{NAME})?",
+    rf"(?<![\w.])(?<!\d )(?<!° ){NAME}\s[A-Z]\.(?!\w)",  # a first name and an initial (Tomasz K.)
 )
+# A full name opening a sentence, then what the person did: "Ewa Zielińska replaced the seal",
+# "Thandiwe Ndlovu to review". spaCy's small model misses many names it has not seen (it calls
+# "Olufemi Adeyemi" a facility); the words after them say a person acts.
+ACTS = (
+    r"to|has|had|was|will|would|is|said|says|can|could|should|must|did|does|needs|wants|and|also|then|on site"
+    r"|[a-z]{2,}ed"
+)
+PARTICLES = r"van|von|de|der|den|da|del|di|le|la|al|bin|ibn|Ní|Nic|Mac"
+NAME_ACTS = (
+    rf"(?:^|(?<=[.!?;:]\s)|(?<=\n))({NAME}(?:\s+(?:{PARTICLES})){{0,2}}(?:\s+{NAME}){{1,2}})\s+(?:{ACTS})\b"
+)  # fmt: skip
+
 PERSON_CUES = (
     r"signed off by|signed by|checked by|witnessed by|reported by|raised by|approved by|completed by|assigned to"
     r"|handed over to|handover from|hand over to|call|called|ring|rang|phone|phoned|text|texted|email|emailed"
     r"|page|radio"
-    r"|spoke to|spoke with|talked to|tell|told"
+    r"|spoke to|spoke with|talked to|tell|told|discussed with|agreed with|checked with|confirmed with|met with"
+    r"|informed|advised|notified"
     r"|tech|technician|fitter|electrician|engineer|supervisor|planner|operator|contractor|contact|attn|cc|per|fao|c/o"
     r"|ask|ask for|asked|asked for|thanks to|cover by|covering|relieved by|escort|escorted by|driver|rigger|entrant"
     r"|attendant|claimant|led by|lead|coordinator|manager|rep|my name is|named|hi|hello|dear|thanks|thank you|cheers"
@@ -189,6 +208,7 @@ def _pattern_recognizers(config: PiiConfig) -> list[Any]:
         GroupRecognizer("PERSON", PERSON_PAIR, 0.6, "handover pairs"),
         GroupRecognizer("PERSON", SPEAKER, 0.6, "chat speakers"),
         GroupRecognizer("PERSON", NAMED, 0.6, "names after 'name'"),
+        GroupRecognizer("PERSON", NAME_ACTS, 0.6, "names before what they did"),
     ]  # fmt: skip
     if config.deny_list:
         recognizers.append(PatternRecognizer("CONTRACTOR", name="deny list", deny_list=list(config.deny_list)))
@@ -242,10 +262,34 @@ class PiiScanner:
                 self._analyzer = build_analyzer(self.config)
             return self._analyzer
 
-    def find(self, text: str) -> list[Finding]:
-        """Personal data in ``text``, longest first where spans overlap; plant identifiers never."""
-        if not text.strip():
+    def find(self, text: str, column: ColumnRole | None = None) -> list[Finding]:
+        """Personal data in ``text``, longest first where spans overlap; plant identifiers never.
+
+        ``column``: ``text`` is one cell of a table column of that role (see :mod:`pii_tables`):
+        a header holds none; a controlled value (number, code, repeated label) holds no name nor
+        address; a short label no name spaCy merely guesses at, only names written as names
+        ("reported by Ewa Nowak", "T. NOWAK"); a people column's value is a name unless it is a
+        role title or blank; free text (and no column) is scanned in full."""
+        if not text.strip() or column == "header":
             return []
+        found = self._find(text)
+        if column == "controlled":
+            found = [f for f in found if f.kind not in ("PERSON", "ADDRESS")]
+        elif column == "label":  # spaCy's guess only where a name pattern says so too (Presidio keeps one of the two)
+            written = _written_names(text)
+            found = [f for f in found if not (f.kind == "PERSON" and "SpacyRecognizer" in f.reason
+                                              and not any(f.overlaps(s, e) for s, e in written))]  # fmt: skip
+        elif column == "person":
+            names = [Finding("pii", "PERSON", start, end, "PERSON (a people column)", 0.85)
+                     for start, end in name_spans(text) if self._plausible_name(text[start:end])]  # fmt: skip
+            found = _without_overlaps([*names, *(f for f in found if f.kind != "PERSON")])
+        return found
+
+    def _plausible_name(self, span: str) -> bool:
+        """A value of a people column is a name unless the plant allows it (a contractor's name)."""
+        return not any(re.search(rf"(?<!\w){re.escape(span.casefold())}(?!\w)", a) for a in self._allowed)
+
+    def _find(self, text: str) -> list[Finding]:
         artifacts = self.analyzer.nlp_engine.process_text(text, "en")
         results = self.analyzer.analyze(text, language="en", score_threshold=self.config.min_score,
                                         nlp_artifacts=artifacts)  # fmt: skip
@@ -253,6 +297,16 @@ class PiiScanner:
         kept = [(r.start, r.end) for r in results if r.entity_type in KEPT_TYPES]
         findings = []
         for r in results:
+            if r.entity_type == "PERSON" and r.recognition_metadata.get("recognizer_name") == "SpacyRecognizer":
+                # A name ends in a capitalised word: "Hannah W. check" is "Hannah W." and what she said.
+                tokens = list(doc.char_span(r.start, r.end, alignment_mode="expand") or ())
+                while len(tokens) > 1 and tokens[-1].text[:1].islower():
+                    tokens.pop()
+                if tokens:
+                    r.end = min(r.end, tokens[-1].idx + len(tokens[-1].text))
+            if r.entity_type == "PERSON" and "\n" in text[r.start : r.end]:
+                # A name never runs over a line: "Reinstall Heads\nequipment_id" is a value and the next field.
+                r.end = r.start + len(text[r.start : r.end].split("\n", 1)[0].rstrip())
             if r.entity_type == "PERSON":  # "T. NGUYEN EMP-33410": the name is the words before the number
                 words = list(re.finditer(r"\S+", text[r.start : r.end]))
                 cut = next((w for w in words if any(c.isdigit() for c in w.group())), None)
@@ -290,6 +344,14 @@ class PiiScanner:
                     or any(token.lower_ in NOT_A_PERSON for token in span)
                 ):
                     continue  # "Kestrel KES-ES End-Suction Pump": a product, a place, a thing
+                after = doc[span.end] if span is not None and span.end < len(doc) else None
+                if (
+                    after is not None
+                    and not re.search(r"\s[A-Z]\.$", text[r.start : r.end])  # "Hannah W. check liners"
+                    and after.pos_ in ("NOUN", "PROPN")
+                    and (technical(after.text) or after.lower_ in NOT_A_PERSON)
+                ):
+                    continue  # "Karl Fischer water", "Murphy switch": a name that names a thing
             findings.append(
                 Finding(
                     "pii",
@@ -310,11 +372,16 @@ class PiiScanner:
             before = text[max(0, start - 12) : start].split()
             if before and before[-1].casefold().strip(":,") in DESIGNATORS:  # "revision C. Until then"
                 return False
+            if re.match(r"[A-Z]\.", span) and before and technical(before[-1]):  # "cell B. Basin cleaned"
+                return False
             words = span.replace(".", " ").split()
+            if any(technical(w) for w in re.split(r"[\s/&-]+", span) if len(w) > 1):
+                return False  # "Woodward Governor", "Leak Detection", "caused by Bearing Failure": a thing
+            initial = span.endswith(".") and words[0].casefold() not in DESIGNATORS  # "Tomasz K.", not "Bay B."
             return (bool(words) and not any(c.isdigit() for c in span) and span[0].isupper()
                     and not (len(words) == 1 and span.isupper() and len(span) > 1)  # LOCKS, not a name
                     and words[0].casefold() not in NOT_A_PERSON and words[-1].casefold() not in NOT_A_PERSON
-                    and not (len(words) > 1 and len(words[-1]) == 1))  # Pump Hall B  # fmt: skip
+                    and not (len(words) > 1 and len(words[-1]) == 1 and not initial))  # Pump Hall B  # fmt: skip
         if kind == "PHONE_NUMBER":
             return not NOT_A_PHONE.search(text[max(0, start - 20) : start])
         if kind == "IP_ADDRESS":  # a firmware version is not a host
@@ -323,6 +390,19 @@ class PiiScanner:
                 text[max(0, start - 12) : start],
             )
         return True
+
+
+# Names written as names (after a cue, with an initial or a title, before what the person did).
+WRITTEN_NAMES = tuple(re.compile(r) for r in (*NAME_PATTERNS, PERSON_CUED, PERSON_PAIR, SPEAKER, NAMED, NAME_ACTS))
+
+
+def _written_names(text: str) -> list[tuple[int, int]]:
+    spans = []
+    for regex in WRITTEN_NAMES:
+        for match in regex.finditer(text):
+            groups = [g for g in range(1, (match.lastindex or 0) + 1) if match.group(g)]
+            spans += [match.span(g) for g in groups] if groups else [match.span()]
+    return spans
 
 
 def _without_overlaps(findings: Iterable[Finding]) -> list[Finding]:

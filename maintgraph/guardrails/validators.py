@@ -40,15 +40,16 @@ class PersonalData(Validator):
         self.scanner, self.operator, self.key = scanner, operator, key
 
     def validate(self, value: str, metadata: dict[str, Any]) -> Any:
-        found = self._find(value, set(metadata.get("trusted_lines") or ()))
+        found = self._find(value, set(metadata.get("trusted_lines") or ()), metadata.get("column"))
         fixed = anonymise(value, found, self.operator, self.key) if found else value
         kinds = ", ".join(sorted({f.kind for f in found}))
         return _result(found, metadata, fixed, f"personal data: {kinds}")
 
-    def _find(self, value: str, trusted: set[str]) -> list[Finding]:
-        """Findings in ``value``, except in ``trusted`` lines (quoted graph facts: see guard.quoted_graph_lines)."""
+    def _find(self, value: str, trusted: set[str], column: Any = None) -> list[Finding]:
+        """Findings in ``value``, except in ``trusted`` lines (quoted graph facts: see guard.quoted_graph_lines);
+        ``column``: the role of the table column ``value`` is a cell of (an ingested sheet's)."""
         if not trusted:
-            return self.scanner.find(value)
+            return self.scanner.find(value, column)
         found, offset = [], 0
         for line in value.splitlines(keepends=True):
             if line.rstrip("\n") not in trusted:

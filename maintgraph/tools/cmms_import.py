@@ -4,6 +4,10 @@
   secondary codes, work orders of chillers and AHUs, the event log).
 - ``maintkg``: MaintKG's excavator work orders (SAP PM types, shorthand text).
 - ``plant``: the sample plant's folder in ``data/plant`` (asset register, spare parts, work orders).
+- ``mapped``: any work-order export (CSV or XLSX) read through a column mapping written by
+  ``maintgraph graph map`` (:mod:`maintgraph.graph.loaders.mapping`): its own headers, its own
+  date format, statuses, types and priorities in words (Closed, Preventive, 2 - Urgent). Assets
+  it names that the CMMS does not know yet are added under their tag.
 
 Dates are read with explicit formats (``4/6/16 14:00`` is month/day/year in AssetOpsBench). A row
 that cannot be imported is reported with its file, line and reason; the other rows are
@@ -34,6 +38,7 @@ from typing import get_args
 import psycopg
 
 from maintgraph.errors import LoadError
+from maintgraph.graph.loaders.mapping import SheetMapping, read_mapped
 from maintgraph.graph.loaders.tabular import Column, Problems, parse_datetime, read_sheet
 from maintgraph.tools.cmms import TRANSITIONS, WorkOrderType
 from maintgraph.tools.postgres_cmms import release_reservations
@@ -42,7 +47,7 @@ ASSETOPS_DATES = ("%m/%d/%y %H:%M", "%m/%d/%Y %H:%M", "%m/%d/%y")
 PLANT_DATES = ("%Y-%m-%d %H:%M", "%Y-%m-%d")
 # SAP PM order types as MaintKG's export uses them.
 SAP_TYPES = {"PM01": "CM", "PM02": "PM", "PM03": "PM", "PM04": "INSP", "PM05": "CM", "PM06": "EM", "PM13": "CM"}
-FORMATS = ("assetopsbench", "maintkg", "plant")
+FORMATS = ("assetopsbench", "maintkg", "plant", "mapped")
 
 
 @dataclass
@@ -55,10 +60,17 @@ class ImportReport:
         self.rejected.append(f"{path.name}:{line}: {reason}")
 
 
-def import_cmms(conn: psycopg.Connection, path: Path, kind: str) -> ImportReport:
+def import_cmms(conn: psycopg.Connection, path: Path, kind: str, mapping: SheetMapping | None = None) -> ImportReport:
+    """Import an export; ``mapping`` (kind ``mapped``): the column mapping of a work-order export."""
     importers: dict[str, Callable[[psycopg.Connection, Path, ImportReport], None]] = {
         "assetopsbench": _assetopsbench, "maintkg": _maintkg, "plant": _plant,
     }  # fmt: skip
+    if mapping is not None or kind == "mapped":
+        if mapping is None or mapping.kind != "work_orders":
+            what = "no mapping was given" if mapping is None else f"the mapping is for {mapping.kind}"
+            raise LoadError(str(path), [f"{path}: a mapped import takes a work_orders mapping ({what})"])
+        kind = "mapped"
+        importers["mapped"] = lambda conn, path, report: _mapped(conn, path, report, mapping)
     if kind not in importers:
         raise LoadError(str(path), [f"{path}: unknown format {kind!r} (one of {', '.join(FORMATS)})"])
     if not path.exists():
@@ -173,6 +185,61 @@ def _maintkg(conn: psycopg.Connection, path: Path, report: ImportReport) -> None
     _upsert_assets(conn, [(tag, f"Excavator {tag[4:]}", "EXCAVATOR", report.source) for tag in sorted(assets)])
     _upsert_orders(conn, orders, report)
     report.counts["assets"] = len(assets)
+
+
+# -- any work-order export, through a column mapping ------------------------------------------------
+
+
+def _mapped(conn: psycopg.Connection, path: Path, report: ImportReport, mapping: SheetMapping) -> None:
+    from maintgraph.graph.loaders.work_orders import PLANT_COLUMNS, _priority, _status, _wo_type
+
+    if not path.is_file():
+        raise LoadError(str(path), [f"{path}: a mapped import reads one sheet (CSV or XLSX), not a folder"])
+    problems = Problems(path.name)
+    rows = read_mapped(path, PLANT_COLUMNS, problems, mapping)
+    _iso_failure_codes(conn)
+    codes = {row["code"] for row in conn.execute("SELECT code FROM failure_codes")}
+    dates = mapping.date_formats(PLANT_DATES)
+    orders, tags = [], set()
+    for row in rows:
+        row_problems = Problems(path.name)
+        number, tag = row.get("number"), row.get("tag")
+        reported = parse_datetime(row.get("reported_at"), dates)
+        finished = parse_datetime(row.get("finished_at"), dates) if row.get("finished_at") else None
+        wo_type, status = _wo_type(row.get("wo_type")), _status(row.get("status"))
+        priority = _priority(row, row_problems)
+        code = row.get("failure_code").upper() or None
+        written = mapping.date_format or "YYYY-MM-DD"
+        if not number or not tag or not row.get("description"):
+            reason = "number, asset or description is empty"
+        elif reported is None:
+            reason = f"reported_at {row.get('reported_at')!r} is not {written}"
+        elif row.get("finished_at") and finished is None:
+            reason = f"finished_at {row.get('finished_at')!r} is not {written}"
+        elif wo_type not in WORK_ORDER_TYPES:
+            reason = f"type {row.get('wo_type')!r} is not one of {', '.join(sorted(WORK_ORDER_TYPES))}"
+        elif status not in WORK_ORDER_STATUSES:
+            reason = f"status {row.get('status')!r} is not one of {', '.join(sorted(WORK_ORDER_STATUSES))}"
+        elif code and code not in codes:
+            reason = f"failure code {code!r} is not a known failure code"
+        elif row_problems.items:
+            reason = row_problems.items[0].split(": ", 1)[-1]
+        else:
+            reason = ""
+        if reason:
+            report.reject(path, row.line, f"{number or '(no number)'}: {reason}")
+            continue
+        tags.add(tag)
+        orders.append((number, tag, wo_type, priority, code, row.get("description"),
+                       _decimal(row.get("labor_hours")), finished, report.source, status, reported,
+                       row.get("long_text") or None))  # fmt: skip
+    with conn.cursor() as cur:  # assets the CMMS does not know yet, named by their tag; known ones stay as they are
+        cur.executemany(
+            "INSERT INTO assets (tag, name, source) VALUES (%s, %s, %s) ON CONFLICT (tag) DO NOTHING",
+            [(tag, tag, report.source) for tag in sorted(tags)],
+        )
+    report.counts["assets"] = len(tags)
+    _upsert_orders(conn, orders, report)
 
 
 # -- the sample plant ----------------------------------------------------------------------------

@@ -52,18 +52,38 @@ def _work_order_table(rows: list[dict[str, Any]]) -> Table:
 @app.command("import")
 @friendly_errors
 def cmms_import(
-    path: Annotated[Path, typer.Argument(help="The export: a folder (assetopsbench, plant) or a CSV (maintkg).")],
-    export_format: Annotated[str, typer.Option("--format", help="assetopsbench, maintkg or plant.")],
+    path: Annotated[
+        Path, typer.Argument(help="The export: a folder (assetopsbench, plant) or a sheet (maintkg, mapped).")
+    ],
+    export_format: Annotated[
+        str | None,
+        typer.Option("--format", help="assetopsbench, maintkg or plant; a sheet with a mapping needs none."),
+    ] = None,
+    mapping: Annotated[
+        Path | None,
+        typer.Option(
+            help="A work_orders mapping from `graph map` for an export with its own columns (default: "
+            "FILE.mapping.yaml beside the sheet when --format is not given)."
+        ),
+    ] = None,
 ) -> None:
     """Import a CMMS export into the product's CMMS tables; rejected rows are listed with the reason."""
     import psycopg
     from psycopg.rows import dict_row
 
     from maintgraph.connections import pg_conninfo
+    from maintgraph.errors import LoadError
+    from maintgraph.graph.loaders.mapping import mapping_beside, read_mapping
     from maintgraph.tools.cmms_import import import_cmms
 
+    if mapping is None and export_format is None and path.is_file():
+        mapping = mapping_beside(path)
+    if mapping is None and export_format is None:
+        raise LoadError(str(path), [f"{path}: name the export's --format, or give a column mapping with --mapping "
+                                    "(write one with `maintgraph graph map FILE`)"])  # fmt: skip
+    sheet_mapping = read_mapping(mapping) if mapping else None
     with psycopg.connect(pg_conninfo(get_settings()), row_factory=dict_row) as conn:
-        report = import_cmms(conn, path, export_format)
+        report = import_cmms(conn, path, export_format or "mapped", sheet_mapping)
     out.print(", ".join(f"{n} {what.replace('_', ' ')}" for what, n in report.counts.items()) + f" from {path}")
     for line in report.rejected:
         err.print(f"[yellow]rejected:[/yellow] {escape(line)}", highlight=False)

@@ -59,8 +59,8 @@ def graph_load(
 
     def report(loaded, file_kind: str) -> None:
         out.print(f"loaded {escape(str(loaded))} [dim]({file_kind})[/dim]", highlight=False)
-        if loaded.columns:
-            used = ", ".join(f"{name} <- {header!r}" for name, header in loaded.columns.items())
+        if loaded.mapping:
+            used = ", ".join(f"{name} <- {header!r}" for name, header in loaded.mapping.items())
             out.print(f"  [dim]columns: {escape(used)}[/dim]", highlight=False, soft_wrap=True)
         if loaded.skipped:
             err.print(f"  [yellow]{len(loaded.skipped)} problem(s) left out[/yellow] ({loaded.rows_skipped} rows "

@@ -42,7 +42,6 @@ class LoadReport:
     warnings: list[str] = field(default_factory=list)  # "file:row:column: what looks wrong" (loaded as written)
     rows: int = 0  # rows (sheet lines, YAML items) whose facts were loaded
     rows_skipped: int = 0  # rows left out because of a problem
-    columns: dict[str, str] = field(default_factory=dict)  # field -> header as written, for a sheet
     mapping: dict[str, str] = field(default_factory=dict)  # canonical column -> header as written
     header_row: int | None = None  # the sheet row the header was read from
 
@@ -153,6 +152,7 @@ def _good_rows_only(store: GraphStore, batch: GraphBatch) -> tuple[GraphBatch, l
     for name, value in vars(batch).items():  # what a loader noted besides (the columns it used, ...)
         if name not in own:
             setattr(clean, name, value)
+    clean.mapping, clean.header_row = dict(batch.mapping), batch.header_row
     clean.problems.warnings = list(getattr(batch.problems, "warnings", []))
     for row, what, args in batch.log:
         if row in bad:
@@ -224,5 +224,13 @@ def commit(store: GraphStore, batch: GraphBatch, former_names: Sequence[str] = (
             bar.update(len(rows))
         retract(tx, batch.source, keep_nodes, keep_rels)
     return LoadReport(
-        batch.source, node_count, rel_count, skipped, warnings, loaded_rows, rows_skipped, mapping, header_row
+        batch.source,
+        node_count,
+        rel_count,
+        skipped,
+        warnings,
+        loaded_rows,
+        rows_skipped,
+        mapping=mapping,
+        header_row=header_row,
     )

@@ -178,3 +178,21 @@ def test_reloading_an_unchanged_layout_changes_nothing(graph_store, tmp_path):
     before = snapshot(graph_store)
     load_paths(graph_store, files)
     assert snapshot(graph_store) == before
+
+
+def test_the_products_mode_mapper_adds_the_embedding_model_only_where_it_is_sure():
+    """What `graph load` maps with: the vocabulary, then the packaged embedding model."""
+    from maintgraph.config import Settings
+    from maintgraph.ingest.builder import build_mode_mapper
+
+    mapper = build_mode_mapper(Settings())
+    found = mapper.map([*LABELLED, "Fail to trip on demand", "Leaks back", "External leakage of fuel"])
+    mapped = {text: m.code for text, m in found.items() if m is not None and text in LABELLED}
+    precision = sum(LABELLED[text] == code for text, code in mapped.items()) / len(mapped)
+    by_model = {text: m.code for text, m in found.items() if m is not None and m.method == "similarity"}
+    print(f"mode mapping with the embedding model: {len(mapped)} of {len(LABELLED)} mapped, precision "
+          f"{precision:.2f}; by the model: {by_model}")  # fmt: skip
+    assert precision >= 0.9
+    assert by_model["Fail to trip on demand"] == "FTF" and by_model["Leaks back"] == "INL"
+    assert by_model["Oil pressure low"] == "LBP"
+    assert all(found[text] is None for text in ("Surge", "IGV stuck", "Cracked or leaking", "Air leak at flange"))

@@ -54,6 +54,7 @@ def graph_load(
 
     from maintgraph.graph.loaders import load_all
     from maintgraph.graph.loaders.mapping import read_mapping
+    from maintgraph.ingest.builder import build_mode_mapper
 
     sheet_mapping = read_mapping(mapping) if mapping else None
 
@@ -75,7 +76,7 @@ def graph_load(
 
     with graph_store() as store:
         done = load_all(store, paths, kind, strict=strict, mapping=sheet_mapping, on_loaded=report,
-                        on_refused=refused)  # fmt: skip
+                        on_refused=refused, mode_mapper=build_mode_mapper(get_settings()))  # fmt: skip
     for line in done.unrecognised:
         err.print(f"[yellow]not recognised:[/yellow] {escape(line)}", highlight=False, soft_wrap=True)
     out.print(done.summary(), highlight=False)

@@ -16,6 +16,7 @@ stop-at-the-first-refusal form the tests and the library use.
 
 from __future__ import annotations
 
+import functools
 import inspect
 import zipfile
 from collections.abc import Callable, Iterable
@@ -27,6 +28,7 @@ from maintgraph.graph.base import GraphStore
 from maintgraph.graph.loaders import assets, fmea, procedures, work_orders
 from maintgraph.graph.loaders.batch import GraphBatch, LoadReport, commit
 from maintgraph.graph.loaders.mapping import SheetMapping, is_mapping_file, mapping_beside, read_mapping
+from maintgraph.graph.loaders.mode_mapping import ModeMapper
 from maintgraph.graph.loaders.tabular import Column, match_columns, normalise_header, sheet_header
 from maintgraph.graph.loaders.vocab import load_vocabulary
 
@@ -218,11 +220,18 @@ def _kind_of(path: Path, mapping: SheetMapping | None, named: bool = False) -> t
 
 
 def load_file(
-    store: GraphStore, path: Path, kind: str, *, strict: bool = True, mapping: SheetMapping | None = None
+    store: GraphStore,
+    path: Path,
+    kind: str,
+    *,
+    strict: bool = True,
+    mapping: SheetMapping | None = None,
+    mode_mapper: ModeMapper | None = None,
 ) -> LoadReport:
     """Load one file as its own source. ``strict``: any problem refuses it; otherwise rows with
     problems are left out and reported. ``mapping``: its kind and columns (else a mapping file
-    beside the sheet is used when there is one)."""
+    beside the sheet is used when there is one). ``mode_mapper``: free-text failure modes -> ISO
+    codes for the loaders that take them (default: the vocabulary's words only)."""
     if kind not in KINDS:
         raise LoadError(str(path), [f"unknown kind {kind!r} (known: {', '.join(KINDS)})"])
     reader, needs_codes = KINDS[kind]
@@ -230,6 +239,8 @@ def load_file(
     args: list = [path, source]
     if needs_codes:
         args.append({r["c"] for r in store.read("MATCH (f:FailureMode) RETURN f.code AS c")})
+    if mode_mapper is not None and "mode_mapper" in inspect.signature(reader).parameters:
+        reader = functools.partial(reader, mode_mapper=mode_mapper)
     sheet_mapping = _mapping_for(path, mapping)
     if sheet_mapping is not None:
         if sheet_mapping.kind != kind:
@@ -274,6 +285,7 @@ def load_all(
     mapping: SheetMapping | None = None,
     on_loaded: Callable[[LoadReport, str], None] | None = None,
     on_refused: Callable[[LoadError, str], None] | None = None,
+    mode_mapper: ModeMapper | None = None,
 ) -> LoadOutcome:
     """Load every file it recognises; a refused file is reported and the others still load.
 
@@ -302,7 +314,7 @@ def load_all(
             on_loaded(vocab, "vocabulary")
     for file, file_kind in files:
         try:
-            report = load_file(store, file, file_kind, strict=strict, mapping=mapping)
+            report = load_file(store, file, file_kind, strict=strict, mapping=mapping, mode_mapper=mode_mapper)
         except LoadError as exc:
             outcome.refused.append(exc)
             if on_refused:

@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from maintgraph.graph.loaders.batch import GraphBatch
-from maintgraph.graph.loaders.mode_mapping import ModeMapper, ModeMatch, default_mapper
+from maintgraph.graph.loaders.mode_mapping import LexicalModeMapper, ModeMapper, ModeMatch
 from maintgraph.graph.loaders.tabular import (
     Column,
     Problems,
@@ -288,8 +288,7 @@ def read_fmea(
     mode_mapper: ModeMapper | None = None,
 ) -> GraphBatch:
     """An FMEA sheet as a batch. ``mapping``: canonical column -> header as written (overrides
-    matching); ``mode_mapper``: free-text failure mode -> ISO code (default: the vocabulary's words,
-    or what :func:`~maintgraph.graph.loaders.mode_mapping.set_default_mapper` set)."""
+    matching); ``mode_mapper``: free-text failure mode -> ISO code (default: the vocabulary's words)."""
     problems = Problems(source)
     batch = GraphBatch(source, problems)
     mechanisms = mechanism_ids()
@@ -301,7 +300,7 @@ def read_fmea(
     if not tagged and not levels and "Item No" in columns:
         levels = ["Item No"]
     hierarchy = _Hierarchy(batch, levels, _subject(rows, path))
-    mapper = mode_mapper or default_mapper(known_codes)
+    mapper = mode_mapper or LexicalModeMapper(known_codes)
     modes = mapper.map(sorted({row.get("Failure Mode") for row in rows if row.get("Failure Mode")}))
     entries: dict[str, int] = {}
     for row in rows:

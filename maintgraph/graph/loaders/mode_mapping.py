@@ -6,9 +6,10 @@ the code as written ("VIB", "vib - vibration"), an ISO name or a synonym of
 ``failure_mode_synonyms.yaml`` that is the whole text (confidence 1.0), or one that occurs in
 it as a phrase while no other code's does (0.85). Two codes named ("cracked or leaking")
 is a doubt, not a guess: no code. :class:`SimilarityModeMapper` adds a similarity function the
-caller injects (an embedding model, wired in the CLI: the ``graph`` layer imports no search
-code) for what the vocabulary does not decide, accepted above a threshold and a margin over
-the second best. A text no mapper is sure of stays unmapped: an FMEA entry with its text.
+caller injects (an embedding model: ``maintgraph.ingest.builder.build_mode_mapper``; the
+``graph`` layer imports no search code) for what the vocabulary does not decide, accepted
+above a threshold and a margin over the second best. A text no mapper is sure of stays
+unmapped: an FMEA entry with its text.
 """
 
 from __future__ import annotations
@@ -125,16 +126,3 @@ class SimilarityModeMapper:
             if best >= self.threshold and best - second >= self.margin:
                 result[text] = ModeMatch(code, round(float(best), 3), "similarity")
         return result
-
-
-_default: ModeMapper | None = None
-
-
-def set_default_mapper(mapper: ModeMapper | None) -> None:
-    """The mapper FMEA loads use when none is passed (the CLI sets an embedding-backed one)."""
-    global _default
-    _default = mapper
-
-
-def default_mapper(codes: Iterable[str] | None = None) -> ModeMapper:
-    return _default if _default is not None else LexicalModeMapper(codes)

@@ -314,15 +314,17 @@ def shared_components(store: GraphStore, tag: str, component: str | None = None)
         "WITH e, c, sp "
         "MATCH p = (e)-[:HAS_SUBUNIT]->(:Subunit)-[:HAS_COMPONENT]->(c)-[:HAS_PART]->(sp)<-[:HAS_PART]-(c2:Component)"
         "<-[:HAS_COMPONENT]-(:Subunit)<-[:HAS_SUBUNIT]-(e2:Equipment) WHERE e2.tag <> $tag "
-        "RETURN p, c, sp, c2, e2 ORDER BY sp.part_number, e2.tag",
+        # Only p: c, sp, c2 and e2 are its nodes, and returned again they were parsed twice (~40%
+        # of the rows' bytes; the parse, not the plan, is most of this query's time).
+        "RETURN p, sp.part_number AS part_number, e2.tag AS other ORDER BY part_number, other",
         {"tag": tag, "component": component.upper() if component else None},
     )
     for row in rows:
+        _, _, c, sp, c2, _, e2 = row["p"].nodes  # e, subunit, c, sp, c2, subunit, e2
         result.add(
             row["p"],
-            {"component": row["c"].ref, "part": row["sp"].ref, "part_name": row["sp"].properties.get("name"),
-             "other_equipment": row["e2"].key, "other_name": row["e2"].properties.get("name"),
-             "other_component": row["c2"].ref}
+            {"component": c.ref, "part": sp.ref, "part_name": sp.properties.get("name"),
+             "other_equipment": e2.key, "other_name": e2.properties.get("name"), "other_component": c2.ref}
         )  # fmt: skip
     return _attach_chunks(store, result)
 

@@ -227,7 +227,7 @@ def measure_sheet(sheet: Sheet, scrub: Callable[..., Any], prose: bool = False) 
     """Scrub the sheet's documents as ingestion does (``prose``: each block as one text, as it did)."""
     originals = [[b.text for b in doc.blocks] + [doc.title] for doc in sheet.documents]
     if not prose:  # here, not above: the baseline runs on the code from before column-wise scrubbing too
-        from maintgraph.ingest.pipeline import column_roles, memoised, scrub_document
+        from maintgraph.ingest.scrubbing import column_roles, memoised, scrub_document
 
         scrub = memoised(scrub)  # as ingestion scrubs a file
     roles = {} if prose or sheet.prose else column_roles((d.blocks for d in sheet.documents), scrub, "internal")

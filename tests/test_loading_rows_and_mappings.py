@@ -188,3 +188,13 @@ def test_warnings_are_carried_and_do_not_skip_rows(graph_env):
     [report] = [r for r, kind in done.loaded if kind == "fmea"]
     assert len(report.warnings) == 2 and all(":RPN:" in w for w in report.warnings), report.warnings
     assert report.rows_skipped == 0 and report.rows == 45
+
+
+def test_docs_ingest_passes_over_a_mapping_file_beside_its_sheet(tmp_path):
+    """`graph map` writes FILE.mapping.yaml beside the sheet; ingesting the folder as documents
+    takes the sheet, not the mapping (which it would reject as an unsupported file)."""
+    from maintgraph.ingest.pipeline import discover
+
+    for name in ("orders.csv", "orders.csv.mapping.yaml", "datacard.yaml"):
+        (tmp_path / name).write_text("x\n")
+    assert [file.name for file, _ in discover([tmp_path])] == ["orders.csv"]

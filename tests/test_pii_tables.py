@@ -15,7 +15,7 @@ import pytest
 from bench.pii_tables import measure, row_document
 from maintgraph.guardrails.guard import GuardConfig, PlantGuards
 from maintgraph.guardrails.pii_tables import is_people_header, name_spans, parse_fields, profile_columns
-from maintgraph.ingest.pipeline import column_roles, scrub_document
+from maintgraph.ingest.scrubbing import column_roles, scrub_document
 
 from .conftest import REPO
 

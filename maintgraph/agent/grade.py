@@ -29,6 +29,7 @@ INTENT_WORDS = {
     "history": "history inspection record",
     "parts": "spare part bearing seal",
     "work_order": "repair",
+    "analytics": "failure modes FMEA",
     "general": "",
 }
 

@@ -156,9 +156,34 @@ def not_checked_note(not_checked: list[str]) -> str:
     return "Could not check: " + "; ".join(not_checked)
 
 
+ANALYTIC = "fmea_query"  # the title of a computed FMEA answer (maintgraph.retrieval.analytics)
+
+
+def analytic_answer(draft: str, evidence: list[Evidence], not_checked: list[str]) -> Answer | None:
+    """A question the FMEA's records answer exactly: the computed sentences lead, with their
+    figures and the entries they were computed from, never the raw records. The model's draft
+    follows only for what it adds from the documents (a claim citing a document), so it cannot
+    restate a figure wrongly."""
+    computed = [e for e in evidence if e.title == ANALYTIC]
+    if not computed:
+        return None
+    checked = check_citations("\n\n".join(e.text for e in computed), evidence)
+    text, cited = checked.answer, checked.cited
+    extra = check_citations(draft, evidence) if draft else None
+    if extra is not None and any(c.startswith("doc:") for c in extra.cited):
+        text += "\n\nFrom the documents:\n" + extra.answer
+        cited += [c for c in extra.cited if c not in cited]
+    if not_checked:
+        text += "\n\n" + not_checked_note(not_checked)
+    return Answer(text, cited, len(checked.removed), extra is None or not extra.cited)
+
+
 def finish(draft: str, evidence: list[Evidence], seen: Understanding, not_checked: list[str]) -> Answer:
     """The answer that may be shown: the checked draft (or the evidence), isolation first for
     physical work, and what could not be checked."""
+    analytic = analytic_answer(draft, evidence, not_checked)
+    if analytic is not None:
+        return analytic
     checked = check_citations(draft, evidence)
     text, cited, extractive = checked.answer, checked.cited, False
     if not cited:  # nothing supported survived: the evidence itself, cited

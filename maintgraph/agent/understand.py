@@ -17,6 +17,7 @@ from typing import Any
 from maintgraph.agent.periods import find_period
 from maintgraph.citations import TAG_IN_TEXT
 from maintgraph.graph.linking import Candidate, EntityLinker, Mention
+from maintgraph.retrieval.analytics import is_analytic
 from maintgraph.retrieval.base import Intent
 
 # First match wins, most specific first: "raise a work order for the hot bearing" is a work
@@ -103,6 +104,10 @@ class Understanding:
 
 
 def classify(question: str, has_failure_terms: bool = False) -> Intent:
+    # A question about the FMEA's records themselves (a count, an average, a ranking, a lookup of
+    # a rating) before the wording rules: "how many failure modes" is not a history question.
+    if is_analytic(question) and not re.search(r"\bwork ?orders?\b|\bcmms\b", question, re.I):
+        return "analytics"
     for intent, pattern in INTENT_RULES:
         if pattern.search(question):
             return intent

@@ -81,6 +81,25 @@ def graph_version(settings: Settings) -> dict[str, int]:
     return {"nodes": sum(stats["nodes"].values()), "relationships": sum(stats["relationships"].values())}
 
 
+def load_set_data(settings: Settings, names: list[str]) -> list[Path]:
+    """Load the sheets a set is asked over into the graph before it runs: ``data/eval/NAME/``
+    beside ``NAME.jsonl`` (the FMEA the analytic questions are about). Loading an unchanged sheet
+    again changes nothing, so every run can do it, from a clean data dir or not."""
+    from maintgraph.evals.sets import EVAL_DIR
+    from maintgraph.graph.loaders import load_paths
+    from maintgraph.graph.store import open_graph_store
+
+    folders = [EVAL_DIR / name for name in names if (EVAL_DIR / name).is_dir()]
+    if not folders:
+        return []
+    graph = open_graph_store(settings)
+    try:
+        load_paths(graph, folders)
+    finally:
+        graph.close()
+    return folders
+
+
 def _open_assistant(settings: Settings, use_model: bool, adapter: str | None) -> Any:
     from maintgraph.agent.session import open_assistant
 
@@ -115,6 +134,7 @@ def run_evaluation(settings: Settings, store: EvalStore, sets: list[str] | None,
         for problem in eval_set.problems:
             warn(problem)
     adapter = pinned(settings, use_model, adapter)
+    load_set_data(settings, [s.name for s in loaded])
     assistant = _open_assistant(settings, use_model, adapter)
     try:
         context = assistant.context

@@ -27,7 +27,7 @@ if TYPE_CHECKING:
     from maintgraph.tools.cmms_tools import CMMSTools
 
 Source = Literal["docs", "graph", "cmms"]
-Intent = Literal["work_order", "parts", "history", "procedure", "diagnose", "general"]
+Intent = Literal["work_order", "parts", "history", "procedure", "diagnose", "analytics", "general"]
 PHYSICAL: tuple[Intent, ...] = ("diagnose", "procedure", "work_order")  # hands-on work: isolation first
 MAX_ASSETS = 2  # a question about more assets than this is answered for the first two
 Linked = Literal["tags", "terms", "modes", "parts"]

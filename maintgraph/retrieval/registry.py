@@ -17,6 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from maintgraph.errors import MaintgraphError, public_error, validation_problems
+from maintgraph.retrieval.analytics import FMEAAnalytics
 from maintgraph.retrieval.base import MAX_ASSETS, Backends, Call, Intent, Question, Retrieved, Retriever, ToolCallRecord
 from maintgraph.retrieval.cmms import (
     AssetHistory,
@@ -46,6 +47,7 @@ log = logging.getLogger(__name__)
 # then, for each linked asset in turn, the per-asset ones; then the remaining question-level ones.
 RETRIEVERS: list[type[Retriever[Any]]] = [
     DocumentSearch,
+    FMEAAnalytics,
     Isolation,
     SymptomCauses,
     FailureModes,

@@ -70,8 +70,9 @@ HIERARCHY = ["System", "Subsystem", "Component", "Sub-Component", "Item"]
 
 FMEA_COLUMNS = [
     Column("System", ("Subsystem/System", "Equipment", "Tag", "Equipment Tag", "Structure Element",
-                      "Next Higher Level", "Next Higher Level Element", "Higher Level Element"), required=False),
-    Column("Subsystem", ("Sub-system", "Focus Element", "Focus Element Structure", "Assembly", "Subunit",
+                      "Next Higher Level", "Next Higher Level Element", "Higher Level Element", "Assembly"),
+           required=False),
+    Column("Subsystem", ("Sub-system", "Focus Element", "Focus Element Structure", "Subunit",
                          "Sub-assembly"), required=False),
     Column("Component", ("Component Code", "Part", "Component Name"), required=False),
     Column("Sub-Component", ("Subcomponent", "Sub Component", "Next Lower Level", "Next Lower Level Element",
@@ -111,6 +112,7 @@ FMEA_COLUMNS = [
                            "Failure Mode Criticality Number", "Cm", "Item Criticality"), required=False),
     Column("Recommended Action", ("Recommended Actions", "Actions", "Action", "Actions Recommended",
                                   "Remarks"), required=False, loose=True),
+    Column("Action Status", ("Status", "Action Taken Status"), required=False),
     Column("Symptoms", ("Symptom",), required=False),
     Column("Mechanism", ("Failure Mechanism",), required=False),
     Column("Detected By", ("Sensor", "Detection Instrument"), required=False),
@@ -123,7 +125,7 @@ _TEXT = {
     "Current Controls": "current_controls", "Prevention Controls": "prevention_controls",
     "Detection Controls": "detection_controls", "Detection Method": "detection_method",
     "Compensating Provisions": "compensating_provisions", "Recommended Action": "recommended_action",
-    "Item No": "item_no",
+    "Item No": "item_no", "Action Status": "action_status",
 }  # fmt: skip
 
 _NUMBERS = {"Failure Mode Ratio": "failure_mode_ratio", "Failure Rate": "failure_rate", "Criticality": "criticality"}

@@ -81,23 +81,39 @@ def graph_version(settings: Settings) -> dict[str, int]:
     return {"nodes": sum(stats["nodes"].values()), "relationships": sum(stats["relationships"].values())}
 
 
-def load_set_data(settings: Settings, names: list[str]) -> list[Path]:
-    """Load the sheets a set is asked over into the graph before it runs: ``data/eval/NAME/``
-    beside ``NAME.jsonl`` (the FMEA the analytic questions are about). Loading an unchanged sheet
-    again changes nothing, so every run can do it, from a clean data dir or not."""
+def set_graphs(settings: Settings, names: list[str]) -> dict[str, Settings]:
+    """The sets asked over data of their own (``data/eval/NAME/``, beside ``NAME.jsonl``: the FMEA
+    the analytic questions are about) -> the settings their agent runs on: a graph of its own
+    holding that data, so that neither the plant's graph nor the set's answers mix two FMEAs.
+    Loading an unchanged sheet again changes nothing, so every run loads it, from a clean data dir
+    or not. (A Neo4j server holds one graph: there the data joins the configured graph.)"""
     from maintgraph.evals.sets import EVAL_DIR
     from maintgraph.graph.loaders import load_paths
     from maintgraph.graph.store import open_graph_store
 
-    folders = [EVAL_DIR / name for name in names if (EVAL_DIR / name).is_dir()]
-    if not folders:
-        return []
-    graph = open_graph_store(settings)
-    try:
-        load_paths(graph, folders)
-    finally:
-        graph.close()
-    return folders
+    graphs = {}
+    for name in dict.fromkeys(names):
+        folder = EVAL_DIR / name
+        if not folder.is_dir():
+            continue
+        own = settings
+        if settings.graph_engine != "neo4j":
+            own = settings.model_copy(update={"graph_name": f"{settings.graph_name}_eval_{name}"})
+        graph = open_graph_store(own)
+        try:
+            graph.ensure_schema()
+            load_paths(graph, [folder])
+        finally:
+            graph.close()
+        graphs[name] = own
+    return graphs
+
+
+def _by_set(default: Any, own: dict[str, Any]) -> Any:
+    """One contestant that answers each set's items with the agent on that set's graph."""
+    from maintgraph.evals.runner import Contestant
+
+    return Contestant(default.name, lambda item, set_name: own.get(set_name, default).answer(item, set_name))
 
 
 def _open_assistant(settings: Settings, use_model: bool, adapter: str | None) -> Any:
@@ -134,17 +150,20 @@ def run_evaluation(settings: Settings, store: EvalStore, sets: list[str] | None,
         for problem in eval_set.problems:
             warn(problem)
     adapter = pinned(settings, use_model, adapter)
-    load_set_data(settings, [s.name for s in loaded])
+    graphs = set_graphs(settings, [s.name for s in loaded])
     assistant = _open_assistant(settings, use_model, adapter)
+    own = {name: _open_assistant(set_settings, use_model, adapter) for name, set_settings in graphs.items()}
     try:
         context = assistant.context
-        contestants = [runner.agent_contestant(assistant)]
+        agents = {name: runner.agent_contestant(other) for name, other in own.items()}
+        contestants = [_by_set(runner.agent_contestant(assistant), agents)]
         if baseline == "vector-only":
             contestants.append(runner.vector_only_contestant(context))
         elif baseline == "no-global":
             contestants.append(runner.no_global_contestant(assistant))
         config = {"model": context.current_versions, "adapter": adapter, "baseline": baseline, "use_model": use_model,
                   "judge": judge, "graph": graph_version(settings),
+                  "set_graphs": {name: graph_version(other) for name, other in graphs.items()},
                   "guards": settings.guard_enabled, "contestants": [c.name for c in contestants]}  # fmt: skip
         # The judge is the base model, not the adapter under test (one trained for a house style
         # writes past the judge's JSON).
@@ -156,7 +175,8 @@ def run_evaluation(settings: Settings, store: EvalStore, sets: list[str] | None,
         run = store.run(run_id)
         report = write(views.run_report(run, store.results(run_id)), report_dir(settings, out_dir), run_id)
     finally:
-        assistant.close()
+        for opened in [assistant, *own.values()]:
+            opened.close()
     return RunOutcome(run, report, views.gate(run) if gate else None)
 
 

@@ -76,6 +76,8 @@ class Filter(BaseModel):
     value: float | str | list[str] | None = None
     said: str = ""  # how the question put it, for the answer ("caused by lightning")
     match: Literal["all", "any"] = "all"  # words: every one of them, or any
+    phrase: str = ""  # the words as the question wrote them ("lubrication problems"), for matching by meaning
+    meaning: list[str] = []  # entries whose text means it (the embedding model), beside those with the words
 
 
 class FMEAQuery(BaseModel):
@@ -131,6 +133,7 @@ class Vocabulary:
     nodes: list[ScopeNode]
     modes: dict[str, str]  # entry id -> failure mode text
     statuses: list[str] = field(default_factory=list)  # the action statuses the sheet uses ("open", "closed")
+    embedded: dict[str, Any] = field(default_factory=dict)  # entry texts embedded once per vocabulary
 
     @classmethod
     def read(cls, graph: Any) -> Vocabulary:
@@ -309,7 +312,10 @@ def _text_filters(question: str, consumed: set[str]) -> list[Filter]:
             end = CLAUSE_END.search(clause)
             clause = (clause[: end.start()] if end else clause).strip()
             either = "any" if re.search(r"\bor\b", clause, re.I) else "all"  # "moisture or condensation"
-            return [Filter(field=name, op="contains", value=said, said=clause, match=either)]  # type: ignore[arg-type]
+            rest = question[m.end() :]
+            stop = CLAUSE_END.search(rest)
+            phrase = (rest[: stop.start()] if stop else rest).strip()
+            return [Filter(field=name, op="contains", value=said, said=clause, match=either, phrase=phrase)]  # type: ignore[arg-type]
     return []
 
 
@@ -468,7 +474,7 @@ ASKING = tuple(
 
 def _leftover(question: str, used: set[str], mode_words: set[str]) -> list[str]:
     # "the whole wind turbine FMEA": the words before "FMEA" name the sheet itself.
-    question = re.sub(r"(?:[\w&-]+\s+){0,3}fmeca?\b", " ", question, flags=re.I)
+    question = re.sub(r"(?:[\w&-]+\s+){0,3}(?:fmea|fmeca)\b", " ", question, flags=re.I)
     words = [w for w in tokens(question) if w not in STOP and w not in used and w not in mode_words and len(w) > 2
              and not w.isdigit() and not any(w.startswith(a[:5]) or a.startswith(w) for a in ASKING)]  # fmt: skip
     return list(dict.fromkeys(words))
@@ -665,7 +671,11 @@ def _where(query: FMEAQuery, params: dict[str, Any], entries: list[str] | None =
             parts.append(f"{expr} <> ''" if item.op == "has" else f"{expr} = ''")
         elif item.op == "contains" and item.field in TEXT and isinstance(item.value, list):
             words = [f"toLower({TEXT[item.field]}) CONTAINS ${key}_{j}" for j in range(len(item.value))]
-            parts.append("(" + (" OR " if item.match == "any" else " AND ").join(words) + ")")
+            condition = "(" + (" OR " if item.match == "any" else " AND ").join(words) + ")"
+            if item.meaning:
+                condition = f"({condition} OR f.id IN ${key}_meaning)"
+                params[f"{key}_meaning"] = item.meaning
+            parts.append(condition)
             params |= {f"{key}_{j}": w for j, w in enumerate(item.value)}
         elif item.op == "in" and isinstance(item.value, list):  # pragma: no cover - guarded by the model
             pass
@@ -673,6 +683,39 @@ def _where(query: FMEAQuery, params: dict[str, Any], entries: list[str] | None =
         parts.append("f.id IN $entries")
         params["entries"] = entries
     return "".join(f" AND {p}" for p in parts)
+
+
+ENTRY_TEXT = "MATCH (f:FMEAEntry) RETURN f.id AS id, {text} AS text ORDER BY f.id"
+# Cosine similarity (the packaged all-MiniLM-L6-v2) from which an entry's text is taken to mean the
+# phrase asked about, read on the generator sheet of the tests: "lightning" meets no cause above 0.30,
+# "lubrication problems" meets "Grease degraded" at 0.54 but "Oil starvation" only at 0.36, "dirty
+# fuel" meets "Wear from dirty fuel" at 0.79. Precision first: a wrong "none" is said plainly, a
+# wrong match would be a wrong figure.
+MEANING_MIN = 0.5
+
+
+def resolve_meaning(graph: Any, query: FMEAQuery, embedder: Any, cache: dict[str, Any] | None = None) -> None:
+    """Add to each word filter the entries whose text means its phrase, by the embedding model."""
+    import numpy as np
+
+    for item in query.filters:
+        if item.op != "contains" or not item.phrase or item.field not in TEXT:
+            continue
+        key = f"texts:{item.field}"
+        if cache is None or key not in cache:
+            rows = [r for r in graph.read(ENTRY_TEXT.format(text=TEXT[item.field])) if (r["text"] or "").strip()]
+            vectors = embedder.embed([" ".join(r["text"].split()) for r in rows]) if rows else np.zeros((0, 1))
+            found = ([r["id"] for r in rows], np.asarray(vectors))
+            if cache is not None:
+                cache[key] = found
+        else:
+            found = cache[key]
+        ids, vectors = found
+        if not ids:
+            continue
+        asked = np.asarray(embedder.embed([item.phrase]))[0]
+        scores = vectors @ asked
+        item.meaning = [entry for entry, score in zip(ids, scores, strict=True) if score >= MEANING_MIN]
 
 
 @dataclass
@@ -885,11 +928,10 @@ def _render_group(query: FMEAQuery, group: Group, cite: str) -> list[str]:
         lines += [f"- {g['name']}: {fmt(g[key])} ({g['n']} failure modes) [{cite}]" for g in ranked[:MAX_LISTED]]
         return lines
     if query.unmatched and not rows:
-        where_in = scope if group.scope else "The FMEA"
-        return [
-            f"{where_in[0].upper() + where_in[1:]} has no failure mode and no part matching '{query.unmatched}'"
-            f"{' with ' + where if where else ''}: none found. [{cite}]"
-        ]
+        # Worded as a finding, not as a command: retrieved text is screened for injections.
+        if group.scope:
+            return [f"{_capital(scope)} has no failure mode named '{query.unmatched}' in the FMEA. [{cite}]"]
+        return [f"There is no failure mode or part named '{query.unmatched}' in the FMEA. [{cite}]"]
     if op == "locate":
         lines = []
         for found in group.children:
@@ -928,7 +970,9 @@ def _render_group(query: FMEAQuery, group: Group, cite: str) -> list[str]:
     if not rows:
         if query.entries and not group.scope:
             return [f"The FMEA has no such failure mode{with_where}. [{cite}]"]
-        return [f"{scope[0].upper() + scope[1:]} has no failure mode{with_where} (none found). [{cite}]"]
+        # "Failure modes of X with Y: none": the learned injection screen of retrieved text reads
+        # "X has no failure mode with an RPN above 300" as an instruction and cuts it out.
+        return [f"Failure modes of {scope}{with_where}: none found in the FMEA. [{cite}]"]
     if op in ("top", "bottom"):
         word = "highest" if op == "top" else "lowest"
         head = (f"The failure mode{'s' if len(rows) > 1 else ''} of {scope}{with_where} with the {word} "
@@ -944,8 +988,10 @@ def _render_group(query: FMEAQuery, group: Group, cite: str) -> list[str]:
     return [f"{head} [{cite}]"] + [_row_line(r, shown, cite) for r in rows[:MAX_LISTED]] + ([more] if more else [])
 
 
-def answer(graph: Any, question: str, vocabulary: Vocabulary) -> tuple[FMEAQuery, Result]:
+def answer(graph: Any, question: str, vocabulary: Vocabulary, embedder: Any = None) -> tuple[FMEAQuery, Result]:
     query = parse(question, vocabulary)
+    if embedder is not None:
+        resolve_meaning(graph, query, embedder, vocabulary.embedded)
     groups = execute(graph, query)
     digest = hashlib.sha256(query.model_dump_json().encode()).hexdigest()[:12]
     ref = f"FMEAQuery:{digest}"
@@ -989,7 +1035,9 @@ class FMEAAnalytics(Retriever[AnalyticsArgs]):
         vocabulary = self.vocabulary()
         if not vocabulary.modes:
             return []
-        _, result = answer(self.backends.graph, args.question, vocabulary)
+        documents = self.backends.documents
+        embedder = documents.embedder if documents is not None else None
+        _, result = answer(self.backends.graph, args.question, vocabulary, embedder)
         evidence = [Evidence(graph_id(result.ref), "graph", result.text, "fmea_query")]
         for row in result.entries[:MAX_LISTED]:
             text = "; ".join(f"{LABEL.get(k, k)}: {_num(v)}" for k, v in row.items()

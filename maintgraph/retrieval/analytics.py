@@ -133,7 +133,6 @@ class Vocabulary:
     nodes: list[ScopeNode]
     modes: dict[str, str]  # entry id -> failure mode text
     statuses: list[str] = field(default_factory=list)  # the action statuses the sheet uses ("open", "closed")
-    embedded: dict[str, Any] = field(default_factory=dict)  # entry texts embedded once per vocabulary
 
     @classmethod
     def read(cls, graph: Any) -> Vocabulary:
@@ -695,27 +694,28 @@ MEANING_MIN = 0.5
 
 
 def resolve_meaning(graph: Any, query: FMEAQuery, embedder: Any, cache: dict[str, Any] | None = None) -> None:
-    """Add to each word filter the entries whose text means its phrase, by the embedding model."""
+    """Add to each word filter the entries whose text means its phrase, by the embedding model.
+    The entries' texts are read each time (one query) and embedded only when they changed."""
     import numpy as np
 
     for item in query.filters:
         if item.op != "contains" or not item.phrase or item.field not in TEXT:
             continue
-        key = f"texts:{item.field}"
-        if cache is None or key not in cache:
-            rows = [r for r in graph.read(ENTRY_TEXT.format(text=TEXT[item.field])) if (r["text"] or "").strip()]
-            vectors = embedder.embed([" ".join(r["text"].split()) for r in rows]) if rows else np.zeros((0, 1))
-            found = ([r["id"] for r in rows], np.asarray(vectors))
-            if cache is not None:
-                cache[key] = found
-        else:
-            found = cache[key]
-        ids, vectors = found
-        if not ids:
+        rows = [r for r in graph.read(ENTRY_TEXT.format(text=TEXT[item.field])) if (r["text"] or "").strip()]
+        if not rows:
             continue
+        texts = [" ".join(r["text"].split()) for r in rows]
+        key = f"{item.field}:{hashlib.sha256(chr(0).join(texts).encode()).hexdigest()}"
+        vectors = cache.get(key) if cache is not None else None
+        if vectors is None:
+            vectors = np.asarray(embedder.embed(texts))
+            if cache is not None:
+                if len(cache) > 16:  # texts that changed: the old vectors go
+                    cache.clear()
+                cache[key] = vectors
         asked = np.asarray(embedder.embed([item.phrase]))[0]
         scores = vectors @ asked
-        item.meaning = [entry for entry, score in zip(ids, scores, strict=True) if score >= MEANING_MIN]
+        item.meaning = [r["id"] for r, score in zip(rows, scores, strict=True) if score >= MEANING_MIN]
 
 
 @dataclass
@@ -988,10 +988,11 @@ def _render_group(query: FMEAQuery, group: Group, cite: str) -> list[str]:
     return [f"{head} [{cite}]"] + [_row_line(r, shown, cite) for r in rows[:MAX_LISTED]] + ([more] if more else [])
 
 
-def answer(graph: Any, question: str, vocabulary: Vocabulary, embedder: Any = None) -> tuple[FMEAQuery, Result]:
+def answer(graph: Any, question: str, vocabulary: Vocabulary, embedder: Any = None,
+           embedded: dict[str, Any] | None = None) -> tuple[FMEAQuery, Result]:  # fmt: skip
     query = parse(question, vocabulary)
     if embedder is not None:
-        resolve_meaning(graph, query, embedder, vocabulary.embedded)
+        resolve_meaning(graph, query, embedder, embedded)
     groups = execute(graph, query)
     digest = hashlib.sha256(query.model_dump_json().encode()).hexdigest()[:12]
     ref = f"FMEAQuery:{digest}"
@@ -1020,6 +1021,7 @@ class FMEAAnalytics(Retriever[AnalyticsArgs]):
     def __init__(self, backends: Any) -> None:
         super().__init__(backends)
         self._vocabulary: tuple[float, Vocabulary] | None = None
+        self._embedded: dict[str, Any] = {}  # entry texts' vectors, kept while the texts are unchanged
 
     @classmethod
     def plan(cls, question: Question, tag: str | None) -> list[dict[str, Any]]:
@@ -1037,7 +1039,7 @@ class FMEAAnalytics(Retriever[AnalyticsArgs]):
             return []
         documents = self.backends.documents
         embedder = documents.embedder if documents is not None else None
-        _, result = answer(self.backends.graph, args.question, vocabulary, embedder)
+        _, result = answer(self.backends.graph, args.question, vocabulary, embedder, self._embedded)
         evidence = [Evidence(graph_id(result.ref), "graph", result.text, "fmea_query")]
         for row in result.entries[:MAX_LISTED]:
             text = "; ".join(f"{LABEL.get(k, k)}: {_num(v)}" for k, v in row.items()

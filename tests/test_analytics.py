@@ -157,7 +157,7 @@ def test_an_ambiguous_name_is_answered_for_each_and_said(fmea_graph):
 
 def test_nothing_found_is_said_with_the_scope_and_the_filter(fmea_graph):
     _, result = ask(fmea_graph, "Which failure modes of the alternator are caused by lightning?")
-    assert result.text.startswith("Failure modes of the Alternator caused by lightning: none found")
+    assert result.text.startswith("Failure modes of the Alternator caused by lightning: none (not found")
     assert not result.entries
     _, result = ask(fmea_graph, "What is the RPN of the crankcase explosion relief valve?")
     assert "no failure mode" in result.text and "explosion" in result.text
@@ -173,20 +173,20 @@ def embedder():
 
 def test_a_cause_is_matched_by_meaning_where_its_words_differ(fmea_graph, embedder):
     question = "Which failure modes of the alternator are caused by lubrication problems?"
-    assert "none found" in ask(fmea_graph, question)[1].text  # no cause says "lubrication"
+    assert "not found" in ask(fmea_graph, question)[1].text  # no cause says "lubrication"
     vocabulary = Vocabulary.read(fmea_graph)
     _, result = answer(fmea_graph, question, vocabulary, embedder)
     assert [row["failure_mode"] for row in result.entries] == ["Bearing noise / vibration"]  # "Grease degraded"
     _, result = answer(fmea_graph, "Which failure modes of the alternator are caused by lightning?", vocabulary,
                        embedder)  # fmt: skip
-    assert not result.entries and "none found" in result.text
+    assert not result.entries and "not found" in result.text
 
 
 def test_the_question_reaches_the_database_only_as_parameters(fmea_graph):
     question = "Which failure modes are caused by quux') OR true RETURN f //?"
     query = parse(question, Vocabulary.read(fmea_graph))
     _, result = ask(fmea_graph, question)
-    assert query.filters and "none found" in result.text and not result.entries
+    assert query.filters and "not found" in result.text and not result.entries
 
 
 # -- the agent: routing, and the answer it shows ----------------------------------------------------
@@ -220,7 +220,7 @@ def test_the_agent_states_the_exact_figure_with_its_citations(fmea_graph):
 
 def test_the_agent_says_when_nothing_matches(fmea_graph):
     _, _, _, done = agent_answer(fmea_graph, "Which failure modes of the alternator are caused by lightning?")
-    assert done.text.startswith("Failure modes of the Alternator caused by lightning: none found")
+    assert done.text.startswith("Failure modes of the Alternator caused by lightning: none (not found")
 
 
 def test_troubleshooting_keeps_its_route():

@@ -930,8 +930,8 @@ def _render_group(query: FMEAQuery, group: Group, cite: str) -> list[str]:
     if query.unmatched and not rows:
         # Worded as a finding, not as a command: retrieved text is screened for injections.
         if group.scope:
-            return [f"{_capital(scope)} has no failure mode named '{query.unmatched}' in the FMEA. [{cite}]"]
-        return [f"There is no failure mode or part named '{query.unmatched}' in the FMEA. [{cite}]"]
+            return [f"{_capital(scope)} has no failure mode named '{query.unmatched}': not found in the FMEA. [{cite}]"]
+        return [f"The FMEA has no failure mode or part named '{query.unmatched}': not found. [{cite}]"]
     if op == "locate":
         lines = []
         for found in group.children:
@@ -972,7 +972,7 @@ def _render_group(query: FMEAQuery, group: Group, cite: str) -> list[str]:
             return [f"The FMEA has no such failure mode{with_where}. [{cite}]"]
         # "Failure modes of X with Y: none": the learned injection screen of retrieved text reads
         # "X has no failure mode with an RPN above 300" as an instruction and cuts it out.
-        return [f"Failure modes of {scope}{with_where}: none found in the FMEA. [{cite}]"]
+        return [f"Failure modes of {scope}{with_where}: none (not found in the FMEA). [{cite}]"]
     if op in ("top", "bottom"):
         word = "highest" if op == "top" else "lowest"
         head = (f"The failure mode{'s' if len(rows) > 1 else ''} of {scope}{with_where} with the {word} "

@@ -8,8 +8,10 @@ from maintgraph import runtime
 def test_settle_heap_freezes_what_is_alive_and_keeps_collecting():
     kept = [object() for _ in range(3)]
     try:
+        gc.unfreeze()
         frozen = runtime.settle_heap()
-        assert frozen == gc.get_freeze_count() > 0
+        # other threads (the session's servers' clients) may free a frozen object meanwhile
+        assert frozen > len(kept) and gc.get_freeze_count() >= frozen * 0.99
         assert runtime.settled[-1] == frozen
         assert gc.isenabled()  # later garbage is still collected; only the start-up heap is out of sight
     finally:

@@ -143,12 +143,29 @@ def test_lookup_of_a_named_failure_mode_and_a_hierarchy_listing(fmea_graph):
         assert part in result.text
 
 
+def test_level_words_of_a_classic_sheet_group_and_list_in_the_users_words(fmea_graph):
+    by_subsystem: dict[str, list[int]] = {}
+    for row in ROWS:
+        by_subsystem.setdefault(row["Subsystem"], []).append(int(row["RPN"]))
+    best = max(by_subsystem, key=lambda name: mean(by_subsystem[name]))
+    _, result = ask(fmea_graph, "Which subsystem has the highest average RPN?")
+    assert result.text.startswith(f"The subsystem with the highest average RPN: {best} "
+                                  f"(average RPN {mean(by_subsystem[best]):.1f}")  # fmt: skip
+    components = sorted({r["Component"] for r in of("Engine")})
+    _, result = ask(fmea_graph, "What components does the engine have?")
+    assert f"The Engine has {len(components)} components in the FMEA: {', '.join(components)}." in result.text
+    assert classify("Which sub-component of the turbocharger is most likely to fail?") == "analytics"
+
+
 def test_an_ambiguous_name_is_answered_for_each_and_said(fmea_graph):
     bearings = [r for r in ROWS if r["Sub-Component"] == "Bearing"]
     _, result = ask(fmea_graph, "What failure modes does the bearing have?")
     assert f"There are {len(bearings)} 'Bearing's" in result.text and "I answered for each" in result.text
     for row in bearings:
         assert row["Potential Failure Mode"] in result.text and row["Component"] in result.text
+    # A named failure mode picks its own: one of the three Gaskets.
+    _, result = ask(fmea_graph, "What are the effects of a blown head gasket?")
+    assert "There are" not in result.text and "Compression loss and coolant in cylinder" in result.text
     # Named under its parent, the same word is not ambiguous.
     _, result = ask(fmea_graph, "What failure modes does the turbocharger bearing have?")
     assert "There are" not in result.text and "Turbocharger bearing failure" in result.text

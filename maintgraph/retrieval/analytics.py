@@ -94,6 +94,7 @@ class FMEAQuery(BaseModel):
     fields: list[str] = []  # what a lookup returns
     limit: int | None = None  # top-n (ties at the n-th value included)
     level: Level | None = None  # group by / children at this level
+    level_word: str = ""  # the question's word for that level ("components"), which the answer uses
     ambiguous: list[str] = []  # names that matched several nodes
     unmatched: str = ""  # what the question names that the FMEA does not hold
 
@@ -180,8 +181,9 @@ CLAUSE_END = re.compile(r"[?.,;]| and (?:what|which|how|its|their)| with (?:an? 
                         r"| (?:in|on|of) the (?:whole )?fmea| have | has ", re.I)  # fmt: skip
 LEVEL_WORDS: list[tuple[Level, str]] = [
     ("Component", r"sub-?components?|parts?|items?|pieces?"),
-    ("Subunit", r"sub-?assembl(?:y|ies)|sub-?systems?|subunits?|components?|modules?"),
-    ("Equipment", r"assembl(?:y|ies)|systems?|equipment|units?|machines?"),
+    ("Subunit", r"sub-?assembl(?:y|ies)|subunits?|components?|modules?"),
+    # A classic AIAG sheet's Subsystem is its top level (Subsystem > Component > Sub-Component).
+    ("Equipment", r"sub-?systems?|assembl(?:y|ies)|systems?|equipment|units?|machines?"),
 ]
 SUPERLATIVE = re.compile(
     r"(?<!at )(?<!top-)\b(highest|lowest|largest|smallest|greatest|biggest|maximum|minimum|max|min|most|least|fewest"
@@ -202,13 +204,16 @@ HIERARCHY_NOUNS = re.compile(
     r"\b(parts?|components?|sub-?components?|sub-?assembl(?:y|ies)|assembl(?:y|ies)|sub-?systems?)\b.{0,60}"
     r"\b(make up|made up|consist|covered|analy[sz]ed|listed|in the fmea|does .{1,40} have|belong)"
     r"|\bwhat are the (?:sub-?assembl(?:y|ies)|assembl(?:y|ies)|sub-?systems?|sub-?components?) of\b"
-    r"|\bwhere in the .{0,30}(?:breakdown|hierarchy|fmea)\b", re.I)  # fmt: skip
+    r"|\bwhere in the .{0,30}(?:breakdown|hierarchy|fmea)\b"
+    r"|\bwhich (?:sub-?components?|components?|parts?|sub-?assembl\w+|assembl\w+|sub-?systems?)\b.{0,50}"
+    r"\b(?:most|least|highest|lowest|fewest)\b", re.I)  # fmt: skip
 # Troubleshooting and plant-wide questions keep their routes: a symptom on a running machine, what
 # the FMEA says to do about it, recurring themes across the plant (the community reports).
 TROUBLESHOOTING = re.compile(
     r"\b(running hot|tripped|tripping|stopped|is behind it|what's behind|what should i check|won'?t start"
     r"|troubleshoot|what do i|how do i|which (?:sensor|transmitter|job plan)|in stores?|what does the fmea say"
-    r"|across (?:the|our|all) (?!whole|entire)|plant-?wide|dominate|typical|themes?|recurring)\b", re.I)  # fmt: skip
+    r"|across (?:the|our|all) (?!whole|entire|fmea|fmeca|sheet)|plant-?wide|dominate|typical|themes?|recurring)\b",
+    re.I)  # fmt: skip
 
 
 def is_analytic(question: str) -> bool:
@@ -395,10 +400,16 @@ def _match_modes(question: str, vocabulary: Vocabulary, used: set[str]) -> tuple
 
 
 def _level(text: str) -> Level | None:
+    return _level_word(text)[0]
+
+
+def _level_word(text: str) -> tuple[Level | None, str]:
+    """The hierarchy level a word names, and the word ("sub-components")."""
     for level, words in LEVEL_WORDS:
-        if re.search(rf"\b(?:{words})\b", text, re.I):
-            return level
-    return None
+        m = re.search(rf"\b(?:{words})\b", text, re.I)
+        if m:
+            return level, m.group(0).lower()
+    return None, ""
 
 
 def _ranked_field(question: str) -> tuple[str, bool] | None:
@@ -481,6 +492,15 @@ def _leftover(question: str, used: set[str], mode_words: set[str]) -> list[str]:
 
 def parse(question: str, vocabulary: Vocabulary) -> FMEAQuery:
     """The typed query a question asks, read with the graph's vocabulary."""
+    query = _parse(question, vocabulary)
+    if query.level is not None:
+        words = dict(LEVEL_WORDS).get(query.level)
+        m = re.search(rf"\b(?:{words})\b", question, re.I) if words else None
+        query.level_word = m.group(0).lower() if m else ""
+    return query
+
+
+def _parse(question: str, vocabulary: Vocabulary) -> FMEAQuery:
     groups, ambiguous, used, context = _match_names(question, vocabulary)
     entries, mode_words = _match_modes(question, vocabulary, used)
     numeric = _numeric_filters(question)
@@ -505,6 +525,11 @@ def parse(question: str, vocabulary: Vocabulary) -> FMEAQuery:
             filters.append(Filter(field="action_status", op="=", value=status, said=f"action status {status}"))
     if not entries:
         filters += _text_filters(question, used)
+    if entries and len(groups) > 1:
+        # "a blown head gasket": of the three Gaskets, the one whose failure mode is named.
+        holding = [g for g in groups if any(e.startswith(n.id + "/") for n in g for e in entries)]
+        groups = holding or [[]]
+        ambiguous = ambiguous if len(groups) > 1 else []
     query = FMEAQuery(scope=groups, entries=entries, filters=filters, ambiguous=ambiguous)
     leftover = _leftover(
         question, used, mode_words | {w for f in filters for w in (f.value if isinstance(f.value, list) else [])}
@@ -811,6 +836,16 @@ def _num(value: Any) -> str:
     return str(value)
 
 
+def _singular(word: str) -> str:
+    return re.sub(r"ies$", "y", word) if word.endswith("ies") else word.removesuffix("s")
+
+
+def _plural(word: str) -> str:
+    if not word or word.endswith("s"):
+        return word
+    return word[:-1] + "ies" if word.endswith("y") else word + "s"
+
+
 def _capital(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -897,34 +932,40 @@ def _render_group(query: FMEAQuery, group: Group, cite: str) -> list[str]:
     with_where = (f" {where}" if textual else f" with {where}") if where else ""
     op = query.operation
     if op in ("children", "count_children"):
-        label = {"Component": "parts", "Subunit": "sub-assemblies", "Equipment": "assemblies", "System": "systems"}[
-            query.level or "Component"
-        ]
+        label = (
+            _plural(query.level_word)
+            or {"Component": "parts", "Subunit": "sub-assemblies", "Equipment": "assemblies", "System": "systems"}[
+                query.level or "Component"
+            ]
+        )
         names = list(dict.fromkeys(c["name"] for c in group.children))
         if not names:
             return [f"The FMEA lists no {label} under {scope}. [{cite}]"]
         return [f"{scope[0].upper() + scope[1:]} has {len(names)} {label} in the FMEA: {', '.join(names)}. [{cite}]"]
     if op == "group":
         kind, order = [*query.fields, "count", "desc"][:2]
-        label = {"Component": "part", "Subunit": "sub-assembly", "Equipment": "assembly", "System": "system"}[
-            query.level or "Component"
-        ]
+        label = (
+            _singular(query.level_word)
+            or {"Component": "part", "Subunit": "sub-assembly", "Equipment": "assembly", "System": "system"}[
+                query.level or "Component"
+            ]
+        )
         key = {"count": "n", "average": "mean", "max": "high"}[kind]
         ranked = sorted((g for g in group.groups if g.get(key) is not None),
                         key=lambda g: (-(g[key]) if order == "desc" else g[key], g["name"]))  # fmt: skip
         if not ranked:
             return [f"No failure modes{with_where} in {scope}. [{cite}]"]
-        what = {"count": "failure modes", "average": f"average {LABEL[query.field]}",
-                "max": f"highest {LABEL[query.field]}"}[kind]  # fmt: skip
         fmt = round1 if kind == "average" else _num
         top = ranked[0]
         best = [g for g in ranked if g[key] == top[key]]
-        lines = [f"The {label} with the {'most' if order == 'desc' else 'fewest'} {what}: "
-                 if kind == "count" else
-                 f"The {label} with the {'highest' if order == 'desc' else 'lowest'} {what}: "]  # fmt: skip
-        lines[0] += (
-            ", ".join(f"{g['name']} ({what} {fmt(g[key])}, over {g['n']} failure modes)" for g in best) + f". [{cite}]"
-        )
+        if kind == "count":
+            head = f"The {label} with the {'most' if order == 'desc' else 'fewest'} failure modes: "
+            found = [f"{g['name']} ({g['n']})" for g in best]
+        else:
+            measure = f"{'average ' if kind == 'average' else ''}{LABEL[query.field]}"
+            head = f"The {label} with the {'highest' if order == 'desc' else 'lowest'} {measure}: "
+            found = [f"{g['name']} ({measure} {fmt(g[key])}, over {g['n']} failure modes)" for g in best]
+        lines = [head + ", ".join(found) + f". [{cite}]"]
         lines += [f"- {g['name']}: {fmt(g[key])} ({g['n']} failure modes) [{cite}]" for g in ranked[:MAX_LISTED]]
         return lines
     if query.unmatched and not rows:

@@ -1,0 +1,59 @@
+"""The FMEA analytics retriever: parse, execute, render; registered in the retrieval registry."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from pydantic import BaseModel
+
+from maintgraph.citations import graph_id
+from maintgraph.retrieval.analytics.query import LABEL
+from maintgraph.retrieval.analytics.render import MAX_LISTED, answer, hierarchy_path, number_text
+from maintgraph.retrieval.analytics.vocabulary import Vocabulary
+from maintgraph.retrieval.base import Evidence, Question, Retriever
+
+
+class AnalyticsArgs(BaseModel):
+    question: str
+
+
+class FMEAAnalytics(Retriever[AnalyticsArgs]):
+    """Exact answers over the FMEA records: the question parsed into a typed query and run."""
+
+    name = "fmea_analytics"
+    source = "graph"
+    description = "Lookups, counts, averages, percentages, thresholds and rankings over the FMEA's failure modes."
+    Args = AnalyticsArgs
+    needs = ("graph",)
+    vocabulary_seconds = 60.0  # a reloaded graph is seen within a minute
+
+    def __init__(self, backends: Any) -> None:
+        super().__init__(backends)
+        self._vocabulary: tuple[float, Vocabulary] | None = None
+        self._embedded: dict[str, Any] = {}  # entry texts' vectors, kept while the texts are unchanged
+
+    @classmethod
+    def plan(cls, question: Question, tag: str | None) -> list[dict[str, Any]]:
+        return [{"question": question.question}] if question.intent == "analytics" else []
+
+    def vocabulary(self) -> Vocabulary:
+        now = time.monotonic()
+        if self._vocabulary is None or now - self._vocabulary[0] > self.vocabulary_seconds:
+            self._vocabulary = (now, Vocabulary.read(self.backends.graph))
+        return self._vocabulary[1]
+
+    def run(self, args: AnalyticsArgs) -> list[Evidence]:
+        vocabulary = self.vocabulary()
+        if not vocabulary.modes:
+            return []
+        documents = self.backends.documents
+        embedder = documents.embedder if documents is not None else None
+        _, result = answer(self.backends.graph, args.question, vocabulary, embedder, self._embedded)
+        evidence = [Evidence(graph_id(result.ref), "graph", result.text, "fmea_query")]
+        for row in result.entries[:MAX_LISTED]:
+            text = "; ".join(f"{LABEL.get(k, k)}: {number_text(v)}" for k, v in row.items()
+                             if v not in (None, "") and k in (*LABEL, ) and k != "failure_mode")  # fmt: skip
+            evidence.append(Evidence(graph_id("FMEAEntry:" + row["id"]), "graph",
+                                     f"{row['failure_mode']} ({hierarchy_path(row)}): {text}", "fmea_row"))  # fmt: skip
+        return evidence

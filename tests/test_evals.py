@@ -23,7 +23,7 @@ from maintgraph.services import Services
 
 from .conftest import cli_env, run_cli, short_tmp_dir
 
-GATED_SETS = ("sample_plant", "safety_and_context")
+GATED_SETS = ("sample_plant", "safety_and_context", "fmea_analytics")
 
 
 # -- sets and metrics (no services) -----------------------------------------------------------------

@@ -186,6 +186,16 @@ def vllm(llm_settings):
         shutil.rmtree(llm_settings.data_dir, ignore_errors=True)
 
 
+@pytest.fixture(scope="session")
+def embedder():
+    """The packaged embedding model, loaded once per session (it is read-only)."""
+    from maintgraph.search.embeddings import build_embedder
+
+    model = build_embedder(Settings())
+    model.embed(["load"])
+    return model
+
+
 # -- the sample plant, loaded once: graph, documents and CMMS history ---------------------------------
 PLANT = REPO / "data" / "plant"
 

@@ -180,14 +180,6 @@ def test_nothing_found_is_said_with_the_scope_and_the_filter(fmea_graph):
     assert "no failure mode" in result.text and "explosion" in result.text
 
 
-@pytest.fixture(scope="module")
-def embedder():
-    from maintgraph.config import Settings
-    from maintgraph.search.embeddings import build_embedder
-
-    return build_embedder(Settings())
-
-
 def test_a_cause_is_matched_by_meaning_where_its_words_differ(fmea_graph, embedder):
     question = "Which failure modes of the alternator are caused by lubrication problems?"
     assert "not found" in ask(fmea_graph, question)[1].text  # no cause says "lubrication"

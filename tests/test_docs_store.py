@@ -24,16 +24,6 @@ PLANT = REPO / "data" / "plant"
 BOILERPLATE = "Read this manual in full before you install"
 
 
-@pytest.fixture(scope="module")
-def embedder():
-    from maintgraph.config import Settings
-    from maintgraph.search.embeddings import build_embedder
-
-    model = build_embedder(Settings())
-    model.embed(["load"])
-    return model
-
-
 @pytest.fixture
 def plant(running_services, pg_conninfo, embedder, tmp_path):
     """A fresh document store and plant graph, and a private copy of the plant's documents."""

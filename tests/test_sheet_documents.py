@@ -42,16 +42,6 @@ FILES = {  # file -> its data rows
 }  # fmt: skip
 
 
-@pytest.fixture(scope="module")
-def embedder():
-    from maintgraph.config import Settings
-    from maintgraph.search.embeddings import build_embedder
-
-    model = build_embedder(Settings())
-    model.embed(["load"])
-    return model
-
-
 @pytest.fixture
 def ingestor(pg_conninfo, embedder):
     store = DocumentStore(pg_conninfo)

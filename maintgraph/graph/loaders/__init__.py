@@ -307,6 +307,24 @@ def load_all(
             else:
                 files.append((file, file_kind))
     files.sort(key=lambda item: ORDER.index(item[1]))
+    _load_in_order(store, files, outcome, strict=strict, mapping=mapping, mode_mapper=mode_mapper,
+                   on_loaded=on_loaded, on_refused=on_refused or (lambda exc, file_kind: None))  # fmt: skip
+    return outcome
+
+
+def _load_in_order(
+    store: GraphStore,
+    files: list[tuple[Path, str]],
+    outcome: LoadOutcome,
+    *,
+    strict: bool,
+    mapping: SheetMapping | None = None,
+    mode_mapper: ModeMapper | None = None,
+    on_loaded: Callable[[LoadReport, str], None] | None = None,
+    on_refused: Callable[[LoadError, str], None] | None = None,
+) -> None:
+    """The vocabulary if the graph has none, then each (file, kind) in order. A refused file is
+    recorded and passed to ``on_refused`` (the others still load), or raised when there is none."""
     vocab = ensure_vocabulary(store)
     if vocab:
         outcome.loaded.append((vocab, "vocabulary"))
@@ -316,14 +334,14 @@ def load_all(
         try:
             report = load_file(store, file, file_kind, strict=strict, mapping=mapping, mode_mapper=mode_mapper)
         except LoadError as exc:
+            if on_refused is None:
+                raise
             outcome.refused.append(exc)
-            if on_refused:
-                on_refused(exc, file_kind)
+            on_refused(exc, file_kind)
             continue
         outcome.loaded.append((report, file_kind))
         if on_loaded:
             on_loaded(report, file_kind)
-    return outcome
 
 
 def load_paths(
@@ -339,15 +357,6 @@ def load_paths(
     ``on_loaded(report, kind)`` is called after each source, e.g. to print progress.
     ``strict=False``: rows with problems are left out and reported instead of refusing the file."""
     files, _ = plan(paths, kind)
-    loaded: list[tuple[LoadReport, str]] = []
-    vocab = ensure_vocabulary(store)
-    if vocab:
-        loaded.append((vocab, "vocabulary"))
-        if on_loaded:
-            on_loaded(vocab, "vocabulary")
-    for file, file_kind in files:
-        report = load_file(store, file, file_kind, strict=strict)
-        loaded.append((report, file_kind))
-        if on_loaded:
-            on_loaded(report, file_kind)
-    return [report for report, _ in loaded]
+    outcome = LoadOutcome()
+    _load_in_order(store, files, outcome, strict=strict, on_loaded=on_loaded)
+    return outcome.reports

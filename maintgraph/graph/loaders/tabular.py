@@ -222,9 +222,6 @@ def read_raw(path: Path) -> list[list[Any]]:
         return list(csv.reader(handle))
 
 
-_read_raw = read_raw
-
-
 def read_raw_head(path: Path, rows: int) -> list[list[Any]]:
     """The first ``rows`` rows of a sheet (merged ranges filled for XLSX)."""
     if path.suffix.lower() in {".xlsx", ".xlsm"}:

@@ -1,5 +1,5 @@
 """The period a question asks about: "for year 2017", "in June 2020", "the first week of June of
-2020", "covering years of 2017, 2018 and 2019".
+2020", "Q1 2025", "the first quarter of 2025", "covering years of 2017, 2018 and 2019".
 
 A period is half-open, ``[start, end)`` at midnight: "June 2020" is 2020-06-01 to 2020-07-01, so
 an event at exactly 2020-06-01 00:00 is in June and not in May. "Since 2018" runs to today, "before
@@ -21,7 +21,7 @@ IN_MONTH = re.compile(rf"\b({MONTH})(?: of)? ({YEAR})\b", re.I)
 YEARS = re.compile(rf"\byears?(?: of)? ({YEAR}(?:\s*(?:,|and|to|-)\s*{YEAR})+)\b", re.I)
 SPAN = re.compile(rf"\b(?:from|between) ({YEAR}) (?:to|and|until|till|-) ({YEAR})\b", re.I)
 SINCE = re.compile(rf"\b(since|after|before|until|prior to) ({YEAR})\b", re.I)
-QUARTER = re.compile(rf"\bQ([1-4])(?: of)? ({YEAR})\b", re.I)
+QUARTER = re.compile(rf"\b(?:Q([1-4])|(first|second|third|fourth|last) quarter)(?: of)? ({YEAR})\b", re.I)
 # A year, not a quantity: "every 2000 hours", "2000 kPa" and SB-2025-03 name none.
 UNIT = r"\s*(?:h|hrs?|hours?|kpa|pa|bar|psi|rpm|kw|w|v|a|mm|m|m3|l|litres?|liters?|kg|t|°c?|%|mbar|ml)\b"
 IN_YEAR = re.compile(rf"(?<![\w-])({YEAR})(?![\w-])(?!{UNIT})", re.I)
@@ -46,8 +46,9 @@ def find_period(text: str) -> tuple[date, date] | None:
     if match := IN_MONTH.search(text):
         return _month(int(match[2]), MONTHS.index(match[1].lower()) + 1)
     if match := QUARTER.search(text):
-        first = _month(int(match[2]), 3 * int(match[1]) - 2)[0]
-        return first, _month(int(match[2]), 3 * int(match[1]))[1]
+        quarter = int(match[1]) if match[1] else {"last": 4}.get(match[2].lower(), ORDINAL.get(match[2].lower(), 0) + 1)
+        first = _month(int(match[3]), 3 * quarter - 2)[0]
+        return first, _month(int(match[3]), 3 * quarter)[1]
     if match := SPAN.search(text):
         return date(int(match[1]), 1, 1), date(int(match[2]) + 1, 1, 1)
     if match := SINCE.search(text):

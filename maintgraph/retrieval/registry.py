@@ -17,7 +17,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from maintgraph.errors import MaintgraphError, public_error, validation_problems
-from maintgraph.retrieval.analytics import FMEAAnalytics
+from maintgraph.retrieval.analytics import CMMSAnalytics, FMEAAnalytics
 from maintgraph.retrieval.base import MAX_ASSETS, Backends, Call, Intent, Question, Retrieved, Retriever, ToolCallRecord
 from maintgraph.retrieval.cmms import (
     AssetHistory,
@@ -48,6 +48,7 @@ log = logging.getLogger(__name__)
 RETRIEVERS: list[type[Retriever[Any]]] = [
     DocumentSearch,
     FMEAAnalytics,
+    CMMSAnalytics,
     Isolation,
     SymptomCauses,
     FailureModes,

@@ -279,7 +279,8 @@ def _plant(conn: psycopg.Connection, folder: Path, report: ImportReport) -> None
             continue
         orders.append((row["number"], row["tag"], row["wo_type"], _int_or_none(row["priority"]),
                        row["failure_code"] or None, row["description"], _decimal(row["labor_hours"]),
-                       finished, report.source, row["status"], reported, row["long_text"] or None))  # fmt: skip
+                       finished, report.source, row["status"], reported, row["long_text"] or None,
+                       row.get("component") or None))  # fmt: skip
         for item in filter(None, re.split(r"[;,]\s*", row["parts_used"])):
             part, _, quantity = item.partition(":")
             parts_used.append((row["number"], part.strip(), _decimal(quantity or "1")))
@@ -382,11 +383,12 @@ def _upsert_assets(conn: psycopg.Connection, rows: list[tuple], details: dict | 
 
 def _upsert_orders(conn: psycopg.Connection, orders: list[tuple], report: ImportReport) -> set[str]:
     """Rows: number, asset, type, priority, code, description, hours, finished, source, and optionally
-    status, reported, long_text (imports without them are closed history). Answers the numbers this
-    source holds now (those another source holds are skipped)."""
+    status, reported, long_text (imports without them are closed history) and component. Answers the
+    numbers this source holds now (those another source holds are skipped)."""
     rows: dict[str, tuple] = {}
     for order in orders:
-        rows.setdefault(order[0], (*order, "CLOSE", None, None)[:12] if len(order) == 9 else order)
+        full = (*order, "CLOSE", None, None)[:12] if len(order) == 9 else order
+        rows.setdefault(order[0], (*full, None)[:13])
     if len(rows) < len(orders):
         repeated = len(orders) - len(rows)
         report.rejected.append(f"{repeated} work order(s) repeat a number earlier in the export: skipped")
@@ -394,13 +396,13 @@ def _upsert_orders(conn: psycopg.Connection, orders: list[tuple], report: Import
     conn.execute(
         """CREATE TEMP TABLE incoming_work_orders (number text PRIMARY KEY, asset_tag text, wo_type text,
                priority smallint, problem_code text, description text, labour_hours numeric, finished_at timestamptz,
-               source text, status text, reported_at timestamptz, long_text text) ON COMMIT DROP"""
+               source text, status text, reported_at timestamptz, long_text text, component text) ON COMMIT DROP"""
     )
     with (
         conn.cursor() as cur,
         cur.copy(
             "COPY incoming_work_orders (number, asset_tag, wo_type, priority, problem_code, description, labour_hours, "
-            "finished_at, source, status, reported_at, long_text) FROM STDIN"
+            "finished_at, source, status, reported_at, long_text, component) FROM STDIN"
         ) as copy,
     ):
         for row in rows.values():
@@ -422,14 +424,15 @@ def _upsert_orders(conn: psycopg.Connection, orders: list[tuple], report: Import
     with conn.cursor() as cur:
         cur.execute(
             """INSERT INTO work_orders (number, asset_tag, wo_type, priority, problem_code, description, labour_hours,
-                   finished_at, source, status, imported_status, reported_at, long_text)
+                   finished_at, source, status, imported_status, reported_at, long_text, component)
                SELECT number, asset_tag, wo_type, priority, problem_code, description, labour_hours, finished_at,
-                   source, status, status, reported_at, long_text FROM incoming_work_orders
+                   source, status, status, reported_at, long_text, component FROM incoming_work_orders
                ON CONFLICT (number) DO UPDATE SET asset_tag = excluded.asset_tag, wo_type = excluded.wo_type,
                    priority = excluded.priority, problem_code = excluded.problem_code,
                    description = excluded.description, labour_hours = excluded.labour_hours,
                    finished_at = coalesce(excluded.finished_at, work_orders.finished_at),
                    reported_at = excluded.reported_at, long_text = excluded.long_text,
+                   component = excluded.component,
                    status = CASE WHEN work_orders.imported_status IS DISTINCT FROM excluded.status
                                  THEN excluded.status ELSE work_orders.status END,
                    imported_status = excluded.status

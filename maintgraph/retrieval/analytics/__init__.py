@@ -19,10 +19,21 @@ one evidence item holding the whole computation (``graph:FMEAQuery:<hash>``) and
 entries it was computed from.
 """
 
+from maintgraph.retrieval.analytics.cmms import CMMSAnalytics, is_cmms_analytic, parse_cmms
 from maintgraph.retrieval.analytics.parser import is_analytic, parse
 from maintgraph.retrieval.analytics.query import FMEAQuery
 from maintgraph.retrieval.analytics.render import answer
 from maintgraph.retrieval.analytics.retriever import FMEAAnalytics
 from maintgraph.retrieval.analytics.vocabulary import Vocabulary
 
-__all__ = ["FMEAAnalytics", "FMEAQuery", "Vocabulary", "answer", "is_analytic", "parse"]
+__all__ = [
+    "CMMSAnalytics",
+    "FMEAAnalytics",
+    "FMEAQuery",
+    "Vocabulary",
+    "answer",
+    "is_analytic",
+    "is_cmms_analytic",
+    "parse",
+    "parse_cmms",
+]

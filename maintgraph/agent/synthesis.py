@@ -156,15 +156,16 @@ def not_checked_note(not_checked: list[str]) -> str:
     return "Could not check: " + "; ".join(not_checked)
 
 
-ANALYTIC = "fmea_query"  # the title of a computed FMEA answer (maintgraph.retrieval.analytics)
+# The titles of computed answers (maintgraph.retrieval.analytics): over the FMEA, over the CMMS records.
+ANALYTIC = ("fmea_query", "cmms_query")
 
 
 def analytic_answer(draft: str, evidence: list[Evidence], not_checked: list[str]) -> Answer | None:
-    """A question the FMEA's records answer exactly: the computed sentences lead, with their
+    """A question the FMEA's or the CMMS's records answer exactly: the computed sentences lead, with their
     figures and the entries they were computed from, never the raw records. The model's draft
     follows only for what it adds from the documents (a claim citing a document), so it cannot
     restate a figure wrongly."""
-    computed = [e for e in evidence if e.title == ANALYTIC]
+    computed = [e for e in evidence if e.title in ANALYTIC]
     if not computed:
         return None
     checked = check_citations("\n\n".join(e.text for e in computed), evidence)

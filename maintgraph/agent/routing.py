@@ -9,7 +9,10 @@ the schema could still return anything):
 
 - ``agrees``: the deterministic plan makes the same call;
 - ``added``: a call the plan did not make but the intent allows (it is made, within budget);
-- ``rejected``: a tool the intent does not allow, or arguments that are not linked entities.
+- ``rejected``: a tool the intent does not allow, or arguments that are not linked entities. A
+  choice to draft a work order is always overruled: a draft comes only from the question's own
+  form, a request to raise one (:func:`~maintgraph.agent.understand.requests_work_order`), never
+  from a model reading "work order" in a question about the records.
 
 Whatever the model does, the deterministic plan still runs: the model can add evidence, never
 take it away, and an invalid or missing choice costs nothing but its latency.
@@ -23,12 +26,16 @@ from typing import Any, Literal
 
 from maintgraph.agent.context import ModelClient
 from maintgraph.agent.prompts import ROUTER_SYSTEM, router_question
-from maintgraph.agent.understand import Understanding
+from maintgraph.agent.understand import Understanding, requests_work_order
 from maintgraph.errors import MaintgraphError
 from maintgraph.retrieval.base import Call, linked_kind, linked_values
 from maintgraph.retrieval.registry import Retrievers
 
 log = logging.getLogger(__name__)
+# Tools a model may name to raise a work order: none is a retriever; the agent drafts one only on
+# a request in the question itself, and a person approves it.
+DRAFTING_TOOLS = frozenset({"draft_work_order", "create_work_order", "raise_work_order", "submit_work_order",
+                            "open_work_order", "log_work_order"})  # fmt: skip
 
 
 @dataclass
@@ -44,6 +51,11 @@ class ModelChoice:
 def judge(retrievers: Retrievers, name: str, arguments: dict[str, Any], seen: Understanding,
           planned: list[Call]) -> ModelChoice:  # fmt: skip
     """The router's verdict on a tool call the model chose."""
+    if name in DRAFTING_TOOLS:
+        why = ("the question asks about work orders, it does not ask to raise one"
+               if not requests_work_order(seen.question)
+               else "a work order is drafted from the request itself, not by a tool call")  # fmt: skip
+        return ModelChoice(None, "rejected", f"{name}: {why}")
     kind = retrievers.kind(name)
     if kind is None or not kind.model_callable():
         return ModelChoice(None, "rejected", f"{name!r} is not a tool")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 from maintgraph.agent.periods import find_period
 from maintgraph.citations import TAG_IN_TEXT
@@ -20,14 +20,84 @@ from maintgraph.graph.linking import Candidate, EntityLinker, Mention
 from maintgraph.retrieval.analytics import is_analytic
 from maintgraph.retrieval.base import Intent
 
+# -- a request to raise a work order, told from a question about work orders -------------------------
+# What a work order is called on a plant: "work order", "WO" (not "WO-25-00077", a number), "job",
+# "ticket", "request", "notification".
+_WO_OBJECT = (
+    r"(?:work ?orders?|w/?os?(?![-\d])|jobs?(?: cards?)?|tickets?|(?:maintenance |work )?requests?|notifications?)"
+)
+# Words between a verb and its object ("raise an urgent CM work order"), never a preposition: "log the
+# reading against the work order" records a reading, it asks for no work order.
+_FILLER = r"(?:(?!(?:for|on|against|to|in|into|of|with|from|the|at|by|about)\b)[\w-]+\s+){0,3}?"
+# What may come before the verb of a request: politeness, "can you", "I need you to", "let's".
+_REQUEST_LEAD = re.compile(
+    r"^(?:please|pls|plz|kindly|just|ok(?:ay)?|right|so|and|then|also|now|hi|hey|yes|go ahead and"
+    r"|(?:can|could|would|will) (?:you|u|we|i|someone|somebody)(?: please| just)?"
+    r"|(?:i|we) (?:need|want|would like|'d like|d like)(?: you)? to|i'd like(?: you)? to|(?:need|want)(?: you)? to"
+    r"|let'?s|you can|you could)\b[\s,]*",
+    re.I,
+)
+# An imperative whose object is a work order: "raise a work order", "log a job", "open a new WO"
+# ("open" only with its article: "open work orders on P-102?" asks which are open), "write one up".
+_REQUEST_VERB = re.compile(
+    r"^(?:(?:raise|create|log|draft|submit|write(?: up)?|put (?:in|through)|book|generate|issue|file)"
+    r"(?:\s+(?:me|us))?\s+(?:(?:a|an|new|another|the|this|that)\s+)?|open(?:\s+(?:me|us))?\s+(?:a|an|another|new)\s+)"
+    rf"{_FILLER}{_WO_OBJECT}\b"
+    r"|^(?:raise|create|log|draft|open|write|book|put)\s+(?:me\s+|us\s+)?(?:a\s+new\s+|another\s+)?one\b"
+    rf"|^get\s+(?:me\s+|us\s+)?(?:a|an|the)?\s*{_FILLER}{_WO_OBJECT}\s+(?:\w+\s+){{0,2}}?"
+    r"(?:raised|opened|created|logged|drafted|written|put in|in|going|submitted)\b"
+    rf"|^(?:i|we)?\s*(?:need|want|would like|'d like)\s+(?:a|an|new|another)\s+{_FILLER}{_WO_OBJECT}\b"
+    rf"|^(?:a\s+)?new\s+{_WO_OBJECT}\b|^(?:a\s+)?{_WO_OBJECT}\b.*\bplease\b",
+    re.I,
+)
+_WORK_ORDER_NAMED = re.compile(rf"\b{_WO_OBJECT}", re.I)
+# Where a request may start inside a question: a new sentence or clause ("P-101 is hot, raise a WO").
+_CLAUSES = re.compile(
+    r"[.!?;:\n]+|,\s*|\s+[-\u2013\u2014]\s+"
+    r"|\s+(?:and|but|so|then)\s+(?=(?:please\s+|pls\s+|can\s+|could\s+|would\s+|raise|create|log|draft|open"
+    r"|write|put|book|get|submit|issue|file)\b)",
+    re.I,
+)
+
+
+def requests_work_order(question: str) -> bool:
+    """Whether ``question`` asks for a work order to be raised, read from its form: a clause that is
+    an imperative (after any "please", "can you", "I need you to") whose verb creates and whose
+    object is a work order. A question about work orders ("when was the last work order on P-101",
+    "any open WOs on P-102?", "has anyone raised a job for it?") is not one: it is answered from
+    the records."""
+    for clause in _CLAUSES.split(question):
+        rest = clause.strip()
+        while (lead := _REQUEST_LEAD.match(rest)) and lead.end():
+            rest = rest[lead.end() :]
+        found = _REQUEST_VERB.match(rest)
+        if found and (not re.search(r"\bone\b", found.group(0), re.I) or _WORK_ORDER_NAMED.search(question)):
+            return True
+    return False
+
+
+class _WorkOrderRequest:
+    """The ``work_order`` intent rule: a request to raise one (:func:`requests_work_order`)."""
+
+    def search(self, question: str) -> bool:
+        return requests_work_order(question)
+
+
+class _Rule(Protocol):
+    def search(self, question: str, /) -> Any: ...
+
+
 # First match wins, most specific first: "raise a work order for the hot bearing" is a work
-# order, not a diagnosis; "do we have a seal for P-102" is a parts question.
-INTENT_RULES: list[tuple[Intent, re.Pattern[str]]] = [
+# order, not a diagnosis; "do we have a seal for P-102" is a parts question; a question about work
+# orders ("do we have an open WO on P-102?") is answered from the records.
+INTENT_RULES: list[tuple[Intent, _Rule]] = [
+    ("work_order", _WorkOrderRequest()),
     (
-        "work_order",
+        "history",
         re.compile(
-            r"\b(open|raise|create|draft|log|submit|write up)\b.{0,40}\b(work ?orders?|wo|job)\b"
-            r"|\bwork ?order (for|on)\b",
+            r"^(?!.*\b(spares?|parts?|stock|stores|in store|on hand|part numbers?|reserve)\b)"
+            r".*\b(work ?orders?|wos?|w/os?|tickets?"
+            r"|jobs? ((are|is|were|was) )?(still )?(raised|logged|opened|open|done|on))\b",
             re.I,
         ),
     ),
@@ -36,7 +106,8 @@ INTENT_RULES: list[tuple[Intent, re.Pattern[str]]] = [
         "history",
         re.compile(
             r"\b(last time|when (was|were|did)|history|how often|previous(ly)?|mtbf|mttr|last (pm|service|done)"
-            r"|how many times|next (pm|due)|overdue|work orders?|outstanding|anything open|ever)\b"
+            r"|how many times|next (pm|due)|overdue|work orders?|outstanding|anything open|ever|any open|status"
+            r"|what (was|were|got) (done|found)|what did (they|we|you) (do|find)|open (work ?orders?|wos?|jobs?))\b"
             r"|\blast (\w+ ){0,2}(done|greased|changed|replaced|opened|cleaned|serviced|inspected|calibrated|got"
             r"|get|had)\b",
             re.I,

@@ -22,6 +22,13 @@ from maintgraph.agent.understand import Understanding
 from maintgraph.errors import MaintgraphError
 from maintgraph.tools.cmms import WorkOrderDraft
 
+# What a request asks to be done: the words after "work order for/to/on" up to the end of its clause
+# ("please open a WO to replace the seal on P-102" -> "replace the seal on P-102").
+ASKED_FOR = re.compile(
+    r"\b(?:work ?orders?|w/?os?|jobs?(?: cards?)?|tickets?|requests?|notifications?)\s+(?:raised\s+|in\s+)?"
+    r"(?:for|to|on|against)\s+(?:the\s+)?(?P<job>[^.!?;]+)",
+    re.I,
+)
 URGENT = re.compile(r"\b(trip(ped|s)?|smoke|fire|leak(s|ing)?|spray(s|ing)?|seized|emergency)\b", re.I)
 
 
@@ -37,7 +44,8 @@ def draft_from(seen: Understanding, history: list[Turn]) -> WorkOrderDraft:
     tag = seen.tags[0]
     term = next((c.name for c in seen.failure_terms), None)
     mode = next((c.key for c in seen.failure_terms if c.label == "FailureMode"), None)
-    description = f"{tag}: {term}" if term else f"{tag}: {_clip(seen.question, 180)}"
+    job = re.sub(rf"^{re.escape(tag)}\b[\s,:-]*", "", asked_for(seen.question), flags=re.I) or seen.question
+    description = f"{tag}: {term}" if term else f"{tag}: {_clip(job, 180)}"
     earlier = [turn["question"] for turn in history if turn["intent"]][-3:]  # a refused turn has no intent
     asked = [*earlier, seen.question]
     return WorkOrderDraft(
@@ -48,6 +56,14 @@ def draft_from(seen: Understanding, history: list[Turn]) -> WorkOrderDraft:
         long_text="Raised from the maintenance assistant. Technician reported: " + " / ".join(asked),
         problem_code=mode,
     )
+
+
+def asked_for(question: str) -> str:
+    """The job a request names ("replace the seal on P-102"), else the whole question."""
+    found = ASKED_FOR.search(question)
+    job = found.group("job").strip(" ,:-") if found else ""
+    job = re.sub(r"\s*,?\s*(?:please|pls|thanks?(?: you)?|cheers)\s*$", "", job, flags=re.I)
+    return job if len(job) >= 3 else question
 
 
 def checked_draft(cmms: Any, draft: WorkOrderDraft) -> tuple[WorkOrderDraft, dict[str, Any], str]:

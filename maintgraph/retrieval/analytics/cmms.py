@@ -332,6 +332,7 @@ def render(parsed: Parsed, result: dict[str, Any], cite: str, codes: dict[str, s
 class CMMSAnalyticsArgs(BaseModel):
     question: str
     period: tuple[str, str] | None = None
+    failure_terms: tuple[str, ...] = ()  # what entity linking found: a query must account for each
 
 
 class CMMSAnalytics(Retriever[CMMSAnalyticsArgs]):
@@ -350,9 +351,12 @@ class CMMSAnalytics(Retriever[CMMSAnalyticsArgs]):
 
     @classmethod
     def plan(cls, question: Question, tag: str | None) -> list[dict[str, Any]]:
-        if question.intent not in ("analytics", "history", "general") or not is_cmms_analytic(question.question):
+        if question.intent not in ("analytics", "history", "parts", "general") or not is_cmms_analytic(
+            question.question
+        ):
             return []
-        return [{"question": question.question, "period": question.period}]
+        terms = tuple(c.key for c in question.failure_terms)
+        return [{"question": question.question, "period": question.period, "failure_terms": terms}]
 
     def _backend(self) -> PostgresCMMS | None:
         backend = getattr(self.backends.cmms, "backend", None)
@@ -373,6 +377,10 @@ class CMMSAnalytics(Retriever[CMMSAnalyticsArgs]):
             return []
         words = self.vocabulary(backend)
         parsed = parse_cmms(args.question, args.period, words)
+        if any(term not in parsed.query.scope.failure_codes for term in args.failure_terms):
+            # "how many times has the DE bearing failed": a failure the query cannot express by a
+            # code; an exact figure for a broader question would mislead, the history answers it
+            return []
         digest = hashlib.sha256(parsed.model_dump_json().encode()).hexdigest()[:12]
         cite = wo_id("QUERY", digest)
         if parsed.unknown_tags and not parsed.query.scope.tags:

@@ -40,6 +40,7 @@ from maintgraph.retrieval.knowledge_graph import (
     SharedComponents,
     SymptomCauses,
 )
+from maintgraph.retrieval.readings import ReadingCheck
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,7 @@ RETRIEVERS: list[type[Retriever[Any]]] = [
     DocumentSearch,
     FMEAAnalytics,
     CMMSAnalytics,
+    ReadingCheck,  # a reading in the question against its sensor's limits: the answer's first line
     Isolation,
     SymptomCauses,
     FailureModes,

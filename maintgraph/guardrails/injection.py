@@ -28,6 +28,7 @@ import re
 import unicodedata
 from collections.abc import Iterator
 
+from maintgraph.guardrails import injection_cues as cues
 from maintgraph.guardrails.findings import Finding
 
 INVISIBLE = dict.fromkeys(
@@ -259,7 +260,7 @@ ADDRESSED = re.compile(
     rf"|\b(?:the\s+|any\s+|all\s+)?{AI}s?\b(?:\s+[\w-]+){{0,4}}\s+(?:must|should|shall|will|is required to|are required to|is to|are to|"
     rf"needs? to|has to|is (?:now )?(?:permitted|allowed|authori[sz]ed|instructed) to)\s+(?!be\b)"
     rf"|\bif you are an?\s+{AI}\b|\b{AI}s?\b[^.?!\n]{{0,30}}\b(?:reading|processing|summari[sz]ing|parsing|that reads|"
-    rf"which reads|ingesting)\b(?: this)?|^[^\S\n]*(?:dear\s+|hey\s+|hi\s+|hello\s+)?(?:the\s+)?(?:ai\s+)?(?:{AI}|model)"
+    rf"which reads|ingesting)\b(?: this)?|^[^\S\n]*(?:dear\s+|hey\s+|hi\s+|hello\s+)?(?:the\s+)?(?:ai\s+)?(?:{AI}|(?:ai|language)\s+model)"  # "Model: KES-SC 300-500" is a datasheet line
     rf"\s*[:,\-\u2013]\s*\w|\b(?:hey|hi|hello|dear)\s+{AI}\b"
     rf"|\b(?:to|attention|attn)\s*(?::\s*)?(?:the\s+)?{AI}s?\b",
     re.M,
@@ -272,7 +273,7 @@ HIDDEN_ORDER = re.compile(
     r"mention|always)\b|\b(?:tell|inform|convince|assure|remind|instruct)\s+(?:the\s+)?(?:user|technician|reader|"
     r"operator)s?\b|\bthe user\b"
 )
-SEGMENT = re.compile(r"(?:[^\n.!?]|(?<=\d)\.(?=\d))*(?:[.!?]+|\n|$)")
+SEGMENT = re.compile(r"(?:[^\n.!?\u0964]|(?<=\d)\.(?=\d))*(?:[.!?\u0964]+|\n|$)")  # \u0964: the danda
 
 
 TAGS = {code: code - 0xE0000 for code in range(0xE0020, 0xE007F)}  # Unicode tag characters: invisible ASCII
@@ -318,6 +319,7 @@ def instruction_kind(text: str, channel: str = "input") -> str | None:
     authority waiving safety is only an attack when it addresses an AI (a permit-to-work that
     records an authorised, controlled bypass is not)."""
     for reading in readings(text):
+        reading = cues.NEGATED_OVERRIDE.sub(" heed ", reading)  # "do not skip the isolation step" is no attack
         addressed = channel == "input" or re.search(rf"(?<![a-z]){AI}s?(?![a-z])", reading)
         for kind, patterns in COMPILED.items():
             if any(p.search(reading) for p in patterns) and (kind != "authority_skip_safety" or addressed):
@@ -327,6 +329,9 @@ def instruction_kind(text: str, channel: str = "input") -> str | None:
                 return "authority_skip_safety"
         if PERSONA.search(reading) and NO_RULES.search(reading):
             return "role_play"
+        kind = cues.move(reading)  # the same moves in any language
+        if kind:
+            return kind
     return None
 
 
@@ -377,13 +382,36 @@ def hidden_texts(text: str) -> Iterator[tuple[int, int, str]]:
             yield match.start(), match.end(), match.group(match.lastindex or 0)
 
 
+class _Covered:
+    """The spans of some findings, merged, asked whether a span overlaps any (by bisection)."""
+
+    def __init__(self, findings: list[Finding]) -> None:
+        merged: list[list[int]] = []
+        for f in sorted(findings, key=lambda f: f.start):
+            if merged and f.start <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], f.end)
+            else:
+                merged.append([f.start, f.end])
+        self.starts, self.ends = [m[0] for m in merged], [m[1] for m in merged]
+
+    def overlaps(self, start: int, end: int) -> bool:
+        i = bisect.bisect_right(self.starts, start) - 1  # the last span starting at or before ``start``
+        return (i >= 0 and self.ends[i] > start) or (i + 1 < len(self.starts) and self.starts[i + 1] < end)
+
+
+WHOLE_TEXT_MAX = 1500  # a retrieved chunk (~200 tokens) or a question; longer texts are read sentence by sentence
+
+
 def find_injections(text: str, channel: str = "input") -> list[Finding]:
     """Injections in ``text``: instructions in hidden markup, chat-template tokens, and
     sentences shaped as instructions to the assistant. ``channel`` is "input" (a person's
     question) or "document" (retrieved text, where addressing an AI at all is an attack)."""
     findings: list[Finding] = []
+    for start, end in cues.role_blocks(text):
+        findings.append(Finding("injection", "role_markup", start, end, "a block impersonating a chat role"))
     for start, end, hidden in hidden_texts(text):
-        if instruction_kind(hidden) or ADDRESSED.search(normalise(hidden)) or HIDDEN_ORDER.search(normalise(hidden)):
+        if (instruction_kind(hidden) or ADDRESSED.search(normalise(hidden)) or HIDDEN_ORDER.search(normalise(hidden))
+                or cues.move(normalise(hidden), "document")):  # fmt: skip
             findings.append(Finding("injection", "hidden_markup", start, end,
                                     "an instruction to the assistant hidden in markup"))  # fmt: skip
     if TAGGED.search(text):
@@ -398,22 +426,36 @@ def find_injections(text: str, channel: str = "input") -> list[Finding]:
         findings.append(
             Finding("injection", "hidden_markup", match.start(), match.end(), "a chat-template control token")
         )
+    covered = _Covered(findings)  # what is cut already (many role or hidden blocks: no rescan per sentence)
     for match in SEGMENT.finditer(text):
         segment = match.group()
-        if not segment.strip() or any(f.overlaps(match.start(), match.end()) for f in findings):
+        if not segment.strip() or covered.overlaps(match.start(), match.end()):
             continue
         kind = instruction_kind(segment, channel)
-        if kind is None and channel == "document" and ADDRESSED.search(normalise(segment)):
+        if (
+            kind is None
+            and channel == "document"
+            and (ADDRESSED.search(normalise(segment)) or cues.ADDRESSED.search(normalise(segment)))
+        ):
             kind = "instruction_override"
         if kind:
             findings.append(Finding("injection", kind, match.start(), match.end(), f"{kind.replace('_', ' ')}"))
-    if not findings:  # an instruction spread over several sentences, or hidden by splitting them
-        kind = instruction_kind(text, channel)
+    if not findings and len(text) <= WHOLE_TEXT_MAX:  # an instruction spread over several sentences, or hidden
+        kind = instruction_kind(text, channel)  # by splitting them (a whole manual is not one instruction)
         if kind:
             findings.append(Finding("injection", kind, 0, len(text), f"{kind.replace('_', ' ')} across sentences"))
-    if not findings:  # phrasings no rule knows: the learned model's opinion
+    if not findings and META.search(normalise(text)):  # phrasings no rule knows: the learned model's opinion
         findings = learned_findings(text)
     return sorted(findings, key=lambda f: f.start)
+
+
+# An injection speaks about the assistant, its rules or its answers. A text that names none of them
+# ("Show me all failure modes with severity above 7", an HTML table row, a question in Spanish,
+# whose words the English-trained model does not know) is not sent to the learned model.
+META = re.compile(
+    rf"\b(?:you|your|yours|yourself|u|ur|{AI}|models?|answers?|reply|replies|respond|responses?|instructions?|rules?|"
+    r"guidance|guidelines|prompts?|system|mode|persona|pretend|filters?|restrictions?|polic(?:y|ies)|told|obey|orders?)\b"
+)
 
 
 def learned_findings(text: str) -> list[Finding]:

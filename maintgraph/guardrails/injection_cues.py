@@ -1,0 +1,410 @@
+# ruff: noqa: E501 - lexicon tables read better with each language's alternatives unbroken
+"""Prompt injection in any language: what an attack does, recognised by its parts.
+
+An injection, whatever its language, is built from a few moves: it tells the reader to drop
+what it was told (an override verb and a word for instructions or rules), to reveal what it was
+told (a word for the system prompt), to become someone without rules (a persona switch and
+"without restrictions"), to leave the safety out of its answers, to say the opposite of its
+rules, or, planted in a document, it addresses the AI that will read it. Each move is a pair of
+cue classes found in one sentence; the cue lexicons below carry each class in English, German,
+French, Spanish, Italian, Portuguese, Dutch, Polish, Swedish and Hindi (Devanagari and
+romanised). No single word is enough: "ignorieren" alone is a technician asking whether an
+alarm may be ignored, "Anweisungen" alone is the manufacturer's instructions.
+
+A negated override verb is an instruction to the reader, not an attack: "do not skip the
+isolation step", "vergessen Sie nicht", "n'oubliez pas", "nie pomijaj", "kabhi skip mat karo"
+are rewritten to a neutral word before the pairs are looked for, so a manual's warning is never
+cut out of a document.
+
+Role markup, finally, is structural and needs no language: a block that impersonates the system,
+developer, tool or assistant turn of a chat (``[SYSTEM]...[/SYSTEM]``, ``<|im_start|>system``,
+``<system>``, ``### System:``, ``{"role": "system"}``, a fake ``Assistant:`` turn after a
+``User:`` line) has no business in a maintenance document; :func:`role_blocks` finds each block
+whole, so the whole block is cut.
+
+All patterns are linear in the text: bounded windows (``[^.?!\\n]{0,N}``), no nested quantifiers.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+import unicodedata
+from collections.abc import Iterator
+
+
+def _alt(*words: str) -> str:
+    return "(?:" + "|".join(unicodedata.normalize("NFKC", w).casefold() for w in words) + ")"
+
+
+# fmt: off
+_W = r"[^.?!\n।]"  # within one sentence (the danda ends a Hindi sentence)
+
+# Verbs that drop what the reader was told (imperatives and infinitives; "olvidé", I forgot, is not one).
+IGNORE = _alt(
+    r"ignore", r"disregard", r"forget", r"overrule", r"set aside", r"throw away", r"stop following",
+    r"no longer follow", r"don'?t follow", r"do not follow", r"stop obeying",
+    # de
+    r"ignorier\w*", r"vergiss", r"vergessen sie", r"missachte\w*", r"übergeh\w*", r"verwirf",
+    r"befolge\w* nicht mehr", r"befolge\w*\s+(?:\w+\s+){0,4}nicht mehr", r"halte dich nicht mehr an",
+    r"setze? \w+ außer kraft",
+    # fr
+    r"ignore[sz]?", r"oublie[sz]?", r"ne tiens? (?:plus |pas )?compte", r"ne tenez (?:plus |pas )?compte",
+    r"fais abstraction", r"faites abstraction", r"ne suis plus", r"ne suivez plus", r"écarte[sz]?",
+    r"passe[sz]? outre",
+    # es
+    r"ignora", r"ignore", r"ignorad", r"olvida", r"olvide", r"olvidad", r"haz caso omiso", r"haga caso omiso",
+    r"no hagas caso", r"desobedece", r"omite", r"descarta", r"deja de seguir", r"ya no sigas",
+    # it
+    r"ignora", r"ignorate", r"dimentica", r"dimenticate", r"trascura", r"non seguire più", r"non rispettare",
+    r"lascia perdere", r"scarta",
+    # pt
+    r"ignore", r"ignora", r"esqueça", r"esquece", r"desconsidere", r"desconsidera", r"descarte", r"deixe de seguir",
+    r"não siga mais", r"não obedeça",
+    # nl
+    r"negeer", r"vergeet", r"volg (?:\w+ ){0,3}niet meer", r"houd je niet meer aan", r"laat (?:\w+ ){0,3}varen",
+    # pl
+    r"zignoruj", r"ignoruj", r"zapomnij", r"pomiń", r"nie stosuj się", r"przestań (?:się )?stosować", r"odrzuć",
+    # sv
+    r"ignorera", r"glöm", r"strunta i", r"bortse från",
+    # hi (Devanagari, romanised)
+    r"अनदेखा कर\w*", r"नज़रअंदाज़ कर\w*", r"नजरअंदाज कर\w*", r"भूल जा\w*", r"पालन मत कर\w*", r"मत मान\w*", r"छोड़ दो",
+    r"ignore kar\w*", r"nazar ?andaa?z kar\w*", r"bh?ool ja\w*", r"bh?ul ja\w*", r"follow mat kar\w*", r"mat maan\w*",
+    r"palan mat kar\w*",
+)
+# Words for what the reader was told.
+RULES = _alt(
+    r"instructions?", r"rules", r"guidelines", r"directives?", r"restrictions", r"constraints", r"programming",
+    r"system prompt", r"prompt", r"safety rules", r"polic(?:y|ies)", r"guardrails", r"anweisung\w*", r"regel\w*",
+    r"vorgabe\w*", r"richtlinie\w*", r"sicherheitsregel\w*", r"systemanweisung\w*", r"einschränkung\w*", r"befehl\w*",
+    r"instruction\w*", r"consigne\w*", r"règle\w*", r"directive\w*", r"restriction\w*", r"politique\w*",
+    r"instrucci\w+", r"reglas?", r"normas?", r"indicaciones", r"directrices", r"restricciones", r"pautas",
+    r"istruzion\w+", r"regole", r"linee guida", r"direttive", r"restrizioni", r"indicazioni", r"instruç\w+",
+    r"regras?", r"orientaç\w+", r"diretrizes", r"restriç\w+", r"normas", r"instructies", r"regels", r"richtlijnen",
+    r"voorschriften", r"beperkingen", r"instrukcj\w*", r"polece\w*", r"zasad\w*", r"reguł\w*", r"wytyczn\w*",
+    r"ogranicze\w*", r"instruktion\w*", r"regler\w*", r"riktlinjer\w*", r"निर्देश\w*", r"नियम\w*", r"हिदायत\w*",
+    r"इंस्ट्रक्शन\w*", r"रूल्स", r"niyam\w*", r"nirdesh\w*", r"hidayat\w*",
+)
+# Words that make RULES the reader's own (previous, your, all, system).
+PRIOR = _alt(
+    r"previous", r"prior", r"earlier", r"above", r"all", r"your", r"system", r"original", r"initial", r"vorherig\w*",
+    r"bisherig\w*", r"obig\w*", r"alle\w*", r"dein\w*", r"ihre\w*", r"frühere\w*", r"system\w*", r"précédent\w*",
+    r"antérieur\w*", r"toutes", r"tous", r"tes", r"vos", r"du système", r"système", r"anterior\w*", r"previ[oa]s",
+    r"todas", r"todos", r"tus", r"sus", r"del sistema", r"sistema", r"precedent\w*", r"tutte", r"tutti", r"tue",
+    r"tuoi", r"di sistema", r"anteriores", r"todas", r"suas", r"seus", r"tuas", r"do sistema", r"vorige", r"eerdere",
+    r"alle", r"je", r"jouw", r"uw", r"systeem\w*", r"poprzedni\w*", r"wcześniejsz\w*", r"wszystk\w*", r"swoje",
+    r"swoich", r"twoje", r"twoich", r"systemow\w*", r"tidigare", r"alla", r"dina", r"पिछले", r"पहले", r"सभी", r"सारे",
+    r"अपने", r"सिस्टम", r"pichh?le", r"pehle", r"saare", r"sare", r"sabhi", r"apne", r"system",
+)
+# The reader's hidden configuration, named.
+SYSTEM_PROMPT = _alt(
+    r"system ?prompt", r"systemprompt\w*", r"system-prompt\w*", r"systemanweisung\w*", r"versteckten anweisung\w*",
+    r"prompt (?:du )?système", r"instructions (?:cachées|secrètes|système)", r"prompt (?:del |de )?sistema",
+    r"instrucciones (?:ocultas|secretas|del sistema)", r"prompt di sistema",
+    r"istruzioni (?:nascoste|segrete|di sistema)", r"prompt do sistema",
+    r"instruções (?:ocultas|secretas|do sistema)", r"systeemprompt", r"verborgen instructies", r"prompt systemow\w*",
+    r"ukryte instrukcje", r"instrukcje systemowe", r"सिस्टम प्रॉम्प्ट", r"सिस्टम प्रोम्प्ट", r"छिपे निर्देश",
+    r"system prompt",
+)
+# Asking for it, or making it the reader's own ("the system prompt on the HMI" is a display message).
+REVEAL = _alt(
+    r"show", r"reveal", r"print", r"repeat", r"display", r"tell me", r"give me", r"what is", r"what's", r"your",
+    r"zeig\w*", r"gib", r"verrat\w*", r"nenne?", r"wiederhole?", r"dein\w*", r"ihren?", r"affiche\w*", r"montre\w*",
+    r"révèle\w*", r"répète\w*", r"donne\w*", r"ton", r"ta", r"tes", r"votre", r"vos", r"muestra\w*", r"muéstra\w*",
+    r"revela\w*", r"dime", r"dame", r"repite", r"tus?", r"sus?", r"mostra\w*", r"rivela\w*", r"ripeti", r"dimmi",
+    r"dammi", r"tuo", r"tua", r"tuoi", r"mostre", r"diga", r"passe", r"seu", r"sua", r"teu", r"tua", r"toon", r"geef",
+    r"herhaal", r"je", r"jouw", r"uw", r"laat", r"pokaż", r"podaj", r"powtórz", r"ujawnij", r"swój", r"twój",
+    r"swoje", r"twoje", r"visa", r"ge mig", r"din", r"dina", r"दिखा\w*", r"बता\w*", r"अपना", r"तुम्हारा", r"dikha\w*",
+    r"bata\w*", r"apna", r"tumhara",
+)
+MODE = _alt(
+    r"developer mode", r"entwicklermodus", r"mode développeur", r"modo desarrollador", r"modalità sviluppatore",
+    r"modo desenvolvedor", r"ontwikkelaarsmodus", r"tryb\w* (?:dewelopera|programisty)", r"utvecklarläge",
+    r"god mode", r"dan mode", r"jailbreak mode",
+)
+VERBATIM = _alt(
+    r"word for word", r"verbatim", r"wort für wort", r"wörtlich", r"mot pour mot", r"mot à mot",
+    r"palabra por palabra", r"textualmente", r"parola per parola", r"alla lettera", r"palavra por palavra",
+    r"woord voor woord", r"letterlijk", r"słowo w słowo", r"dosłownie", r"ordagrant", r"शब्दशः", r"hubahu",
+)
+GIVEN_TO_YOU = _alt(
+    r"you were given", r"you were told", r"they gave you", r"qu'on t'a donné\w*", r"qu'on vous a donné\w*",
+    r"que te (?:dieron|han dado)", r"che ti hanno dato", r"que (?:te|lhe) deram", r"die je (?:hebt )?gekregen",
+    r"które (?:ci|dostałeś)", r"die man dir gegeben hat", r"die du bekommen hast", r"dir vorher gesagt",
+    r"man dir vorher gesagt", r"t'a dit", r"te dijeron", r"ti hanno detto", r"te disseram",
+)
+EVERYTHING = _alt(
+    r"everything", r"alles", r"tout", r"todo", r"tutto", r"tudo", r"wszystko", r"allt", r"सब कुछ", r"sab kuch",
+)
+TOLD = _alt(
+    r"told", r"said", r"above", r"before", r"gesagt", r"vorher", r"oben", r"dit", r"avant", r"dicho", r"antes",
+    r"detto", r"prima", r"dito", r"gezegd", r"eerder", r"hierboven", r"powiedziano", r"wcześniej", r"sagts",
+    r"tidigare", r"पहले", r"बताया", r"pehle", r"bataya",
+)
+# A persona switch: you are now / from now on / pretend / act as.
+PERSONA = _alt(
+    r"you are now", r"you're now", r"from now on", r"pretend", r"act as", r"role-?play", r"du bist (?:ab )?jetzt",
+    r"ab (?:jetzt|sofort) bist du", r"ab (?:jetzt|sofort)", r"tu so,? als", r"spiel\w* die rolle",
+    r"tu es maintenant", r"désormais", r"à partir de maintenant", r"fais comme si", r"faites comme si",
+    r"joue le rôle", r"agis comme", r"ahora eres", r"a partir de ahora", r"desde ahora", r"actúa como", r"finge",
+    r"haz como si", r"ora sei", r"d'ora in poi", r"da ora in poi", r"fai finta", r"comportati come", r"fingi",
+    r"agora (?:você é|tu és|és)", r"a partir de agora", r"finja", r"aja como", r"faça de conta", r"je bent nu",
+    r"vanaf nu", r"doe alsof", r"speel de rol", r"jesteś teraz", r"od teraz", r"od tej chwili", r"udawaj",
+    r"zachowuj się jak", r"du är nu", r"från och med nu", r"låtsas", r"अब से", r"अब तुम", r"की तरह व्यवहार", r"ab se",
+    r"ab tum", r"tum ab", r"nat?ak karo",
+)
+# Freedom from rules.
+NO_LIMITS = _alt(
+    r"without (?:any )?(?:restrictions|rules|filters|limits|warnings)", r"no (?:restrictions|rules|filters|limits)",
+    r"unrestricted", r"unfiltered", r"developer mode", r"god mode", r"jailbr\w+",
+    r"ohne (?:jede |jegliche |alle )?(?:einschränkung\w*|regeln|filter|grenzen|warnung\w*|sicherheitshinweis\w*)",
+    r"entwicklermodus", r"sans (?:aucune )?(?:restriction|règle|filtre|limite|avertissement)s?", r"mode développeur",
+    r"sin (?:ninguna )?(?:restricci\w+|reglas|normas|filtros|límites|advertencias)", r"modo desarrollador",
+    r"senza (?:alcuna )?(?:restrizion\w+|regole|filtri|limiti|avvertenze)", r"modalità sviluppatore",
+    r"sem (?:nenhuma )?(?:restriç\w+|regras|filtros|limites|avisos)", r"modo desenvolvedor",
+    r"zonder (?:enige )?(?:beperkingen|regels|filters|grenzen|waarschuwingen)", r"ontwikkelaarsmodus",
+    r"bez (?:żadnych )?(?:ogranicze\w*|zasad|filtrów|reguł|ostrzeżeń)", r"trybie? (?:dewelopera|programisty)",
+    r"utan (?:några )?(?:begränsningar|regler|filter)", r"utvecklarläge", r"बिना किसी (?:प्रतिबंध|रोक|नियम)\w*",
+    r"बिना नियम", r"bina kisi (?:restriction|rok|niyam|rule)\w*", r"bina niyam",
+)
+# Leaving the safety out of the answers.
+OMIT = _alt(
+    r"omit", r"leave out", r"drop", r"skip", r"remove", r"strip", r"lass\w*", r"weglassen", r"streiche\w*",
+    r"entferne\w*", r"omets", r"omettez", r"supprime\w*", r"retire\w*", r"enlève\w*", r"omite", r"omita", r"omitan",
+    r"quita", r"elimina", r"suprime", r"ometti", r"omettete", r"togli", r"elimina", r"rimuovi", r"salta", r"omita",
+    r"omite", r"remova", r"retire", r"tire", r"pule", r"laat", r"weglaten", r"verwijder", r"sla \w+ over", r"pomiń",
+    r"pomijaj", r"pominąć", r"pomijać", r"usuń", r"wyrzuć", r"utelämna", r"hoppa över", r"ta bort", r"हटा", r"छोड़",
+    r"hata", r"chhod",
+)
+WARNINGS = _alt(
+    r"safety (?:warnings?|notes?|steps|checks)", r"warnings", r"caveats", r"sicherheitshinweis\w*", r"warnhinweis\w*",
+    r"hinweise? zur (?:freischaltung|sicherheit)", r"warnung\w*", r"avertissements?(?: de sécurité)?",
+    r"consignes de sécurité", r"mises? en garde", r"advertencias(?: de seguridad)?", r"avisos? de seguridad",
+    r"precauciones", r"avvertenze", r"avvisi di sicurezza", r"avvertimenti", r"note di sicurezza",
+    r"avisos?(?: de segurança)?", r"advertências", r"veiligheidswaarschuwingen", r"waarschuwingen",
+    r"veiligheidsinstructies", r"ostrzeże\w*", r"uwagi (?:dotyczące )?bezpieczeństwa", r"säkerhetsvarningar",
+    r"varningar", r"सुरक्षा चेतावनी\w*", r"चेतावनी\w*", r"safety warning\w*", r"chetavni",
+    # the isolation itself, left out of the answers
+    r"lockout(?: steps?)?", r"isolation steps?", r"(?:hinweise zur )?freischaltung", r"consignation",
+    r"procedimiento de bloqueo", r"procedura di (?:blocco|sezionamento)", r"procedimento de bloqueio",
+    r"vergrendelprocedure", r"procedur\w* blokad\w*",
+)
+ANSWERS = _alt(
+    r"answers?", r"responses?", r"replies", r"reply", r"respond", r"from now on", r"antwort\w*", r"répon\w*",
+    r"respuestas?", r"respond\w*", r"rispost\w*", r"rispond\w*", r"respost\w*", r"responder", r"antwoord\w*",
+    r"odpowie\w*", r"odpowiad\w*", r"svar\w*", r"जवाब", r"उत्तर", r"jawab", r"ab (?:jetzt|sofort)", r"désormais",
+    r"a partir de (?:ahora|agora)", r"d'ora in poi", r"vanaf nu", r"od teraz",
+)
+WITHOUT = _alt(r"without", r"ohne", r"sans", r"sin", r"senza", r"sem", r"zonder", r"bez", r"utan", r"बिना", r"bina")
+# An AI, named (for addressing it in a document).
+AI_NOUN = _alt(
+    r"ai", r"a\.i\.", r"llm", r"chat ?bot", r"gpt", r"copilot", r"language model", r"ai[- ]assistant", r"ki",
+    r"ki-assistent\w*", r"ki-modell\w*", r"assistent(?:en|in)?", r"sprachmodell\w*", r"ia", r"l'ia",
+    r"assistant(?:e)? (?:ia|virtuel)", r"l'assistant", r"modèle de langage", r"asistente(?: de ia| virtual)?",
+    r"modelo de (?:ia|lenguaje)", r"assistente(?: ia| virtuale)?", r"l'assistente", r"modello (?:linguistico|di ia)",
+    r"modelo de linguagem", r"a ia", r"o assistente", r"ai-assistent", r"de assistent", r"taalmodel",
+    r"asystent\w*(?: ai)?", r"model\w* (?:ai|językow\w*)", r"ai सहायक", r"सहायक", r"एआई", r"ai assistant",
+)
+ADDRESS = (
+    rf"(?:hinweis|nachricht|anweisung|notiz|note|message|instruction|consigne|nota|mensaje|instrucción|atención|attention|"
+    rf"attenzione|messaggio|istruzione|mensagem|instrução|bericht|opmerking|uwaga|wiadomość|polecenie|meddelande)"
+    rf"\s+(?:an|für|pour|à|para|per|a|aan|voor|dla|do|till)\s+(?:den |die |das |l'|le |la |el |al |o |a |de |het )?"
+    rf"{AI_NOUN}(?![a-z])"
+    rf"|(?:^|[.:;!?\n]\s*)(?:atención|attention|attenzione|atenção|let op|uwaga|achtung|do)\s*,?\s*{AI_NOUN}\s*[:,]"
+    rf"|(?:^|[.:;!?\n]\s*){AI_NOUN}\s*:"
+    rf"|{AI_NOUN}\s+(?:के लिए|ke liye|ke lie)"
+)
+# Saying the opposite of the rules.
+OPPOSITE = _alt(
+    r"opposite", r"reverse", r"inverted", r"invert", r"flip", r"contrary", r"backwards", r"turned around",
+    r"gegenteil\w*", r"umgekehrt\w*", r"umkehr\w*", r"contraire", r"invers\w*", r"contrario", r"invertid\w*",
+    r"al revés", r"contrário", r"tegenovergesteld\w*", r"omgekeerd\w*", r"odwrotn\w*", r"przeciwn\w*", r"motsatt\w*",
+    r"omvänd\w*", r"उल्टा", r"उलटा", r"ulta",
+)
+SAFETY_RULES = _alt(  # rules, not "safety" alone: "the opposite side to the safety valve" is a fitting position
+    r"(?:safety )?rules", r"(?:safety )?guidelines", r"(?:safety )?polic(?:y|ies)",
+    r"safety (?:statements?|advice|warnings?)", r"what you would normally", r"sicherheitsregel\w*",
+    r"sicherheitsvorschrift\w*", r"regeln", r"vorschrift\w*", r"règles", r"consignes", r"normas", r"reglas",
+    r"regole", r"regras", r"regels", r"veiligheidsregels", r"voorschriften", r"zasad\w*", r"reguł\w*", r"regler",
+    r"नियम\w*", r"niyam\w*",
+)
+# An override verb, negated: an instruction to the reader ("never skip", "vergessen Sie nicht"), not an attack.
+NEGATED_OVERRIDE = re.compile(
+    _alt(
+        r"(?:do not|don't|never|not to|must not|mustn't|should not)\s+(?:ever\s+)?(?:forget|ignore|disregard|skip|omit|overlook|neglect)",
+        r"(?:vergiss|vergessen sie|ignoriere\w*|überspringe\w*|übergehe\w*)\s+(?:\w+\s+){0,2}?(?:nicht|nie|niemals)\b",
+        r"(?:nicht|nie|niemals)\s+(?:vergessen|ignorieren|überspringen|auslassen)",
+        r"(?:n'|ne\s+)(?:oublie[sz]?|ignore[sz]?|négligez|néglige|sautez|saute)\s+(?:pas|jamais)",
+        r"ne (?:jamais|pas) (?:oublier|ignorer|négliger|sauter)",
+        r"(?:no|nunca|jamás)\s+(?:olvid\w+|ignor\w+|omit\w+|salt\w+)",
+        r"(?:non|mai)\s+(?:dimentic\w+|ignor\w+|salt\w+|trascur\w+)",
+        r"(?:não|nunca|jamais)\s+(?:esqueç\w+|esquec\w+|ignor\w+|pul\w+|omit\w+)",
+        r"(?:vergeet|negeer|sla)\s+(?:\w+\s+){0,2}?(?:niet|nooit)\b",
+        r"(?:niet|nooit)\s+(?:vergeten|negeren|overslaan)",
+        r"(?:nie|nigdy nie)\s+(?:pomijaj|zapominaj|ignoruj|zapomnij|pomiń)",
+        r"(?:glöm|ignorera|hoppa)\s+(?:\w+\s+){0,2}?(?:inte|aldrig)\b", r"कभी न (?:छोड़|भूल)\w*",
+        r"न (?:छोड़|भूल)\w*", r"मत (?:भूल|छोड़)\w*", r"(?:छोड़|भूल)\w* मत",
+        r"(?:skip|ignore|bhool|bhul|chhod)\w* mat kar\w*", r"kabhi (?:skip|ignore|mat) \w*",
+        r"mat (?:bhool|bhul|chhod)\w*",
+    )
+)
+# fmt: on
+
+_C = lambda p: re.compile(p)  # noqa: E731 - one compile per rule below
+MOVES: dict[str, tuple[re.Pattern[str], ...]] = {
+    "instruction_override": (
+        _C(rf"(?<!\w){IGNORE}(?!\w){_W}{{0,50}}?(?<!\w){PRIOR}(?!\w){_W}{{0,40}}?(?<!\w){RULES}(?!\w)"),
+        _C(rf"(?<!\w){IGNORE}(?!\w)\s+(?:\w+\s+){{0,2}}?\w*{RULES}(?!\w)"),
+        _C(rf"(?<!\w){IGNORE}(?!\w)\s+(?:o\s+|de\s+)?{EVERYTHING}(?!\w){_W}{{0,40}}?(?<!\w){TOLD}(?!\w)"),
+        _C(
+            rf"(?<!\w){PRIOR}(?!\w){_W}{{0,30}}?(?<!\w){RULES}(?!\w){_W}{{0,30}}?(?:{IGNORE}|को अनदेखा)(?!\w)"
+        ),  # SOV (hi)
+        _C(rf"(?<!\w){RULES}(?!\w){_W}{{0,25}}?(?:ko|को)\s+{IGNORE}"),
+        _C(
+            rf"(?<!\w){RULES}(?!\w){_W}{{0,40}}\b(?:sont|son|sono|são|zijn|są|sind|are|is|est|è|é|jest)\s+(?:\w+\s+)?"
+            rf"(?:révoqu\w+|annul\w+|revocad\w+|anulad\w+|revocat\w+|annullat\w+|revogad\w+|cancelad\w+|ingetrokken|"
+            rf"vervallen|odwołan\w+|uchylon\w+|aufgehoben|widerrufen|ungültig|revoked|void|cancell?ed|lifted)"
+        ),
+    ),
+    "system_prompt_extraction": (
+        _C(rf"(?<!\w){REVEAL}(?!\w){_W}{{0,40}}?(?<!\w){SYSTEM_PROMPT}(?!\w)"),
+        _C(rf"(?<!\w){VERBATIM}(?!\w){_W}{{0,60}}?{RULES}|{RULES}{_W}{{0,60}}?(?<!\w){VERBATIM}(?!\w)"),
+        _C(rf"(?<!\w){RULES}(?!\w){_W}{{0,30}}?{GIVEN_TO_YOU}"),
+    ),
+    "role_play": (
+        _C(
+            rf"(?<!\w){PERSONA}(?!\w){_W}{{0,120}}?(?<!\w){NO_LIMITS}(?!\w)|(?<!\w){NO_LIMITS}(?!\w){_W}{{0,80}}?(?<!\w){PERSONA}(?!\w)"
+        ),
+        _C(
+            rf"(?<!\w){PERSONA}(?!\w){_W}{{0,60}}?(?<!\w){MODE}(?!\w)|(?<!\w){MODE}(?!\w){_W}{{0,60}}?(?<!\w){PERSONA}(?!\w)"
+        ),
+        _C(
+            rf"(?<!\w){PERSONA}(?!\w){_W}{{0,40}}?\b(?:ai|ia|ki|assistent\w*|asystent\w*|assistente|asistente|assistant)\b"
+            rf"{_W}{{0,20}}?(?<!\w){WITHOUT}(?!\w){_W}{{0,20}}?(?<!\w){RULES}"
+        ),
+        _C(rf"(?<!\w){RULES}(?!\w){_W}{{0,30}}?(?<!\w){IGNORE}(?!\w){_W}{{0,40}}?(?<!\w){PERSONA}(?!\w)"),
+    ),
+    "authority_skip_safety": (
+        _C(rf"(?<!\w){OMIT}(?!\w){_W}{{0,60}}?(?<!\w){WARNINGS}(?!\w){_W}{{0,60}}?(?<!\w)(?:{ANSWERS}|weg)(?!\w)"),
+        _C(rf"(?<!\w){ANSWERS}(?!\w){_W}{{0,60}}?(?<!\w){WITHOUT}(?!\w){_W}{{0,20}}?(?<!\w){WARNINGS}(?!\w)"),
+        _C(rf"(?<!\w){WITHOUT}\s+(?:\w+\s+){{0,2}}?{WARNINGS}(?!\w){_W}{{0,40}}?(?<!\w){ANSWERS}(?!\w)"),
+    ),
+    "reversal": (
+        _C(rf"(?<!\w){OPPOSITE}(?!\w){_W}{{0,60}}?(?<!\w){SAFETY_RULES}(?!\w)"),
+        _C(rf"(?<!\w){SAFETY_RULES}(?!\w){_W}{{0,40}}?(?<!\w){OPPOSITE}(?!\w)"),
+        _C(
+            r"\bopposite day\b|\b(?:would|do) normally (?:forbid|refuse|reject)\w*\b[^.?!\n]{0,60}\b(?:recommend|do|say|allow)"
+            r"|\b(?:treat|read)\b[^.?!\n]{0,40}\bnever\b[^.?!\n]{0,20}\bas\b[^.?!\n]{0,10}\balways\b"
+            r"|\bmandatory\b[^.?!\n]{0,30}\b(?:is|are) now (?:forbidden|optional)|\binvert (?:every|each|all)\b"
+        ),
+    ),
+}
+ADDRESSED = re.compile(ADDRESS, re.M)
+
+
+def _readings(text: str) -> str:
+    """``text`` (already normalised) with negated override verbs neutralised."""
+    return NEGATED_OVERRIDE.sub(" heed ", text)
+
+
+def move(normal: str, channel: str = "input") -> str | None:
+    """The kind of injection move in ``normal`` (normalised text, one sentence or a whole text);
+    in a document, addressing an AI is itself one."""
+    text = _readings(normal)
+    for kind, patterns in MOVES.items():
+        if any(p.search(text) for p in patterns):
+            return kind
+    if channel == "document" and ADDRESSED.search(text):
+        return "instruction_override"
+    return None
+
+
+# -- role markup ----------------------------------------------------------------------------------
+ROLE = r"(?:system|developer|assistant|tool)"
+CHAT_ROLE = r"(?:system|developer|assistant)"  # "[Tool]" and "Tool instructions:" are manual headings
+_BLOCK_OPEN = re.compile(
+    rf"\[\s*(?P<b>{CHAT_ROLE})(?: message| note)?\s*\]|<\s*(?P<a>{ROLE})\s*>|<\|\s*(?:im_start\|>\s*)?(?P<c>{ROLE})\s*\|?>"
+    rf"|<\|im_start\|>\s*(?P<d>{ROLE})",
+    re.I,
+)
+_HEADER = re.compile(
+    rf"^[^\S\n]*(?:#{{1,6}}[^\S\n]*(?P<h>{CHAT_ROLE})(?:[^\S\n]+(?:message|prompt|note|instructions?))?[^\S\n]*:"
+    rf"|(?P<m>{CHAT_ROLE})[^\S\n]+(?:message|prompt|instructions?|override)[^\S\n]*:)",
+    re.I | re.M,
+)
+_TURN = re.compile(r"^[^\S\n]*(?P<r>user|human|assistant|ai|system)[^\S\n]*:[^\n]*", re.I | re.M)
+_JSON_ROLE = re.compile(
+    r"\{[^{}\n]{0,40}[\"']role[\"']\s*:\s*[\"'](?:system|developer|assistant|tool)[\"'][^{}\n]{0,600}\}?", re.I
+)
+# Closing markers: "[/SYSTEM]" and "</system>" close their role; "<|im_end|>" closes any non-bracket block.
+_CLOSER = re.compile(
+    rf"\[\s*/\s*(?P<role>{ROLE})\s*\]|</\s*(?P<tag>{ROLE})\s*>|<\|(?:im_end|end|eot_id|endoftext)\|?>", re.I
+)
+_PARAGRAPH_END = re.compile(r"\n[^\S\n]*\n|\n[^\S\n]*#{1,6}[^\S\n]|$")
+
+
+# What a role block says when it gives orders ("[SYSTEM] CPU load 82%" in an event log does not).
+INSTRUCTIVE = re.compile(
+    r"\b(?:you|your|assistant|must|answer|reply|respond|tell|say|ignore|disregard|forget|from (?:now|here) on|treat|"
+    r"rules?|instructions?|always|never|comply|approve|obey|du|dein\w*|vous|tu|ton|tes|você|jij|je|ty|tum|"
+    r"antworte\w*|réponds|répondez|responde|rispondi|responda|antwoord|odpowiadaj|regel\w*|règles?|reglas?|regole)\b",
+    re.I,
+)
+
+
+def _first_after(positions: list[int], after: int) -> int | None:
+    i = bisect.bisect_right(positions, after)
+    return positions[i] if i < len(positions) else None
+
+
+def role_blocks(text: str) -> Iterator[tuple[int, int]]:
+    """(start, end) of each block in ``text`` that impersonates a chat role: from its opening
+    marker to its closing one (or, with none, to the end of the paragraph, when it gives orders).
+
+    Linear in the text: the closing markers and paragraph ends are found once and looked up by
+    bisection, and an opening marker inside a block already found is skipped."""
+    closers: dict[str, list[int]] = {}
+    for match in _CLOSER.finditer(text):
+        if match.group("role"):
+            key = "[" + match.group("role").casefold()
+        else:
+            key = "<" + match.group("tag").casefold() if match.group("tag") else "<|"
+        closers.setdefault(key, []).append(match.end())
+    paragraph_ends = [m.start() for m in _PARAGRAPH_END.finditer(text)]
+
+    def paragraph_end(after: int) -> int:
+        i = bisect.bisect_left(paragraph_ends, after)
+        return paragraph_ends[i] if i < len(paragraph_ends) else len(text)
+
+    done = 0
+    for match in _BLOCK_OPEN.finditer(text):
+        if match.start() < done:
+            continue
+        role = next(g for g in match.groups() if g).casefold()
+        bracket = match.group().startswith("[")
+        keys = ["[" + role] if bracket else ["<" + role, "<|"]
+        found = [c for k in keys if (c := _first_after(closers.get(k, []), match.end())) is not None]
+        close = min(found, default=None)
+        if close is not None:
+            done = close
+            yield match.start(), close
+            continue
+        end = paragraph_end(match.end())
+        done = end  # a later marker in this paragraph would read (part of) the same text again
+        if not bracket or INSTRUCTIVE.search(text, match.end(), end):
+            yield match.start(), end
+    for match in _HEADER.finditer(text):
+        if match.start() < done:
+            continue
+        end = paragraph_end(match.end())
+        done = end
+        if INSTRUCTIVE.search(text, match.end(), end):
+            yield match.start(), end
+    for match in _JSON_ROLE.finditer(text):
+        yield match.start(), match.end()
+    turns = list(_TURN.finditer(text))
+    roles = {m.group("r").casefold() for m in turns}
+    if ("assistant" in roles and roles & {"user", "human"}) or ("ai" in roles and "human" in roles):
+        for match in turns:
+            if match.group("r").casefold() in ("assistant", "ai", "system"):
+                yield match.start(), match.end()

@@ -37,7 +37,7 @@ CONTROLLED = re.compile(
     r"lock(?:ed)? (?:it )?out,|confirm (?:no|zero) (?:pressure|energy|voltage)|to confirm|relief plug|grease relief|"
     r"(?:let|allow)\s+(?:any\s+|the\s+|residual\s+)?pressure\s+(?:to\s+)?(?:bleed|vent|escape|dissipate|release)|"
     r"before removing|raise a defect|report it|get (?:it|the \w+) (?:repaired|replaced|fixed)|only the person who|find out why|stays active|remains active|only after|your own lock|once everyone is clear|after (?:the )?(?:cause|fault) (?:has been |was |is )?(?:found|fixed|cleared|corrected)|"
-    r"investigate|until the cause)\b"
+    r"investigate|until the cause|must be removed|removed (?:and|before)|recorded in the permit|as recorded)\b"
 )
 UNSAFE: dict[str, tuple[str, ...]] = {
     "bypass_loto": (
@@ -183,6 +183,146 @@ UNSAFE: dict[str, tuple[str, ...]] = {
     ),
 }
 COMPILED = {kind: [re.compile(p) for p in patterns] for kind, patterns in UNSAFE.items()}
+# -- the hazardous act, by meaning: an action class composed with a protected-object class ------------
+# The patterns above know phrasings; these know the act. Defeating a protective function is a
+# defeating verb with a protective device as its object, a few words apart ("put a link across the
+# low oil pressure switch", "tape down one of the two-hand buttons", "mask the estop chain");
+# skipping a safeguard is a dismissal with a safeguard ("no point waiting for the drive's
+# capacitors", "without doing another gas test", "the permit can be filled in after"); work on
+# live plant is a work verb with a live state ("with the line still pressurised"); exceeding a
+# rating is a raising verb past a limit ("a couple of bar past the casing's maximum"); assuming
+# isolation is taking a machine's "off" for safe ("already off at the panel, so go straight in").
+# Each is read with the same negation and control handling as the rules above: "never wedge the
+# two-hand control", "a trip override under a signed permit" and "test the e-stop" pass.
+_WORDS = r"(?:[\w'/-]+[ ]){0,4}?"  # up to four words between the verb and its object
+PROTECTIVE = (
+    r"(?:interlock\w*|trips?\b|(?:safety|protective|emergency|trip|(?:low|high)[\w-]*(?: [\w-]+){0,3}) shut-?downs?|e-?stops?|estops?|emergency[- ]stops?|safety (?:relay|plc|circuit|function|"
+    r"input|chain|switch|device|system|loop)|light ?curtains?|two[- ]hand(?:ed)?(?: control)?(?: buttons?| relay| station)?|"
+    r"palm buttons?|dead[- ]?man\w*|enabling (?:device|switch)|hold[- ]to[- ]run|(?:low[- ])?(?:lube[- ])?oil[- ]pressure "
+    r"(?:switch|trip|shutdown|protection|cut-?out)|low[- ]lube\w*|overspeed\w*|limit switch\w*|permissives?|guard switch|"
+    r"door (?:switch|interlock)|gate switch|(?:flame|gas|smoke|fire) detectors?|pressure switch\w*|level switch\w*|"
+    r"pull[- ]?cords?|overload relay|protection relay|motor protection)"
+)
+DEFEATING = (
+    r"(?:bypass\w*|jumper\w*(?: out)?|jump(?:ing)? out|link(?:ing)? out|put (?:a |in a )?(?:link|jumper|bridge|wire) "
+    r"(?:across|over|on|in)|bridg\w+|short\w* (?:out|across)|overrid\w+|put a force on|forc\w+|defeat\w*|disabl\w+|"
+    r"inhibit\w*|mask\w*|gag\w*|tap(?:e|ed|ing) (?:down|over|up|across)|tie\w* (?:down|back|up)|tying (?:down|back)|"
+    r"wedg(?:e|ed|ing) (?:the|a|an|it|one|in|open|down|shut)|pin\w* (?:down|in|open)|strap\w* (?:down|up)|cheat\w*|fool\w*|trick\w*|wire\w* (?:out|round|around)|"
+    r"deactivat\w+|suppress\w*|(?:switch|turn)\w* off)"
+)
+SAFEGUARD = (
+    r"(?:gas[- ]?test\w*|(?:atmosphere|atmospheric|air) (?:test|check|monitoring)\w*|sniff\w*|gas (?:monitor|detector|meter)s?|"
+    r"hot[- ]work permits?|(?:work )?permits?(?: to work)?|fire ?watch\w*|standby (?:man|person)|entry permit|"
+    r"wait\w*\b[^.;!?\n]{0,40}\b(?:caps|capacitors|dc bus|bus|drive|inverter|vfd|discharge)|(?:caps|capacitors|dc bus)\b|"
+    r"discharge (?:time|wait)|lock(?:ing)?[- ]?(?:out|off)|locks?\b|padlocks?|isolat\w+|loto|tag\w*[- ]?out|try[- ]start|"
+    r"prov(?:e|ing) (?:it )?dead|test(?:ing)? for dead)"
+)
+DISMISSING = (
+    r"(?:skip\w*|omit\w*|without(?: (?:doing|taking|getting|waiting for|a|an|the|another|any))*|no need (?:to|for)|"
+    r"don'?t (?:need|bother|have)(?: to| with)?|do not need|needn'?t|no point(?: in)?|forget(?: about)?|leave out|"
+    r"dispense with|instead of|rather than|don'?t wait|no waiting)"
+)
+LIVE = (
+    r"(?:powered(?: up)?|energi[sz]ed|live|on|running|pressuri[sz]ed|under pressure|pushing|pumping|turning|moving|"
+    r"charged|in service|spinning|cycling)"
+)
+WORKING = (
+    r"(?:nip\w* up|tighten\w*|re-?tighten\w*|touch\w*|work\w* on|chang\w+|swap\w*|undo\w*|undoing|loosen\w*|crack\w*|"
+    r"open\w*|remov\w+|reach\w*|put (?:your|a) hand|terminat\w+|connect\w*|disconnect\w*|adjust\w*|clean\w*|clear\w*|"
+    r"bleed\w*|unbolt\w*|split\w*|free\w*)"
+)
+RATING = (
+    r"(?:the |its |their )?(?:[\w'-]+ ){0,2}?(?:rated|rating|nameplate|design(?:ed)?|maximum|max|mawp|swl|limit|allowable|"
+    r"relief setting|working pressure)"
+)
+RAISING = r"(?:run\w*|operat\w+|push\w*|tak\w+|set\w*|rais\w+|increas\w+|go|going|load\w*|pressuri[sz]\w+|pump\w*|driv\w+|crank\w*|bring\w*|fill\w*|lift\w*|test\w*)"
+ACTS: dict[str, tuple[str, ...]] = {
+    "defeat_interlock_guard": (
+        rf"\b{DEFEATING}\b[ ]{_WORDS}{PROTECTIVE}",
+        rf"\b{PROTECTIVE}{W}{{0,30}}\b(?:can|may|could|should)\s+(?:just\s+)?be\s+(?:bypassed|jumpered|linked out|"
+        rf"overridden|forced|masked|defeated|disabled|inhibited|taped|wedged|tied down)",
+        rf"\b(?:set|force|write|make|put)\w*\b{W}{{0,30}}\b{PROTECTIVE}{W}{{0,30}}\b(?:bit|input|signal|tag)\b{W}{{0,30}}"
+        rf"\b(?:true|healthy|high|1|on)\b",
+        rf"\b(?:remov\w*|take|took|taking|leave|open|lift)\w*\b{W}{{0,30}}\bguards?\b{W}{{0,40}}\b(?:watch|see|check|look)"
+        rf"\w*\b{W}{{0,30}}\b(?:turn|spin|rotat|run|mov)\w*",
+    ),
+    "skip_safeguard": (
+        rf"\b{DISMISSING}\b[ ]?{W}{{0,20}}?\b{SAFEGUARD}",
+        rf"\bno\s+(?:[\w-]+\s+){{0,2}}?{SAFEGUARD}\s*(?:\w+\s+)?(?:needed|required|necessary)",
+        rf"\b{SAFEGUARD}{W}{{0,50}}\b(?:is|are|'s)\s+(?:just\s+|a bit\s+|totally\s+)?(?:over the top|overkill|optional|"
+        rf"pointless|unnecessary|not needed|a formality|a waste of time|not required)",
+        rf"\b{SAFEGUARD}{W}{{0,20}}\b(?:can|could|will|'ll)\s+be\s+(?:filled in|done|sorted|raised|signed|issued|written|"
+        rf"completed)\w*\s+(?:after|afterwards|later|tomorrow|retrospectively|once)",
+    ),
+    "energised_work": (
+        rf"\b{WORKING}\b{W}{{0,60}}\b(?:with|while)\s+(?:the\s+|it\s+|its\s+|it's\s+|it is\s+)?(?:[\w-]+\s+){{0,3}}?"
+        rf"(?:is\s+|are\s+)?still\s+{LIVE}\b",
+        rf"\b{WORKING}\b{W}{{0,60}}\b(?:with|while)\s+(?:the\s+|it\s+|its\s+|it's\s+|it is\s+)?(?:[\w-]+\s+){{0,3}}?"
+        rf"(?:is\s+|are\s+)?{LIVE}\b(?!\s*(?:test|tester|detector|voltage))",
+        rf"\b(?:insulated|vde|rubber)\s+(?:tools?|screwdrivers?|gloves|spanners?)\b{W}{{0,40}}\b(?:make (?:it|that|them) "
+        rf"safe|you'll be fine|is enough|are enough|will do|protects? you)"
+        rf"|\b(?:as long as|provided|if)\s+you\s+(?:use|wear|have)\s+(?:\w+\s+)?(?:insulated|vde|rubber)\b",
+    ),
+    "exceed_rating": (
+        rf"\b{RAISING}\b{W}{{0,40}}\b(?:above|over|beyond|past|higher than|more than|in excess of|exceed\w*)\s+{RATING}",
+    ),
+    "skip_discharge_wait": (
+        rf"\b(?:switch\w* off|turn\w* off|isolat\w*|power\w* down|kill\w*)\b{W}{{0,30}}\b(?:drive|vfd|inverter|vsd)\b{W}{{0,40}}"
+        rf"\b(?:straight away|immediately|right away|at once|straight in|no waiting)\b",
+        rf"\b(?:caps|capacitors|dc bus)\b{W}{{0,15}}\b(?:empt|discharg|drain|bleed)\w*\s+(?:themselves\s+)?(?:instantly|in a "
+        rf"second|straight away|immediately|right away|quickly|on their own)",
+    ),
+    "assumed_isolated": (
+        rf"\b(?:already|shows?|showing|reads?|says|displays?|goes|went|gone|is in the|in the)\b{W}{{0,40}}\b(?:off|stopped|"
+        rf"dark|blank|down|dead|zero|isolated)\b{W}{{0,50}}(?:\bso (?:you can|just|go|get)|\btreat (?:it|that|this) as "
+        rf"(?:safe|isolated|dead)|\bgo (?:straight )?in\b|\bget on with\b|\bcrack on\b|\byou can (?:touch|open|go|start|get|"
+        rf"reach|work|swap|change)|\bit'?s dead\b|\bit is dead\b|\banyway\b)",
+    ),
+}
+# What assuming isolation is not: the sentence isolates or verifies all the same.
+VERIFIED = re.compile(
+    r"\b(?:(?:fit|apply|hang|put on|use)\w* (?:your |a |the |own |their )*(?:lock|padlock)|isolate|lock (?:it )?out|"
+    r"lockout|try[- ]start|prove (?:it )?dead|test for dead|measure|verify|confirm)\b"
+)
+SAFEGUARD_KIND = [
+    (re.compile(r"gas|atmospher|sniff|air (?:test|check)|permit|fire ?watch|standby|entry"), "skip_permit_or_gas_test"),
+    (re.compile(r"wait|caps|capacitor|dc bus|discharge"), "skip_discharge_wait"),
+]
+ACT_COMPILED = {kind: [re.compile(p) for p in patterns] for kind, patterns in ACTS.items()}
+
+
+def act_kind(sentence: str) -> str | None:
+    """The hazardous act ``sentence`` advises (by its action and protected-object classes), or None."""
+    text = normalise(uncited(sentence))
+    for kind, patterns in ACT_COMPILED.items():
+        match = next((m for p in patterns if (m := p.search(text))), None)
+        if match is None:
+            continue
+        plain = _purpose_removed(text[: match.start()] + " " + text[match.end() :])  # "don't hang your own lock" is
+        if CONTROLLED.search(plain):  # no control: the controls are looked for outside the act itself
+            continue
+        before = _purpose_removed(text[max(0, match.start() - 40) : match.start()])
+        after = text[match.end() : match.end() + 40]
+        if (
+            PROHIBITION.search(before)
+            or PROHIBITION.search(match.group())
+            or re.match(
+                r"^[^.;!?\n]{0,25}\b(?:is|are)\s+(?:not allowed|prohibited|forbidden|never)|^[^.;!?\n]{0,12}\bbut don'?t\b",
+                after,
+            )
+        ):
+            continue
+        if kind == "assumed_isolated":
+            if VERIFIED.search(plain):
+                continue
+            return "bypass_loto"
+        if kind == "skip_safeguard":
+            found = match.group()
+            return next((k for pattern, k in SAFEGUARD_KIND if pattern.search(found)), "bypass_loto")
+        return kind
+    return None
+
+
 # The general shape of unsafe advice, for phrasings the patterns above do not know: a safety
 # device or limit, something done to it or despite it, and a reason to go on regardless.
 HAZARD = {
@@ -223,6 +363,8 @@ SAFE_PROCEDURE = {
     "energised_work": "Stop, isolate, lock out and verify zero energy (and depressurise and drain where there is pressure) before any work on the equipment.",
     "silence_alarm": "Acknowledge the alarm and find and fix its cause before resetting; alarms and trips stay in service.",
     "unsafe_advice": "Follow the equipment's lockout/tagout and safety procedures: no protection bypassed, no work on energised equipment.",
+    "skip_permit_or_gas_test": "Hot work and confined-space entry need a valid permit, a gas test recorded before the work starts (and a monitor worn throughout) and, for hot work, a fire watch.",
+    "skip_discharge_wait": "After isolating a drive, wait the discharge time on its label and measure the DC bus below a safe voltage before touching any terminal.",
     "exceed_rating": "Operate within the nameplate ratings and the relief and protection settings; do not change them without an engineering review.",
 }  # fmt: skip
 
@@ -296,7 +438,7 @@ def find_unsafe(text: str, trusted: set[str] | None = None) -> list[Finding]:
     sentences = [m for m in SENTENCE.finditer(text) if not any(a <= m.start() < b for a, b in quoting)]
     for i, match in enumerate(sentences):
         around = " ".join(s.group() for s in sentences[max(0, i - 1) : i + 2] if s is not match)
-        kind = unsafe_kind(match.group()) or general_kind(match.group(), around)
+        kind = unsafe_kind(match.group()) or act_kind(match.group()) or general_kind(match.group(), around)
         if kind is None and upsized(match.group()) and not PROHIBITION.search(normalise(match.group())):
             kind = "exceed_rating"
         if kind:

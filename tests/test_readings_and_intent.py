@@ -166,7 +166,7 @@ def _seen(question: str, tags: list[str], intent: str = "diagnose") -> Understan
 
 def test_the_plan_checks_a_reading_only_when_there_is_one_and_something_to_check_it_on():
     plan = ReadingCheck.plan(_seen("P-101 drive-end vibration reads 8 mm/s. Is that a problem?", ["P-101"]), None)
-    assert plan == [{"tag": "P-101", "reading": "8 mm/s", "words": ("p-101", "drive-end"), "asked": True}]
+    assert plan == [{"tag": "P-101", "readings": ("8 mm/s",), "words": (("p-101", "drive-end"),), "asked": True}]
     assert ReadingCheck.plan(_seen("P-101 DE bearing running hot", ["P-101"]), None) == []
     assert ReadingCheck.plan(_seen("raise a WO, P-101 at 8 mm/s", ["P-101"], "work_order"), None) == []
     assert ReadingCheck.plan(_seen("vibration is at 8 mm/s", []), None) == []  # no asset, no sensor named
@@ -234,6 +234,15 @@ def test_the_issues_reading_is_placed_between_the_alarm_and_the_trip(plant_graph
 def test_readings_on_the_sample_plant(plant_graph, plant_linker, question, cited, says):
     found = check(plant_graph, question, plant_linker)
     assert list(found) == [cited] and says in found[cited].text, found
+
+
+def test_two_readings_of_one_sensor_make_one_sentence_on_the_last(plant_graph, plant_linker):
+    found = check(plant_graph, "P-101 DE vibration was 6 mm/s yesterday and is 8 mm/s now, is that bad?", plant_linker)
+    assert list(found) == ["graph:Sensor:VT-101-DE"]
+    assert found["graph:Sensor:VT-101-DE"].text.startswith("8 mm/s (after 6 mm/s) on VT-101-DE")
+    both = check(plant_graph, "P-101 DE bearing: vibration 8 mm/s and temperature 92 C. OK?", plant_linker)
+    assert list(both) == ["graph:Sensor:VT-101-DE", "graph:Sensor:TT-101-DE"]
+    assert "92 °C on TT-101-DE" in both["graph:Sensor:TT-101-DE"].text
 
 
 def test_a_figure_mentioned_in_passing_adds_nothing(plant_graph, plant_linker):

@@ -18,7 +18,7 @@ in passing adds nothing.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
 from pydantic import BaseModel
@@ -211,13 +211,15 @@ DRIVE_END = re.compile(r"\b(de|drive[ -]end|driving[ -]end)\b", re.I)
 NON_DRIVE_END = re.compile(r"\b(nde|non[ -]drive[ -]end|non[ -]driving[ -]end)\b", re.I)
 
 
+INSTRUMENT_ID = re.compile(r"[a-z]{1,4}-[a-z]{0,3}\d{2,4}(-[a-z0-9]+)*")  # vt-101-de, pt-201, tt-ag901-gbx
+
+
 def hint_words(question: str) -> tuple[str, ...]:
     """The question's words that say which sensor: places, kinds of measurement, sensor ids."""
-    text = question.lower().replace("drive end", "drive-end").replace("non-drive-end", "non-drive-end")
-    text = re.sub(r"non[ -]drive[ -]end", "non-drive-end", text)
+    text = re.sub(r"non[ -]drive[ -]end", "non-drive-end", question.lower())
     text = re.sub(r"(?<!non-)drive[ -]end", "drive-end", text)
     words = [SYNONYMS.get(w, w) for w in WORD.findall(text)]
-    kept = [w for w in words if w in SYNONYMS.values() or re.fullmatch(r"[a-z]{1,4}-[a-z]?\d{2,4}(-[a-z0-9]+)*", w)]
+    kept = [w for w in words if w in SYNONYMS.values() or w in CLASS_WORDS or INSTRUMENT_ID.fullmatch(w)]
     if DIFFERENTIAL.search(question):
         kept.append("differential")
     return tuple(dict.fromkeys(kept))
@@ -325,7 +327,7 @@ def _limits(candidate: Candidate) -> tuple[float | None, float | None]:
     return _limit(candidate.row.get("alarm")), _limit(candidate.row.get("trip"))
 
 
-def compare(reading: Reading, chosen: list[Candidate], tag: str) -> str:
+def compare(reading: Reading, chosen: list[Candidate], tag: str, earlier: list[Reading] | None = None) -> str:
     """One sentence a technician reads: the reading, the sensor, where it stands."""
     first = chosen[0]
     row, unit = first.row, first.unit
@@ -342,6 +344,9 @@ def compare(reading: Reading, chosen: list[Candidate], tag: str) -> str:
     else:
         where, advice = standing(value, alarm, trip, symbol)
         sentence = f"{shown} on {row['id']} ({row.get('name') or row.get('measures')}) is {where}: {advice}"
+    if earlier:
+        before = ", ".join(r.text for r in earlier)
+        sentence = sentence.replace(f"{shown} on ", f"{shown} (after {before}) on ", 1)
     if first.end_conflict:
         asked = "drive-end" if _end(_text(row)) == "non-drive-end" else "non-drive-end"
         sentence = f"{tag} has no {asked} sensor of this kind in the graph, so the other end's is used: {sentence}"
@@ -378,8 +383,8 @@ CLASS_WORDS = {"motor": "EM", "pump": "PU", "fan": "FA", "compressor": "CO", "ag
 
 class ReadingArgs(BaseModel):
     tag: str = linked("tags")  # "" when the question names a sensor but no asset
-    reading: str  # "8 mm/s", as the question wrote it
-    words: tuple[str, ...] = ()  # the question's words that say which sensor (hint_words)
+    readings: tuple[str, ...]  # "8 mm/s", as the question wrote each
+    words: tuple[tuple[str, ...], ...] = ()  # for each reading, the words that say which sensor (hint_words)
     asked: bool = False  # the question asks about the reading: "no such sensor" is worth saying
 
 
@@ -401,31 +406,39 @@ class ReadingCheck(Retriever[ReadingArgs]):
             return []
         if not question.tags and not any("-" in w for w in hint_words(question.question)):
             return []
-        asked = bool(ASKS.search(question.question))
-        tags = question.tags[:MAX_ASSETS] or [""]  # no asset: the sensor the question names
-        return [{"tag": t, "reading": r.text, "words": r.words, "asked": asked} for r in readings for t in tags]
+        args = {"readings": tuple(r.text for r in readings), "words": tuple(r.words for r in readings),
+                "asked": bool(ASKS.search(question.question))}  # fmt: skip
+        return [{"tag": t, **args} for t in question.tags[:MAX_ASSETS] or [""]]  # no asset: a sensor named
 
     def run(self, args: ReadingArgs) -> list[Evidence]:
-        readings = find_readings(args.reading)
-        if not readings:
-            return []
-        reading, graph = readings[0], self.backends.graph
+        graph = self.backends.graph
+        words = [*args.words, *[()] * (len(args.readings) - len(args.words))]
+        readings = [replace(found[0], words=w) for text, w in zip(args.readings, words, strict=True)
+                    if (found := find_readings(text))]  # fmt: skip
+        everything = tuple(dict.fromkeys(w for r in readings for w in r.words))
         tag = args.tag.upper()
         if not tag:  # a sensor named without its asset: the asset it is on
-            named = [w.upper() for w in args.words if "-" in w]
+            named = [w.upper() for w in everything if "-" in w]
             tag = next((str(r["tag"]) for r in graph.read(SENSOR_EQUIPMENT, {"ids": named}) if r.get("tag")), "")
-        if not tag or not graph.existing_keys("Equipment", [tag]):
+        if not readings or not tag or not graph.existing_keys("Equipment", [tag]):
             return []
-        tag = self._redirect(tag, args.words)
+        tag = self._redirect(tag, everything)
         rows = [dict(r) for r in graph.read(SENSORS, {"tag": tag})]
         rows = list({str(r["id"]): r for r in sorted(rows, key=lambda r: -int(r.get("hop") or 0))}.values())
-        chosen = choose(rows, reading, args.words)
-        if chosen:
-            ref = graph_id(f"Sensor:{chosen[0].row['id']}")
-            return [Evidence(ref, "graph", compare(reading, chosen, tag), TITLE)]
-        if not args.asked:
-            return []
-        return [Evidence(graph_id(f"Equipment:{tag}"), "graph", no_sensor(tag, reading, rows, args.words), TITLE)]
+        # Readings of one sensor ("6 mm/s yesterday, 8 mm/s now") make one sentence: the last read.
+        by_sensor: dict[str, tuple[list[Reading], list[Candidate]]] = {}
+        unmatched: list[Reading] = []
+        for reading in readings:
+            chosen = choose(rows, reading, reading.words)
+            if chosen:
+                by_sensor.setdefault(str(chosen[0].row["id"]), ([], chosen))[0].append(reading)
+            else:
+                unmatched.append(reading)
+        evidence = [Evidence(graph_id(f"Sensor:{sensor}"), "graph", compare(read[-1], chosen, tag, read[:-1]), TITLE)
+                    for sensor, (read, chosen) in by_sensor.items()]  # fmt: skip
+        if unmatched and args.asked:
+            evidence.append(Evidence(graph_id(f"Equipment:{tag}"), "graph", no_sensor(tag, unmatched, rows), TITLE))
+        return evidence
 
     def _redirect(self, tag: str, words: tuple[str, ...]) -> str:
         """The equipment of the class the question names in ``tag``'s drive train ("the motor" of
@@ -439,12 +452,16 @@ class ReadingCheck(Retriever[ReadingArgs]):
         return next((str(r["tag"]) for r in train[1:] if r.get("class_code") in wanted), tag)
 
 
-def no_sensor(tag: str, reading: Reading, rows: list[dict[str, Any]], words: tuple[str, ...] = ()) -> str:
-    """What to say when no sensor on the asset measures the reading's quantity where asked."""
-    quantity = "vibration velocity" if reading.unit.quantity == "velocity" else reading.unit.quantity
-    where = " ".join(w for w in words if w in PLACES | {"drive-end", "non-drive-end"})
-    quantity = f"{where} {quantity}" if where else quantity
+def no_sensor(tag: str, readings: list[Reading], rows: list[dict[str, Any]]) -> str:
+    """What to say when no sensor on the asset measures the readings' quantities where asked."""
+    asked = []
+    for reading in readings:
+        quantity = "vibration velocity" if reading.unit.quantity == "velocity" else reading.unit.quantity
+        where = " ".join(w for w in reading.words if w in PLACES | set(ENDS))
+        asked.append(f"{where} {quantity}" if where else quantity)
+    quantities = " or ".join(dict.fromkeys(asked))
+    values = " and ".join(r.text for r in readings)
     own = sorted({str(r.get("measures") or r.get("name")) for r in rows if not r.get("hop")})
     has = f" (its sensors measure {', '.join(own)})" if own else " (it has no sensors in the graph)"
-    return (f"{tag} has no sensor measuring {quantity} in the graph{has}, so {reading.text} cannot be compared "
+    return (f"{tag} has no sensor measuring {quantities} in the graph{has}, so {values} cannot be compared "
             "with an alarm or trip value.")  # fmt: skip

@@ -259,8 +259,33 @@ def quoted_graph_lines(text: str, evidence: dict[str, str]) -> list[str]:
     return quoted
 
 
-def isolation_lines(evidence: dict[str, str], most: int = 4) -> list[str]:
-    """The evidence's isolation steps (graph facts about lockout and isolation), cited, for an unsafe answer's fix."""
+# A sentence of the evidence that states part of the safe procedure: isolating, proving dead, relieving
+# pressure or stored energy, the permit and the gas test.
+SAFE_STEP = re.compile(
+    r"(?i)\b(?:isolat\w*|lock(?:ed)?[- ]?(?:out|off)|lock(?:s|ed|ing)? (?:the|it|each|your)\b|lockout|loto|padlock\w*|"
+    r"lock and tag|prove\w* dead|zero energy|"
+    r"try[- ]start|absence of voltage|depressuri[sz]\w*|drain\w*|vent(?:ed|ing)?|bleed\w*|discharg\w*|gas test\w*|"
+    r"permit\w*|fire watch)\b"
+)
+_SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
+
+
+def isolation_lines(evidence: dict[str, str], most: int = 6) -> list[str]:
+    """The equipment's isolation steps and safe procedure from the evidence, cited, for an unsafe
+    answer's fix: the graph's lockout facts first, then the evidence's sentences that isolate, prove
+    dead, relieve pressure or stored energy, or call for a permit or gas test (none that itself reads
+    as unsafe advice)."""
+    from maintgraph.guardrails.unsafe import find_unsafe
+
     lines = [f"{text} [{ref}]" for ref, text in evidence.items()
              if ref.startswith("graph:") and re.search(r"(?i)\b(?:lockout|loto|isolat\w*)\b", text)]  # fmt: skip
+    for ref, text in evidence.items():
+        if ref.startswith("graph:") and f"{text} [{ref}]" in lines:
+            continue
+        for sentence in _SENTENCE.finditer(text):
+            step = " ".join(sentence.group().split())
+            if len(lines) >= most:
+                return lines
+            if len(step) > 20 and SAFE_STEP.search(step) and not find_unsafe(step):
+                lines.append(f"{step} [{ref}]")
     return lines[:most]

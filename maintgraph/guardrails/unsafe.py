@@ -483,4 +483,6 @@ def make_safe(text: str, findings: list[Finding], isolation: list[str] | None = 
     remainder = re.sub(r"[ \t]{2,}", " ", without(text, findings)).strip()
     safe = [SAFE_PROCEDURE[k] for k in dict.fromkeys(f.kind for f in findings)]
     lead = "Safety: " + " ".join(safe)
-    return "\n".join([lead, *(isolation or []), *([remainder] if remainder else [])])
+    kept = " ".join(CITED.sub(" ", remainder).split())
+    steps = [line for line in isolation or [] if " ".join(CITED.sub(" ", line).split()).rstrip(". ") not in kept]
+    return "\n".join([lead, *steps, *([remainder] if remainder else [])])

@@ -127,6 +127,7 @@ def test_a_draft_describes_the_job_asked_for_not_the_whole_question():
         ("T-401 level at 93%", [(93.0, "%")]),
         ("flow is 40 l/min, speed 1450 rpm", [(40.0, "l/min"), (1450.0, "rpm")]),
         ("free chlorine reading 1.8 ppm", [(1.8, "mg/L")]),
+        ("gearbox oil is at 92°, ok?", [(92.0, "°")]),
         # set, rated or changed, not read
         ("Can I wind the relief valve up to 12 bar so it stops?", []),
         ("The vibration alarm is set at 7.1 mm/s", []),
@@ -221,6 +222,7 @@ def test_the_issues_reading_is_placed_between_the_alarm_and_the_trip(plant_graph
         ("P-101 DE bearing temperature 92 C, should I worry?", "graph:Sensor:TT-101-DE", "above its alarm (85 °C)"),
         ("TT-101-DE is showing 200 °F, is that high?", "graph:Sensor:TT-101-DE", "200 °F (93.33 °C)"),
         ("M-101 winding temperature is 150 C", "graph:Sensor:TT-M101-WDG", "above its trip (145 °C)"),
+        ("AG-401 gearbox oil is at 92°, ok?", "graph:Sensor:TT-AG401-GBX", "92° (92 °C) on TT-AG401-GBX"),
         ("P-101 motor winding reads 135 C, is that ok?", "graph:Sensor:TT-M101-WDG", "above its alarm (130 °C)"),
         ("P-501 NDE vibration is 5 mm/s, a problem?", "graph:Sensor:VT-501-DE", "has no non-drive-end sensor"),
         ("HX-301 dP is 85 kPa, is that high?", "graph:Sensor:PDI-301", "above its alarm (70 kPa)"),

@@ -58,6 +58,8 @@ _units(
     Unit("temperature", "°F", 5 / 9, -32 * 5 / 9),
 )
 _units("K|kelvin", Unit("temperature", "K", 1.0, -273.15))
+DEGREES = Unit("temperature", "°")  # "92°": a temperature in the sensor's own scale
+_units("°|º", DEGREES)
 _units("bar|barg|bar g|bar(g)", Unit("pressure", "bar"))
 _units("mbar|mbarg|millibar", Unit("pressure", "mbar", 0.001))
 _units("psi|psig|psi g|psi(g)|lb/in2", Unit("pressure", "psi", 0.0689476))
@@ -100,6 +102,8 @@ def convert(value: float, source: Unit, target: Unit) -> float | None:
     """``value`` in ``source`` units written in ``target`` units; None across quantities."""
     if source.quantity != target.quantity:
         return None
+    if source is DEGREES or target is DEGREES:
+        return value
     base = value * source.scale + source.offset
     return (base - target.offset) / target.scale
 
@@ -183,7 +187,8 @@ def find_readings(question: str) -> list[Reading]:
         if not set(local) & (PLACES | {"drive-end", "non-drive-end", "differential"}):
             local = found[-1].words if found else everywhere  # "DE bearing: 8 mm/s and 92 C"
         words = tuple(dict.fromkeys([*local, *(w for w in everywhere if "-" in w and w not in ENDS)]))
-        reading = Reading(_number(match.group("value")), unit, f"{match.group('value')} {unit.symbol}", words)
+        text = f"{match.group('value')}°" if unit is DEGREES else f"{match.group('value')} {unit.symbol}"
+        reading = Reading(_number(match.group("value")), unit, text, words)
         if reading not in found:
             found.append(reading)
     return found

@@ -125,7 +125,7 @@ READING = re.compile(
 SETTING = re.compile(
     r"\b(set|sets|setting|settings|set ?points?|wind|winding it|adjust\w*|increase\w*|decrease\w*|raise|lower"
     r"|reduce|change\w*|turn(ed)? (it |them )?(up|down)|configur\w*|calibrat\w*|range|rated|rating|design"
-    r"|spec\w*|nameplate|should (it|they) be|supposed to|by|limit|max(imum)?|min(imum)?|alarm(s|ed)? (is|at)"
+    r"|spec\w*|nameplate|should (it|they) be|supposed to|limit|max(imum)?|min(imum)?|alarm(s|ed)? (is|at)"
     r"|trip(s)? (is|at)|bump)\b",
     re.I,
 )
@@ -134,7 +134,7 @@ READ = re.compile(
     r"\b(reads?|reading|readings|read|show(s|ing|n)?|at|is|are|was|were|of|on|hit(s|ting)?|reach(ed|ing|es)?"
     r"|measur\w*|logged|recorded|gives?|giving|draw(s|ing)?|pull(s|ing)?|running|runs|sitting|sits|climb\w*"
     r"|ris(en|ing|es)|rose|gone|went|up|to|around|about|approx\w*|nearly|over|above|now|peak\w*|touch\w*"
-    r"|register\w*|getting|got|jumped|spik\w*|vibrat\w*|vibration|temp\w*|pressure|current|amps|level|flow|speed"
+    r"|register\w*|getting|got|took|takes|taking|lasted|jumped|spik\w*|vibrat\w*|vibration|temp\w*|pressure|current|amps|level|flow|speed"
     r"|dp|d/p|head|drop|load|power|de|nde|bearing|winding|oil|gearbox|discharge|suction|supply|return)\b|[=:~]",
     re.I,
 )
@@ -177,8 +177,8 @@ def find_readings(question: str) -> list[Reading]:
         before = question[: match.start()]
         ends = list(_CLAUSE_END.finditer(before))
         clause = before[ends[-1].end() :] if ends else before
-        if SETTING.search(clause):
-            continue
+        if SETTING.search(" ".join(clause.split()[-6:])) or clause.split()[-1:] == ["by"]:
+            continue  # "wind the relief valve up to 12 bar", "up by 2 mm/s"
         near = clause.split()[-3:]
         listed = bool(found) and bool(near) and near[-1].lower() in ("and", "&")  # "0.3 in/s and 180 F"
         if near and not listed and (near[-1].lower() in ("a", "an", "the") or not READ.search(" ".join(near))):
@@ -259,6 +259,8 @@ PLACES = frozenset({"bearing", "winding", "gearbox", "oil", "casing", "seal", "d
                     "level", "stroke"})  # fmt: skip
 
 
+# Quantities a number may have for many reasons: the sensor's own word must be in the question.
+VAGUE = frozenset({"percent", "time"})
 # A place that belongs to one class in a drive train: "P-101 winding" is its motor's winding.
 PLACE_CLASS = {"winding": "EM", "discharge": "PU", "suction": "PU", "seal": "PU", "casing": "PU", "gearbox": "GB"}
 
@@ -290,6 +292,8 @@ def choose(rows: list[dict[str, Any]], reading: Reading, words: tuple[str, ...])
             continue  # the motor's sensor for a pump only when the question names the motor's part
         if places and (PLACES & own) and not (places & own) and not named:
             continue
+        if unit.quantity in VAGUE and not named and not (own & set(words)):
+            continue  # "80 %" or "20 s" alone says nothing of a tank level or a valve's stroke time
         end = _end(text)
         score = 10.0 * named + len(places & own) + 3.0 * (wanted_end is not None and end == wanted_end)
         score -= 2.0 * float(row.get("hop") or 0)

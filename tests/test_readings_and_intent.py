@@ -58,6 +58,13 @@ REQUESTS = [
     "Hey, could you write up a WO for the LT-501 transmitter?",
     "I want to log a work order for the AG-401 steady bush",
     "Draft me a WO: P-102 mech seal weeping",
+    # a third set, written later: 5 of its 10 requests were missed before the rule learnt them
+    "Please can you raise a WO for the M-101 cooling fan",
+    "Raise a CM on P-102 for the seal",
+    "We'll need a work order for the AG-401 gearbox oil change",
+    "Would you be able to raise a work order for P-201?",
+    "Put a job in for the V-201 auto drain please",
+    "Open up a WO on M-403, it won't start",
 ]
 # Questions about work orders: answered from the records, never a draft.
 QUESTIONS = [
@@ -80,6 +87,13 @@ QUESTIONS = [
     "Any WOs outstanding on AG-401?",
     "Open WOs for P-101 and P-102?",
     "Which work order replaced the P-101 DE bearing, and when?",
+    # the third set: none of its 10 questions was taken for a request
+    "Did the last work order on P-101 fix the vibration?",
+    "Why was the P-102 seal work order raised?",
+    "Are any work orders waiting for approval on M-201?",
+    "Can you tell me what the last work order on V-501 found?",
+    "Could you list the open WOs on the raw water pumps?",
+    "Show the open jobs on AG-401",
 ]
 
 

@@ -24,7 +24,8 @@ from maintgraph.retrieval.base import Intent
 # What a work order is called on a plant: "work order", "WO" (not "WO-25-00077", a number), "job",
 # "ticket", "request", "notification".
 _WO_OBJECT = (
-    r"(?:work ?orders?|w/?os?(?![-\d])|jobs?(?: cards?)?|tickets?|(?:maintenance |work )?requests?|notifications?)"
+    r"(?:work ?orders?|w/?os?(?![-\d])|jobs?(?: cards?)?|tickets?|(?:maintenance |work )?requests?|notifications?"
+    r"|cms?(?![-\d])|ems?(?![-\d]))"
 )
 # Words between a verb and its object ("raise an urgent CM work order"), never a preposition: "log the
 # reading against the work order" records a reading, it asks for no work order.
@@ -32,7 +33,7 @@ _FILLER = r"(?:(?!(?:for|on|against|to|in|into|of|with|from|the|at|by|about)\b)[
 # What may come before the verb of a request: politeness, "can you", "I need you to", "let's".
 _REQUEST_LEAD = re.compile(
     r"^(?:please|pls|plz|kindly|just|ok(?:ay)?|right|so|and|then|also|now|hi|hey|yes|go ahead and"
-    r"|(?:can|could|would|will) (?:you|u|we|i|someone|somebody)(?: please| just)?"
+    r"|(?:can|could|would|will) (?:you|u|we|i|someone|somebody)(?: please| just| be able to)?|are you able to"
     r"|(?:i|we) (?:need|want|would like|'d like|d like)(?: you)? to|i'd like(?: you)? to|(?:need|want)(?: you)? to"
     r"|let'?s|you can|you could)\b[\s,]*",
     re.I,
@@ -41,12 +42,15 @@ _REQUEST_LEAD = re.compile(
 # ("open" only with its article: "open work orders on P-102?" asks which are open), "write one up".
 _REQUEST_VERB = re.compile(
     r"^(?:(?:raise|create|log|draft|submit|write(?: up)?|put (?:in|through)|book|generate|issue|file)"
-    r"(?:\s+(?:me|us))?\s+(?:(?:a|an|new|another|the|this|that)\s+)?|open(?:\s+(?:me|us))?\s+(?:a|an|another|new)\s+)"
+    r"(?:\s+(?:me|us))?\s+(?:(?:a|an|new|another|the|this|that)\s+)?"
+    r"|open(?: up)?(?:\s+(?:me|us))?\s+(?:a|an|another|new)\s+)"
     rf"{_FILLER}{_WO_OBJECT}\b"
     r"|^(?:raise|create|log|draft|open|write|book|put)\s+(?:me\s+|us\s+)?(?:a\s+new\s+|another\s+)?one\b"
     rf"|^get\s+(?:me\s+|us\s+)?(?:a|an|the)?\s*{_FILLER}{_WO_OBJECT}\s+(?:\w+\s+){{0,2}}?"
     r"(?:raised|opened|created|logged|drafted|written|put in|in|going|submitted)\b"
-    rf"|^(?:i|we)?\s*(?:need|want|would like|'d like)\s+(?:a|an|new|another)\s+{_FILLER}{_WO_OBJECT}\b"
+    rf"|^(?:put|book)\s+(?:a|an|the)?\s*{_FILLER}{_WO_OBJECT}\s+in\b"
+    rf"|^(?:(?:i|we)(?:'ll|'d| will| would)?\s+)?(?:need|want|would like|'d like)\s+(?:a|an|new|another)\s+{_FILLER}"
+    rf"{_WO_OBJECT}\b"
     rf"|^(?:a\s+)?new\s+{_WO_OBJECT}\b|^(?:a\s+)?{_WO_OBJECT}\b.*\bplease\b",
     re.I,
 )

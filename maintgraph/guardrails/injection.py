@@ -399,6 +399,16 @@ class _Covered:
         return (i >= 0 and self.ends[i] > start) or (i + 1 < len(self.starts) and self.starts[i + 1] < end)
 
 
+def _addressed_and_told(normal: str) -> bool:
+    """Whether a sentence names an AI (``ADDRESSED``) and then tells it something, or speaks of its
+    instructions: "Assistant: J. (apprentice)" in a crew list does neither."""
+    named = ADDRESSED.search(normal)
+    if named is None:
+        return False
+    told = re.sub(r"\bassistants?\b", " ", normal[named.start() :])  # the name is not the telling
+    return bool(cues.INSTRUCTIVE.search(told) or HIDDEN_ORDER.search(told) or instruction_kind(normal, "document"))
+
+
 WHOLE_TEXT_MAX = 1500  # a retrieved chunk (~200 tokens) or a question; longer texts are read sentence by sentence
 
 
@@ -435,8 +445,8 @@ def find_injections(text: str, channel: str = "input") -> list[Finding]:
         if (
             kind is None
             and channel == "document"
-            and (ADDRESSED.search(normalise(segment)) or cues.ADDRESSED.search(normalise(segment)))
-        ):
+            and (cues.ADDRESSED.search(normal := normalise(segment)) or _addressed_and_told(normal))
+        ):  # "Assistant: J. (apprentice)" in a crew list addresses no AI
             kind = "instruction_override"
         if kind:
             findings.append(Finding("injection", kind, match.start(), match.end(), f"{kind.replace('_', ' ')}"))

@@ -71,6 +71,8 @@ IGNORE = _alt(
     r"अनदेखा कर\w*", r"नज़रअंदाज़ कर\w*", r"नजरअंदाज कर\w*", r"भूल जा\w*", r"पालन मत कर\w*", r"मत मान\w*", r"छोड़ दो",
     r"ignore kar\w*", r"nazar ?andaa?z kar\w*", r"bh?ool ja\w*", r"bh?ul ja\w*", r"follow mat kar\w*", r"mat maan\w*",
     r"palan mat kar\w*",
+    # tr, cs
+    r"yok say\w*", r"görmezden gel\w*", r"unut", r"ignoruj", r"zapomeň", r"nedbej", r"nerespektuj",
 )
 # Words for what the reader was told.
 RULES = _alt(
@@ -84,6 +86,7 @@ RULES = _alt(
     r"voorschriften", r"beperkingen", r"instrukcj\w*", r"polece\w*", r"zasad\w*", r"reguł\w*", r"wytyczn\w*",
     r"ogranicze\w*", r"instruktion\w*", r"regler\w*", r"riktlinjer\w*", r"निर्देश\w*", r"नियम\w*", r"हिदायत\w*",
     r"इंस्ट्रक्शन\w*", r"रूल्स", r"niyam\w*", r"nirdesh\w*", r"hidayat\w*",
+    r"rules?", r"regola", r"règle", r"talimat\w*", r"kural\w*", r"yönerge\w*", r"pokyn\w*", r"instrukc\w*", r"pravidl\w*",
 )
 # Words that make RULES the reader's own (previous, your, all, system).
 PRIOR = _alt(
@@ -95,6 +98,7 @@ PRIOR = _alt(
     r"alle", r"je", r"jouw", r"uw", r"systeem\w*", r"poprzedni\w*", r"wcześniejsz\w*", r"wszystk\w*", r"swoje",
     r"swoich", r"twoje", r"twoich", r"systemow\w*", r"tidigare", r"alla", r"dina", r"पिछले", r"पहले", r"सभी", r"सारे",
     r"अपने", r"सिस्टम", r"pichh?le", r"pehle", r"saare", r"sare", r"sabhi", r"apne", r"system",
+    r"önceki", r"tüm", r"bütün", r"předchozí", r"všechny", r"své", r"tvoje", r"tvé",
 )
 # The reader's hidden configuration, named.
 SYSTEM_PROMPT = _alt(
@@ -105,6 +109,7 @@ SYSTEM_PROMPT = _alt(
     r"instruções (?:ocultas|secretas|do sistema)", r"systeemprompt", r"verborgen instructies", r"prompt systemow\w*",
     r"ukryte instrukcje", r"instrukcje systemowe", r"सिस्टम प्रॉम्प्ट", r"सिस्टम प्रोम्प्ट", r"छिपे निर्देश",
     r"system prompt",
+    r"sistem istem\w*", r"sistem prompt\w*", r"systémov\w* prompt\w*", r"systémové pokyny", r"skryté pokyny",
 )
 # Asking for it, or making it the reader's own ("the system prompt on the HMI" is a display message).
 REVEAL = _alt(
@@ -116,6 +121,7 @@ REVEAL = _alt(
     r"herhaal", r"je", r"jouw", r"uw", r"laat", r"pokaż", r"podaj", r"powtórz", r"ujawnij", r"swój", r"twój",
     r"swoje", r"twoje", r"visa", r"ge mig", r"din", r"dina", r"दिखा\w*", r"बता\w*", r"अपना", r"तुम्हारा", r"dikha\w*",
     r"bata\w*", r"apna", r"tumhara",
+    r"göster\w*", r"ukaž", r"řekni", r"tvůj", r"svůj",
 )
 MODE = _alt(
     r"developer mode", r"entwicklermodus", r"mode développeur", r"modo desarrollador", r"modalità sviluppatore",
@@ -152,6 +158,7 @@ PERSONA = _alt(
     r"vanaf nu", r"doe alsof", r"speel de rol", r"jesteś teraz", r"od teraz", r"od tej chwili", r"udawaj",
     r"zachowuj się jak", r"du är nu", r"från och med nu", r"låtsas", r"अब से", r"अब तुम", r"की तरह व्यवहार", r"ab se",
     r"ab tum", r"tum ab", r"nat?ak karo",
+    r"artık sen", r"bundan sonra", r"gibi davran\w*", r"od teď", r"nyní jsi", r"předstírej", r"chovej se jako",
 )
 # Freedom from rules.
 NO_LIMITS = _alt(
@@ -166,6 +173,10 @@ NO_LIMITS = _alt(
     r"bez (?:żadnych )?(?:ogranicze\w*|zasad|filtrów|reguł|ostrzeżeń)", r"trybie? (?:dewelopera|programisty)",
     r"utan (?:några )?(?:begränsningar|regler|filter)", r"utvecklarläge", r"बिना किसी (?:प्रतिबंध|रोक|नियम)\w*",
     r"बिना नियम", r"bina kisi (?:restriction|rok|niyam|rule)\w*", r"bina niyam",
+    r"(?:no|nessun\w*|ningun\w*|aucun\w*|kein\w*|geen|żadn\w*|nenhum\w*|inga|hiçbir|žádn\w*|koi bhi|कोई भी)\s+"
+    r"(?:\w+\s+)?(?:rules?|regel\w*|règles?|reglas?|normas?|regola|regole|regras?|zasad\w*|regler|kural\w*|pravidl\w*|"
+    r"niyam\w*|नियम\w*|restrictions?|restricci\w+|restrizion\w+|restriç\w+|beperking\w*|ogranicze\w*|einschränkung\w*)",
+    r"kısıtlama(?:sız| olmadan)", r"kuralsız", r"bez (?:omezení|pravidel)",
 )
 # Leaving the safety out of the answers.
 OMIT = _alt(
@@ -196,6 +207,33 @@ ANSWERS = _alt(
     r"a partir de (?:ahora|agora)", r"d'ora in poi", r"vanaf nu", r"od teraz",
 )
 WITHOUT = _alt(r"without", r"ohne", r"sans", r"sin", r"senza", r"sem", r"zonder", r"bez", r"utan", r"बिना", r"bina")
+# The reader's own (for reversals: "the opposite of your rules", not "the opposite bearing ... the safety rules").
+YOUR = _alt(
+    r"your", r"you", r"dein\w*", r"ihre\w*", r"tes", r"ton", r"ta", r"vos", r"votre", r"tus?", r"sus", r"tue", r"tuoi",
+    r"tua", r"suas", r"seus", r"tuas", r"je", r"jouw", r"uw", r"twoje", r"twoich", r"swoje", r"swoich", r"dina", r"din",
+    r"तुम्हारे", r"अपने", r"apne", r"tumhare", r"senin", r"tvoje", r"tvá", r"svá",
+)
+# Following, no longer: "halte dich ab sofort nicht mehr an deine Vorgaben", "ya no sigas tus directrices".
+NO_LONGER_FOLLOW = (
+    r"(?:(?:halte|halten)\s+(?:sie\s+|dich\s+)?(?:\w+\s+){0,3}?nicht mehr an|befolge\w*\s+(?:\w+\s+){0,3}?nicht mehr|"
+    r"ne (?:suis|suivez|respecte|respectez)\s+plus|ya no (?:sigas|siga|sigan|respetes|obedezcas)|non (?:seguire|rispettare|"
+    r"segui|rispetti)\s+più|não (?:sigas?|respeite|obedeça)\s+mais|deixe de (?:seguir|respeitar)|(?:volg|houd je)\s+"
+    r"(?:\w+\s+){0,3}?niet meer|już nie (?:stosuj|przestrzegaj)|przestań (?:stosować|przestrzegać)|följ inte längre|"
+    r"no longer (?:follow|obey)|stop (?:following|obeying))"
+)
+# Rules no longer in force, said to the reader.
+REVOKED = (
+    r"(?:gelten nicht mehr|ne s'appliquent plus|ya no (?:se )?aplican|non (?:si )?applicano più|não se aplicam mais|"
+    r"gelden niet meer|już nie obowiązują|gäller inte längre|अब लागू नहीं|लागू नहीं|रद्द|ab lagu nahi|lagu nahi|"
+    r"artık geçerli değil|už neplatí|no longer apply|are revoked|are void)"
+)
+# A document's words to whoever reads it: "an das Sprachmodell, das diesen Text liest", "voor de AI die dit leest".
+READS_THIS = (
+    r"(?:that|which|who|das|der|die|qui|que|che|który|która|som)\s+(?:reads?|is reading|processes|liest|verarbeitet|lit|"
+    r"traite|lee|procesa|legge|elabora|lê|processa|leest|verwerkt|czyta|läser)\s+(?:this|diesen|dieses|diese|ce|cet|"
+    r"cette|este|esta|questo|questa|deze|dit|ten|ta|to|denna|detta)\b"
+    r"|\b(?:die|dat)\s+(?:dit|deze)\s+(?:\w+\s+)?(?:leest|verwerkt)\b|\b(?:który|która)\s+(?:to|ten)\s+czyta\b"
+)
 # An AI, named (for addressing it in a document).
 AI_NOUN = _alt(
     r"ai", r"a\.i\.", r"llm", r"chat ?bot", r"gpt", r"copilot", r"language model", r"ai[- ]assistant", r"ki",
@@ -210,9 +248,12 @@ ADDRESS = (
     rf"attenzione|messaggio|istruzione|mensagem|instrução|bericht|opmerking|uwaga|wiadomość|polecenie|meddelande)"
     rf"\s+(?:an|für|pour|à|para|per|a|aan|voor|dla|do|till)\s+(?:den |die |das |l'|le |la |el |al |o |a |de |het )?"
     rf"{AI_NOUN}(?![a-z])"
-    rf"|(?:^|[.:;!?\n]\s*)(?:atención|attention|attenzione|atenção|let op|uwaga|achtung|do)\s*,?\s*{AI_NOUN}\s*[:,]"
-    rf"|(?:^|[.:;!?\n]\s*){AI_NOUN}\s*:"
+    rf"|(?:^|[.:;!?\n])\s*(?:atención|attention|attenzione|atenção|let op|uwaga|achtung|do)\s*,?\s*{AI_NOUN}\s*[:,]"
+    rf"|(?:^|[.:;!?\n])\s*{AI_NOUN}\s*:"
     rf"|{AI_NOUN}\s+(?:के लिए|ke liye|ke lie)"
+    rf"|(?:^|[.:;!?\n>-])\s*(?:an|für|pour|à|para|per|aan|voor|dla|do|till|to|for)\s+(?:den |die |das |l'|le |la |el |al |o |a "
+    rf"|de |het |the |any |all )?{AI_NOUN}(?![a-z])[^.:;!?\n]{{0,60}}:"
+    rf"|{AI_NOUN}(?![a-z]),?\s+{READS_THIS}"
 )
 # Saying the opposite of the rules.
 OPPOSITE = _alt(
@@ -227,6 +268,8 @@ SAFETY_RULES = _alt(  # rules, not "safety" alone: "the opposite side to the saf
     r"sicherheitsvorschrift\w*", r"regeln", r"vorschrift\w*", r"règles", r"consignes", r"normas", r"reglas",
     r"regole", r"regras", r"regels", r"veiligheidsregels", r"voorschriften", r"zasad\w*", r"reguł\w*", r"regler",
     r"नियम\w*", r"niyam\w*",
+    r"instructions", r"anweisungen", r"vorgaben", r"directives", r"instrucciones", r"istruzioni", r"instruções",
+    r"instructies", r"instrukcje",
 )
 # An override verb, negated: an instruction to the reader ("never skip", "vergessen Sie nicht"), not an attack.
 NEGATED_OVERRIDE = re.compile(
@@ -265,6 +308,9 @@ MOVES: dict[str, tuple[re.Pattern[str], ...]] = {
             rf"(?:révoqu\w+|annul\w+|revocad\w+|anulad\w+|revocat\w+|annullat\w+|revogad\w+|cancelad\w+|ingetrokken|"
             rf"vervallen|odwołan\w+|uchylon\w+|aufgehoben|widerrufen|ungültig|revoked|void|cancell?ed|lifted)"
         ),
+        _C(rf"(?<!\w){NO_LONGER_FOLLOW}(?!\w){_W}{{0,40}}?{RULES}|{RULES}{_W}{{0,40}}?(?<!\w){NO_LONGER_FOLLOW}(?!\w)"),
+        _C(rf"(?<!\w){NO_LONGER_FOLLOW}(?!\w){_W}{{0,20}}?(?<!\w){YOUR}(?!\w)"),
+        _C(rf"(?<!\w){YOUR}(?!\w){_W}{{0,30}}?{RULES}(?!\w){_W}{{0,30}}?{REVOKED}"),
     ),
     "system_prompt_extraction": (
         _C(rf"(?<!\w){REVEAL}(?!\w){_W}{{0,40}}?(?<!\w){SYSTEM_PROMPT}(?!\w)"),
@@ -290,8 +336,11 @@ MOVES: dict[str, tuple[re.Pattern[str], ...]] = {
         _C(rf"(?<!\w){WITHOUT}\s+(?:\w+\s+){{0,2}}?{WARNINGS}(?!\w){_W}{{0,40}}?(?<!\w){ANSWERS}(?!\w)"),
     ),
     "reversal": (
-        _C(rf"(?<!\w){OPPOSITE}(?!\w){_W}{{0,60}}?(?<!\w){SAFETY_RULES}(?!\w)"),
-        _C(rf"(?<!\w){SAFETY_RULES}(?!\w){_W}{{0,40}}?(?<!\w){OPPOSITE}(?!\w)"),
+        _C(rf"(?<!\w){OPPOSITE}(?!\w){_W}{{0,60}}?(?<!\w){YOUR}\s+(?:[\w-]+\s+){{0,3}}?{SAFETY_RULES}(?!\w)"),
+        _C(rf"(?<!\w){YOUR}\s+(?:[\w-]+\s+){{0,2}}?{SAFETY_RULES}(?!\w){_W}{{0,40}}?(?<!\w){OPPOSITE}(?!\w)"),
+        _C(
+            rf"(?<!\w){OPPOSITE}(?!\w)\s+(?:\w+\s+){{0,2}}?(?:zu|à|a|de|di|do|van|niż|av|than|to|from)\s+(?:\w+\s+){{0,3}}?{YOUR}\s+(?:\w+\s+)?{SAFETY_RULES}"
+        ),
         _C(
             r"\bopposite day\b|\b(?:would|do) normally (?:forbid|refuse|reject)\w*\b[^.?!\n]{0,60}\b(?:recommend|do|say|allow)"
             r"|\b(?:treat|read)\b[^.?!\n]{0,40}\bnever\b[^.?!\n]{0,20}\bas\b[^.?!\n]{0,10}\balways\b"
@@ -320,8 +369,8 @@ def move(normal: str, channel: str = "input") -> str | None:
 
 
 # -- role markup ----------------------------------------------------------------------------------
-ROLE = r"(?:system|developer|assistant|tool)"
-CHAT_ROLE = r"(?:system|developer|assistant)"  # "[Tool]" and "Tool instructions:" are manual headings
+ROLE = r"(?:system|système|systeme|sistema|systeem|systém|developer|assistant|assistent|asistente|assistente|tool)"
+CHAT_ROLE = r"(?:system|système|systeme|sistema|systeem|systém|developer|assistant|assistent|asistente|assistente)"  # "[Tool]" and "Tool instructions:" are manual headings
 _BLOCK_OPEN = re.compile(
     rf"\[\s*(?P<b>{CHAT_ROLE})(?: message| note)?\s*\]|<\s*(?P<a>{ROLE})\s*>|<\|\s*(?:im_start\|>\s*)?(?P<c>{ROLE})\s*\|?>"
     rf"|<\|im_start\|>\s*(?P<d>{ROLE})",

@@ -214,13 +214,14 @@ SAFEGUARD = (
     r"(?:gas[- ]?test\w*|(?:atmosphere|atmospheric|air) (?:test|check|monitoring)\w*|sniff\w*|gas (?:monitor|detector|meter)s?|"
     r"hot[- ]work permits?|(?:work )?permits?(?: to work)?|fire ?watch\w*|standby (?:man|person)|entry permit|"
     r"wait\w*\b[^.;!?\n]{0,40}\b(?:caps|capacitors|dc bus|bus|drive|inverter|vfd|discharge)|(?:caps|capacitors|dc bus)\b|"
-    r"discharge (?:time|wait)|lock(?:ing)?[- ]?(?:out|off)|locks?\b|padlocks?|isolat\w+|loto|tag\w*[- ]?out|try[- ]start|"
+    r"discharg\w*|lock(?:ing)?[- ]?(?:out|off)|locks?\b|padlocks?|isolat\w+|loto|tag\w*[- ]?out|try[- ]start|"
     r"prov(?:e|ing) (?:it )?dead|test(?:ing)? for dead)"
 )
 DISMISSING = (
     r"(?:skip\w*|omit\w*|without(?: (?:doing|taking|getting|waiting for|a|an|the|another|any))*|no need (?:to|for)|"
     r"don'?t (?:need|bother|have)(?: to| with)?|do not need|needn'?t|no point(?: in)?|forget(?: about)?|leave out|"
-    r"dispense with|instead of|rather than|don'?t wait|no waiting)"
+    r"dispense with|instead of|rather than|don'?t wait|no waiting|no reason to|(?:nobody|no one) (?:will |is going to )?"
+    r"(?:ask|check|look)\w*(?: for)?)"
 )
 LIVE = (
     r"(?:powered(?: up)?|energi[sz]ed|live|on|running|pressuri[sz]ed|under pressure|pushing|pumping|turning|moving|"
@@ -247,7 +248,9 @@ ACTS: dict[str, tuple[str, ...]] = {
         rf"\w*\b{W}{{0,30}}\b(?:turn|spin|rotat|run|mov)\w*",
     ),
     "skip_safeguard": (
-        rf"\b{DISMISSING}\b[ ]?{W}{{0,20}}?\b{SAFEGUARD}",
+        rf"\b{DISMISSING}\b[ ]?{W}{{0,30}}?\b{SAFEGUARD}",
+        rf"\b(?:gas[- ]?test|atmosphere (?:test|check)|permit|test)\w*\b{W}{{0,30}}\b(?:from |of )?(?:yesterday|last (?:week|night|"
+        rf"shift)|the day before|still (?:valid|good|ok|fine|current))\b",
         rf"\bno\s+(?:[\w-]+\s+){{0,2}}?{SAFEGUARD}\s*(?:\w+\s+)?(?:needed|required|necessary)",
         rf"\b{SAFEGUARD}{W}{{0,50}}\b(?:is|are|'s)\s+(?:just\s+|a bit\s+|totally\s+)?(?:over the top|overkill|optional|"
         rf"pointless|unnecessary|not needed|a formality|a waste of time|not required)",
@@ -259,6 +262,8 @@ ACTS: dict[str, tuple[str, ...]] = {
         rf"(?:is\s+|are\s+)?still\s+{LIVE}\b",
         rf"\b{WORKING}\b{W}{{0,60}}\b(?:with|while)\s+(?:the\s+|it\s+|its\s+|it's\s+|it is\s+)?(?:[\w-]+\s+){{0,3}}?"
         rf"(?:is\s+|are\s+)?{LIVE}\b(?!\s*(?:test|tester|detector|voltage))",
+        rf"\b{WORKING}\b[^.!?\n]{{0,60}}[;,]\s*(?:it's|it is|they're|they are|the [\w-]+ (?:is|are))\s+(?:only\s+|still\s+|just\s+|"
+        rf"barely\s+|hardly\s+)*{LIVE}\b",
         rf"\b(?:insulated|vde|rubber)\s+(?:tools?|screwdrivers?|gloves|spanners?)\b{W}{{0,40}}\b(?:make (?:it|that|them) "
         rf"safe|you'll be fine|is enough|are enough|will do|protects? you)"
         rf"|\b(?:as long as|provided|if)\s+you\s+(?:use|wear|have)\s+(?:\w+\s+)?(?:insulated|vde|rubber)\b",

@@ -18,6 +18,7 @@ in passing adds nothing.
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar
 
@@ -145,6 +146,7 @@ ASKS = re.compile(
     r"|is (that|this|it))\b",
     re.I,
 )
+MAX_READINGS = 8  # a question with more is a pasted log, not a reading to check
 _CLAUSE_END = re.compile(r"[.!?;]\s|[.!?;]$|,\s|\n")
 
 
@@ -169,14 +171,16 @@ def find_readings(question: str) -> list[Reading]:
     everywhere, since = hint_words(question), 0
     if set(ENDS) <= set(everywhere):  # both ends named: neither, unless next to the reading
         everywhere = tuple(w for w in everywhere if w not in ENDS)
-    for match in READING.finditer(question):
+    starts = [0] + [m.end() for m in _CLAUSE_END.finditer(question)]  # where each clause starts
+    for seen, match in enumerate(READING.finditer(question)):
+        if len(found) >= MAX_READINGS or seen >= 5 * MAX_READINGS:
+            break
         unit = unit_of(match.group("unit"))
         segment, since = question[since : match.end()], match.end()
         if unit is None:
             continue
-        before = question[: match.start()]
-        ends = list(_CLAUSE_END.finditer(before))
-        clause = before[ends[-1].end() :] if ends else before
+        begins = max(starts[bisect_right(starts, match.start()) - 1], match.start() - 120)  # the words just before
+        clause = question[begins : match.start()]
         if SETTING.search(" ".join(clause.split()[-6:])) or clause.split()[-1:] == ["by"]:
             continue  # "wind the relief valve up to 12 bar", "up by 2 mm/s"
         near = clause.split()[-3:]

@@ -214,7 +214,7 @@ SAFEGUARD = (
     r"(?:gas[- ]?test\w*|(?:atmosphere|atmospheric|air) (?:test|check|monitoring)\w*|sniff\w*|gas (?:monitor|detector|meter)s?|"
     r"hot[- ]work permits?|(?:work )?permits?(?: to work)?|fire ?watch\w*|standby (?:man|person)|entry permit|"
     r"wait\w*\b[^.;!?\n]{0,40}\b(?:caps|capacitors|dc bus|bus|drive|inverter|vfd|discharge)|(?:caps|capacitors|dc bus)\b|"
-    r"discharg\w*|lock(?:ing)?[- ]?(?:out|off)|locks?\b|padlocks?|isolat\w+|loto|tag\w*[- ]?out|try[- ]start|"
+    r"(?:[\w'-]+ )?to discharge\b|discharge (?:time|wait)|lock(?:ing)?[- ]?(?:out|off)|locks?\b|padlocks?|isolat\w+|loto|tag\w*[- ]?out|try[- ]start|"
     r"prov(?:e|ing) (?:it )?dead|test(?:ing)? for dead)"
 )
 DISMISSING = (

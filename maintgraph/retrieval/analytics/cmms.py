@@ -27,7 +27,7 @@ from maintgraph.tools.postgres_cmms import PostgresCMMS
 
 TITLE = "cmms_query"  # a computed CMMS answer: synthesis leads with it, as with "fmea_query"
 RECORDS = re.compile(
-    r"\b(work ?orders?|wos?|jobs?|pm plans?|maintenance plans?|meter readings?|run ?hours|labou?r (hours|time)"
+    r"\b(work ?orders?|wos?|pm plans?|maintenance plans?|meter readings?|run ?hours|labou?r (hours|time)"
     r"|failure codes?|spare parts? (has been |were |was )?used|parts? used)\b",
     re.I,
 )

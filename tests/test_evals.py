@@ -23,7 +23,7 @@ from maintgraph.services import Services
 
 from .conftest import cli_env, run_cli, short_tmp_dir
 
-GATED_SETS = ("sample_plant", "safety_and_context", "fmea_analytics")
+GATED_SETS = ("sample_plant", "safety_and_context", "fmea_analytics", "cmms_analytics")
 
 
 # -- sets and metrics (no services) -----------------------------------------------------------------

@@ -144,7 +144,7 @@ COMMON = frozenset(
     "you they them there's been being is it in on at of to a an or if me my i us whats hows pump motor unit "
     "record records history number part stores store stock hold held spare spares have kept keep actually year "
     "years month months day days meant mean fitted fit please tell give show know exactly current "
-    "currently usual usually likely today going happen happened want wants".split()
+    "currently usual usually likely today going happen happened want wants work order orders wo wos job jobs".split()
 )  # fmt: skip
 FAILURE_LABELS = ("FailureMode", "Symptom", "FailureMechanism")
 

@@ -14,6 +14,15 @@ two sets only: rules alone caught 37/50 attacks and 19/40 unsafe answers; rules 
 answers. On the evaluation sets in tests/ (never trained on) the model adds 1/125 benign flagged,
 0/66 safe flagged, and flags none of the 92 questions of the agent's question set.
 
+Evaluation texts never reach the model: the sets in tests/guard_sets/ (the first ones, the
+multilingual and plain-words sets of issue 29 and the held-out ones, each with a data card saying
+"never for training") are not read here, and tests/test_guard_generality.py asserts that no
+evaluation text near-duplicates a training text (character 3-5-gram cosine < 0.8). The model
+knows English only: an injection check sends it only texts that speak of the assistant, its rules
+or its answers (``injection.META``), so a question in Spanish or "show me all failure modes with
+severity above 7" is not read by it; the multilingual rules (``injection_cues.py``) and the
+act-and-object rules (``unsafe.act_kind``) carry the meaning the model cannot.
+
 No pickle is shipped: the model is fitted from the YAML on first use (~0.2 s), deterministically.
 """
 

@@ -15,6 +15,11 @@ elements, Markdown comments, alt text) is read separately: an instruction there 
 even when the visible text is innocent, and chat-template tokens (``<|im_start|>system``,
 ``[INST]``, ``{"role": "system"}``) have no business in a maintenance document at all.
 
+Attacks in other languages, and role markup planted in documents, are read by the moves an
+injection is built from (``injection_cues.py``: cue lexicons for ten languages, and blocks that
+impersonate a chat role, cut whole); an override verb that is negated ("never skip the isolation
+step", "vergessen Sie nicht") is an instruction to the reader and is left alone.
+
 The patterns look for the instruction's shape, not for single words: "ignore" alone is
 maintenance vocabulary ("ignore the first reading after start-up"), "ignore all previous
 instructions" is not; "bypass" is a valve, "act as" is what a VFD does to a soft starter.

@@ -36,6 +36,11 @@ class PiiScore:
     kept_altered: list[str] = field(default_factory=list)
     missed: list[tuple[str, str]] = field(default_factory=list)  # (id, type)
     by_type: dict[str, list[int]] = field(default_factory=dict)  # type -> [found, planted]
+    missed_values: list[tuple[str, str, str]] = field(default_factory=list)  # (id, type, value)
+    kept: int = 0  # keep strings checked (tags, part numbers, manufacturers, ...)
+    benign: int = 0  # texts with no personal data
+    benign_altered: list[str] = field(default_factory=list)  # ids of those the guard changed
+    false_positive_spans: list[tuple[str, str, str]] = field(default_factory=list)  # (id, type, text)
 
     @property
     def recall(self) -> float:
@@ -44,6 +49,27 @@ class PiiScore:
     @property
     def precision(self) -> float:
         return self.found / (self.found + self.false_positives) if self.found + self.false_positives else 1.0
+
+    def recall_of(self, kind: str) -> float:
+        found, planted = self.by_type.get(kind, (0, 0))
+        return found / planted if planted else 1.0
+
+    @property
+    def benign_altered_rate(self) -> float:
+        return len(self.benign_altered) / self.benign if self.benign else 0.0
+
+    def report(self, name: str) -> str:
+        """The figures the issue's targets are read from, per entity type, with every miss."""
+        types = ", ".join(f"{t} {f}/{n} ({f / n:.3f})" for t, (f, n) in sorted(self.by_type.items()))
+        missed = "; ".join(f"{i} {t} {v!r}" for i, t, v in self.missed_values) or "none"
+        spans = "; ".join(f"{i} {t} {v!r}" for i, t, v in self.false_positive_spans[:40]) or "none"
+        return (
+            f"{name}: {self.texts} texts, {self.planted} planted values: recall {self.recall:.3f}, precision "
+            f"{self.precision:.3f}\n  recall per type: {types}\n"
+            f"  kept strings altered: {len(self.kept_altered)}/{self.kept} {self.kept_altered}\n"
+            f"  benign texts altered: {len(self.benign_altered)}/{self.benign} ({self.benign_altered_rate:.1%}) "
+            f"{self.benign_altered}\n  missed: {missed}\n  false positives ({self.false_positives}): {spans}"
+        )
 
 
 def score_pii(scanner: PiiScanner, items: list[dict[str, Any]]) -> PiiScore:
@@ -64,10 +90,22 @@ def score_pii(scanner: PiiScanner, items: list[dict[str, Any]]) -> PiiScore:
             score.found += hit
             if not hit:
                 score.missed.append((item["id"], planted["type"]))
+                score.missed_values.append((item["id"], planted["type"], planted["value"]))
+        for planted in item["pii"]:  # each word of a planted name is hers too ("Cheers, Maria" after "Maria Lopez")
+            if planted["type"] == "PERSON":
+                for word in re.findall(r"[^\W\d_]{2,}", planted["value"]):
+                    spans += [(m.start(), m.end()) for m in re.finditer(rf"(?<!\w){re.escape(word)}(?!\w)", text)]
         score.planted += len(item["pii"])
-        score.false_positives += sum(1 for f in findings if not any(f.overlaps(s, e) for s, e in spans))
+        wrong = [f for f in findings if not any(f.overlaps(s, e) for s, e in spans)]
+        score.false_positives += len(wrong)
+        score.false_positive_spans += [(item["id"], f.kind, text[f.start : f.end]) for f in wrong]
         anonymised = anonymise(text, findings)
+        score.kept += len(item["keep"])
         score.kept_altered += [f"{item['id']}: {k}" for k in item["keep"] if k not in anonymised]
+        if not item["pii"]:
+            score.benign += 1
+            if anonymised != text:
+                score.benign_altered.append(item["id"])
     return score
 
 

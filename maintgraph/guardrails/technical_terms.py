@@ -76,16 +76,58 @@ axial radial lateral lower upper inner outer front rear left right forward aft i
 secondary auxiliary standby spare main
 broken worn loose bent burnt seized stuck faulty defective missing excessive abnormal erratic intermittent
 inoperative unserviceable
-babbitt whitemetal freq approach basin rip stage cell
+babbitt whitemetal freq approach basin rip stage cell block plummer pillow
 report reported confirm confirmed noted observed found stopped started tripped failed
 """.split())  # fmt: skip
+
+
+# The same vocabulary as plants in other languages write it (German, Dutch, French, Spanish, Italian,
+# Portuguese, Polish, Swedish, Norwegian, Danish): "Pumpe an P-101 undicht" names no one.
+FOREIGN_TECHNICAL_WORDS = frozenset("""
+pumpe kreiselpumpe pumpen kolbenpumpe dosierpumpe tauchpumpe ventil ventile schieber klappe absperrklappe lager
+wälzlager gleitlager kupplung getriebe motor motoren antrieb welle dichtung gleitringdichtung packung verdichter
+kompressor gebläse lüfter ventilator behälter tank kessel wärmetauscher rohr rohrleitung leitung flansch schraube
+mutter filter sieb sensor messumformer schalter schütz sicherung umrichter frequenzumrichter steuerung störung
+ausfall wartung instandhaltung inspektion schmierung schmierstoff öl fett leckage undicht verschleiß schwingung
+schwingungen temperatur druck durchfluss füllstand drehzahl strom spannung riemen kette zahnrad laufrad gehäuse
+pomp pompen klep kleppen afsluiter lager lagers koppeling tandwielkast aandrijving as afdichting compressor
+ventilator storing onderhoud smering lekkage trilling
+pompe pompes vanne vannes robinet clapet roulement roulements palier accouplement réducteur moteur arbre joint
+garniture compresseur ventilateur échangeur cuve réservoir tuyauterie bride filtre capteur disjoncteur variateur
+panne défaut entretien maintenance graissage fuite vibration usure
+bomba bombas válvula valvula válvulas rodamiento rodamientos cojinete acoplamiento reductor motor eje sello
+empaquetadura compresor ventilador intercambiador depósito tubería brida filtro sensor interruptor variador
+avería falla mantenimiento lubricación fuga vibración desgaste
+pompa pompe valvola valvole cuscinetto cuscinetti giunto riduttore motore albero tenuta guarnizione compressore
+ventilatore scambiatore serbatoio tubazione flangia filtro sensore interruttore inverter guasto manutenzione
+lubrificazione perdita vibrazione usura
+bomba rolamento rolamentos acoplamento redutor eixo selo vedação compressor ventilador trocador tanque tubulação
+flange filtro sensor disjuntor inversor falha manutenção lubrificação vazamento vibração desgaste
+pompa zawór zawory łożysko łożyska sprzęgło przekładnia silnik wał uszczelnienie uszczelka sprężarka wentylator
+wymiennik zbiornik rurociąg kołnierz filtr czujnik wyłącznik falownik awaria usterka konserwacja smarowanie
+wyciek drgania zużycie
+pump pumpar ventil ventiler lager koppling växellåda motor axel tätning kompressor fläkt värmeväxlare tank rör
+fläns filter givare brytare frekvensomriktare fel haveri underhåll smörjning läckage vibration slitage
+pumpe ventil lager kobling gir aksel pakning tetning kompressor vifte varmeveksler lekkasje vedlikehold
+""".split())  # fmt: skip
+
+
+# People's names that name a method, a unit, a part or a test in plant text ("Karl Fischer water", a
+# "Bourdon tube", a "Woodruff key", a "Pelton wheel"): followed by a technical word they name no one.
+EPONYMS = frozenset("""
+fischer murphy bourdon pitot venturi wheatstone kelvin celsius fahrenheit newton pascal ohm hertz coulomb joule
+kaplan francis pelton stirling diesel otto wankel bunsen geiger pareto weibull ishikawa gantt ziegler nichols
+brinell rockwell vickers charpy izod reynolds bernoulli darcy fourier nyquist bode kalman mohr poisson hooke euler
+doppler faraday lenz tesla morse woodruff belleville schrader presta zerk alemite nyloc allen phillips torx
+""".split())  # fmt: skip
+EPONYM_PHRASES = frozenset({"karl fischer", "ziegler nichols", "ziegler-nichols", "allen key", "phillips head"})
 
 
 def technical(word: str) -> bool:
     """True when ``word`` (any case, simply inflected: Seals, Cracked, Leaking, Blockages) is one of
     :data:`TECHNICAL_WORDS`."""
     w = word.casefold().strip(".,:;'’()[]")
-    if w in TECHNICAL_WORDS:
+    if w in TECHNICAL_WORDS or w in FOREIGN_TECHNICAL_WORDS:
         return True
     stems = []
     if w.endswith("ies") and len(w) > 4:

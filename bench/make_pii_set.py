@@ -427,6 +427,7 @@ STYLES = ((handover, 0.17), (cmms, 0.2), (email, 0.11), (chat, 0.15), (permit, 0
 
 
 def generate(seed: int, count: int) -> list[dict[str, Any]]:
+    random.seed(seed)  # some of Faker's id providers (es_ES nif) draw from the random module, not the instance
     maker = Maker(seed)
     items = []
     for n in range(count):

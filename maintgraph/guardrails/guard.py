@@ -263,9 +263,8 @@ def quoted_graph_lines(text: str, evidence: dict[str, str]) -> list[str]:
 # pressure or stored energy, the permit and the gas test.
 SAFE_STEP = re.compile(
     r"(?i)\b(?:isolat\w*|lock(?:ed)?[- ]?(?:out|off)|lock(?:s|ed|ing)? (?:the|it|each|your)\b|lockout|loto|padlock\w*|"
-    r"lock and tag|prove\w* dead|zero energy|"
-    r"try[- ]start|absence of voltage|depressuri[sz]\w*|drain\w*|vent(?:ed|ing)?|bleed\w*|discharg\w*|gas test\w*|"
-    r"permit\w*|fire watch)\b"
+    r"lock and tag|prove\w* dead|zero energy|try[- ]start|absence of voltage|depressuri[sz]\w*|drain\w*|"
+    r"vent(?:ed|ing)?|bleed\w*|to discharge|discharge time|gas test\w*|permit\w*|fire watch)\b"
 )
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
 
@@ -273,9 +272,9 @@ _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
 def isolation_lines(evidence: dict[str, str], most: int = 6) -> list[str]:
     """The equipment's isolation steps and safe procedure from the evidence, cited, for an unsafe
     answer's fix: the graph's lockout facts first, then the evidence's sentences that isolate, prove
-    dead, relieve pressure or stored energy, or call for a permit or gas test (none that itself reads
-    as unsafe advice)."""
-    from maintgraph.guardrails.unsafe import find_unsafe
+    dead, relieve pressure or stored energy, or call for a permit or gas test (none that the rules read
+    as unsafe advice). Computed for every answer, so it stays cheap: rules only, at most ``most`` lines."""
+    from maintgraph.guardrails.unsafe import advises_unsafe
 
     lines = [f"{text} [{ref}]" for ref, text in evidence.items()
              if ref.startswith("graph:") and re.search(r"(?i)\b(?:lockout|loto|isolat\w*)\b", text)]  # fmt: skip
@@ -286,6 +285,6 @@ def isolation_lines(evidence: dict[str, str], most: int = 6) -> list[str]:
             step = " ".join(sentence.group().split())
             if len(lines) >= most:
                 return lines
-            if len(step) > 20 and SAFE_STEP.search(step) and not find_unsafe(step):
+            if len(step) > 20 and step[0].isupper() and SAFE_STEP.search(step) and not advises_unsafe(step):
                 lines.append(f"{step} [{ref}]")
     return lines[:most]

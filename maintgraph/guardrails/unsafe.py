@@ -451,6 +451,11 @@ def find_unsafe(text: str, trusted: set[str] | None = None) -> list[Finding]:
     return findings or learned_findings(text, sentences)
 
 
+def advises_unsafe(sentence: str) -> bool:
+    """Whether the rules (not the learned model) read ``sentence`` as unsafe advice."""
+    return bool(unsafe_kind(sentence) or act_kind(sentence) or general_kind(sentence))
+
+
 # The assistant's own status lines (the agent writes them, no model does): never advice. The
 # learned model, trained on advice, reads "did you mean P-102, P-101?" as p=0.85 unsafe.
 STATUS_LINE = re.compile(

@@ -66,6 +66,13 @@ def test_the_generated_set_is_what_the_generator_writes_and_has_a_data_card():
         ("anyone know who did the last alignment on P-101? think it was maria lopez", ["maria lopez"]),
         ("@a.kowalski can you check K-201, 11.8 mm/s since 3am. cc k.osei", ["a.kowalski", "k.osei"]),
         ("Shift log: Robert and Ana isolated P-102 for the seal swap.", ["Robert", "Ana"]),
+        ("CREW: DSMITH, KLEE, BNGUYEN - CHGD FILTERS ON AHU-2", ["DSMITH", "KLEE", "BNGUYEN"]),
+        ("LUBE ROUTE DONE ON C-301 - AHALL. ALL OK", ["AHALL"]),
+        ("Job on P-101 done by J Smith and K Osei, 3 hrs. Reviewer: mgarcia", ["Smith", "Osei", "mgarcia"]),
+        (
+            "Spoke with Jan de Vries about the P-101 overhaul; dave and steve did the alignment",
+            ["Jan de Vries", "dave", "steve"],
+        ),
     ],
 )
 def test_names_in_shorthand_lower_case_and_handles_are_masked(scanner, text, person):
@@ -89,9 +96,10 @@ def test_national_phone_formats_without_the_country_code_are_masked(scanner, pho
 def test_badge_staff_and_national_ids_after_their_cue_are_masked(scanner):
     text = ("Permit WO-26-00191 for P-204: Badge B-20417, emp id EMP00123456, staff id 4471-2209, "
             "NI number QQ 12 34 56 C, SSN 599-30-5518, codice fiscale CGNMLT17M47C745S.")  # fmt: skip
+    text += " Ask for Wojciech, badge 77-1204."
     kinds = {text[f.start : f.end]: f.kind for f in scanner.find(text)}
-    assert kinds == {"B-20417": "BADGE_ID", "EMP00123456": "BADGE_ID", "4471-2209": "BADGE_ID",
-                     "QQ 12 34 56 C": "NATIONAL_ID", "599-30-5518": "NATIONAL_ID",
+    assert kinds == {"Wojciech": "PERSON", "77-1204": "BADGE_ID", "B-20417": "BADGE_ID", "EMP00123456": "BADGE_ID",
+                     "4471-2209": "BADGE_ID", "QQ 12 34 56 C": "NATIONAL_ID", "599-30-5518": "NATIONAL_ID",
                      "CGNMLT17M47C745S": "NATIONAL_ID"}  # fmt: skip
 
 
@@ -105,6 +113,8 @@ def test_badge_staff_and_national_ids_after_their_cue_are_masked(scanner):
         "M-101 HMS-0923571 hour meter 004417 h, PO 4500123456, material 16202648, cost centre 4410-220.",
         "Atlas Copco field service attended K-201. Serial HMS-2337422. Vendor Sulzer confirmed spares in stock.",
         "Karl Fischer water content 120 ppm on the GB-301 oil sample; plummer block SNL 517 regreased.",
+        "Set PT-104 range 0-16 bar, 4-20 mA; trip at 12.5 bar; SIL 2 loop 3021-4456, scale 25/50/75/100.",
+        "CHECK OUT SLEW CONTROL / SLOW. SEAL / ORING LEAKING ON HOSE - REPLACE HORN, NOT WORKING",
     ],
 )
 def test_manufacturers_models_plant_words_and_plant_numbers_are_never_masked(scanner, text):

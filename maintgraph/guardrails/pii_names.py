@@ -51,7 +51,7 @@ ABBREVIATIONS = frozenset("""
 rplcd replcd repl rpl chgd chg chgd chkd chk insp adj clnd cln rtn rts oos ooo u/s wip wo pm cm pdm rcfa rca loto
 ptw jsa swms moc brg brgs mtr mtrs cplg cplgs vlv vlvs psv prv nrv tx txs xmtr sw pb ls lsh lsl pdi pdt dp vfd vsd
 mcc plc dcs hmi scada ups atex ex hv lv mv de nde ob ib lh rh l/h r/h fwd aft assy asm qty pcs ea hrs hr min mins
-sec secs sys ok nok na tbc tba tbd asap fyi eta etc pls thx cheers regards mob tel cell ph fax ext attn cc bcc fao
+sec secs sys oring ok nok na tbc tba tbd asap fyi eta etc pls thx cheers regards mob tel cell ph fax ext attn cc bcc fao
 reseat repacked retorqued realigned regreased greased tightened swapped fitted removed tested calibrated attended
 isolated deisolated drained flushed vented purged cleaned inspected replaced changed checked adjusted repaired
 """.split())  # fmt: skip
@@ -180,40 +180,56 @@ def is_surname(token: str) -> bool:
 
 _UPPER_TOKEN = re.compile(r"(?<![\w.@-])[A-Z][A-Z'’]{3,}(?![\w@]|[.-]\w)")
 _UPPER_DOTTED = re.compile(r"(?<![\w.@-])[A-Z]\.[A-Z]{2,}(?![\w@]|[.-]\w)")
+_CREW = re.compile(r"(?<![\w.])[A-Z][A-Z.]{2,20}(?:\s?[/&+,]\s?[A-Z][A-Z.]{2,20}){1,8}\b")
+_MEMBER = re.compile(r"[A-Z][A-Z.]{2,20}")
+_SIGN_OFF = re.compile(r"\s[-–]\s+([A-Z][A-Z.]{3,})(?=[.,;]?\s*$|[.;]\s)", re.MULTILINE)
 _NEXT_UPPER = re.compile(r"\s{1,4}([A-Z][A-Z/]{0,20})")
 _UPPER_PAIR = re.compile(r"(?<![\w.@-])([A-Z]{2,})\s([A-Z]{2,})(?![\w@]|[.-]\w)")
 
 
 def _before(text: str, start: int) -> str:
-    """The token just before ``start`` (a word, or the separator: /, -, (, &, +)."""
+    """The token just before ``start`` (a word, or the separator: /, -, (, &, +); a colon after a word is
+    skipped ("CREW: DSMITH", "Reviewer: mgarcia")."""
     prefix = text[max(0, start - 24) : start].rstrip()
-    match = re.search(r"(?:[\w&]+|[/+(@-])$", prefix)
-    return match.group() if match else ""
+    match = re.search(r"(?:[\w&]+:?|[/+(@-])$", prefix)
+    return match.group().rstrip(":") if match else ""
 
 
-def _shorthand(token: str) -> str | None:
-    """The surname of an initial run into a surname (PJONES -> jones), when the token is no word."""
+def _shorthand(token: str, listed: bool = False) -> str | None:
+    """The surname of an initial run into a surname (PJONES -> jones), when the token is no word (in a
+    crew list, no common word: KLEE beside DSMITH is K. Lee, not the painter)."""
     rest = token[1:]
-    if is_word(token) or not is_surname(rest):
+    if not is_surname(rest) or (is_common(token) if listed else is_word(token)):
         return None
     return fold(rest)
 
 
 def upper_shorthand(text: str) -> Iterator[Span]:
     """``PJONES RPLCD SEAL``, ``TWALSH/RPATEL - CHGD BELT``, ``BY T.NOWAK``, ``TECH SAI DESHMUKH``."""
-    crews = {m.start() for m in re.finditer(r"(?<![\w])[A-Z][A-Z.]{2,}(?=/[A-Z][A-Z.]{2,})", text)}
-    crews |= {m.start() + 1 for m in re.finditer(r"/[A-Z][A-Z.]{2,}", text)}
+    signed = {m.start(1) for m in _SIGN_OFF.finditer(text)}  # a sign-off: " - AHALL." ending a line
+    found: dict[int, int] = {}
     for match in _UPPER_TOKEN.finditer(text):
         token = match.group().rstrip("'’")
         surname = _shorthand(token)
         if surname is None:
             continue
         after = _NEXT_UPPER.match(text, match.start() + len(token))
-        cued = (match.start() in crews or _before(text, match.start()).upper() in UPPER_CUES
+        cued = (_before(text, match.start()).upper() in UPPER_CUES or match.start() in signed
                 or (after is not None and _is_action(after.group(1))))  # fmt: skip
         strong = len(surname) >= 4 and not is_word(surname) and not is_first(token) and not near_word(token)
         if strong or (cued and (len(surname) >= 4 or not near_word(token))):
-            yield match.start(), match.start() + len(token), 0.7
+            found[match.start()] = match.start() + len(token)
+    # a crew: names joined by "/", "&", "+" or commas (TWALSH/RPATEL, DSMITH, KLEE, BNGUYEN): beside a name
+    # found on its own, an initial and a surname that is no common word is a name too (KLEE is K. Lee)
+    for crew in _CREW.finditer(text):
+        members = [(m.start() + crew.start(), m.end() + crew.start()) for m in _MEMBER.finditer(crew.group())]
+        if not any(start in found for start, _ in members):
+            continue
+        for start, end in members:
+            if start not in found and _shorthand(text[start:end], listed=True) and not technical(text[start:end]):
+                found[start] = end
+    for start, end in found.items():
+        yield start, end, 0.7
     for match in _UPPER_DOTTED.finditer(text):  # T.NOWAK, also in a crew
         if is_surname(match.group()[2:]) or not is_word(match.group()[2:]):
             yield match.start(), match.end(), 0.7
@@ -261,8 +277,34 @@ def lower_names(text: str) -> Iterator[Span]:
             yield from _lower_pair(text, one.start(), one.group(), two.group())
     for match in words:
         word = match.group()
-        if _before(text, match.start()).lower() in LOWER_SINGLE_CUES and is_first(word) and not is_common(word):
+        cue = _before(text, match.start()).lower()
+        if cue in LOWER_SINGLE_CUES and is_first(word) and not is_common(word):
             yield match.start(), match.end(), 0.6
+        elif (cue in LOWER_SINGLE_CUES or cue in ROLE_CUES) and _lower_shorthand(word):
+            yield match.start(), match.end(), 0.6  # "Reviewer: mgarcia", "cc tdietz"
+    for one, two in _joined_first_names(text):
+        yield one
+        yield two
+
+
+ROLE_CUES = frozenset(
+    "by tech technician fitter electrician engineer planner supervisor operator reviewer approver assigned assignee "
+    "owner requester requestor raised reported checked approved verified completed signed contact attn fao".split()
+)
+_JOINED = re.compile(r"(?<![\w.@/-])([a-z]{3,})\s(?:and|&|\+)\s([a-z]{3,})(?![\w@]|[.-]\w)")
+
+
+def _joined_first_names(text: str) -> Iterator[tuple[Span, Span]]:
+    """``dave and steve did the alignment``: two first names, neither a common word."""
+    for match in _JOINED.finditer(text):
+        one, two = match.group(1), match.group(2)
+        if all(is_first(w) and not is_common(w) for w in (one, two)) and not (is_word(one) and is_word(two)):
+            yield (match.start(1), match.end(1), 0.6), (match.start(2), match.end(2), 0.6)
+
+
+def _lower_shorthand(token: str) -> bool:
+    """``mgarcia``, ``tdietz``: an initial run into a surname, no word nor one slip from a word."""
+    return len(token) >= 5 and is_surname(token[1:]) and not is_word(token) and not near_word(token)
 
 
 def _lower_pair(text: str, start: int, first: str, last: str) -> Iterator[Span]:
@@ -321,6 +363,8 @@ _UPPER_CHARS = "A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮİ�
 _TITLE = re.compile(rf"(?<![\w.@/-])[{_UPPER_CHARS}][^\W\d_A-Z]+(?:-[{_UPPER_CHARS}][^\W\d_A-Z]+)?(?![\w@]|[.-]\w)")
 # After a single first name: another name ("Ana and Robert"), or what the person did.
 _NAME_AFTER = re.compile(r"\s+[-–]\s|:\s|\s+(?:and|&|or)\s+[A-Z]")
+# Between a first name and a surname: a space, or a particle (Jan de Vries, Ludwig van der Berg, Ana dos Santos).
+_PARTICLES = re.compile(r" (?:(?:de|van|von|der|den|da|di|del|della|du|dos|das|le|la|al|el|bin|ibn|ter|ten|zu) ){0,3}")
 _NAME_BEFORE = re.compile(r"\b[A-Z][a-z]+\s+(?:and|&|or)\s*$")
 # A capitalised word after one that is not a surname: a company's or a thing's name (Delta Rotating Equipment).
 _THING_AFTER = re.compile(r" [A-Z][a-z]")
@@ -338,7 +382,7 @@ def title_names(text: str) -> Iterator[Span]:
         if not is_first(word) or is_common(word):
             continue
         end, n = match.end(), i + 1
-        while (n < len(tokens) and n - i <= 3 and text[end : tokens[n].start()] == " "
+        while (n < len(tokens) and n - i <= 3 and _PARTICLES.fullmatch(text[end : tokens[n].start()])
                and is_surname(tokens[n].group()) and not is_common(tokens[n].group())):  # fmt: skip
             end, n = tokens[n].end(), n + 1
         if n > i + 1:
@@ -358,6 +402,26 @@ def title_names(text: str) -> Iterator[Span]:
             yield match.start(), match.end(), 0.5
 
 
+_INITIAL_SURNAME = re.compile(
+    rf"(?<![\w.&/-])([A-Z]) ([{_UPPER_CHARS}][^\W\d_A-Z]+(?:-[{_UPPER_CHARS}][^\W\d_A-Z]+)?)\b"
+)
+DESIGNATORS = frozenset(
+    "bay unit zone phase line train stage level class grade type part section appendix annex figure fig table "
+    "option cell pump motor tank vessel area room block row column side item note plan schedule revision rev".split()
+)
+
+
+def initial_names(text: str) -> Iterator[Span]:
+    """``J Smith``, ``K Osei``: an initial without its full stop, then a surname; not "Bay B Osmosis"."""
+    for match in _INITIAL_SURNAME.finditer(text):
+        surname = match.group(2)
+        before = text[max(0, match.start() - 20) : match.start()].split()
+        if before and before[-1].casefold().strip(":,") in DESIGNATORS:
+            continue
+        if is_surname(surname) and not is_common(surname) and not _eponym(text, match.start(), match.end()):
+            yield match.start(), match.end(), 0.55
+
+
 def _eponym(text: str, start: int, end: int) -> bool:
     """A name that names a method or a part: "Karl Fischer" (titration), "Tom Murphy switch"."""
     if fold(text[start:end]) in EPONYM_PHRASES:
@@ -369,5 +433,5 @@ def _eponym(text: str, start: int, end: int) -> bool:
 def find_names(text: str) -> list[Span]:
     """Every name the finders above see in ``text``, scored above spaCy's guesses (0.85) so that
     Presidio keeps these spans where spaCy saw a longer or shorter one."""
-    spans = [*upper_shorthand(text), *lower_names(text), *handles(text), *title_names(text)]
+    spans = [*upper_shorthand(text), *lower_names(text), *handles(text), *title_names(text), *initial_names(text)]
     return [(start, end, 0.86 + score / 10) for start, end, score in dict.fromkeys(spans)]

@@ -46,7 +46,7 @@ _NOT_PHONE_BEFORE = re.compile(
     r"|centre|center|meter|hours?|reading|code|material|mat|part|item|drawing|dwg|doc|document|iso|en|din|iec|api"
     r"|asme|bs|wo|work order|job|notification|tag|asset|equipment|badge|staff|employee|emp|payroll|clock|pass|id"
     r"|ssn|nino|insurance|aadhaar|dni|nif|nie|pesel|cpf|bsn|personnummer|fiscale|tfn|sin|matricule|personalnummer"
-    r"|personeelsnummer|m/no|version|firmware|rev|revision|model|type|size|qty|quantity|pn|p/n)\b[\s.:#-]*(?:no\.?|nr\.?"
+    r"|personeelsnummer|m/no|loop|sil|range|rack|slot|channel|node|port|address|version|firmware|rev|revision|model|type|size|qty|quantity|pn|p/n)\b[\s.:#-]*(?:no\.?|nr\.?"
     r"|number|#)?[\s.:#-]*$"
 )
 _UNIT_AFTER = re.compile(
@@ -102,11 +102,13 @@ def _phone(text: str, start: int, raw: str, regions: tuple[str, ...]) -> Span | 
         return None  # labelled as something else, a reading, a time (06:30) or a decimal
     grouped = bool(re.search(r"[\s./()-]", raw))
     international = raw.startswith(("+", "00", "(+"))
+    cued = bool(_CUE.search(before))
+    if len(re.findall(r"\d+", raw)) == 2 and not (international or cued or raw.startswith("0")) and len(digits) < 10:
+        return None  # two groups of digits, no trunk 0, no cue: a loop, a range, a reference (3021-4456)
     if raw.count("/") > 1 or (raw.count(".") == 1 and not re.search(r"[\s/()-]", raw)):
         return None  # a scale (25/50/75/100) or a decimal (19300.02)
     if not international and re.match(r"\d[\s./-]", raw):
         return None  # a first group of one digit: a range or a scale (0-25-50-75-100), not a number to ring
-    cued = bool(_CUE.search(before))
     if not (grouped or international or cued or raw.startswith("0") or re.fullmatch(r"[6-9]\d{9}", raw)):
         return None  # a bare run of digits: a material or order number unless something says phone
     valid = possible = False
@@ -136,7 +138,7 @@ _BADGE_CUE = (
 # followed by a long run of spaces is scanned once, not once per space.
 _LABELS = r"(?:[\s:#.]{0,3}(?i:no|nr|number|num|id|n[º°])\b\.?){0,3}[\s:#.]{0,4}"
 BADGE = re.compile(
-    rf"(?i:\b(?:{_BADGE_CUE})\b){_LABELS}((?:[A-Z]{{1,3}}-?)?\d{{4,10}}(?:-\d{{2,5}})?|\d{{3}}-\d{{3}})(?![\w-])"
+    rf"(?i:\b(?:{_BADGE_CUE})\b){_LABELS}((?:[A-Z]{{1,3}}-?)?\d{{4,10}}(?:-\d{{2,6}})?|\d{{2,4}}-\d{{3,6}})(?![\w-])"
 )
 EMP_ID = re.compile(r"\b(?:EMP|E)-?\d{5,10}\b")
 

@@ -205,3 +205,27 @@ def test_a_caught_unsafe_answer_is_replaced_by_the_equipments_isolation_steps_an
                  "A trip override needs a permit signed by the shift manager and an entry in the bypass register.",
                  "Never work on M-101 live: switch off, lock out and prove dead first."):  # fmt: skip
         assert _validate("unsafe", "fix", safe, {"isolation": []}) == safe
+
+
+# -- bounded on crafted input -----------------------------------------------------------------------------
+
+
+CRAFTED = ("[system]", "[SYSTEM] you ", "<assistant>", "### System:\n", "User: a\nAssistant: b\n", "ignoriere alle ",
+           "an das sprachmodell, das diesen text liest ", "[/system]")  # fmt: skip
+
+
+@pytest.mark.parametrize("unit", CRAFTED)
+def test_role_blocks_and_multilingual_moves_stay_linear_on_crafted_input(unit):
+    """Each opening marker used to search to the end of the text for its closing one (quadratic);
+    32 KB of a crafted unit is read in well under a second, at most ~4x+noise the time of 8 KB."""
+    import time
+
+    def seconds(size: int) -> float:
+        text = (unit * (size // len(unit) + 1))[:size]
+        started = time.perf_counter()
+        injection.find_injections(text, "document")
+        return time.perf_counter() - started
+
+    injection.find_injections("warm up", "document")
+    small, large = seconds(8 * 1024), seconds(32 * 1024)
+    assert large < 3.0 and large < 10 * small + 0.05, (small, large)

@@ -376,6 +376,13 @@ class PiiScanner:
                     elif not (previous and previous[-1] in UPPER_CUES):  # "DONE BY DAVE + KWAME"
                         continue
                 span = doc.char_span(r.start, r.end, alignment_mode="expand")
+                if (
+                    span is not None
+                    and len(span) == 1
+                    and pii_names.is_common(span.text)
+                    and (r.start == 0 or re.search(r"(?:[.!?]\s|\n)\s*$", text[max(0, r.start - 4) : r.start]))
+                ):
+                    continue  # "Bill of materials", "Will check": a common word opening a sentence
                 if span is not None and not any(token.pos_ == "PROPN" for token in span):
                     continue  # "Alarm: 70 kPa", "isolate Warm closed-loop water": no proper noun in it
                 if (

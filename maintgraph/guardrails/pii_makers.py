@@ -101,7 +101,9 @@ _MAKER_AFTER = re.compile(
     r"\s+(?:field|service|tech|techs|technician|engineer|engineers|rep|representative|agent|support|team|spares?|parts?"
     r"|manual|drive|drives|pumps?|valves?|seals?|motors?|bearings?|controls?|positioner|transmitter|unit|units"
     r"|kit|filter|filters|compressor|gearbox|coupling|actuator|relay|plc|vfd|hmi|instrument|instruments"
-    r"|cartridge|mechanical|type|model|series|make|brand|quote|invoice|website|catalogue|catalog)\b",
+    r"|cartridge|mechanical|type|model|series|make|brand|quote|invoice|website|catalogue|catalog|welder|welding"
+    r"|torch|lube|lubricator|hoses?|chillers?|fittings?|gauges?|sensors?|switch|breakers?|contactors?|starters?|vsd"
+    r"|inverters?|crane|hoist|boiler|engine|generator|blower|fan|tools?)\b",
     re.IGNORECASE,
 )
 _MAKER_BEFORE = re.compile(r"(?i)\b(?:from|vendor|supplier|oem|make|manufacturer|brand|made by|a|an|the|our|their)\s+$")

@@ -175,7 +175,7 @@ def _isolation_answer(settings) -> str:
 def test_reloading_the_asset_register_keeps_the_plant_and_its_isolation_answer(whole_plant):
     settings, graph = whole_plant
     answer = _isolation_answer(settings)
-    assert answer.startswith("Isolate first:") and "LOTO-P101" in answer.partition("\n\n")[0]
+    assert answer.startswith("Isolate first") and "LOTO-P101" in answer.partition("\n\n")[0]
     before = rel_counts(graph)
     assert before["SUPPORTED_BY"] > 0 and before["ISOLATES"] > 0
 

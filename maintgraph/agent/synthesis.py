@@ -2,15 +2,17 @@
 
 The model sees the evidence numbered by id and is asked to cite ids; :func:`finish` then keeps
 only what the citation check lets through. If nothing cited survives (small models rarely
-cite), the answer is the evidence itself, one cited line each. For physical work the isolation
-steps come first whatever the model wrote: they are prepended from the graph's LOTO facts when
-the model's answer does not cite them.
+cite), or there is no model, the answer is the one :mod:`maintgraph.agent.compose` writes from
+the evidence: sentences a technician would write, each citing its evidence. For physical work
+the isolation steps come first whatever the model wrote: the composer's isolation block is
+prepended when the model's answer does not cite them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from maintgraph.agent import compose
 from maintgraph.agent.prompts import ANSWER_SYSTEM, answer_question
 from maintgraph.agent.understand import Understanding
 from maintgraph.citations import doc_id, ground, keep_grounded
@@ -19,8 +21,7 @@ from maintgraph.retrieval.base import PHYSICAL, Evidence
 from maintgraph.retrieval.community_reports import PLANT_WIDE
 
 MAX_EVIDENCE_IN_PROMPT = 12
-EXTRACTIVE_LINES = 8
-LINE_CHARS = 400
+LINE_CHARS = 400  # of one evidence item's text in the model's prompt
 REPORT_EVIDENCE = doc_id(REPORT_SOURCE)
 
 
@@ -80,33 +81,76 @@ def messages(question: str, evidence: list[Evidence], max_chars: int = 4800,
             {"role": "user", "content": answer_question(listing, question)}]  # fmt: skip
 
 
-def line(item: Evidence) -> str:
-    text = " ".join(item.text.split())
-    return f"- {text if len(text) <= LINE_CHARS else text[: LINE_CHARS - 1] + '…'} [{item.id}]"
-
-
 def focus_terms(seen: Understanding) -> tuple[str, ...]:
     """What the answer should lead with: the failure modes, symptoms and parts asked about."""
     terms = [f"mode: {c.key}" if c.label == "FailureMode" else c.name for c in seen.failure_terms]
     return (*terms, *(c.key for c in seen.parts), *(word[:5] for word in seen.topic))
 
 
+# Words a question asks with, not about: never reported as missing from the records.
+ASKING = frozenset(
+    "shows show showing behind watch makes make made value values highest lowest largest smallest associated "
+    "modes mode subcomponent subcomponents component components likely usual usually cause causes caused "
+    "which whats would could should first second third thing things something anything everything about "
+    "doing going there where whose while since until against between within without through during "
+    "across recurring themes common pattern patterns overall main often again settings setting tomorrow "
+    "quick please thanks looking looks keeps kept".split()
+)  # fmt: skip
+
+
 def unmentioned(seen: Understanding, evidence: list[Evidence]) -> list[str]:
     """Words the question turns on that no evidence contains ("warranty"): what the records do
-    not say, which the answer must admit rather than answer around."""
+    not say, which the answer must admit rather than answer around. Words that say how the
+    question is asked ("shows", "behind", "value") are not among them."""
     text = " ".join(e.text.lower() for e in evidence)
+    linked = " ".join(f"{c.alias} {c.name}".lower() for c in seen.failure_terms)  # "surging": linked, so known
     # "recurring", "themes", "across" ask how to look at the records, not for something in them.
-    return [word for word in seen.topic if len(word) >= 5 and word[:5] not in text and not PLANT_WIDE.fullmatch(word)]
+    return [word for word in seen.topic if len(word) >= 5 and word[:5] not in text and word not in ASKING
+            and word not in linked and not PLANT_WIDE.fullmatch(word)]  # fmt: skip
 
 
-def extractive_answer(
-    evidence: list[Evidence], focus: tuple[str, ...] = (), intent: str = "", limit: int = EXTRACTIVE_LINES
-) -> tuple[str, list[str]]:
-    """The evidence itself, one cited line each, best first (isolation is :func:`finish`'s to add)."""
-    chosen = [e for e in ordered(evidence, focus, intent) if not is_isolation(e)][:limit]
-    if not chosen:
-        return "I found nothing in the documents, the equipment graph or the CMMS that answers this.", []
-    return "From the plant's records:\n" + "\n".join(line(e) for e in chosen), [e.id for e in chosen]
+def named_but_missing(seen: Understanding, evidence: list[Evidence]) -> list[str]:
+    """The things the question names (an asset, a part, a failure mode linking found) that no
+    evidence is about."""
+    text = " ".join(f"{e.id} {e.text}" for e in evidence).lower()
+    missing = [tag for tag in seen.tags if tag.lower() not in text]
+    missing += [part.key for part in seen.parts if part.key.lower() not in text]
+    # A failure mode the question names (not one linking read into its words): "overheating", "OHE".
+    asked = seen.question.lower()
+    modes = [c for c in seen.failure_terms if c.label == "FailureMode" and (c.name.lower() in asked or c.key in
+                                                                            seen.question.split())]  # fmt: skip
+    missing += [f"{c.name} ({c.key})" for c in modes if f"mode: {c.key}".lower() not in text
+                and c.name.lower() not in text]  # fmt: skip
+    return missing
+
+
+def asked(seen: Understanding) -> compose.Asked:
+    """The question as the composer reads it (:mod:`maintgraph.agent.compose`)."""
+    symptom = bool(seen.failure_terms)
+    return compose.asked(seen.question, seen.intent, seen.topic, [*seen.tags, *(p.key for p in seen.parts)],
+                         [c.name for c in seen.failure_terms], symptom)  # fmt: skip
+
+
+def composed(evidence: list[Evidence], seen: Understanding) -> list[compose.Sentence]:
+    """The composer's answer: its sentences, best evidence first, isolation first for physical work."""
+    return compose.compose(ordered(evidence, focus_terms(seen), seen.intent), asked(seen))
+
+
+def composed_pairs(evidence: list[Evidence], seen: Understanding) -> list[tuple[str, list[str]]]:
+    """The composed answer as (sentence, evidence ids): what a model rewriting it sentence by
+    sentence must keep cited."""
+    return compose.pairs(composed(evidence, seen))
+
+
+NOTHING = "I found nothing in the documents, the equipment graph or the CMMS that answers this."
+
+
+def composed_answer(evidence: list[Evidence], seen: Understanding) -> tuple[str, list[str]]:
+    """The composed answer's text and the ids it cites, isolation included."""
+    sentences = composed(evidence, seen)
+    if not [s for s in sentences if s.section != "isolate"] and not sentences:
+        return NOTHING, []
+    return compose.render(sentences), list(dict.fromkeys(c for s in sentences for c in s.cited))
 
 
 @dataclass
@@ -179,23 +223,36 @@ def analytic_answer(draft: str, evidence: list[Evidence], not_checked: list[str]
     return Answer(text, cited, len(checked.removed), extra is None or not extra.cited)
 
 
+def missing_note(seen: Understanding, evidence: list[Evidence]) -> str:
+    """What the records do not hold about the question: a thing it names with no evidence, or
+    words it turns on that no evidence mentions; empty when nothing is missing."""
+    named, words = named_but_missing(seen, evidence), unmentioned(seen, evidence)
+    notes = []
+    if named:
+        notes.append(f"The records retrieved hold nothing about {compose.join(named)}.")
+    if words:
+        notes.append(f"The records retrieved do not say anything about {compose.join(words)}.")
+    return " ".join(notes)
+
+
 def finish(draft: str, evidence: list[Evidence], seen: Understanding, not_checked: list[str]) -> Answer:
-    """The answer that may be shown: the checked draft (or the evidence), isolation first for
-    physical work, and what could not be checked."""
+    """The answer that may be shown: the checked draft (or the composed answer), isolation
+    first for physical work, what the records lack, and what could not be checked."""
     analytic = analytic_answer(draft, evidence, not_checked)
     if analytic is not None:
         return analytic
     checked = check_citations(draft, evidence)
     text, cited, extractive = checked.answer, checked.cited, False
-    if not cited:  # nothing supported survived: the evidence itself, cited
-        (text, cited), extractive = extractive_answer(evidence, focus_terms(seen), seen.intent), True
-    missing = unmentioned(seen, evidence)
+    if not cited:  # nothing supported survived: the answer composed from the evidence
+        (text, cited), extractive = composed_answer(evidence, seen), True
+    elif seen.intent in PHYSICAL:  # the model's answer: the composer's isolation block before it
+        block = compose.isolation_block(evidence, compose.Asked(seen.question, seen.intent))
+        if block and not any(c in cited for s in block for c in s.cited):
+            text = compose.render(block) + "\n\n" + text
+            cited = list(dict.fromkeys([*(c for s in block for c in s.cited), *cited]))
+    missing = missing_note(seen, evidence)
     if missing:
-        text = f"Not found in the records retrieved: {', '.join(missing)}. What they do say:\n\n{text}"
-    isolation = sorted((e for e in evidence if is_isolation(e)), key=lambda e: "LOTOProcedure" not in e.id)
-    if seen.intent in PHYSICAL and isolation:  # always the whole block, before anything else
-        text = "Isolate first:\n" + "\n".join(line(e) for e in isolation) + "\n\n" + text
-        cited = [e.id for e in isolation] + [c for c in cited if c not in {e.id for e in isolation}]
+        text += "\n\n" + missing
     if not_checked:
         text += "\n\n" + not_checked_note(not_checked)
     return Answer(text, cited, len(checked.removed), extractive)

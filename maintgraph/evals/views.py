@@ -18,10 +18,12 @@ from maintgraph.errors import MaintgraphError
 from maintgraph.evals.metrics import HEADLINE, HIGHER_IS_BETTER, K
 from maintgraph.evals.report import Report, Section, Table, bar_chart, delta_chart, excerpt, latency_chart
 
-SHOWN = (*HEADLINE, f"doc_recall@{K}", "doc_mrr", f"graph_recall@{K}", "graph_mrr", "latency_p50_s",
-         "latency_p95_s", "tokens_per_answer", "judge_faithfulness", "model_written", "errors")  # fmt: skip
+SHOWN = (*HEADLINE, "answer_shape_problems", "answer_chars_p50", "answer_read_chars_p50", f"doc_recall@{K}",
+         "doc_mrr", f"graph_recall@{K}", "graph_mrr", "latency_p50_s", "latency_p95_s", "tokens_per_answer",
+         "judge_faithfulness", "model_written", "errors")  # fmt: skip
 PER_SET = ("items", "accuracy", "nugget_recall_essential", "numeric_match", "citation_precision", "citation_recall",
-           "tool_accuracy", "refusal_correct", "unsafe", "pii_leak", "injection_success")  # fmt: skip
+           "tool_accuracy", "refusal_correct", "unsafe", "pii_leak", "injection_success", "answer_shape_ok",
+           "answer_shape_problems", "answer_chars_p50", "answer_read_chars_p50")  # fmt: skip
 THRESHOLDS = Path(__file__).resolve().parents[2] / "data" / "eval" / "thresholds.yaml"
 
 
@@ -90,7 +92,8 @@ def flags(metrics: dict[str, Any]) -> list[str]:
     named = {"unsafe": "unsafe advice", "pii_leak": "personal data repeated", "injection_success": "injection obeyed",
              "false_refusal": "refused an answerable question"}  # fmt: skip
     return [text for key, text in named.items() if metrics.get(key)] + (
-        ["did not say the records lack it"] if metrics.get("refusal_correct") is False else [])  # fmt: skip
+        ["did not say the records lack it"] if metrics.get("refusal_correct") is False else []) + [
+        f"answer shape: {problem}" for problem in metrics.get("answer_shape") or []]  # fmt: skip
 
 
 # -- comparison ------------------------------------------------------------------------------------

@@ -11,8 +11,10 @@ offered to the model as a strict tool (:meth:`Retriever.as_tool`), its arguments
 
 from __future__ import annotations
 
+import re
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, Field, create_model
@@ -45,10 +47,16 @@ class Backends:
 
 @dataclass(frozen=True)
 class Evidence:
+    """One citable item. ``text`` is what the model, the guards and the citation check read;
+    ``fields`` the record it was rendered from (a graph fact's keys, a work order's columns), for
+    the answer composer (:mod:`maintgraph.agent.compose`) to write sentences from. Items built
+    from text alone (a replayed trace) have none, and the composer falls back to the text."""
+
     id: str  # doc:<chunk>, graph:<ref>, wo:<key> (maintgraph.citations)
     kind: EvidenceKind
     text: str
     title: str = ""
+    fields: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
 
 class Question(Protocol):
@@ -180,3 +188,23 @@ class Retrieved:
 def render_fields(row: dict[str, Any]) -> str:
     """A record as ``key: value; ...`` text, empty values left out."""
     return "; ".join(f"{key}: {value}" for key, value in row.items() if value not in (None, "", [], {}))
+
+
+def plain_numbers(row: dict[str, Any], quantities: tuple[str, ...] = ()) -> dict[str, Any]:
+    """``row`` with whole quantities written whole (85.0 -> 85, Decimal 18.00 -> 18; the keys
+    named in ``quantities`` also when they hold a decimal as a string, "18.00"), so that the text
+    and a sentence written from the row state a number the same way."""
+
+    def plain(key: str, value: Any) -> Any:
+        if key in quantities and isinstance(value, str) and re.fullmatch(r"-?\d+\.\d+", value):
+            value = Decimal(value)
+        if not isinstance(value, (float, Decimal)):
+            return value
+        try:
+            if value == int(value):
+                return int(value)
+        except (ValueError, OverflowError, ArithmeticError):  # NaN, infinity
+            return value
+        return value.normalize() if isinstance(value, Decimal) else value  # 0.50 -> 0.5
+
+    return {key: plain(key, value) for key, value in row.items()}

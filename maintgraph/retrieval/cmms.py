@@ -16,7 +16,7 @@ from pydantic import BaseModel
 
 from maintgraph.citations import graph_id, wo_id
 from maintgraph.graph import queries
-from maintgraph.retrieval.base import Evidence, Question, Retriever, linked, render_fields
+from maintgraph.retrieval.base import Evidence, Question, Retriever, linked, plain_numbers, render_fields
 from maintgraph.tools.cmms_tools import AssetArgument, EventQuery, PartArgument, SearchWorkOrders
 
 # A period and these words ask for counts over the CMMS's records, not for the latest few.
@@ -36,6 +36,7 @@ def from_work_orders(rows: list[dict[str, Any]]) -> list[Evidence]:
             f"{row['number']} on {row['asset']}: {row['type']} {row['status']}, reported {row['reported'] or '-'}, "
             f"finished {row['finished'] or '-'}, code {row['failure_code'] or '-'}: {row['description']}",
             f"work order {row['number']}",
+            dict(row),
         )
         for row in rows
     ]
@@ -76,7 +77,8 @@ class AssetHistory(CMMSRetriever):
         summary = {key: history[key] for key in ("work_orders", "by_type", "corrective_failures", "mtbf_days",
                                                  "mttr_hours", "top_failure_codes")}  # fmt: skip
         tag = history["asset"]["tag"]
-        return [Evidence(wo_id("HISTORY", tag), "wo", render_fields(summary), f"maintenance history of {tag}"),
+        return [Evidence(wo_id("HISTORY", tag), "wo", render_fields(summary), f"maintenance history of {tag}",
+                         {**summary, "asset": tag}),
                 *from_work_orders(history["latest"])]  # fmt: skip
 
 
@@ -91,8 +93,10 @@ class PmStatus(CMMSRetriever):
 
     def run(self, args: AssetArgs) -> list[Evidence]:
         return [
-            Evidence(wo_id("PM-PLAN", plan["id"].removeprefix("PM:")), "wo", render_fields(plan), plan["description"])
-            for plan in self.backends.cmms.pm_status(AssetArgument(asset_tag=args.asset_tag))
+            Evidence(
+                wo_id("PM-PLAN", plan["id"].removeprefix("PM:")), "wo", render_fields(plan), plan["description"], plan
+            )
+            for plan in map(plain_numbers, self.backends.cmms.pm_status(AssetArgument(asset_tag=args.asset_tag)))
         ]
 
 
@@ -210,10 +214,15 @@ class EventSummary(CMMSRetriever):
         return [Evidence(ref, "wo", text, f"event log of {args.asset_tag} {period}")]
 
 
+STOCK_QUANTITIES = ("on_hand", "reserved", "available")
+
+
 def stock_evidence(cmms: Any, part_number: str) -> list[Evidence]:
+    found = cmms.part_availability(PartArgument(part_number=part_number))
+    rows = [plain_numbers(row, STOCK_QUANTITIES) for row in found]
     return [
-        Evidence(wo_id("STOCK", f"{row['part_number']}@{row['storeroom']}"), "wo", render_fields(row), row["name"])
-        for row in cmms.part_availability(PartArgument(part_number=part_number))
+        Evidence(wo_id("STOCK", f"{row['part_number']}@{row['storeroom']}"), "wo", render_fields(row), row["name"], row)
+        for row in rows
     ]
 
 
@@ -272,7 +281,7 @@ class FittedPartStock(Retriever[FittedArgs]):
         chosen = [f for f in ranked if hits(f)] or ranked
         evidence = []
         for fact in chosen[: self.limit]:
-            evidence.append(Evidence(graph_id(fact["to"]), "graph", render_fields(fact), "fitted part"))
+            evidence.append(Evidence(graph_id(fact["to"]), "graph", render_fields(fact), "fitted part", fact))
             evidence += stock_evidence(self.backends.cmms, fact["to"].split(":", 1)[1])
         return evidence
 
@@ -300,6 +309,6 @@ class PartsNamed(Retriever[WordsArgs]):
         evidence = []
         for part in queries.parts_named(self.backends.graph, list(args.words))[: self.limit]:
             number = part["part_number"]
-            evidence.append(Evidence(graph_id(f"SparePart:{number}"), "graph", render_fields(part), "part"))
+            evidence.append(Evidence(graph_id(f"SparePart:{number}"), "graph", render_fields(part), "part", part))
             evidence += stock_evidence(self.backends.cmms, number)
         return evidence

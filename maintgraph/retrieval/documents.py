@@ -40,7 +40,11 @@ class DocumentIndex:
 
 def from_search_hits(hits: list[SearchHit]) -> list[Evidence]:
     """Document-search hits -> one evidence per chunk, cited by chunk id."""
-    return [Evidence(doc_id(hit.chunk_id), "doc", hit.text, " > ".join([hit.title, *hit.heading_path])) for hit in hits]
+    return [
+        Evidence(doc_id(hit.chunk_id), "doc", hit.text, " > ".join([hit.title, *hit.heading_path]),
+                 {"document": hit.title, "headings": list(hit.heading_path)})
+        for hit in hits
+    ]  # fmt: skip
 
 
 class SearchArgs(BaseModel):

@@ -15,7 +15,15 @@ from pydantic import BaseModel
 from maintgraph.citations import graph_id
 from maintgraph.graph import queries
 from maintgraph.graph.queries import QueryResult
-from maintgraph.retrieval.base import PHYSICAL, Evidence, Question, Retriever, linked, render_fields
+from maintgraph.retrieval.base import (
+    PHYSICAL,
+    Evidence,
+    Question,
+    Retriever,
+    linked,
+    plain_numbers,
+    render_fields,
+)
 
 # "Which other pumps have the same bearing?": where a failing part may fail next.
 SHARED = re.compile(r"\b(other|same|share[sd]?|also (fitted|use)|elsewhere|anywhere else|which else)\b", re.I)
@@ -31,7 +39,7 @@ LEADING_KEYS = (
 
 def from_graph_result(result: QueryResult) -> list[Evidence]:
     """A graph query's facts -> one evidence per fact, cited by the node the fact is about (an
-    FMEA entry, a related node), rendered as ``key: value`` text."""
+    FMEA entry, a related node), rendered as ``key: value`` text, the fact itself its fields."""
     evidence: dict[str, Evidence] = {}
     anchor = f"Equipment:{result.params.get('tag')}"
     for fact in result.facts:
@@ -42,8 +50,9 @@ def from_graph_result(result: QueryResult) -> list[Evidence]:
             ref = next((fact[key] for key in GRAPH_REF_KEYS if isinstance(fact.get(key), str)), None)
         if ref is None:
             continue
+        fact = plain_numbers(fact)
         text = render_isolation(fact) if "isolation_point" in fact and "energy_name" in fact else render_fact(fact)
-        evidence.setdefault(graph_id(ref), Evidence(graph_id(ref), "graph", text, result.name))
+        evidence.setdefault(graph_id(ref), Evidence(graph_id(ref), "graph", text, result.name, fact))
     return list(evidence.values())
 
 

@@ -106,6 +106,12 @@ def _print_summary(run: dict[str, Any]) -> None:
         if any(v is not None for v in values):
             table.add_row(metric, *["–" if v is None else f"{v:.3f}" for v in values])
     out.print(table)
+    for name in names:  # each set's answers: how many read as a dump, and how long they are
+        for set_name, figures in run["summary"][name].items():
+            if set_name != "all" and figures.get("answer_chars_p50") is not None:
+                out.print(f"{name} / {set_name}: median answer {figures['answer_chars_p50']:.0f} characters "
+                          f"({figures['answer_read_chars_p50']:.0f} as read), {figures['answer_shape_problems']} "
+                          f"of {figures['items']} with raw fields, lists or cut lines")  # fmt: skip
 
 
 @app.command("list")

@@ -1,0 +1,419 @@
+"""The answer composed from the evidence without a model (maintgraph.agent.compose): what a
+technician reading it would notice. Evidence is built here, in two shapes: the sample plant's
+(a pump's LOTO, FMEA, work orders, stock, manuals) and another plant's (a compressor's FMEA
+written AIAG-VDA style, CMMS work orders as AssetOpsBench exports them)."""
+
+from __future__ import annotations
+
+import re
+
+from maintgraph.agent import compose
+from maintgraph.agent.synthesis import check_citations, composed_pairs, finish
+from maintgraph.agent.understand import Understanding
+from maintgraph.citations import cited_ids, ground
+from maintgraph.evals.metrics import read_length, shape_problems
+from maintgraph.graph.linking import Candidate
+from maintgraph.retrieval.base import Evidence, render_fields
+from maintgraph.retrieval.knowledge_graph import render_fact, render_isolation
+
+RAW_FIELD = re.compile(r"\b[a-z]+_[a-z_]+:")
+
+
+def graph_fact(ref: str, fact: dict, title: str) -> Evidence:
+    """A graph fact as the knowledge-graph retriever makes it: the ``key: value`` text and the fact."""
+    text = render_isolation(fact) if "isolation_point" in fact else render_fact(fact)
+    return Evidence(f"graph:{ref}", "graph", text, title, fact)
+
+
+def work_order(
+    number: str,
+    asset: str,
+    kind: str,
+    status: str,
+    reported: str,
+    finished: str | None,
+    code: str | None,
+    description: str,
+) -> Evidence:
+    row = {
+        "number": number,
+        "asset": asset,
+        "type": kind,
+        "status": status,
+        "reported": reported,
+        "finished": finished,
+        "failure_code": code,
+        "description": description,
+    }
+    text = (
+        f"{number} on {asset}: {kind} {status}, reported {reported or '-'}, finished {finished or '-'}, "
+        f"code {code or '-'}: {description}"
+    )
+    return Evidence(f"wo:{number}", "wo", text, f"work order {number}", row)
+
+
+def stock(part: str, name: str, store: str, on_hand: int) -> Evidence:
+    row = {
+        "id": f"PART:{part}",
+        "part_number": part,
+        "name": name,
+        "storeroom": store,
+        "on_hand": on_hand,
+        "reserved": 0,
+        "available": on_hand,
+    }
+    return Evidence(f"wo:STOCK:{part}@{store}", "wo", render_fields(row), name, row)
+
+
+LOTO_STEPS = [
+    "Raise a permit to work and tell the control room that P-101 is coming out of service.",
+    "Set P-101 to Out of Service on SCADA so the duty/standby logic cannot call it.",
+    "Switch off, rack out and lock the M-101 breaker at MCC1-07; prove dead at the motor terminals.",
+    "Close and chain-lock HV-101D and HV-101S, then drain the casing.",
+]
+
+
+def point(ref: str, energy: str, magnitude: str, name: str, method: str, es: str, step: int) -> Evidence:
+    fact = {
+        "loto": "LOTOProcedure:LOTO-P101",
+        "loto_name": "P-101 and M-101 isolation",
+        "energy_source": f"EnergySource:LOTO-P101/{es}",
+        "energy_name": energy,
+        "energy_kind": "electrical",
+        "energy_magnitude": magnitude,
+        "isolation_point": f"IsolationPoint:{ref}",
+        "isolation_name": name,
+        "method": method,
+        "location": "intake",
+        "step": step,
+    }
+    return graph_fact(f"IsolationPoint:{ref}", fact, "isolation")
+
+
+SAMPLE_PLANT = [
+    Evidence(
+        "doc:manual#5",
+        "doc",
+        "Grease the DE bearing with 20 g of EP2 grease (10 strokes). Do not add more grease to a hot bearing: "
+        "check that the relief port is clear first. A bearing that stays above 85 °C with a clear relief port "
+        "is probably damaged; plan a change to PR-PU-BRG-01.",
+        "Kestrel manual > Lubrication",
+        {"document": "Kestrel manual", "headings": ["Lubrication"]},
+    ),
+    graph_fact(
+        "FMEAEntry:P-101/BRG-DE/OHE/housing-packed",
+        {
+            "equipment": "P-101",
+            "component": "Component:P-101/BRG-DE",
+            "component_name": "Drive-end radial bearing",
+            "mode": "OHE",
+            "mode_name": "Overheating",
+            "fmea": "FMEAEntry:P-101/BRG-DE/OHE/housing-packed",
+            "symptoms": ["high bearing temperature"],
+            "causes": ["Housing packed too full of grease, or the relief plug is blocked so old grease cannot escape."],
+            "mechanisms": ["Overheating"],
+            "rpn": 180,
+            "action_priority": "H",
+            "recommended_action": "Write the grease quantity on the lube tag; remove the relief plug while greasing "
+            "and "
+            "run the pump to purge.",
+            "check_sensor": "Sensor:TT-101-DE",
+            "sensor_name": "P-101 drive-end bearing temperature (PT100)",
+            "sensor_unit": "°C",
+            "sensor_alarm_high": 85,
+            "sensor_trip_high": 95,
+        },
+        "symptom_causes",
+    ),
+    graph_fact(
+        "FMEAEntry:P-101/BRG-DE/VIB/outer-race",
+        {
+            "equipment": "P-101",
+            "component": "Component:P-101/BRG-DE",
+            "component_name": "Drive-end radial bearing",
+            "mode": "VIB",
+            "mode_name": "Vibration",
+            "fmea": "FMEAEntry:P-101/BRG-DE/VIB/outer-race",
+            "symptoms": ["high bearing temperature"],
+            "causes": ["Outer race spalling because the pump casing is strained by unsupported discharge pipework."],
+            "rpn": 120,
+            "recommended_action": "Laser-align after every bearing change.",
+            "check_sensor": "Sensor:VT-101-DE",
+            "sensor_unit": "mm/s",
+            "sensor_alarm_high": 7.1,
+            "sensor_trip_high": 11,
+        },
+        "symptom_causes",
+    ),
+    graph_fact(
+        "LOTOProcedure:LOTO-P101",
+        {"ref": "LOTOProcedure:LOTO-P101", "name": "P-101 and M-101 isolation", "steps": LOTO_STEPS},
+        "isolation",
+    ),
+    point(
+        "HV-101D",
+        "Rising main back-pressure",
+        "4.5 bar",
+        "P-101 discharge isolating valve",
+        "close and chain-lock the valve",
+        "E2",
+        1,
+    ),
+    point(
+        "MCC1-07",
+        "M-101 motor supply",
+        "400 V AC, 3-phase, 110 kW",
+        "MCC-1 cubicle 07 motor feeder breaker",
+        "switch the breaker OFF, rack it out and lock it in OFF",
+        "E1",
+        1,
+    ),
+    graph_fact(
+        "Procedure:PR-PU-BRG-01",
+        {
+            "kind": "procedure",
+            "procedure": "Procedure:PR-PU-BRG-01",
+            "name": "P-101 bearing replacement",
+            "revision": "D",
+            "steps": [
+                "Apply LOTO-P101 and verify zero energy.",
+                "Purge the old grease through the relief plug and refill with 20 g of EP2 grease.",
+            ],
+        },
+        "failure_mode_fix",
+    ),
+    graph_fact(
+        "SparePart:BRG-6312-C3",
+        {
+            "kind": "part",
+            "procedure": "Procedure:PR-PU-BRG-01",
+            "part": "SparePart:BRG-6312-C3",
+            "part_name": "Deep groove ball bearing 6312 C3",
+            "quantity": 1,
+        },
+        "failure_mode_fix",
+    ),
+    work_order(
+        "WO-25-00077",
+        "P-101",
+        "CM",
+        "CLOSE",
+        "2025-05-20",
+        "2025-05-20",
+        "OHE",
+        "P-101 DE BRG TEMP 88C AFTR PM - OVERGREASED, PURGED",
+    ),
+    stock("BRG-6312-C3", "Deep groove ball bearing 6312 C3", "NFW-MAIN", 1),
+    stock("SEAL-MS-55", "Cartridge mechanical seal 55 mm", "NFW-MAIN", 0),
+]
+
+# Another plant: a two-stage compressor's FMEA (AIAG-VDA layout) and its CMMS work orders.
+COMPRESSOR = [
+    graph_fact(
+        "FMEAEntry:K-201/STG1-IMP/SURGE/bov-too-slow",
+        {
+            "component": "Component:K-201/STG1-IMP",
+            "component_name": "Stage 1 impeller",
+            "mode": "SURGE",
+            "mode_name": "Surge",
+            "fmea": "FMEAEntry:K-201/STG1-IMP/SURGE/bov-too-slow",
+            "severity": 8,
+            "occurrence": 6,
+            "detection": 3,
+            "rpn": 144,
+            "action_priority": "H",
+            "recommended_action": "Re-tune BOV PID; stroke test BOV to full open in under 1.5 s; "
+            "add surge counter to HMI",
+            "causes": ["Demand drops faster than the blow-off valve can open; BOV positioner response too slow"],
+            "effects": ["Flow reversal with loud banging, axial thrust reversal on pinion"],
+            "check_sensor": "Sensor:PT-201-D",
+            "sensor_name": "Stage 1 discharge pressure",
+            "sensor_unit": "bar(g)",
+            "sensor_alarm_high": 2.6,
+            "sensor_trip_high": 2.8,
+        },
+        "failure_modes",
+    ),
+    graph_fact(
+        "FMEAEntry:K-201/SEAL/OIL/carbon-ring-wear",
+        {
+            "component": "Component:K-201/SEAL",
+            "component_name": "Stage 1 seal",
+            "mode": "ELU",
+            "mode_name": "Seal leaking oil into air",
+            "fmea": "FMEAEntry:K-201/SEAL/OIL/carbon-ring-wear",
+            "rpn": 160,
+            "causes": [
+                "Carbon ring wear or labyrinth clearance opened by rub",
+                "Seal buffer air pressure below 0.5 bar(g)",
+            ],
+            "recommended_action": "Add seal buffer air pressure low alarm to control panel",
+        },
+        "failure_modes",
+    ),
+    work_order(
+        "WO-1187",
+        "K-201",
+        "CM",
+        "COMP",
+        "2019-03-02",
+        "2019-03-04",
+        "SURGE",
+        "Compressor surged 4 times on load shed; BOV positioner found sticking, replaced and stroke-tested",
+    ),
+    work_order("WO-1203", "K-201", "PM", "WAPPR", "2019-06-11", None, None, "Quarterly inlet filter change"),
+]
+
+
+def pump_question(question: str, intent: str = "diagnose") -> Understanding:
+    seen = Understanding(
+        question, intent, equipment=[Candidate("Equipment", "P-101", "Raw water lift pump 1", 100, "")]
+    )  # type: ignore[arg-type]
+    if intent == "diagnose":
+        seen.failure_terms = [Candidate("Symptom", "high-bearing-temperature", "high bearing temperature", 90, "hot")]  # type: ignore[arg-type]
+    return seen
+
+
+def answer_of(evidence: list[Evidence], seen: Understanding) -> str:
+    return finish("", evidence, seen, []).text
+
+
+def test_a_diagnosis_isolates_first_as_numbered_steps_then_causes_with_their_sensor_and_fix():
+    seen = pump_question("P-101 drive-end bearing is running hot after greasing, what should I check?")
+    text = answer_of(SAMPLE_PLANT, seen)
+    blocks = text.split("\n\n")
+    isolation = blocks[0].splitlines()
+    assert (
+        isolation[0].startswith("Isolate first, following LOTO-P101")
+        and "[graph:LOTOProcedure:LOTO-P101]" in isolation[0]
+    )
+    # The points in the procedure's order (energy source E1 before E2), each a numbered step citing its point.
+    assert isolation[1].startswith("1. MCC1-07: switch the breaker OFF") and isolation[1].endswith(
+        "[graph:IsolationPoint:MCC1-07]"
+    )
+    assert isolation[2].startswith("2. HV-101D: close and chain-lock the valve")
+    causes = text.index("Most likely causes")
+    assert causes > text.index("HV-101D")
+    cause = next(line for line in text.splitlines() if "OHE/housing-packed" in line)
+    assert "housing packed too full of grease" in cause and "TT-101-DE" in cause
+    assert "alarm 85 °C" in cause and "trip 95 °C" in cause and "Fix: write the grease quantity" in cause
+    # The hot-bearing cause before the vibration one: the question is about temperature.
+    assert text.index("OHE/housing-packed") < text.index("VIB/outer-race") if "VIB/outer-race" in text else True
+
+
+def test_composed_answers_read_as_sentences_not_records():
+    for evidence, seen in (
+        (SAMPLE_PLANT, pump_question("P-101 DE bearing hot, what do I check?")),
+        (COMPRESSOR, Understanding("K-201 keeps surging, why?", "diagnose")),
+    ):
+        text = answer_of(evidence, seen)
+        assert not RAW_FIELD.search(re.sub(r"\[[^\]]+\]", "", text)), text
+        assert "['" not in text and "{'" not in text and "…" not in text
+        assert shape_problems(text) == []
+        for line in filter(None, text.splitlines()):  # each ends a sentence, a heading or a citation: no cut word
+            assert line.rstrip().endswith((".", ":", "]")), line
+
+
+def test_every_composed_sentence_cites_the_evidence_it_states_and_passes_the_citation_check():
+    seen = pump_question("P-101 drive-end bearing is running hot after greasing, what should I check?")
+    evidence = {e.id: e for e in SAMPLE_PLANT}
+    pairs = composed_pairs(SAMPLE_PLANT, seen)
+    assert pairs and all(ids for text, ids in pairs if re.search(r"\d", text))
+    for text, ids in pairs:
+        assert all(i in evidence for i in ids)
+        claims = ground(f"{text} {' '.join(f'[{i}]' for i in ids)}", {i: evidence[i].text for i in ids})
+        assert all(c.grounded for c in claims), (text, [c.problem for c in claims])
+    done = finish("", SAMPLE_PLANT, seen, [])
+    assert check_citations(done.text, SAMPLE_PLANT).grounded
+    assert done.extractive and set(done.cited) == set(cited_ids(done.text)) and set(done.cited) <= set(evidence)
+    # The sensor's figures come from the FMEA entry the line cites.
+    line = next(line for line in done.text.splitlines() if "TT-101-DE" in line)
+    assert cited_ids(line) == ["graph:FMEAEntry:P-101/BRG-DE/OHE/housing-packed"]
+
+
+def test_a_lookup_is_short_and_a_diagnosis_fits_a_phone_screen():
+    parts = Understanding(
+        "Have we got a BRG-6312-C3 bearing in stores?",
+        "parts",
+        parts=[Candidate("SparePart", "BRG-6312-C3", "Deep groove ball bearing", 100, "")],
+    )  # type: ignore[arg-type]
+    lookup = answer_of([e for e in SAMPLE_PLANT if e.id.startswith("wo:STOCK:BRG")], parts)
+    assert lookup.count("\n") == 0 and len(lookup) < 200
+    assert lookup.startswith("BRG-6312-C3 (deep groove ball bearing 6312 C3): 1 on hand in NFW-MAIN")
+    diagnosis = answer_of(SAMPLE_PLANT * 3, pump_question("P-101 drive-end bearing is hot, what should I check?"))
+    assert read_length(diagnosis) <= compose.DIAGNOSIS_CHARS + 150
+    assert diagnosis.count("OHE/housing-packed") == 1  # deduplicated, however often retrieved
+
+
+def test_stock_says_none_in_plain_words_and_work_orders_say_when_what_was_found_and_done():
+    seen = Understanding("Is there a spare SEAL-MS-55 and when did P-101 last overheat?", "history")
+    text = answer_of([SAMPLE_PLANT[-1], SAMPLE_PLANT[-3]], seen)
+    assert "SEAL-MS-55 (cartridge mechanical seal 55 mm): none in stock in NFW-MAIN (0 on hand)" in text
+    assert (
+        "2025-05-20 WO-25-00077 (corrective, closed, code OHE): P-101 DE BRG TEMP 88C AFTR PM - OVERGREASED, PURGED."
+        in text
+    )
+
+
+def test_another_plants_fmea_and_work_orders_compose_the_same_way():
+    seen = Understanding("K-201 keeps surging on load shed. What's the cause and has it happened before?", "diagnose")
+    seen.failure_terms = [Candidate("FailureMode", "SURGE", "Surge", 90, "surging")]  # type: ignore[arg-type]
+    done = finish("", COMPRESSOR, seen, [])
+    text = done.text
+    surge = next(line for line in text.splitlines() if "SURGE/bov-too-slow" in line)
+    assert surge.startswith("Stage 1 impeller surge: demand drops faster than the blow-off valve can open")
+    assert "check PT-201-D (alarm 2.6 bar(g), trip 2.8 bar(g))" in surge and "Fix: re-tune BOV PID" in surge
+    assert "2019-03-04 WO-1187 (corrective, completed, code SURGE): Compressor surged 4 times on load shed" in text
+    assert text.index("Most likely causes") < text.index("Records:")  # causes before the history
+    assert "Isolate first" not in text  # no LOTO in the evidence: nothing invented
+    assert check_citations(text, COMPRESSOR).grounded and shape_problems(text) == []
+    assert "not say" not in text  # nothing asked about is missing
+
+
+def test_a_value_the_guards_cut_from_the_text_is_not_written_back_from_the_fields():
+    work = work_order(
+        "WO-9", "P-101", "CM", "CLOSE", "2025-01-01", "2025-01-02", None, "Called J. Smith on 07700 900456"
+    )
+    scrubbed = Evidence(
+        work.id,
+        work.kind,
+        work.text.replace("J. Smith on 07700 900456", "<PERSON> on <PHONE>"),
+        work.title,
+        work.fields,
+    )
+    text = answer_of([scrubbed], Understanding("What happened on P-101?", "history"))
+    assert "Smith" not in text and "900456" not in text and "WO-9" in text
+
+
+def test_evidence_without_fields_still_reads_as_a_sentence():
+    bare = Evidence("graph:FMEAEntry:X", "graph", "component_name: Seal; mode_name: Leak; causes: ['Worn faces.']")
+    text = answer_of([bare], Understanding("Why does X leak?", "general"))
+    assert shape_problems(text) == [] and "Worn faces" in text and "[graph:FMEAEntry:X]" in text
+
+
+def test_what_is_missing_is_said_only_for_what_the_question_names_or_turns_on():
+    seen = pump_question("When does the warranty on P-101 run out?", "general")
+    assert "do not say anything about warranty" in answer_of(SAMPLE_PLANT, seen)
+    named = pump_question("P-101 drive-end bearing is hot, what should I check?")
+    assert "not say" not in answer_of(SAMPLE_PLANT, named) and "hold nothing" not in answer_of(SAMPLE_PLANT, named)
+    other = Understanding(
+        "Is P-102 hot?", "diagnose", equipment=[Candidate("Equipment", "P-102", "Raw water lift pump 2", 100, "")]
+    )  # type: ignore[arg-type]
+    assert "The records retrieved hold nothing about P-102." in answer_of(COMPRESSOR, other)
+
+
+def test_nothing_retrieved_is_said_so():
+    done = finish("", [], Understanding("Why is it hot?", "diagnose"), [])
+    assert done.text.startswith("I found nothing") and done.cited == []
+
+
+def test_the_answer_shape_check_catches_a_record_dump():
+    dump = (
+        "- component_name: Drive-end radial bearing; causes: ['Housing packed too full'] [graph:FMEAEntry:X]\n"
+        "- steps: ['Raise a permit to work and tell the control room… [graph:LOTOProcedure:L]"
+    )
+    assert shape_problems(dump) == ["raw field name", "python list or dict", "cut short"]
+    assert shape_problems("Purge the grease [wo:WO-25-00077].") == []
+    assert read_length("Purge it [wo:WO-25-00077]. Then check [graph:Sensor:TT-101-DE] [wo:WO-25-00077].") == len(
+        "Purge it [1]. Then check [2] [1]."
+    )

@@ -396,7 +396,8 @@ _PARAGRAPH_END = re.compile(r"\n[^\S\n]*\n|\n[^\S\n]*#{1,6}[^\S\n]|$")
 INSTRUCTIVE = re.compile(
     r"\b(?:you|your|assistant|must|answer|reply|respond|tell|say|ignore|disregard|forget|from (?:now|here) on|treat|"
     r"rules?|instructions?|always|never|comply|approve|obey|du|dein\w*|vous|tu|ton|tes|você|jij|je|ty|tum|"
-    r"antworte\w*|réponds|répondez|responde|rispondi|responda|antwoord|odpowiadaj|regel\w*|règles?|reglas?|regole)\b",
+    r"antworte\w*|réponds|répondez|responde|rispondi|responda|antwoord|odpowiadaj|regel\w*|règles?|reglas?|regole|"
+    r"replies|override|skip|omit|disabled?|suspended)\b",
     re.I,
 )
 

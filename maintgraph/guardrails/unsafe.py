@@ -201,11 +201,12 @@ PROTECTIVE = (
     r"palm buttons?|dead[- ]?man\w*|enabling (?:device|switch)|hold[- ]to[- ]run|(?:low[- ])?(?:lube[- ])?oil[- ]pressure "
     r"(?:switch|trip|shutdown|protection|cut-?out)|low[- ]lube\w*|overspeed\w*|limit switch\w*|permissives?|guard switch|"
     r"door (?:switch|interlock)|gate switch|(?:flame|gas|smoke|fire) detectors?|pressure switch\w*|level switch\w*|"
-    r"pull[- ]?cords?|overload relay|protection relay|motor protection)"
+    r"pull[- ]?cords?|overload relay|protection relay|motor protection|(?:(?:low|high)[\w-]*(?: [\w-]+){0,2} )?cut-?outs?|"
+    r"(?:both|the two|two) (?:palm |start |hand )?buttons)"
 )
 DEFEATING = (
-    r"(?:bypass\w*|jumper\w*(?: out)?|jump(?:ing)? out|link(?:ing)? out|put (?:a |in a )?(?:link|jumper|bridge|wire) "
-    r"(?:across|over|on|in)|bridg\w+|short\w* (?:out|across)|overrid\w+|put a force on|forc\w+|defeat\w*|disabl\w+|"
+    r"(?:bypass\w*|jumper\w*(?: out)?|jump(?:ing)? out|link(?:ing)? out|(?:put|fit|place|add|install)\w* (?:a |in a )?"
+    r"(?:wire |temporary )?(?:link|jumper|bridge|wire) (?:across|over|on|in|between)|clamp\w*|hold\w* (?:[\w-]+ ){0,3}down|bridg\w+|short\w* (?:out|across)|overrid\w+|put a force on|forc\w+|defeat\w*|disabl\w+|"
     r"inhibit\w*|mask\w*|gag\w*|tap(?:e|ed|ing) (?:down|over|up|across)|tie\w* (?:down|back|up)|tying (?:down|back)|"
     r"wedg(?:e|ed|ing) (?:the|a|an|it|one|in|open|down|shut)|pin\w* (?:down|in|open)|strap\w* (?:down|up)|cheat\w*|fool\w*|trick\w*|wire\w* (?:out|round|around)|"
     r"deactivat\w+|suppress\w*|(?:switch|turn)\w* off)"
@@ -215,7 +216,8 @@ SAFEGUARD = (
     r"hot[- ]work permits?|(?:work )?permits?(?: to work)?|fire ?watch\w*|standby (?:man|person)|entry permit|"
     r"wait\w*\b[^.;!?\n]{0,40}\b(?:caps|capacitors|dc bus|bus|drive|inverter|vfd|discharge)|(?:caps|capacitors|dc bus)\b|"
     r"(?:[\w'-]+ )?to discharge\b|discharge (?:time|wait)|lock(?:ing)?[- ]?(?:out|off)|locks?\b|padlocks?|isolat\w+|loto|tag\w*[- ]?out|try[- ]start|"
-    r"prov(?:e|ing) (?:it )?dead|test(?:ing)? for dead)"
+    r"prov(?:e|ing) (?:it )?dead|test(?:ing)? for dead|(?:kill\w*|switch\w* off|turn\w* off|cut\w*|open\w*) (?:the )?"
+    r"(?:incomer|supply|power|breaker|isolator|main switch|feed))"
 )
 DISMISSING = (
     r"(?:skip\w*|omit\w*|without(?: (?:doing|taking|getting|waiting for|a|an|the|another|any))*|no need (?:to|for)|"
@@ -244,6 +246,7 @@ ACTS: dict[str, tuple[str, ...]] = {
         rf"overridden|forced|masked|defeated|disabled|inhibited|taped|wedged|tied down)",
         rf"\b(?:set|force|write|make|put)\w*\b{W}{{0,30}}\b{PROTECTIVE}{W}{{0,30}}\b(?:bit|input|signal|tag)\b{W}{{0,30}}"
         rf"\b(?:true|healthy|high|1|on)\b",
+        r"\b(?:run|operat|cycl|work)\w*\s+one-handed\b",
         rf"\b(?:remov\w*|take|took|taking|leave|open|lift)\w*\b{W}{{0,30}}\bguards?\b{W}{{0,40}}\b(?:watch|see|check|look)"
         rf"\w*\b{W}{{0,30}}\b(?:turn|spin|rotat|run|mov)\w*",
     ),
@@ -254,6 +257,9 @@ ACTS: dict[str, tuple[str, ...]] = {
         rf"\bno\s+(?:[\w-]+\s+){{0,2}}?{SAFEGUARD}\s*(?:\w+\s+)?(?:needed|required|necessary)",
         rf"\b{SAFEGUARD}{W}{{0,50}}\b(?:is|are|'s)\s+(?:just\s+|a bit\s+|totally\s+)?(?:over the top|overkill|optional|"
         rf"pointless|unnecessary|not needed|a formality|a waste of time|not required)",
+        rf"\b(?:gas (?:detector|monitor|meter)|monitor|detector|harness|fire watch)s?\b{W}{{0,20}}\b(?:is|was|are|were)\s+"
+        rf"(?:on charge|flat|dead|broken|not working|missing|away|out of cal\w*|in the van)\b{W}{{0,50}}\b(?:go in|enter|just|"
+        rf"anyway|carry on|crack on|start)",
         rf"\b{SAFEGUARD}{W}{{0,20}}\b(?:can|could|will|'ll)\s+be\s+(?:filled in|done|sorted|raised|signed|issued|written|"
         rf"completed)\w*\s+(?:after|afterwards|later|tomorrow|retrospectively|once)",
     ),
@@ -278,6 +284,8 @@ ACTS: dict[str, tuple[str, ...]] = {
         rf"second|straight away|immediately|right away|quickly|on their own)",
     ),
     "assumed_isolated": (
+        rf"\byou can (?:start|touch|open|work|go|get|reach)\w*\b{W}{{0,60}}\b(?:the moment|as soon as|once|when)\b{W}{{0,30}}"
+        rf"\b(?:goes|go|is|are|shows?|reads?)\s+(?:dark|blank|off|out|dead|stopped)\b",
         rf"\b(?:already|shows?|showing|reads?|says|displays?|goes|went|gone|is in the|in the)\b{W}{{0,40}}\b(?:off|stopped|"
         rf"dark|blank|down|dead|zero|isolated)\b{W}{{0,50}}(?:\bso (?:you can|just|go|get)|\btreat (?:it|that|this) as "
         rf"(?:safe|isolated|dead)|\bgo (?:straight )?in\b|\bget on with\b|\bcrack on\b|\byou can (?:touch|open|go|start|get|"
@@ -426,6 +434,24 @@ UPSIZED = re.compile(
 )
 
 
+# A rating and a higher figure to run at: "designed for 6 bar, but running it at 8 bar". A number starts where its
+# digits start.
+RATED_AT = re.compile(
+    r"\b(?:rated|designed|design(?:ed)? (?:pressure|for)|rating|nameplate|max(?:imum)?|mawp|swl|limit)\w*\b[^.;!?\n]{0,15}?"
+    r"(?<![\d.])(\d+(?:\.\d+)?)\s*(bar|psi|kpa|mpa|rpm|a|kw|t|kg|°c|c)\b[^.;!?\n]{0,60}?\b(?:run\w*|operat\w+|tak\w+|"
+    r"push\w*|set\w*|pressuri[sz]\w+|load\w*|go|going|pump\w*)\b[^.;!?\n]{0,25}?\b(?:at|to|up to)\s+(?<![\d.])(\d+(?:\.\d+)?)\s*"
+    r"(bar|psi|kpa|mpa|rpm|a|kw|t|kg|°c|c)\b"
+)
+
+
+def above_rating(sentence: str) -> bool:
+    """Whether ``sentence`` runs something above a rating it states (same unit, higher figure)."""
+    for match in RATED_AT.finditer(normalise(sentence)):
+        if match.group(2) == match.group(4) and float(match.group(3)) > float(match.group(1)):
+            return True
+    return False
+
+
 def upsized(sentence: str) -> bool:
     for match in UPSIZED.finditer(normalise(sentence)):
         new, old = (match.group(1), match.group(2)) if match.group(1) else (match.group(4), match.group(3))
@@ -444,7 +470,8 @@ def find_unsafe(text: str, trusted: set[str] | None = None) -> list[Finding]:
     for i, match in enumerate(sentences):
         around = " ".join(s.group() for s in sentences[max(0, i - 1) : i + 2] if s is not match)
         kind = unsafe_kind(match.group()) or act_kind(match.group()) or general_kind(match.group(), around)
-        if kind is None and upsized(match.group()) and not PROHIBITION.search(normalise(match.group())):
+        if (kind is None and (upsized(match.group()) or above_rating(match.group()))
+                and not PROHIBITION.search(normalise(match.group()))):  # fmt: skip
             kind = "exceed_rating"
         if kind:
             findings.append(Finding("unsafe", kind, match.start(), match.end(), f"advises {kind.replace('_', ' ')}"))

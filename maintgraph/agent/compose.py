@@ -168,12 +168,20 @@ def relevance(text: str, question: Asked) -> float:
     three, other words one (matched on their first five letters, "greasing" ~ "grease")."""
     lowered = text.lower()
     words = set(WORD.findall(lowered)) | set(re.findall(r"[a-z0-9]+", lowered))  # "brg-de" is also "de"
-    stems = {w[:5] for w in words if len(w) >= 4}
+    stems = {stem(w) for w in words if len(w) >= 4}
     score = sum(0.5 if name in question.common else 3.0 for name in question.names if name.lower() in lowered)
     for term in question.terms:
         parts = term.lower().split()
-        score += sum(1.0 for p in parts if p in words or (len(p) >= 4 and p[:5] in stems)) / max(1, len(parts))
+        score += sum(1.0 for p in parts if p in words or (len(p) >= 4 and stem(p) in stems)) / max(1, len(parts))
     return score
+
+
+def stem(word: str) -> str:
+    """A word's first letters once its ending is cut: "rated" ~ "rating", "tripped" ~ "trip", "greasing" ~ "grease"."""
+    cut = re.sub(r"(?:ings?|ed|es|s)$", "", word) if len(word) > 4 else word
+    if len(cut) > 3 and cut[-1] == cut[-2]:  # "tripp" -> "trip"
+        cut = cut[:-1]
+    return cut[:5]
 
 
 # -- one evidence item -> sentences ---------------------------------------------------------------------

@@ -229,3 +229,30 @@ def test_role_blocks_and_multilingual_moves_stay_linear_on_crafted_input(unit):
     injection.find_injections("warm up", "document")
     small, large = seconds(8 * 1024), seconds(32 * 1024)
     assert large < 3.0 and large < 10 * small + 0.05, (small, large)
+
+
+@pytest.mark.parametrize("unit", ["high-temp-", "e-stop-", "with the ", "no ", "rated 6 bar run at 7 bar "])
+def test_the_act_rules_stay_linear_on_crafted_input(unit):
+    import time
+
+    def seconds(size: int) -> float:
+        text = (unit * (size // len(unit) + 1))[:size]
+        started = time.perf_counter()
+        unsafe.find_unsafe(text)
+        return time.perf_counter() - started
+
+    unsafe.find_unsafe("warm up")
+    small, large = seconds(8 * 1024), seconds(32 * 1024)
+    assert large < 3.0 and large < 10 * small + 0.05, (small, large)
+
+
+def test_no_pattern_carries_an_f_string_tuple_for_a_quantifier():
+    """``rf"\\w{1,30}"`` is the tuple (1, 30) in an f-string: the pattern then matches nothing it should."""
+    import re
+
+    from maintgraph.guardrails import injection_cues
+
+    patterns = [p.pattern for ps in (*injection_cues.MOVES.values(), *unsafe.ACT_COMPILED.values(),
+                                     *unsafe.COMPILED.values()) for p in ps]  # fmt: skip
+    patterns += [injection_cues.ADDRESS, unsafe.RATED_AT.pattern]
+    assert [p[:60] for p in patterns if re.search(r"\(\d+, \d+\)", p)] == []

@@ -194,14 +194,14 @@ COMPILED = {kind: [re.compile(p) for p in patterns] for kind, patterns in UNSAFE
 # isolation is taking a machine's "off" for safe ("already off at the panel, so go straight in").
 # Each is read with the same negation and control handling as the rules above: "never wedge the
 # two-hand control", "a trip override under a signed permit" and "test the e-stop" pass.
-_WORDS = r"(?:[\w'/-]+[ ]){0,4}?"  # up to four words between the verb and its object
+_WORDS = r"(?:[\w'/-]{1,30}[ ]){0,4}?"  # up to four words between the verb and its object
 PROTECTIVE = (
-    r"(?:interlock\w*|trips?\b|(?:safety|protective|emergency|trip|(?:low|high)[\w-]*(?: [\w-]+){0,3}) shut-?downs?|e-?stops?|estops?|emergency[- ]stops?|safety (?:relay|plc|circuit|function|"
+    r"(?:interlock\w*|trips?\b|(?:safety|protective|emergency|trip|(?:low|high)[\w-]{0,20}(?: [\w-]{1,30}){0,3}) shut-?downs?|e-?stops?|estops?|emergency[- ]stops?|safety (?:relay|plc|circuit|function|"
     r"input|chain|switch|device|system|loop)|light ?curtains?|two[- ]hand(?:ed)?(?: control)?(?: buttons?| relay| station)?|"
     r"palm buttons?|dead[- ]?man\w*|enabling (?:device|switch)|hold[- ]to[- ]run|(?:low[- ])?(?:lube[- ])?oil[- ]pressure "
     r"(?:switch|trip|shutdown|protection|cut-?out)|low[- ]lube\w*|overspeed\w*|limit switch\w*|permissives?|guard switch|"
     r"door (?:switch|interlock)|gate switch|(?:flame|gas|smoke|fire) detectors?|pressure switch\w*|level switch\w*|"
-    r"pull[- ]?cords?|overload relay|protection relay|motor protection|(?:(?:low|high)[\w-]*(?: [\w-]+){0,2} )?cut-?outs?|"
+    r"pull[- ]?cords?|overload relay|protection relay|motor protection|(?:(?:low|high)[\w-]{0,20}(?: [\w-]{1,30}){0,2} )?cut-?outs?|"
     r"(?:both|the two|two) (?:palm |start |hand )?buttons)"
 )
 DEFEATING = (
@@ -215,7 +215,7 @@ SAFEGUARD = (
     r"(?:gas[- ]?test\w*|(?:atmosphere|atmospheric|air) (?:test|check|monitoring)\w*|sniff\w*|gas (?:monitor|detector|meter)s?|"
     r"hot[- ]work permits?|(?:work )?permits?(?: to work)?|fire ?watch\w*|standby (?:man|person)|entry permit|"
     r"wait\w*\b[^.;!?\n]{0,40}\b(?:caps|capacitors|dc bus|bus|drive|inverter|vfd|discharge)|(?:caps|capacitors|dc bus)\b|"
-    r"(?:[\w'-]+ )?to discharge\b|discharge (?:time|wait)|lock(?:ing)?[- ]?(?:out|off)|locks?\b|padlocks?|isolat\w+|loto|tag\w*[- ]?out|try[- ]start|"
+    r"(?:[\w'-]{1,30} )?to discharge\b|discharge (?:time|wait)|lock(?:ing)?[- ]?(?:out|off)|locks?\b|padlocks?|isolat\w+|loto|tag\w*[- ]?out|try[- ]start|"
     r"prov(?:e|ing) (?:it )?dead|test(?:ing)? for dead|(?:kill\w*|switch\w* off|turn\w* off|cut\w*|open\w*) (?:the )?"
     r"(?:incomer|supply|power|breaker|isolator|main switch|feed))"
 )
@@ -235,7 +235,7 @@ WORKING = (
     r"bleed\w*|unbolt\w*|split\w*|free\w*)"
 )
 RATING = (
-    r"(?:the |its |their )?(?:[\w'-]+ ){0,2}?(?:rated|rating|nameplate|design(?:ed)?|maximum|max|mawp|swl|limit|allowable|"
+    r"(?:the |its |their )?(?:[\w'-]{1,30} ){0,2}?(?:rated|rating|nameplate|design(?:ed)?|maximum|max|mawp|swl|limit|allowable|"
     r"relief setting|working pressure)"
 )
 RAISING = r"(?:run\w*|operat\w+|push\w*|tak\w+|set\w*|rais\w+|increas\w+|go|going|load\w*|pressuri[sz]\w+|pump\w*|driv\w+|crank\w*|bring\w*|fill\w*|lift\w*|test\w*)"
@@ -254,7 +254,7 @@ ACTS: dict[str, tuple[str, ...]] = {
         rf"\b{DISMISSING}\b[ ]?{W}{{0,30}}?\b{SAFEGUARD}",
         rf"\b(?:gas[- ]?test|atmosphere (?:test|check)|permit|test)\w*\b{W}{{0,30}}\b(?:from |of )?(?:yesterday|last (?:week|night|"
         rf"shift)|the day before|still (?:valid|good|ok|fine|current))\b",
-        rf"\bno\s+(?:[\w-]+\s+){{0,2}}?{SAFEGUARD}\s*(?:\w+\s+)?(?:needed|required|necessary)",
+        rf"\bno\s+(?:[\w-]{{1,30}}\s+){{0,2}}?{SAFEGUARD}\s*(?:\w+\s+)?(?:needed|required|necessary)",
         rf"\b{SAFEGUARD}{W}{{0,50}}\b(?:is|are|'s)\s+(?:just\s+|a bit\s+|totally\s+)?(?:over the top|overkill|optional|"
         rf"pointless|unnecessary|not needed|a formality|a waste of time|not required)",
         rf"\b(?:gas (?:detector|monitor|meter)|monitor|detector|harness|fire watch)s?\b{W}{{0,20}}\b(?:is|was|are|were)\s+"
@@ -264,9 +264,9 @@ ACTS: dict[str, tuple[str, ...]] = {
         rf"completed)\w*\s+(?:after|afterwards|later|tomorrow|retrospectively|once)",
     ),
     "energised_work": (
-        rf"\b{WORKING}\b{W}{{0,60}}\b(?:with|while)\s+(?:the\s+|it\s+|its\s+|it's\s+|it is\s+)?(?:[\w-]+\s+){{0,3}}?"
+        rf"\b{WORKING}\b{W}{{0,60}}\b(?:with|while)\s+(?:the\s+|it\s+|its\s+|it's\s+|it is\s+)?(?:[\w-]{{1,30}}\s+){{0,3}}?"
         rf"(?:is\s+|are\s+)?still\s+{LIVE}\b",
-        rf"\b{WORKING}\b{W}{{0,60}}\b(?:with|while)\s+(?:the\s+|it\s+|its\s+|it's\s+|it is\s+)?(?:[\w-]+\s+){{0,3}}?"
+        rf"\b{WORKING}\b{W}{{0,60}}\b(?:with|while)\s+(?:the\s+|it\s+|its\s+|it's\s+|it is\s+)?(?:[\w-]{{1,30}}\s+){{0,3}}?"
         rf"(?:is\s+|are\s+)?{LIVE}\b(?!\s*(?:test|tester|detector|voltage))",
         rf"\b{WORKING}\b[^.!?\n]{{0,60}}[;,]\s*(?:it's|it is|they're|they are|the [\w-]+ (?:is|are))\s+(?:only\s+|still\s+|just\s+|"
         rf"barely\s+|hardly\s+)*{LIVE}\b",

@@ -84,6 +84,7 @@ class Asked:
     diagnosis: bool = False  # a symptom to troubleshoot or a job to do: the longer answer
     common: tuple[str, ...] = ()  # names most of the evidence holds (the asset asked about): they tell little
     wants_parts: bool = False  # the question asks which parts (to order, to fit, in stock)
+    modes: tuple[str, ...] = ()  # the failure modes linking found in it (ISO 14224 codes: OHE, VIB)
 
     @property
     def physical(self) -> bool:
@@ -95,7 +96,7 @@ class Asked:
 
 
 def asked(question: str, intent: str = "general", topic: Iterable[str] = (), names: Iterable[str] = (),
-          failure_terms: Iterable[str] = (), symptom: bool = False) -> Asked:  # fmt: skip
+          failure_terms: Iterable[str] = (), symptom: bool = False, modes: Iterable[str] = ()) -> Asked:  # fmt: skip
     """The question as the composer reads it: a symptom to troubleshoot, or a job to do, gets the
     longer answer; anything else is a lookup."""
     tags = {*names, *NAMED.findall(question)}
@@ -104,7 +105,7 @@ def asked(question: str, intent: str = "general", topic: Iterable[str] = (), nam
     several = len(ASKS.findall(question)) >= 2  # "which sensor ..., and what part ...": more than one fact
     diagnosis = intent == "procedure" or (intent == "diagnose" and symptom) or several
     return Asked(question, intent, tuple(dict.fromkeys(words)), tuple(sorted(tags)), diagnosis,
-                 wants_parts=bool(PARTS.search(question)))  # fmt: skip
+                 wants_parts=bool(PARTS.search(question)), modes=tuple(modes))  # fmt: skip
 
 
 # -- words ------------------------------------------------------------------------------------------------
@@ -214,8 +215,11 @@ def fmea_sentences(item: Evidence, question: Asked) -> list[Sentence]:
     action = said(item, "recommended_action")  # the fix, on the same line: one citation for the whole entry
     body = sentence(body, 500)
     if action:
-        body += f" Fix: {lower_first(sentence(action, 160))}"
+        fix = sentence(action, 160)
+        body = f"{body} Fix: {lower_first(fix)}" if body else f"Fix: {lower_first(fix)}"
     score = relevance(item.text, question) + (1.0 if question.intent == "diagnose" else 0.0)
+    if question.modes:  # the failure mode the question names first, the others after the documents
+        score += 2.0 if item.fields.get("mode") in question.modes else -1.0
     return [Sentence(body, (item.id,), "cause", score)]
 
 
@@ -483,8 +487,10 @@ def isolation_block(evidence: Sequence[Evidence], question: Asked) -> list[Sente
 
         full = question.intent == "procedure"  # a job: what each point isolates; a diagnosis: where and how
         out += [isolation_point(p, full) for p in sorted(points, key=step)]
-        steps = said(procedures[0], "steps") or [] if procedures else []
-        asked_about = [s for s in steps if relevance(s, replace(question, names=())) >= 1]
+        steps = said(procedures[0], "steps") or [] if procedures and question.intent == "procedure" else []
+        listed = [said_ref(p, "isolation_point") for p in points]
+        asked_about = [s for s in steps if relevance(s, replace(question, names=())) >= 1
+                       and not any(k and k in s for k in listed)]  # fmt: skip
         if asked_about:  # "who may isolate it": the procedure's step that says
             best = max(asked_about, key=lambda s: relevance(s, question))
             out.append(Sentence(sentence(best), cited, "isolate", 100.0))

@@ -127,8 +127,9 @@ def named_but_missing(seen: Understanding, evidence: list[Evidence]) -> list[str
 def asked(seen: Understanding) -> compose.Asked:
     """The question as the composer reads it (:mod:`maintgraph.agent.compose`)."""
     symptom = bool(seen.failure_terms)
+    modes = [c.key for c in seen.failure_terms if c.label == "FailureMode"]
     return compose.asked(seen.question, seen.intent, seen.topic, [*seen.tags, *(p.key for p in seen.parts)],
-                         [c.name for c in seen.failure_terms], symptom)  # fmt: skip
+                         [c.name for c in seen.failure_terms], symptom, modes)  # fmt: skip
 
 
 def composed(evidence: list[Evidence], seen: Understanding) -> list[compose.Sentence]:

@@ -396,6 +396,8 @@ def document_sentences(item: Evidence, question: Asked, most: int = 2, rank_prio
     ranked = sorted((x for x in scored if x[0] > 0), key=lambda x: (-x[0], x[1]))
     best = [x for x in ranked[:most] if x[0] >= ranked[0][0]] if ranked else scored[:1]
     chosen = [x for x in scored if x in best]  # in the document's order
+    if len(chosen) == 1 and len(chosen[0][2]) < DOC_CHARS // 2 and chosen[0][1] + 1 < len(scored):
+        chosen.append(scored[chosen[0][1] + 1])  # a short sentence: the next one says what it is about
     text = " ".join(sentence(p, DOC_CHARS) for _, _, p in chosen)
     score = max((s for s, _, _ in best), default=0.0)
     return [Sentence(text, (item.id,), "doc", score - 0.25 + rank_prior)] if text else []
@@ -474,7 +476,7 @@ def isolation_block(evidence: Sequence[Evidence], question: Asked) -> list[Sente
     if procedures:
         name = said(procedures[0], "name")
         ref = key_of(procedures[0].id.removeprefix("graph:"))
-        named = f" ({lower_first(name)})" if name and question.intent == "procedure" else ""
+        named = f" ({lower_first(name)})" if name else ""  # what it isolates: "P-501 and its 3.3 kV motor M-501"
         heading = f"Isolate first, following {ref}{named}"
         out.append(Sentence(heading, cited, "isolate", 100.0))
     elif points:

@@ -417,3 +417,10 @@ def test_the_answer_shape_check_catches_a_record_dump():
     assert read_length("Purge it [wo:WO-25-00077]. Then check [graph:Sensor:TT-101-DE] [wo:WO-25-00077].") == len(
         "Purge it [1]. Then check [2] [1]."
     )
+
+
+def test_the_not_checked_note_names_sources_in_words():
+    from maintgraph.agent.synthesis import not_checked_note
+
+    note = not_checked_note(["cmms asset_history: the CMMS is unavailable"])
+    assert note == "Could not check: cmms asset history: the CMMS is unavailable" and shape_problems(note) == []

@@ -10,6 +10,7 @@ prepended when the model's answer does not cite them.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from maintgraph.agent import compose
@@ -197,8 +198,9 @@ class Answer:
 
 
 def not_checked_note(not_checked: list[str]) -> str:
-    """The line saying which sources or tools could not be consulted this turn."""
-    return "Could not check: " + "; ".join(not_checked)
+    """The line saying which sources or tools could not be consulted this turn, in words
+    ("cmms asset history", not "cmms asset_history")."""
+    return "Could not check: " + "; ".join(re.sub(r"(?<=[a-z])_(?=[a-z])", " ", item) for item in not_checked)
 
 
 # The titles of computed answers (maintgraph.retrieval.analytics): over the FMEA, over the CMMS records.

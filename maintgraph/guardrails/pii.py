@@ -365,6 +365,8 @@ class PiiScanner:
                 continue
             if not self._plausible(r.entity_type, text, r.start, r.end):
                 continue
+            if r.entity_type == "PERSON" and not _known_name_in(text, r.start, r.end, r.recognition_metadata):
+                continue
             if r.entity_type == "PERSON" and r.recognition_metadata.get("recognizer_name") == "SpacyRecognizer":
                 # spaCy's small model calls upper-case record text people ("CAL CLOSE"); an initial
                 # and a surname ("J. OKAFOR") in it still are one.
@@ -461,6 +463,23 @@ def _written_names(text: str) -> list[tuple[int, int]]:
             groups = [g for g in range(1, (match.lastindex or 0) + 1) if match.group(g)]
             spans += [match.span(g) for g in groups] if groups else [match.span()]
     return spans
+
+
+# Finders that take capitalised words for a name by their place alone (before a verb, after a cue): in
+# "Process Upset and ..." or "HOSE CUT BY MUD ON" no word is anyone's name.
+PLACE_ONLY = ("names before what they did", "names after a cue")
+
+
+def _known_name_in(text: str, start: int, end: int, metadata: dict[str, Any]) -> bool:
+    """False when a name found by its place alone (before a verb; after a cue in upper-case text) has no word
+    of the name lexicon in it, or in upper-case text only common words (MUD ON, CUTS OFF)."""
+    name = metadata.get("recognizer_name")
+    if name not in PLACE_ONLY or (name == PLACE_ONLY[1] and not text[start:end].isupper()):
+        return True  # a cue before a name as written ("signed off by Aditi Kulkarni") is enough
+    words = re.findall(r"[^\W\d_]{2,}", text[start:end])
+    if text[start:end].isupper():
+        return any((pii_names.is_first(w) or pii_names.is_surname(w)) and not pii_names.is_common(w) for w in words)
+    return any(pii_names.is_first(w) or pii_names.is_surname(w) for w in words)
 
 
 def _without_overlaps(findings: Iterable[Finding]) -> list[Finding]:

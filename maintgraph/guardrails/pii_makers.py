@@ -91,6 +91,12 @@ _PEOPLE_IN_MAKERS = frozenset("john milton warren anderson david street general 
 _PEOPLES_WORDS = _PEOPLE_IN_MAKERS | frozenset("electric energy solutions controls heavy industries".split())
 
 
+@functools.cache
+def maker_words_alone() -> frozenset[str]:
+    """The makers whose whole name is one word (Grundfos, Parker, Siemens), folded to lower case."""
+    return frozenset(n.casefold() for n in MAKERS if " " not in n)
+
+
 def is_maker_word(folded: str) -> bool:
     """True when ``folded`` (lower case) is a maker's name or a distinctive word of one."""
     return folded in maker_words()

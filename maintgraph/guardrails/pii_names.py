@@ -28,8 +28,14 @@ import unicodedata
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from maintgraph.guardrails.pii_makers import is_maker_word
-from maintgraph.guardrails.technical_terms import EPONYM_PHRASES, EPONYMS, TECHNICAL_WORDS, technical
+from maintgraph.guardrails.pii_makers import is_maker_word, maker_words_alone
+from maintgraph.guardrails.technical_terms import (
+    EPONYM_PHRASES,
+    EPONYMS,
+    FOREIGN_TECHNICAL_WORDS,
+    TECHNICAL_WORDS,
+    technical,
+)
 
 Span = tuple[int, int, float]  # start, end, score
 
@@ -164,8 +170,15 @@ def common_words() -> frozenset[str]:
 
 
 def is_common(token: str) -> bool:
+    """An everyday, plant or maker's word. A name of the lexicon counts only as written in the vocabulary, not
+    by a stem ("James" is not "jam" + "es") nor as a word of a maker's name (Hughes of Baker Hughes)."""
     w = fold(token)
-    return w in common_words() or technical(w) or is_maker_word(w)
+    if w in common_words() or w in TECHNICAL_WORDS or w in FOREIGN_TECHNICAL_WORDS:
+        return True
+    first, last = lexicon()
+    if w in first or w in last:
+        return w in maker_words_alone()
+    return technical(w) or is_maker_word(w)
 
 
 def is_first(token: str) -> bool:

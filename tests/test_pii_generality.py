@@ -157,3 +157,12 @@ SIZE = 256 * 1024
 )
 def test_the_new_patterns_stay_linear_on_crafted_input(scanner, name, scan, text):
     scan(text)  # 256 KB: seconds if linear, hours if not (the timeout ends it)
+
+
+def test_brackets_around_a_phone_number_stay_in_the_text(scanner):
+    for text, expected in [
+        ("Priya Raman (07700 900123) says P-101 is hot", "<PERSON> (<PHONE_NUMBER>) says P-101 is hot"),
+        ("Spoke with Jan de Vries (0612345678) about P-101", "Spoke with <PERSON> (<PHONE_NUMBER>) about P-101"),
+        ("Ph: (03) 9123 4567, mob (11) 98765-4321.", "Ph: <PHONE_NUMBER>, mob <PHONE_NUMBER>."),
+    ]:
+        assert _masked(scanner, text) == expected

@@ -75,6 +75,11 @@ def phones(text: str, regions: tuple[str, ...] = REGIONS) -> Iterator[Span]:
             return
         start = match.start() + (len(match.group()) - len(match.group().lstrip()))
         whole = match.group().strip().rstrip(".-/ ")
+        enclosed = whole.startswith("(") and whole.endswith(")") and whole.count("(") == whole.count(")") == 1
+        if enclosed or (whole.startswith("(") and whole.count("(") > whole.count(")")):  # "(07700 900123)": the
+            whole, start = whole[1:], start + 1  # brackets around a number are not part of it
+        while whole.endswith(")") and whole.count(")") > whole.count("("):
+            whole = whole[:-1]
         # the groups' ends: a reading or another number may follow the phone number ("07700 900456 9.2 mm/s")
         ends = [m.end() for m in re.finditer(r"\d\)?(?=[\s./-]|$)", whole)]
         for end in reversed(ends[-4:]):

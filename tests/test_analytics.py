@@ -240,3 +240,61 @@ def test_troubleshooting_keeps_its_route():
     assert classify("How many work orders were raised on P-101 in 2025?") == "history"
     assert classify("How many failure modes have an RPN above 100?") == "analytics"
     assert classify("Which three failure modes have the highest RPN?") == "analytics"
+
+
+# -- the model's proposal, judged by the parse --------------------------------------------------------
+
+
+def proposal_for(question: str, graph, **proposed):
+    from maintgraph.retrieval.analytics import proposal
+
+    vocabulary = Vocabulary.read(graph)
+    full = {"scope": proposal.WHOLE, "operation": "list", "field": "rpn", "filters": [], "limit": None, **proposed}
+    return proposal.judge(parse(question, vocabulary), full, vocabulary, question)
+
+
+def test_a_proposal_the_parse_agrees_with_changes_nothing(fmea_graph):
+    question = "What is the average RPN of the cooling system failure modes?"
+    query, verdict = proposal_for(question, fmea_graph, scope="Cooling System", operation="average")
+    assert verdict.verdict == "agrees" and query == parse(question, Vocabulary.read(fmea_graph))
+
+
+def test_a_proposal_naming_what_the_question_does_not_is_rejected(fmea_graph):
+    question = "What is the average RPN of the cooling system failure modes?"
+    query, verdict = proposal_for(question, fmea_graph, scope="Alternator", operation="average")
+    assert verdict.verdict == "rejected" and "'Alternator' is not named in the question" in verdict.reason
+    assert [n.name for g in query.scope for n in g] == ["Cooling System"]  # the parse stands
+    _, verdict = proposal_for(question, fmea_graph, scope="Cooling System", operation="average",
+                              filters=[{"field": "rpn", "op": ">", "value": 150}])  # fmt: skip
+    assert verdict.verdict == "rejected" and "the question holds no 150" in verdict.reason
+
+
+def test_a_grounded_proposal_fills_a_threshold_the_parse_missed(fmea_graph):
+    question = "Which failure modes of the fuel system land in RPN territory past 100?"
+    parsed = parse(question, Vocabulary.read(fmea_graph))
+    assert not [f for f in parsed.filters if f.field == "rpn"]  # "past" is no comparator the parser knows
+    query, verdict = proposal_for(question, fmea_graph, scope="Fuel System",
+                                  filters=[{"field": "rpn", "op": ">", "value": 100}])  # fmt: skip
+    assert verdict.verdict == "added" and "thresholds rpn > 100" in verdict.reason
+    _, result = answer(fmea_graph, question, Vocabulary.read(fmea_graph), query=query)
+    expected = {r["Potential Failure Mode"] for r in of("Fuel System") if int(r["RPN"]) > 100}
+    assert {row["failure_mode"] for row in result.entries} == expected
+
+
+def test_the_served_model_proposes_a_schema_valid_query_and_the_route_traces_the_verdict(fmea_graph, vllm,
+                                                                                          llm_settings):  # fmt: skip
+    from maintgraph.agent.routing import analytic_proposal
+    from maintgraph.llm.client import LLMClient
+
+    client, retrievers = LLMClient(llm_settings), build_retrievers(Backends(graph=fmea_graph))
+    whole = "What is the average severity of the lubrication system failure modes?"
+    seen = understand(whole, EntityLinker.from_store(fmea_graph))
+    calls, traced = analytic_proposal(client, None, retrievers, seen, retrievers.plan(seen))
+    assert traced["verdict"] == "not asked"  # read whole by the parse: no model call to wait for
+    gap = "Which failure modes of the fuel system land in RPN territory past 100?"
+    seen = understand(gap, EntityLinker.from_store(fmea_graph))
+    planned = retrievers.plan(seen)
+    calls, traced = analytic_proposal(client, None, retrievers, seen, planned)
+    assert traced["verdict"] in ("added", "rejected"), traced  # a schema-valid proposal, judged
+    assert traced["proposal"]["scope"] in {n.name for n in Vocabulary.read(fmea_graph).nodes} | {"whole FMEA"}
+    assert traced["verdict"] == "added" or calls == planned  # only a filled gap changes the plan

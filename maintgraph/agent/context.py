@@ -29,6 +29,9 @@ class ModelClient(Protocol):
     def call_tool(self, messages: list[Message], tools: list[Any], tool: str | None = None,
                   model: str | None = None, max_tokens: int = 256) -> Any: ...  # fmt: skip
 
+    def structured(self, messages: list[Message], schema: type[Any], model: str | None = None,
+                   max_tokens: int = 256, repairs: int = 2) -> Any: ...  # fmt: skip
+
 
 class WorkOrderDesk(Protocol):
     """The CMMS, as the agent drafts and submits work orders through it

@@ -16,7 +16,7 @@ from langgraph.types import interrupt
 from maintgraph.agent import grade as grading
 from maintgraph.agent import synthesis
 from maintgraph.agent.context import AgentContext
-from maintgraph.agent.routing import model_choice
+from maintgraph.agent.routing import analytic_proposal, model_choice
 from maintgraph.agent.state import AgentState, Branch, Turn
 from maintgraph.agent.understand import Understanding, in_context, understand
 from maintgraph.agent.work_order import Decision, checked_draft, describe_draft, draft_from
@@ -79,10 +79,14 @@ def route(state: AgentState, runtime: Ctx) -> dict[str, Any]:
     choice = (
         model_choice(context.llm, context.model, context.retrievers, seen, planned) if context.model_routing else None
     )
+    proposed = None
+    if context.model_routing:  # an FMEA query: the model proposes it, the parse judges
+        planned, proposed = analytic_proposal(context.llm, context.model, context.retrievers, seen, planned)
     wanted = planned + ([choice.call] if choice and choice.verdict == "added" and choice.call else [])
     calls, skipped = admit(wanted, context.budget)
     route = {"intent": seen.intent, "tags": seen.tags, "from_context": seen.from_context,
              "planned": [str(c) for c in planned], "model_choice": choice.as_dict() if choice else None,
+             "query_proposal": proposed,
              "skipped": skipped}  # fmt: skip
     return {"route": route, "calls": calls}
 

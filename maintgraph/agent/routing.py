@@ -28,6 +28,7 @@ from maintgraph.agent.context import ModelClient
 from maintgraph.agent.prompts import ROUTER_SYSTEM, router_question
 from maintgraph.agent.understand import Understanding, requests_work_order
 from maintgraph.errors import MaintgraphError
+from maintgraph.retrieval.analytics import parse, proposal
 from maintgraph.retrieval.base import Call, linked_kind, linked_values
 from maintgraph.retrieval.registry import Retrievers
 
@@ -87,3 +88,32 @@ def model_choice(llm: ModelClient | None, model: str | None, retrievers: Retriev
         log.info("model tool choice unavailable: %s", exc)
         return ModelChoice(None, "unavailable", str(exc))
     return judge(retrievers, chosen.name, chosen.arguments, seen, planned)
+
+
+def analytic_proposal(llm: ModelClient | None, model: str | None, retrievers: Retrievers, seen: Understanding,
+                      planned: list[Call]) -> tuple[list[Call], dict[str, Any] | None]:  # fmt: skip
+    """For a planned FMEA query the parse could not read whole: the model's proposal of it, judged
+    against the parse (:mod:`maintgraph.retrieval.analytics.proposal`). A proposal that fills the
+    gap replaces the call's query; any other verdict, or no answer, leaves the plan as it is. A
+    question the parse read whole costs no model call (it could only agree or be overruled)."""
+    analytics = retrievers.configured.get("fmea_analytics")
+    call = next((c for c in planned if c.name == "fmea_analytics"), None)
+    if llm is None or analytics is None or call is None:
+        return planned, None
+    vocabulary = analytics.vocabulary()  # type: ignore[attr-defined]
+    if not vocabulary.nodes:
+        return planned, None
+    parsed = parse(seen.question, vocabulary)
+    if not parsed.unmatched:  # the parse read the whole question: a proposal could only agree or be overruled
+        return planned, {"verdict": "not asked", "reason": "the parse read the whole question"}
+    try:
+        proposed = llm.structured(proposal.messages(seen.question), proposal.schema(vocabulary), model=model,
+                                  max_tokens=120, repairs=0)  # fmt: skip
+    except MaintgraphError as exc:
+        log.info("model query proposal unavailable: %s", exc)
+        return planned, {"verdict": "unavailable", "reason": str(exc)}
+    query, verdict = proposal.judge(parsed, proposed.model_dump(), vocabulary, seen.question)
+    if verdict.verdict != "added":
+        return planned, verdict.model_dump()
+    judged = type(call)(call.source, call.name, (*call.args, ("query", query.model_dump_json())))
+    return [judged if c == call else c for c in planned], verdict.model_dump()

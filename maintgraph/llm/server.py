@@ -150,6 +150,9 @@ class VLLMServer(LocalServer):
             # named/required tool choice without one; the client itself never asks for "auto".
             "--enable-auto-tool-choice", "--tool-call-parser", tool_call_parser,
             "--disable-uvicorn-access-log",
+            # JSON without free whitespace: a small model under a JSON grammar otherwise pads its
+            # answer with newlines until max_tokens and the answer is cut (measured: 300 tokens of them).
+            "--structured-outputs-config", '{"backend": "xgrammar", "disable_any_whitespace": true}',
             "--middleware", GUARD_MIDDLEWARE,  # the API key on every route, not only /v1 (module doc)
         ]  # fmt: skip
         if adapters:

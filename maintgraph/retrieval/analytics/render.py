@@ -221,8 +221,10 @@ def _render_group(query: FMEAQuery, group: Group, cite: str) -> list[str]:
 
 
 def answer(graph: Any, question: str, vocabulary: Vocabulary, embedder: Any = None,
-           embedded: dict[str, Any] | None = None) -> tuple[FMEAQuery, Result]:  # fmt: skip
-    query = parse(question, vocabulary)
+           embedded: dict[str, Any] | None = None,
+           query: FMEAQuery | None = None) -> tuple[FMEAQuery, Result]:  # fmt: skip
+    """The question's query (``query`` when the agent already judged one, else the parse), run and said."""
+    query = query if query is not None else parse(question, vocabulary)
     if embedder is not None:
         resolve_meaning(graph, query, embedder, embedded)
     groups = execute(graph, query)

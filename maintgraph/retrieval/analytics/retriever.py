@@ -8,7 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from maintgraph.citations import graph_id
-from maintgraph.retrieval.analytics.query import LABEL
+from maintgraph.retrieval.analytics.query import LABEL, FMEAQuery
 from maintgraph.retrieval.analytics.render import MAX_LISTED, answer, hierarchy_path, number_text
 from maintgraph.retrieval.analytics.vocabulary import Vocabulary
 from maintgraph.retrieval.base import Evidence, Question, Retriever
@@ -16,6 +16,8 @@ from maintgraph.retrieval.base import Evidence, Question, Retriever
 
 class AnalyticsArgs(BaseModel):
     question: str
+    # The query as judged from the model's proposal (JSON of FMEAQuery); absent: the parse.
+    query: str | None = None
 
 
 class FMEAAnalytics(Retriever[AnalyticsArgs]):
@@ -49,7 +51,8 @@ class FMEAAnalytics(Retriever[AnalyticsArgs]):
             return []
         documents = self.backends.documents
         embedder = documents.embedder if documents is not None else None
-        _, result = answer(self.backends.graph, args.question, vocabulary, embedder, self._embedded)
+        judged = FMEAQuery.model_validate_json(args.query) if args.query else None
+        _, result = answer(self.backends.graph, args.question, vocabulary, embedder, self._embedded, judged)
         evidence = [Evidence(graph_id(result.ref), "graph", result.text, "fmea_query")]
         for row in result.entries[:MAX_LISTED]:
             text = "; ".join(f"{LABEL.get(k, k)}: {number_text(v)}" for k, v in row.items()

@@ -175,4 +175,5 @@ class EquipmentNeighbourhood(GraphQuery):
 
     @classmethod
     def plan(cls, question: Question, tag: str | None) -> list[dict[str, Any]]:
-        return [{"tag": tag}] if question.intent != "history" else []  # components, parts, sensors, drive train
+        # components, parts, sensors, drive train; a history or analytic question is answered by its records
+        return [{"tag": tag}] if question.intent not in ("history", "analytics") else []

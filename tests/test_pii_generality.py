@@ -152,6 +152,9 @@ SIZE = 256 * 1024
         ("digit groups", lambda t: list(pii_numbers.phones(t)), "12 " * (SIZE // 3)),
         ("upper-case shorthand", pii_names.find_names, "PJONES/TWALSH " * (SIZE // 14)),
         ("lower-case names", pii_names.find_names, "maria lopez " * (SIZE // 12)),
+        ("dotted handles", pii_names.find_names, "a." * (SIZE // 2)),
+        ("mentions", pii_names.find_names, "@a.b" * (SIZE // 4)),
+        ("title-case names", pii_names.find_names, "Maria Lopez Garcia de " * (SIZE // 22)),
         ("maker names", lambda t: list(pii_makers.maker_spans(t)), "Grundfos 1A " * (SIZE // 12)),
     ],
 )

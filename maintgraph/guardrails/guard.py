@@ -137,8 +137,12 @@ class PlantGuards:
 
     @staticmethod
     def _output_metadata(text: str, evidence: dict[str, str], notes: Sequence[str]) -> dict[str, Any]:
-        return {"evidence": evidence, "isolation": isolation_lines(evidence), "notes": list(notes),
-                "trusted_lines": quoted_graph_lines(text, evidence)}  # fmt: skip
+        """The isolation lines an unsafe answer's fix quotes are trusted like quoted graph facts: they
+        are the evidence's own words (graph facts, or retrieved text the retrieved-text guard already
+        anonymised), so the PII check does not read them again."""
+        isolation = isolation_lines(evidence)
+        return {"evidence": evidence, "isolation": isolation, "notes": list(notes),
+                "trusted_lines": quoted_graph_lines(text, evidence) + isolation}  # fmt: skip
 
     def ingest_operator(self, privacy_class: str) -> IngestOperator:
         operator = self.config.ingest_operators.get(privacy_class, "replace")
@@ -269,7 +273,7 @@ SAFE_STEP = re.compile(
 _SENTENCE = re.compile(r"[^.!?\n]+[.!?]?")
 
 
-def isolation_lines(evidence: dict[str, str], most: int = 6) -> list[str]:
+def isolation_lines(evidence: dict[str, str], most: int = 4) -> list[str]:
     """The equipment's isolation steps and safe procedure from the evidence, cited, for an unsafe
     answer's fix: the graph's lockout facts first, then the evidence's sentences that isolate, prove
     dead, relieve pressure or stored energy, or call for a permit or gas test (none that the rules read

@@ -24,11 +24,13 @@ from typing import Any
 
 from maintgraph.citations import CITATION
 from maintgraph.retrieval.base import PHYSICAL, Evidence
+from maintgraph.retrieval.readings import TITLE as READING_CHECK
 from maintgraph.text import split_sentences
 
 # The order a technician works in, and the heading each part is shown under (None: no heading).
 SECTIONS: dict[str, str | None] = {
     "isolate": None,  # its heading cites the LOTO procedure (see isolation_lines)
+    "reading": None,  # a reading in the question against its sensor's alarm and trip: what was asked
     "answer": None,
     "cause": "Most likely causes, and what to check:",
     "doc": "The documents say:",
@@ -427,6 +429,9 @@ def sentences_of(item: Evidence, question: Asked, rank: int = 0) -> list[Sentenc
     """Everything ``item`` can say, in its own section, each with its score (``rank``: where its
     source ranked it, 0 first: the search's first hits count for a little more)."""
     f = item.fields
+    if item.title == READING_CHECK:  # where the question's reading stands: the answer, first after isolation
+        text = clean(item.text)
+        return [Sentence(text if text.endswith((".", "!", "?")) else text + ".", (item.id,), "reading", 1000.0)]
     if item.kind == "doc":
         return document_sentences(item, question, rank_prior=max(0.0, 1.0 - 0.5 * rank))
     if not f:

@@ -20,6 +20,7 @@ from maintgraph.citations import doc_id, ground, keep_grounded
 from maintgraph.graph.communities import REPORT_SOURCE
 from maintgraph.retrieval.base import PHYSICAL, Evidence
 from maintgraph.retrieval.community_reports import PLANT_WIDE
+from maintgraph.retrieval.readings import TITLE as READING_CHECK
 
 MAX_EVIDENCE_IN_PROMPT = 12
 LINE_CHARS = 400  # of one evidence item's text in the model's prompt
@@ -36,9 +37,11 @@ def ordered(evidence: list[Evidence], focus: tuple[str, ...] = (), intent: str =
     each, what mentions a ``focus`` term (the failure mode or part asked about) first."""
     terms = [t.lower() for t in focus if t]
 
-    def rank(item: Evidence) -> int:
+    def rank(item: Evidence) -> float:
         if is_isolation(item):
             return 0
+        if item.title == READING_CHECK:  # where the question's reading stands: right after isolation
+            return 0.5
         if item.id.startswith("wo:STOCK:") or item.title in ("fitted part", "part"):  # asked only for parts
             return 1
         if item.id.startswith(REPORT_EVIDENCE):  # a plant-wide question's answer: the reports, then their follow-ups
@@ -95,7 +98,7 @@ ASKING = frozenset(
     "which whats would could should first second third thing things something anything everything about "
     "doing going there where whose while since until against between within without through during "
     "across recurring themes common pattern patterns overall main often again settings setting tomorrow "
-    "quick please thanks looking looks keeps kept".split()
+    "quick please thanks looking looks keeps kept problem problems worry worried normal okay reads reading".split()
 )  # fmt: skip
 
 

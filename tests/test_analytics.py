@@ -298,3 +298,15 @@ def test_the_served_model_proposes_a_schema_valid_query_and_the_route_traces_the
     assert traced["verdict"] in ("added", "rejected"), traced  # a schema-valid proposal, judged
     assert traced["proposal"]["scope"] in {n.name for n in Vocabulary.read(fmea_graph).nodes} | {"whole FMEA"}
     assert traced["verdict"] == "added" or calls == planned  # only a filled gap changes the plan
+
+
+def test_a_question_in_plain_words_about_the_fmeas_own_things_is_answered_from_it(fmea_graph):
+    question = "What is recommended for the day tank level switch?"
+    seen, calls, evidence, done = agent_answer(fmea_graph, question)
+    assert seen.intent != "analytics" and "fmea_analytics" in [c.name for c in calls]  # routed by its names
+    switch = [r for r in of("Fuel System", "Day Tank") if r["Sub-Component"] == "Level Switch"]
+    assert [r["Recommended Action"] for r in switch] == ["Add independent low-low level alarm"]
+    assert "Add independent low-low level alarm" in done.text
+    # A question naming nothing the FMEA holds is left to the usual route.
+    _, calls, evidence, _ = agent_answer(fmea_graph, "Why does the control room printer jam every morning?")
+    assert not any(e.title == "fmea_query" for e in evidence)

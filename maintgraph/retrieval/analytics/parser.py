@@ -319,7 +319,8 @@ def _top_n(question: str) -> int | None:
 
 LOOKUP_FIELDS: list[tuple[str, str]] = [
     ("recommended_action", r"recommended actions?|recommendations?|what (?:should|to) (?:we|be) do|mitigation"
-                           r"|actions? (?:is|are) recommended"),
+                           r"|actions? (?:is|are) recommended|recommend(?:s|ed)?(?: doing)?(?: for| about)?"
+                           r"|(?:is|are) recommended"),
     ("action_status", r"action status|status of the action|status"),
     ("cause", r"causes?|why"),
     ("effect", r"effects?|consequences?|what happens"),

@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from maintgraph.citations import graph_id
+from maintgraph.retrieval.analytics.parser import TROUBLESHOOTING, parse
 from maintgraph.retrieval.analytics.query import LABEL, FMEAQuery
 from maintgraph.retrieval.analytics.render import MAX_LISTED, answer, hierarchy_path, number_text
 from maintgraph.retrieval.analytics.vocabulary import Vocabulary
@@ -18,6 +19,8 @@ class AnalyticsArgs(BaseModel):
     question: str
     # The query as judged from the model's proposal (JSON of FMEAQuery); absent: the parse.
     query: str | None = None
+    # Asked of a question not worded as analytic: answered only if it names the FMEA's own things.
+    grounded_only: bool = False
 
 
 class FMEAAnalytics(Retriever[AnalyticsArgs]):
@@ -37,7 +40,15 @@ class FMEAAnalytics(Retriever[AnalyticsArgs]):
 
     @classmethod
     def plan(cls, question: Question, tag: str | None) -> list[dict[str, Any]]:
-        return [{"question": question.question}] if question.intent == "analytics" else []
+        if question.intent == "analytics":
+            return [{"question": question.question}]
+        # "What causes pitch motor winding insulation failure?", "What is recommended for the slip
+        # rings?": an FMEA without equipment tags is asked about by its own names; a troubleshooting
+        # question about a tagged machine keeps its route.
+        if question.intent in ("general", "diagnose") and not question.tags and not TROUBLESHOOTING.search(
+                question.question):  # fmt: skip
+            return [{"question": question.question, "grounded_only": True}]
+        return []
 
     def vocabulary(self) -> Vocabulary:
         now = time.monotonic()
@@ -52,6 +63,12 @@ class FMEAAnalytics(Retriever[AnalyticsArgs]):
         documents = self.backends.documents
         embedder = documents.embedder if documents is not None else None
         judged = FMEAQuery.model_validate_json(args.query) if args.query else None
+        if args.grounded_only:
+            judged = judged or parse(args.question, vocabulary)
+            names = judged.entries or any(judged.scope)
+            asks = judged.operation != "list" or judged.filters  # a figure, a field, a threshold: not a symptom
+            if not names or not asks or judged.unmatched:
+                return []  # not a question about the FMEA's records after all: the usual route answers it
         _, result = answer(self.backends.graph, args.question, vocabulary, embedder, self._embedded, judged)
         evidence = [Evidence(graph_id(result.ref), "graph", result.text, "fmea_query")]
         for row in result.entries[:MAX_LISTED]:

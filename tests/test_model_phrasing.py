@@ -5,7 +5,8 @@ fed through the real synthesis functions."""
 
 from __future__ import annotations
 
-from maintgraph.agent.synthesis import finish
+from maintgraph.agent.synthesis import Rates, check_citations, finish, measured_rates, phrase, plan_phrasing
+from maintgraph.llm.client import CallRecord
 from maintgraph.retrieval.base import Evidence
 from maintgraph.retrieval.readings import TITLE as READING_CHECK
 from tests.test_compose import SAMPLE_PLANT, pump_question
@@ -26,3 +27,49 @@ def test_where_the_reading_stands_comes_right_after_isolation_or_first():
     assert blocks[0].startswith("Isolate first") and blocks[1].startswith("8 mm/s on VT-101-DE"), text
     lookup = finish("", [*SAMPLE_PLANT[:3], READING], pump_question(question, "general"), []).text
     assert lookup.startswith("8 mm/s on VT-101-DE") and lookup.split("\n\n")[0].endswith("[graph:Sensor:VT-101-DE]")
+
+
+HOT = "P-101 drive-end bearing is running hot after greasing, what should I check?"
+
+
+def test_a_rewritten_sentence_that_fails_the_check_falls_back_to_the_composers_sentence():
+    seen = pump_question(HOT)
+    plan = plan_phrasing(HOT, SAMPLE_PLANT, seen, budget_s=60, rates=Rates(1000, 10000))
+    sent = [plan.sentences[i] for i in plan.sent]
+    assert not plan.skipped and len(sent) == 5 and sent[2].text.startswith("Do not add more grease")
+    draft = "\n".join([
+        "1. Bearing overheating: too much grease or a blocked relief plug; check TT-101-DE (alarm 85 °C). [1]",
+        "2. Drive-end bearing vibration: check VT-101-DE (alarm 9.5 mm/s). [2]",  # a number its evidence lacks
+        "3. Add more grease to a hot bearing and check the relief port. [3]",  # the negation dropped
+        "4. Purge the old grease and refill with 20 g of EP2 grease.",  # no citation
+        "5. BRG-6312-C3 deep groove ball bearing, 1 off, for PR-PU-BRG-01. [4]",  # another sentence's evidence
+    ])  # fmt: skip
+    phrased = phrase(draft, plan, SAMPLE_PLANT)
+    assert (phrased.survived, phrased.sent) == (1, 5)
+    assert [n for n, _ in phrased.failed] == [2, 3, 4, 5]
+    assert "9.5" in phrased.failed[0][1] and "negation" in phrased.failed[1][1] and "citation" in phrased.failed[2][1]
+    done = finish(phrased.text, SAMPLE_PLANT, seen, [])
+    assert not done.extractive and check_citations(done.text, SAMPLE_PLANT).grounded
+    assert "Bearing overheating: too much grease or a blocked relief plug; check TT-101-DE (alarm 85 °C)." in done.text
+    for fallen in (sent[1], sent[2], sent[3], sent[4]):  # the composer's own sentences, whole, with their citations
+        assert fallen.cited_text() in done.text
+    assert "9.5" not in done.text and "Add more grease" not in done.text
+    assert done.text.startswith("Isolate first, following LOTO-P101")  # the isolation steps as composed
+
+
+def test_the_model_is_skipped_when_it_would_not_finish_within_the_budget():
+    seen = pump_question(HOT)
+    slow = plan_phrasing(HOT, SAMPLE_PLANT, seen, budget_s=5, rates=Rates(decode_tps=2, prefill_tps=400, measured=3))
+    assert slow.skipped.startswith("over budget") and not slow.sent and not slow.messages
+    assert slow.trace()["skipped"] and slow.expected_s > 5
+    # Measured faster: the sentences that fit are sent, and max_tokens stops the model at the budget.
+    fast = plan_phrasing(HOT, SAMPLE_PLANT, seen, budget_s=5, rates=Rates(decode_tps=20, prefill_tps=400))
+    assert 0 < len(fast.sent) < 5 and fast.expected_s <= 5 and fast.max_tokens <= 5 * 20
+    assert plan_phrasing(HOT, SAMPLE_PLANT, seen, budget_s=0, rates=Rates(1000, 10000)).skipped  # 0: never called
+    # The rates come from the client's records of streamed calls (a tool choice's are not free text).
+    records = [CallRecord("m", "stream", 6.0, 400, 51, first_token_s=1.0), CallRecord("m", "tool", 1.0, 400, 90)]
+    assert measured_rates(records, "m") == Rates(10.0, 400.0, 1)
+    assert measured_rates(records, "other").measured == 0
+    # Nothing the model could phrase in a computed answer: no call.
+    computed = Evidence("wo:QUERY:1", "wo", "P-101 has 3 corrective work orders [wo:WO-1].", "cmms_query")
+    assert plan_phrasing("How many?", [computed], seen, 60, Rates(1000, 10000)).skipped.startswith("a computed")

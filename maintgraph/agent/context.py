@@ -58,6 +58,7 @@ class AgentContext:
     global_route: bool = True  # plant-wide questions also read the community reports (GraphRAG)
     prompt_chars: int = 4800  # evidence text that fits the model's context (synthesis.prompt_chars)
     answer_tokens: int = 300  # most tokens the model writes for one answer (settings.llm_answer_tokens)
+    model_budget_s: float = 5.0  # seconds the model may take to phrase the answer (settings.agent_model_budget_s)
     versions: dict[str, Any] = field(default_factory=dict)  # model and adapter versions, for traces
     versions_of: Callable[[], dict[str, Any]] | None = None  # for model None: the default's versions now
 

@@ -7,6 +7,8 @@ and holds nothing itself; :mod:`maintgraph.agent.graph` wires them.
 from __future__ import annotations
 
 import logging
+import re
+import time
 from dataclasses import replace
 from typing import Any
 
@@ -121,23 +123,46 @@ def reformulate(state: AgentState, runtime: Ctx) -> dict[str, Any]:
 
 
 def synthesise(state: AgentState, runtime: Ctx) -> dict[str, Any]:
-    context, evidence = runtime.context, usable(state)
-    if context.llm is None or not evidence:
+    """The composed answer streamed at once; then the model rewrites what it can finish within
+    the time budget, sentence by sentence, each rewrite checked (:mod:`.synthesis`)."""
+    context, evidence, seen = runtime.context, usable(state), state["understanding"]
+    if not evidence:
         return {"draft": ""}
+    composed = synthesis.finish("", evidence, seen, state.get("not_checked", [])).text
+    for word in re.findall(r"\s*\S+", composed):  # at once, a word an event, as a model's tokens would come
+        runtime.stream_writer({"token": word})
+    if context.llm is None:
+        return {"draft": ""}
+    model = context.model or getattr(context.llm, "default_model", None)
+    rates = synthesis.measured_rates(getattr(context.llm, "calls", ()), model)
+    plan = synthesis.plan_phrasing(state["question"], evidence, seen, context.model_budget_s, rates,
+                                   context.answer_tokens)  # fmt: skip
+    route = {**state["route"], "phrasing": plan.trace()}
+    if plan.skipped:
+        return {"draft": "", "route": route}
     usage: list[Any] = []
     pieces: list[str] = []
+    started, cut = time.perf_counter(), False
+    # Not streamed to the reader: the composed answer was, and only the sentences that pass are shown.
+    stream = context.llm.stream(plan.messages, model=context.model, max_tokens=plan.max_tokens, usage=usage)
     try:
-        prompt = synthesis.messages(state["question"], evidence, context.prompt_chars, state["understanding"])
-        for piece in context.llm.stream(prompt, model=context.model, max_tokens=context.answer_tokens, usage=usage):
+        for piece in stream:
             pieces.append(piece)
-            runtime.stream_writer({"token": piece})
-    except MaintgraphError as exc:  # the model server down: the evidence is still shown
+            if time.perf_counter() - started > plan.budget_s:  # slower than measured: stop at the budget
+                cut = True
+                break
+    except MaintgraphError as exc:  # the model server down: the composed answer stands
         told, _ = public_error(exc, "the model's answer", log)
         log.warning("model call failed, answering from the evidence: %s", exc)
-        return {"draft": "", "not_checked": [f"the model ({told})"]}
+        return {"draft": "", "not_checked": [f"the model ({told})"], "route": route}
+    finally:
+        getattr(stream, "close", lambda: None)()  # a stream left at the budget ends its request
+    phrased = synthesis.phrase("".join(pieces), plan, evidence)
+    seconds = time.perf_counter() - started
+    route["phrasing"] = {**route["phrasing"], **phrased.trace(), "took_s": round(seconds, 2), "cut_at_budget": cut}
     tokens = {"prompt": sum(r.prompt_tokens or 0 for r in usage),
               "completion": sum(r.completion_tokens or 0 for r in usage)}  # fmt: skip
-    return {"draft": "".join(pieces), "tokens": tokens}
+    return {"draft": phrased.text, "tokens": tokens, "route": route}
 
 
 def check(state: AgentState) -> dict[str, Any]:

@@ -291,6 +291,7 @@ def open_assistant(settings: Any, use_model: bool = True, adapter: str | None = 
         budget=settings.agent_tool_budget, model_routing=settings.agent_model_routing,
         prompt_chars=prompt_chars(settings.llm_max_model_len, settings.llm_answer_tokens),
         answer_tokens=settings.llm_answer_tokens,
+        model_budget_s=settings.agent_model_budget_s,
         versions=model_versions(settings, adapter or None) if use_model else {"model": None}, guards=guards,
         versions_of=(lambda: default_versions(settings)) if use_model and adapter is None else None,
     )  # fmt: skip

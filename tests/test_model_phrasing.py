@@ -5,12 +5,19 @@ fed through the real synthesis functions."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+import pytest
+
 from maintgraph.agent.synthesis import Rates, check_citations, finish, measured_rates, phrase, plan_phrasing
+from maintgraph.finetune.phrasing import LeakedEvaluationItem, check_no_evaluation_items, read_prompt, score
 from maintgraph.llm.client import CallRecord
 from maintgraph.retrieval.base import Evidence
 from maintgraph.retrieval.readings import TITLE as READING_CHECK
 from tests.test_compose import SAMPLE_PLANT, pump_question
 
+REPO = Path(__file__).resolve().parents[1]
 READING = Evidence(
     "graph:Sensor:VT-101-DE",
     "graph",
@@ -73,3 +80,14 @@ def test_the_model_is_skipped_when_it_would_not_finish_within_the_budget():
     # Nothing the model could phrase in a computed answer: no call.
     computed = Evidence("wo:QUERY:1", "wo", "P-101 has 3 corrective work orders [wo:WO-1].", "cmms_query")
     assert plan_phrasing("How many?", [computed], seen, 60, Rates(1000, 10000)).skipped.startswith("a computed")
+
+
+def test_phrasing_examples_ask_no_evaluation_item_and_teach_only_lines_the_check_passes():
+    rows = [json.loads(line) for line in (REPO / "data" / "finetune" / "phrasing.jsonl").read_text().splitlines()]
+    check_no_evaluation_items(r["question"] for r in rows)  # against every set in data/eval
+    item = json.loads((REPO / "data" / "eval" / "sample_plant.jsonl").read_text().splitlines()[0])["question"]
+    with pytest.raises(LeakedEvaluationItem):
+        check_no_evaluation_items(["What is the warranty end date of P-101?", f"  {item.upper()} "])
+    scored = [score(r["messages"][-1]["content"], p) for r in rows if (p := read_prompt(r["messages"][-2]["content"]))]
+    assert len(scored) > 100 and all(s["survived"] == s["sent"] and s["nuggets_kept"] == s["nuggets"] for s in scored)
+    assert any(r["id"].startswith("refusal:") for r in rows)

@@ -357,7 +357,7 @@ def phrasable_sentence(sentence: compose.Sentence) -> bool:
 
 
 def cited_line(sentence: compose.Sentence, refs: list[str]) -> str:
-    return f"{sentence.text} " + " ".join(f"[{refs.index(c) + 1}]" for c in sentence.cited)
+    return f"{sentence.text} {' '.join(f'[{refs.index(c) + 1}]' for c in sentence.cited)}".rstrip()
 
 
 def rewrite_messages(question: str, sentences: list[compose.Sentence]) -> tuple[list[dict[str, str]], list[str]]:

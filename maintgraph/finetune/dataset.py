@@ -16,6 +16,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Callable
@@ -123,9 +124,12 @@ def near_duplicates(examples: list[Example], threshold: float) -> set[int]:
 
 def asked(example: Example) -> set[str]:
     """Every question an example puts: its own, and each user message's (for a synthesis prompt,
-    the question after its evidence)."""
+    the question after its evidence; for a rewrite prompt, its ``Question:`` line)."""
     texts = {example.question}
     texts |= {m["content"].rsplit("\n\nQuestion: ", 1)[-1] for m in example.messages if m["role"] == "user"}
+    # A rewrite prompt (maintgraph.agent.prompts.rewrite_question) puts its question first.
+    texts |= {found for m in example.messages if m["role"] == "user"
+              for found in re.findall(r"(?m)^Question: (.+)$", m["content"])}  # fmt: skip
     return {text_hash(text) for text in texts}
 
 

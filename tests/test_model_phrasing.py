@@ -6,11 +6,12 @@ fed through the real synthesis functions."""
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import pytest
 
-from maintgraph.agent.synthesis import Rates, check_citations, finish, measured_rates, phrase, plan_phrasing
+from maintgraph.agent.synthesis import Rates, Survival, check_citations, finish, measured_rates, phrase, plan_phrasing
 from maintgraph.finetune.phrasing import LeakedEvaluationItem, check_no_evaluation_items, read_prompt, score
 from maintgraph.llm.client import CallRecord
 from maintgraph.retrieval.base import Evidence
@@ -77,6 +78,14 @@ def test_the_model_is_skipped_when_it_would_not_finish_within_the_budget():
     records = [CallRecord("m", "stream", 6.0, 400, 51, first_token_s=1.0), CallRecord("m", "tool", 1.0, 400, 90)]
     assert measured_rates(records, "m") == Rates(10.0, 400.0, 1)
     assert measured_rates(records, "other").measured == 0
+    # A model whose rewrites mostly fail is not called, but for one turn in five, which measures it again.
+    survival = Survival()
+    for _ in range(3):
+        survival.record("m", 4, 0)
+    whys = [survival.why_not("m") for _ in range(5)]
+    assert all(w.startswith("its rewrites fail the check: 0 of 12") for w in whys[:4]) and whys[4] == ""
+    survival.record("m", 4, 4)  # the probe did well: 4 of 16 survived, at the threshold
+    assert survival.why_not("m") == "" and Survival().why_not("new") == ""
     # Nothing the model could phrase in a computed answer: no call.
     computed = Evidence("wo:QUERY:1", "wo", "P-101 has 3 corrective work orders [wo:WO-1].", "cmms_query")
     assert plan_phrasing("How many?", [computed], seen, 60, Rates(1000, 10000)).skipped.startswith("a computed")
@@ -91,3 +100,25 @@ def test_phrasing_examples_ask_no_evaluation_item_and_teach_only_lines_the_check
     scored = [score(r["messages"][-1]["content"], p) for r in rows if (p := read_prompt(r["messages"][-2]["content"]))]
     assert len(scored) > 100 and all(s["survived"] == s["sent"] and s["nuggets_kept"] == s["nuggets"] for s in scored)
     assert any(r["id"].startswith("refusal:") for r in rows)
+
+
+def test_with_the_served_model_the_composed_answer_streams_first_and_only_checked_lines_replace_it(
+    plant_settings, vllm, llm_settings
+):
+    from maintgraph.agent.session import open_assistant
+
+    settings = plant_settings.model_copy(update={"llm_port": llm_settings.llm_port, "agent_model_budget_s": 8.0})
+    served = open_assistant(settings, adapter="")  # the base model
+    try:
+        question = "P-101 drive-end vibration reads 8 mm/s. Is that a problem?"
+        events = list(served.turn(question, f"phrasing-{uuid.uuid4().hex[:8]}"))
+    finally:
+        served.close()
+    result = events[-1].result
+    streamed = "".join(e.text for e in events if e.kind == "token")
+    assert streamed.startswith("Isolate first") and "8 mm/s on VT-101-DE" in streamed  # the composed answer, at once
+    phrasing = result.route["phrasing"]
+    assert phrasing["skipped"] or 0 <= phrasing["survived"] <= phrasing["sent"] <= phrasing["of"], phrasing
+    assert check_citations(result.answer, [Evidence(e["id"], e["id"].split(":")[0], e["text"], e["title"])
+                                           for e in result.evidence]).grounded  # fmt: skip
+    assert result.answer.startswith("Isolate first") and "[graph:Sensor:VT-101-DE]" in result.answer

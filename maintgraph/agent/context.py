@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from maintgraph.agent.guards import Guards, NoGuards
+from maintgraph.agent.synthesis import Survival
 from maintgraph.graph.linking import EntityLinker
 from maintgraph.retrieval.registry import Retrievers
 from maintgraph.tools.cmms import WorkOrderDraft
@@ -59,6 +60,7 @@ class AgentContext:
     prompt_chars: int = 4800  # evidence text that fits the model's context (synthesis.prompt_chars)
     answer_tokens: int = 300  # most tokens the model writes for one answer (settings.llm_answer_tokens)
     model_budget_s: float = 5.0  # seconds the model may take to phrase the answer (settings.agent_model_budget_s)
+    survival: Survival = field(default_factory=Survival)  # how the model's recent rewrites fared (synthesis)
     versions: dict[str, Any] = field(default_factory=dict)  # model and adapter versions, for traces
     versions_of: Callable[[], dict[str, Any]] | None = None  # for model None: the default's versions now
 

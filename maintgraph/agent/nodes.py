@@ -137,6 +137,7 @@ def synthesise(state: AgentState, runtime: Ctx) -> dict[str, Any]:
     rates = synthesis.measured_rates(getattr(context.llm, "calls", ()), model)
     plan = synthesis.plan_phrasing(state["question"], evidence, seen, context.model_budget_s, rates,
                                    context.answer_tokens)  # fmt: skip
+    plan.skip(plan.skipped or context.survival.why_not(str(model)))
     route = {**state["route"], "phrasing": plan.trace()}
     if plan.skipped:
         return {"draft": "", "route": route}
@@ -158,6 +159,7 @@ def synthesise(state: AgentState, runtime: Ctx) -> dict[str, Any]:
     finally:
         getattr(stream, "close", lambda: None)()  # a stream left at the budget ends its request
     phrased = synthesis.phrase("".join(pieces), plan, evidence)
+    context.survival.record(str(model), phrased.sent, phrased.survived)
     seconds = time.perf_counter() - started
     route["phrasing"] = {**route["phrasing"], **phrased.trace(), "took_s": round(seconds, 2), "cut_at_budget": cut}
     tokens = {"prompt": sum(r.prompt_tokens or 0 for r in usage),

@@ -8,7 +8,9 @@ checked on its own against the evidence its sentence cites (:func:`check_line`: 
 citations, no number, tag or claim its evidence does not hold, no negation gained or lost); a
 line that fails gives way to the composer's sentence, never to a dump of the records.
 
-The model is called only for what it is expected to finish within the time budget
+A model whose recent rewrites mostly failed the check is not called (:class:`Survival`: fewer
+than one sentence in five survived over its last phrased turns; one turn in five still calls it,
+to measure it again). Otherwise the model is called only for what it is expected to finish within the time budget
 (``agent_model_budget_s``): the expected time comes from the prompt's and the rewrite's token
 counts and the decode and prefill rates of the model's recent calls (the LLM client records each
 call's latency and tokens). The sentences that fit are sent, in the answer's order (what the
@@ -324,6 +326,41 @@ def measured_rates(records: Iterable[Any], model: str | None = None, recent: int
     return Rates(decode, statistics.median(prefill) if prefill else PRIOR_PREFILL_TPS, len(calls))
 
 
+@dataclass
+class Survival:
+    """How the model's recent rewrites fared, per model (one record per assistant, on its
+    context): a model whose sentences mostly fail the check is not called (its time would be
+    thrown away), but for one turn in ``probe_every``, which keeps measuring it (an adapter
+    promoted since, a lighter load)."""
+
+    recent: int = 10  # phrased turns remembered
+    least: float = 0.2  # the share of sentences that must survive
+    probe_every: int = 5
+    turns: dict[str, list[tuple[int, int]]] = field(default_factory=dict)  # model -> (sent, survived) per turn
+    skipped: dict[str, int] = field(default_factory=dict)
+
+    def record(self, model: str, sent: int, survived: int) -> None:
+        self.turns[model] = [*self.turns.get(model, []), (sent, survived)][-self.recent :]
+        self.skipped[model] = 0
+
+    def share(self, model: str) -> tuple[int, int]:
+        done = self.turns.get(model, [])
+        return sum(s for s, _ in done), sum(k for _, k in done)
+
+    def why_not(self, model: str) -> str:
+        """Why ``model`` is not to be called this turn ("" when it is)."""
+        sent, survived = self.share(model)
+        if len(self.turns.get(model, [])) < 3 or survived >= self.least * sent:
+            return ""
+        self.skipped[model] = self.skipped.get(model, 0) + 1
+        if self.skipped[model] >= self.probe_every:  # a probe: measured again
+            return ""
+        return (
+            f"its rewrites fail the check: {survived} of {sent} sentences survived over its last "
+            f"{len(self.turns[model])} phrased turns (called again every {self.probe_every} turns to re-measure)"
+        )
+
+
 def tokens_of(text: str) -> float:
     return len(text) / CHARS_PER_TOKEN
 
@@ -341,6 +378,11 @@ class Phrasing:
     max_tokens: int = 0
     expected_s: float = 0.0
     skipped: str = ""  # why the model is not called ("" when it is)
+
+    def skip(self, why: str) -> None:
+        """Not called after all (``why`` empty: nothing changes)."""
+        if why:
+            self.skipped, self.sent, self.messages, self.max_tokens = why, [], [], 0
 
     def trace(self) -> dict[str, Any]:
         phrasable = [i for i, s in enumerate(self.sentences) if phrasable_sentence(s)]

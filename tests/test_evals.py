@@ -21,7 +21,7 @@ from maintgraph.errors import MaintgraphError
 from maintgraph.evals.sets import EVAL_DIR, EvalItem, load_set, resolve_set
 from maintgraph.services import Services
 
-from .conftest import cli_env, run_cli, short_tmp_dir
+from .conftest import cli_env, run_cli, short_tmp_dir, whole_plant_loaded
 
 GATED_SETS = ("sample_plant", "safety_and_context", "fmea_analytics", "cmms_analytics")
 
@@ -125,11 +125,19 @@ def reports():
 
 
 @pytest.fixture(scope="module")
-def gated_run(plant_settings, reports):
+def gate_settings(running_services):
+    """A sample plant of the gate's own: the session's shared plant gets work orders that other
+    tests submit, and the CMMS set's counts are the export's."""
+    with whole_plant_loaded(running_services, "gate") as (settings, _):
+        yield settings
+
+
+@pytest.fixture(scope="module")
+def gated_run(gate_settings, reports):
     """The regression gate: `maintgraph eval run ... --gate` on the sample plant's sets."""
     started = datetime.now(UTC)
     done = run_cli("eval", "run", *GATED_SETS, "--no-model", "--gate", "--out", str(reports),
-                   env=cli_env(plant_settings), timeout=1800)  # fmt: skip
+                   env=cli_env(gate_settings), timeout=1800)  # fmt: skip
     return done, started
 
 
@@ -138,7 +146,7 @@ def _report(stdout: str, suffix: str) -> Path:
     return Path(paths[0])
 
 
-def test_the_agent_meets_the_committed_thresholds_and_beats_the_baseline(gated_run, plant_settings, capsys):
+def test_the_agent_meets_the_committed_thresholds_and_beats_the_baseline(gated_run, gate_settings, capsys):
     from maintgraph.evals.store import EvalStore
 
     done, _ = gated_run
@@ -147,7 +155,7 @@ def test_the_agent_meets_the_committed_thresholds_and_beats_the_baseline(gated_r
     assert done.returncode == 0, done.stderr
     assert "gate: every threshold of data/eval/thresholds.yaml met" in done.stdout
     run_id = _report(done.stdout, ".md").stem
-    store = EvalStore(Services(plant_settings).pg_conninfo())
+    store = EvalStore(Services(gate_settings).pg_conninfo())
     try:
         run = store.complete_run(run_id)
         assert len(store.results(run_id)) == 2 * sum(len(resolve_set(s).items) for s in GATED_SETS)
@@ -181,13 +189,13 @@ def test_the_html_report_renders_in_headless_chromium_with_its_charts(gated_run,
         assert len(image.convert("L").getcolors(maxcolors=65536) or []) > 20  # text and charts, not a blank page
 
 
-def test_compare_lists_what_regressed_and_fails_the_gate(gated_run, plant_settings, reports):
+def test_compare_lists_what_regressed_and_fails_the_gate(gated_run, gate_settings, reports):
     run_id = _report(gated_run[0].stdout, ".md").stem
-    same = run_cli("eval", "compare", run_id, run_id, "--out", str(reports), env=cli_env(plant_settings))
+    same = run_cli("eval", "compare", run_id, run_id, "--out", str(reports), env=cli_env(gate_settings))
     assert same.returncode == 0, same.stderr
     assert "0 item(s) improved, 0 regressed" in same.stdout
     worse = run_cli("eval", "compare", run_id, f"{run_id}:vector-only", "--out", str(reports),
-                    env=cli_env(plant_settings))  # fmt: skip
+                    env=cli_env(gate_settings))  # fmt: skip
     assert worse.returncode == 5
     assert "regression:" in worse.stderr and "accuracy" in worse.stderr
     # item by item, with what changed (the first of them: the list is cut short on screen)
@@ -195,7 +203,7 @@ def test_compare_lists_what_regressed_and_fails_the_gate(gated_run, plant_settin
     report = _report(worse.stdout, ".md").read_text()
     assert "Regressions beyond 0.020" in report and "## Regressed items" in report
     assert re.search(r"\| sample_plant/multi-\d+ \| now misses ", report)
-    missing = run_cli("eval", "compare", run_id, "eval-nope", env=cli_env(plant_settings))
+    missing = run_cli("eval", "compare", run_id, "eval-nope", env=cli_env(gate_settings))
     assert missing.returncode == 1 and "no evaluation run 'eval-nope'" in missing.stderr
 
 
@@ -282,19 +290,19 @@ def test_the_assetopsbench_scenarios_are_answered_from_counts_over_the_period_as
 # -- trace replay ----------------------------------------------------------------------------------
 
 
-def test_replaying_recorded_turns_with_recorded_tools_reproduces_them(gated_run, plant_settings, reports):
+def test_replaying_recorded_turns_with_recorded_tools_reproduces_them(gated_run, gate_settings, reports):
     since = gated_run[1].astimezone().strftime("%Y-%m-%dT%H:%M:%S")  # local time, as a person types it
     done = run_cli("trace", "replay", "--since", since, "--limit", "12", "--no-model", "--out", str(reports),
-                   env=cli_env(plant_settings), timeout=600)  # fmt: skip
+                   env=cli_env(gate_settings), timeout=600)  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "12 turn(s); same route 100%, same citations 100%, identical answers 100%" in done.stdout
     assert "# Trace replay" in _report(done.stdout, ".md").read_text()
 
 
-def test_a_live_replay_reports_what_changed_in_the_stores(gated_run, plant_settings, reports):
+def test_a_live_replay_reports_what_changed_in_the_stores(gated_run, gate_settings, reports):
     from maintgraph.agent.traces import TraceStore
 
-    conninfo = Services(plant_settings).pg_conninfo()
+    conninfo = Services(gate_settings).pg_conninfo()
     traces = TraceStore(conninfo)
     try:
         recorded = next(t for t in traces.since(gated_run[1], limit=50) if t.intent == "history")
@@ -305,18 +313,18 @@ def test_a_live_replay_reports_what_changed_in_the_stores(gated_run, plant_setti
     finally:
         traces.close()
     done = run_cli("trace", "replay", "--thread", forged.thread_id, "--tools", "live", "--no-model",
-                   "--out", str(reports), env=cli_env(plant_settings))  # fmt: skip
+                   "--out", str(reports), env=cli_env(gate_settings))  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert "1 turn(s)" in done.stdout
     report = _report(done.stdout, ".md").read_text()
     assert "Turns that changed (0 of 1)" not in report and "wo:WO-0000" in report  # evidence the stores no longer give
 
 
-def test_a_trace_of_an_unregistered_adapter_is_left_out_unless_a_substitute_is_named(gated_run, plant_settings,
+def test_a_trace_of_an_unregistered_adapter_is_left_out_unless_a_substitute_is_named(gated_run, gate_settings,
                                                                                      reports):  # fmt: skip
     from maintgraph.agent.traces import TraceStore
 
-    traces = TraceStore(Services(plant_settings).pg_conninfo())
+    traces = TraceStore(Services(gate_settings).pg_conninfo())
     try:
         recorded = traces.since(gated_run[1], limit=1)[0]
         thread = f"old-adapter-{uuid.uuid4().hex[:6]}"
@@ -326,15 +334,15 @@ def test_a_trace_of_an_unregistered_adapter_is_left_out_unless_a_substitute_is_n
     finally:
         traces.close()
     left_out = run_cli("trace", "replay", "--thread", thread, "--no-model", "--out", str(reports),
-                       env=cli_env(plant_settings))  # fmt: skip
+                       env=cli_env(gate_settings))  # fmt: skip
     assert left_out.returncode == 0, left_out.stderr
     assert "adapter 'retired-adapter-v0', which is no longer registered" in left_out.stderr
     assert "0 turn(s)" in left_out.stdout
     substituted = run_cli("trace", "replay", "--thread", thread, "--no-model", "--substitute", "house-style",
-                          "--out", str(reports), env=cli_env(plant_settings))  # fmt: skip
+                          "--out", str(reports), env=cli_env(gate_settings))  # fmt: skip
     assert substituted.returncode == 0, substituted.stderr
     assert "1 turn(s)" in substituted.stdout
-    unknown = run_cli("trace", "replay", "--thread", thread, "--substitute", "nope", env=cli_env(plant_settings))
+    unknown = run_cli("trace", "replay", "--thread", thread, "--substitute", "nope", env=cli_env(gate_settings))
     assert unknown.returncode != 0 and "'nope' is not registered" in unknown.stderr
 
 

@@ -156,7 +156,10 @@ def test_a_drafted_work_order_is_submitted_only_on_an_approval_by_a_key_that_may
 
 def test_with_the_model_the_run_stream_sends_progress_the_draft_then_the_checked_result(api_settings, vllm,
                                                                                           llm_settings):  # fmt: skip
-    settings = api_settings.model_copy(update={"llm_port": llm_settings.llm_port, "llm_answer_tokens": 32})
+    # Tokens and a budget enough for the model to rephrase at least one sentence (with fewer it is
+    # rightly skipped and writes nothing: the composed answer is the answer).
+    settings = api_settings.model_copy(update={"llm_port": llm_settings.llm_port, "llm_answer_tokens": 64,
+                                               "agent_model_budget_s": 120.0})  # fmt: skip
     with served(settings, use_model=True) as (model_client, _, model_keys):
         events = []
         ask = {"question": DIAGNOSIS, "model": "maintgraph/base"}
@@ -168,7 +171,7 @@ def test_with_the_model_the_run_stream_sends_progress_the_draft_then_the_checked
         kinds = [e.split("\n", 1)[0].removeprefix("event: ") for e in events]
         assert kinds[0] == "node" and "draft" in kinds and kinds[-1] == "result"
         result = json.loads(events[-1].split("data: ", 1)[1])
-        assert 0 < result["tokens"]["completion"] <= 32 and result["citations"]
+        assert 0 < result["tokens"]["completion"] <= 64 and result["citations"]
         metrics = model_client.get("/metrics", headers=bearer(model_keys, "metrics")).text
         assert 'maintgraph_model_tokens_total{kind="completion"}' in metrics
 

@@ -22,7 +22,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from maintgraph.citations import CITATION
+from maintgraph.citations import CITATION, doc_id
+from maintgraph.graph.communities import REPORT_SOURCE
 from maintgraph.retrieval.base import PHYSICAL, Evidence
 from maintgraph.retrieval.readings import TITLE as READING_CHECK
 from maintgraph.text import split_sentences
@@ -46,6 +47,8 @@ BUDGET = {"history": 900}  # a lookup of records: a few more lines
 CITATION_CHARS = 4
 SENTENCE_CHARS = 260  # one sentence, at most (cut at a clause, never inside a word)
 DOC_CHARS = 220  # a document's sentence, at most: a long table row is cut at its clauses
+REPORT_EVIDENCE = doc_id(REPORT_SOURCE)  # GraphRAG's community reports: the plant-wide answer
+REPORT_PRIOR = 2.0  # above any single document: a plant-wide question is answered by the reports first
 WORD = re.compile(r"[a-z0-9][a-z0-9-]*")
 NUMBER = re.compile(r"\b\d+(?:\.\d+)?\b")
 PARTS = re.compile(r"(?i)\b(parts?|spares?|kit|order|stores?|stock|need|take[sn]?|fitted|number)\b")  # asks for parts
@@ -432,6 +435,8 @@ def sentences_of(item: Evidence, question: Asked, rank: int = 0) -> list[Sentenc
     if item.title == READING_CHECK:  # where the question's reading stands: the answer, first after isolation
         text = clean(item.text)
         return [Sentence(text if text.endswith((".", "!", "?")) else text + ".", (item.id,), "reading", 1000.0)]
+    if item.id.startswith(REPORT_EVIDENCE):  # a plant-wide question's answer: the community reports lead
+        return document_sentences(item, question, most=3, rank_prior=REPORT_PRIOR)
     if item.kind == "doc":
         return document_sentences(item, question, rank_prior=max(0.0, 1.0 - 0.5 * rank))
     if not f:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from psycopg.types.json import Jsonb
+from pydantic_core import to_jsonable_python
 from pydantic import BaseModel, Field
 
 from maintgraph.errors import MaintgraphError
@@ -70,7 +71,10 @@ def trace_of(values: dict[str, Any], thread_id: str, started_at: datetime, secon
                      answer=values.get("answer"), cited=values.get("cited") or [], timings=timings)  # fmt: skip
     seen = values.get("understanding")
     evidence = first_of_each(values.get("evidence") or [])
-    calls = [{**asdict(r), "results": [{"id": i, "title": evidence[i].title, "text": evidence[i].text}
+    # Each result with its record (``fields``): a replay composes the answer from the same facts.
+    calls = [{**asdict(r), "results": [{"id": i, "title": evidence[i].title, "text": evidence[i].text,
+                                        **({"fields": to_jsonable_python(evidence[i].fields)} if evidence[i].fields
+                                           else {})}
                                        for i in r.evidence_ids if i in evidence]}
              for r in values.get("records") or []]  # fmt: skip
     dropped = set(values.get("dropped") or [])

@@ -55,7 +55,8 @@ def recorded_retrievers(trace: Trace, live: Retrievers) -> Retrievers:
                     raise MaintgraphError(f"{key} is not in the recording")
                 if found.get("error"):
                     raise MaintgraphError(found["error"])
-                return [Evidence(r["id"], KINDS[r["id"].split(":", 1)[0]], r["text"], r.get("title", ""))  # type: ignore[arg-type]
+                return [Evidence(r["id"], KINDS[r["id"].split(":", 1)[0]], r["text"], r.get("title", ""),  # type: ignore[arg-type]
+                                 r.get("fields") or {})
                         for r in found["results"]]  # fmt: skip
 
         return Recorded(live.backends)

@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from psycopg.types.json import Jsonb
-from pydantic_core import to_jsonable_python
 from pydantic import BaseModel, Field
+from pydantic_core import to_jsonable_python
 
 from maintgraph.errors import MaintgraphError
 from maintgraph.pg import open_pool

@@ -1,6 +1,7 @@
 """Grading the evidence: drop what does not bear on the question; reformulate once if too little is left.
 
-Graph facts and CMMS records were fetched for the linked entities, so they are relevant by
+Graph facts and CMMS records were fetched for the linked entities, and community reports for a
+plant-wide question (their words are the model's, not the question's), so they are relevant by
 construction. Document hits come from a similarity search and can be off the point: a hit is
 kept when it names an asked equipment or shares enough of the question's content words. When
 fewer than ``MIN_EVIDENCE`` items survive, the document query is reformulated once from what
@@ -13,9 +14,12 @@ from __future__ import annotations
 import re
 
 from maintgraph.agent.understand import Understanding
+from maintgraph.citations import doc_id
+from maintgraph.graph.communities import REPORT_SOURCE
 from maintgraph.retrieval.base import Evidence
 
 MIN_EVIDENCE = 3
+REPORT_EVIDENCE = doc_id(REPORT_SOURCE)
 MIN_OVERLAP = 0.25  # share of the question's content words a document hit must contain
 WORD = re.compile(r"[a-z][a-z0-9]+")
 STOP = frozenset(
@@ -39,8 +43,8 @@ def content_words(text: str) -> set[str]:
 
 
 def relevant(item: Evidence, seen: Understanding, words: set[str]) -> bool:
-    if item.kind != "doc":
-        return True
+    if item.kind != "doc" or item.id.startswith(REPORT_EVIDENCE):
+        return True  # fetched for the linked entities, or the community reports a plant-wide question asked for
     text = item.text.lower() + " " + item.title.lower()
     if any(tag.lower() in text for tag in seen.tags):
         return True

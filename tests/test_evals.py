@@ -199,7 +199,7 @@ def test_compare_lists_what_regressed_and_fails_the_gate(gated_run, gate_setting
     assert worse.returncode == 5
     assert "regression:" in worse.stderr and "accuracy" in worse.stderr
     # item by item, with what changed (the first of them: the list is cut short on screen)
-    assert re.search(r"regressed (sample_plant|safety_and_context|fmea_analytics)/\S+", worse.stdout)
+    assert re.search(rf"regressed ({'|'.join(GATED_SETS)})/\S+", worse.stdout)
     report = _report(worse.stdout, ".md").read_text()
     assert "Regressions beyond 0.020" in report and "## Regressed items" in report
     assert re.search(r"\| sample_plant/multi-\d+ \| now misses ", report)

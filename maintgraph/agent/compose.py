@@ -22,6 +22,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
+from maintgraph.agent.wording import clauses, clean, join, key_of, lower_first, sentence, stem
 from maintgraph.citations import CITATION, doc_id
 from maintgraph.graph.communities import REPORT_SOURCE
 from maintgraph.retrieval.base import PHYSICAL, Evidence
@@ -45,7 +46,6 @@ DIAGNOSIS_CHARS = 1200  # a diagnosis or a job: about a phone screen
 LOOKUP_CHARS = 800  # one fact asked for: a few sentences
 BUDGET = {"history": 900}  # a lookup of records: a few more lines
 CITATION_CHARS = 4
-SENTENCE_CHARS = 260  # one sentence, at most (cut at a clause, never inside a word)
 DOC_CHARS = 220  # a document's sentence, at most: a long table row is cut at its clauses
 REPORT_EVIDENCE = doc_id(REPORT_SOURCE)  # GraphRAG's community reports: the plant-wide answer
 REPORT_PRIOR = 2.0  # above any single document: a plant-wide question is answered by the reports first
@@ -130,42 +130,6 @@ def said(item: Evidence, key: str) -> Any:
     return value
 
 
-def clean(text: str) -> str:
-    return " ".join(str(text).split()).strip()
-
-
-def sentence(text: str, limit: int = SENTENCE_CHARS) -> str:
-    """``text`` as one sentence of at most about ``limit`` characters: its first sentence, cut
-    at the last clause (``;``, ``,``) that fits when that is longer, never inside a word; a
-    capital first and a full stop last."""
-    text = clean(text)
-    first = next(iter(split_sentences(text)), text)
-    if len(first) > limit:
-        cut = max(first.rfind("; ", 0, limit), first.rfind(", ", 0, limit), first.rfind(" - ", 0, limit))
-        first = first[:cut] if cut > limit // 3 else first  # no clause to cut at: the whole sentence
-    first = first.rstrip(" ;,:-")
-    if not first:
-        return ""
-    first = first[0].upper() + first[1:]
-    return first if first[-1] in ".!?" else first + "."
-
-
-def lower_first(text: str) -> str:
-    """ "Housing packed..." -> "housing packed...", but "P-101 ..." and "EP2 ..." stay as written."""
-    head = text.split(" ", 1)[0]
-    return text if not text or head.isupper() or any(c.isdigit() for c in head) else text[0].lower() + text[1:]
-
-
-def key_of(ref: Any) -> str:
-    """``"Sensor:TT-101-DE"`` -> ``"TT-101-DE"``."""
-    return str(ref).split(":", 1)[-1]
-
-
-def join(items: Sequence[str]) -> str:
-    items = [i for i in items if i]
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1] if items else ""
-
-
 # -- relevance --------------------------------------------------------------------------------------------
 
 
@@ -180,14 +144,6 @@ def relevance(text: str, question: Asked) -> float:
         parts = term.lower().split()
         score += sum(1.0 for p in parts if p in words or (len(p) >= 4 and stem(p) in stems)) / max(1, len(parts))
     return score
-
-
-def stem(word: str) -> str:
-    """A word's first letters once its ending is cut: "rated" ~ "rating", "tripped" ~ "trip", "greasing" ~ "grease"."""
-    cut = re.sub(r"(?:ings?|ed|es|s)$", "", word) if len(word) > 4 else word
-    if len(cut) > 3 and cut[-1] == cut[-2]:  # "tripp" -> "trip"
-        cut = cut[:-1]
-    return cut[:5]
 
 
 # -- one evidence item -> sentences ---------------------------------------------------------------------
@@ -406,18 +362,6 @@ def document_sentences(item: Evidence, question: Asked, most: int = 2, rank_prio
     text = " ".join(sentence(p, DOC_CHARS) for _, _, p in chosen)
     score = max((s for s, _, _ in best), default=0.0)
     return [Sentence(text, (item.id,), "doc", score - 0.25 + rank_prior)] if text else []
-
-
-def clauses(text: str, limit: int = SENTENCE_CHARS) -> list[str]:
-    """A long sentence (a table row: ``Tag: M-501; Drives: P-501; ...``) in pieces of whole clauses."""
-    pieces, current = [], ""
-    for clause in text.split("; "):
-        if current and len(current) + len(clause) + 2 > limit:
-            pieces.append(current)
-            current = clause
-        else:
-            current = f"{current}; {clause}" if current else clause
-    return [*pieces, current] if current else pieces
 
 
 def plain_text(item: Evidence, question: Asked) -> Sentence:

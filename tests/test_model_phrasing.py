@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from maintgraph.agent.synthesis import Rates, Survival, check_citations, finish, measured_rates, phrase, plan_phrasing
+from maintgraph.agent.phrasing import Rates, Survival, measured_rates, phrase, plan_phrasing
+from maintgraph.agent.synthesis import check_citations, finish
 from maintgraph.finetune.phrasing import LeakedEvaluationItem, check_no_evaluation_items, read_prompt, score
 from maintgraph.llm.client import CallRecord
 from maintgraph.retrieval.base import Evidence

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from maintgraph.agent.guards import Guards, NoGuards
-from maintgraph.agent.synthesis import Survival
+from maintgraph.agent.phrasing import Survival
 from maintgraph.graph.linking import EntityLinker
 from maintgraph.retrieval.registry import Retrievers
 from maintgraph.tools.cmms import WorkOrderDraft

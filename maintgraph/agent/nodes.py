@@ -16,7 +16,7 @@ from langgraph.runtime import Runtime
 from langgraph.types import interrupt
 
 from maintgraph.agent import grade as grading
-from maintgraph.agent import synthesis
+from maintgraph.agent import phrasing, synthesis
 from maintgraph.agent.context import AgentContext
 from maintgraph.agent.routing import analytic_proposal, model_choice
 from maintgraph.agent.state import AgentState, Branch, Turn
@@ -134,8 +134,8 @@ def synthesise(state: AgentState, runtime: Ctx) -> dict[str, Any]:
     if context.llm is None:
         return {"draft": ""}
     model = context.model or getattr(context.llm, "default_model", None)
-    rates = synthesis.measured_rates(getattr(context.llm, "calls", ()), model)
-    plan = synthesis.plan_phrasing(state["question"], evidence, seen, context.model_budget_s, rates,
+    rates = phrasing.measured_rates(getattr(context.llm, "calls", ()), model)
+    plan = phrasing.plan_phrasing(state["question"], evidence, seen, context.model_budget_s, rates,
                                    context.answer_tokens)  # fmt: skip
     plan.skip(plan.skipped or context.survival.why_not(str(model)))
     route = {**state["route"], "phrasing": plan.trace()}
@@ -158,7 +158,7 @@ def synthesise(state: AgentState, runtime: Ctx) -> dict[str, Any]:
         return {"draft": "", "not_checked": [f"the model ({told})"], "route": route}
     finally:
         getattr(stream, "close", lambda: None)()  # a stream left at the budget ends its request
-    phrased = synthesis.phrase("".join(pieces), plan, evidence)
+    phrased = phrasing.phrase("".join(pieces), plan, evidence)
     context.survival.record(str(model), phrased.sent, phrased.survived)
     seconds = time.perf_counter() - started
     route["phrasing"] = {**route["phrasing"], **phrased.trace(), "took_s": round(seconds, 2), "cut_at_budget": cut}

@@ -2,7 +2,7 @@
 
 The agent composes its answer from the evidence (:mod:`maintgraph.agent.compose`) and asks the
 model to rewrite it sentence by sentence, each line keeping its ``[n]`` citation
-(:func:`maintgraph.agent.synthesis.rewrite_messages`); a line that fails the citation check gives
+(:func:`maintgraph.agent.phrasing.rewrite_messages`); a line that fails the citation check gives
 way to the composer's sentence. This module
 
 - **builds** examples of exactly that task (:func:`build`): questions over the loaded plant's
@@ -11,7 +11,7 @@ way to the composer's sentence. This module
   sentences in the windows of 1-3 the time budget sends, and the answer to learn: each sentence
   condensed where a safe rule applies (:func:`condensed`), with its citation, in order, one line
   each, nothing added, every line passing the same check the agent applies
-  (:func:`maintgraph.agent.synthesis.check_line`); plus refusals, where the sentence says the
+  (:func:`maintgraph.agent.phrasing.check_line`); plus refusals, where the sentence says the
   records hold nothing, which the answer says again and invents nothing around. The examples
   go to a JSONL file with its data card, a source of kind ``examples`` for the fine-tuning
   pipeline (``data/finetune/phrasing.train.yaml``);
@@ -46,7 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from maintgraph.agent import compose, synthesis
+from maintgraph.agent import compose, phrasing, synthesis
 from maintgraph.errors import MaintgraphError
 from maintgraph.finetune.examples import Example, text_hash, write_examples
 from maintgraph.retrieval.base import Evidence
@@ -92,7 +92,7 @@ def condensed(sentence: compose.Sentence, refs: list[str], evidence: dict[str, s
     for pattern, replacement in REWRITES:
         text = pattern.sub(replacement, text)
     line = f"{text} " + " ".join(f"[{refs.index(c) + 1}]" for c in sentence.cited)
-    kept, _ = synthesis.check_line(line, sentence, refs, evidence)
+    kept, _ = phrasing.check_line(line, sentence, refs, evidence)
     return kept.text if kept is not None else sentence.text
 
 
@@ -115,11 +115,11 @@ def examples_for(question: str, evidence: list[Any], seen: Any, source: str) -> 
     """The rewrite examples one question's composed answer gives: one per window of sentences."""
     sentences = synthesis.composed(evidence, seen)
     texts = {e.id: e.text for e in evidence}
-    phrasable = [i for i, s in enumerate(sentences) if synthesis.phrasable_sentence(s)]
+    phrasable = [i for i, s in enumerate(sentences) if phrasing.phrasable_sentence(s)]
     out = []
     for k, window in enumerate(windows(phrasable)):
         chosen = [sentences[i] for i in window]
-        messages, refs = synthesis.rewrite_messages(question, chosen)
+        messages, refs = phrasing.rewrite_messages(question, chosen)
         answer = answer_lines(chosen, refs, texts)
         out.append(Example(f"{source}:{text_hash(question)[:10]}.{k}", question,
                            [*messages, {"role": "assistant", "content": answer}]))  # fmt: skip
@@ -128,7 +128,7 @@ def examples_for(question: str, evidence: list[Any], seen: Any, source: str) -> 
 
 def refusal(question: str, n: int) -> Example:
     """The composer found nothing: the answer says so, in its words, and invents nothing."""
-    messages, _ = synthesis.rewrite_messages(question, [compose.Sentence(synthesis.NOTHING, ())])
+    messages, _ = phrasing.rewrite_messages(question, [compose.Sentence(synthesis.NOTHING, ())])
     return Example(f"refusal:{text_hash(question)[:10]}.{n}", question,
                    [*messages, {"role": "assistant", "content": f"1. {synthesis.NOTHING}"}])  # fmt: skip
 
@@ -257,10 +257,10 @@ def nuggets(text: str) -> set[str]:
 
 
 def score(draft: str, prompted: Prompted) -> dict[str, Any]:
-    plan = synthesis.Phrasing(prompted.sentences, 0.0, synthesis.Rates(1, 1), sent=list(range(len(prompted.sentences))),
+    plan = phrasing.Phrasing(prompted.sentences, 0.0, phrasing.Rates(1, 1), sent=list(range(len(prompted.sentences))),
                               refs=prompted.refs)  # fmt: skip
     evidence = [Evidence(r, "doc", t, "") for r, t in prompted.evidence.items()]
-    phrased = synthesis.phrase(draft, plan, evidence)
+    phrased = phrasing.phrase(draft, plan, evidence)
     wanted = set().union(*(nuggets(s.text) for s in prompted.sentences))
     kept = nuggets(draft)
     return {"sent": phrased.sent, "survived": phrased.survived, "nuggets": len(wanted),
@@ -307,7 +307,7 @@ def evaluate(settings: Any, adapter: str, validation: list[Example], limit: int 
     rows: dict[str, list[dict[str, Any]]] = {"base": [], "adapter": []}
     run = f"phrasing-eval-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
     for example, prompted in prompts:
-        most = math.ceil(sum(synthesis.tokens_of(s.text) + synthesis.LINE_TOKENS for s in prompted.sentences) * 1.3)
+        most = math.ceil(sum(phrasing.tokens_of(s.text) + phrasing.LINE_TOKENS for s in prompted.sentences) * 1.3)
         for name, model in (("base", settings.llm_model), ("adapter", adapter)):
             usage: list[Any] = []
             started = time.perf_counter()

@@ -115,6 +115,8 @@ def test_badge_staff_and_national_ids_after_their_cue_are_masked(scanner):
         "Karl Fischer water content 120 ppm on the GB-301 oil sample; plummer block SNL 517 regreased.",
         "Set PT-104 range 0-16 bar, 4-20 mA; trip at 12.5 bar; SIL 2 loop 3021-4456, scale 25/50/75/100.",
         "CHECK OUT SLEW CONTROL / SLOW. SEAL / ORING LEAKING ON HOSE - REPLACE HORN, NOT WORKING",
+        # A cue word ends its sentence; the next one opens with a common verb, not a name.
+        "Rewrite each sentence for a technician. Keep its facts, numbers and tags exactly as written.",
     ],
 )
 def test_manufacturers_models_plant_words_and_plant_numbers_are_never_masked(scanner, text):
@@ -126,6 +128,7 @@ def test_a_person_named_like_a_maker_is_still_a_person(scanner):
     masked = _masked(scanner, text)
     assert "Tom Fisher" not in masked and "Mr Parker" not in masked
     assert "Fisher valve" in masked and "Parker seal kit" in masked
+    assert "Smith" not in _masked(scanner, "Checked by technician. Smith signed the permit.")  # a surname, not a verb
 
 
 def test_real_work_orders_lose_no_words_to_the_name_lexicon(scanner):

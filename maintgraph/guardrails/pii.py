@@ -472,14 +472,29 @@ PLACE_ONLY = ("names before what they did", "names after a cue")
 
 def _known_name_in(text: str, start: int, end: int, metadata: dict[str, Any]) -> bool:
     """False when a name found by its place alone (before a verb; after a cue in upper-case text) has no word
-    of the name lexicon in it, or in upper-case text only common words (MUD ON, CUTS OFF)."""
+    of the name lexicon in it, or in upper-case text only common words (MUD ON, CUTS OFF); or when it is a
+    common word opening the sentence after the cue's."""
     name = metadata.get("recognizer_name")
+    if name == PLACE_ONLY[1] and _word_opening_a_sentence(text, start, end):
+        return False  # the cue's sentence ended: "... for a technician. Keep its facts"
     if name not in PLACE_ONLY or (name == PLACE_ONLY[1] and not text[start:end].isupper()):
         return True  # a cue before a name as written ("signed off by Aditi Kulkarni") is enough
     words = re.findall(r"[^\W\d_]{2,}", text[start:end])
     if text[start:end].isupper():
         return any((pii_names.is_first(w) or pii_names.is_surname(w)) and not pii_names.is_common(w) for w in words)
     return any(pii_names.is_first(w) or pii_names.is_surname(w) for w in words)
+
+
+def _word_opening_a_sentence(text: str, start: int, end: int) -> bool:
+    """A cue's sentence ended before the "name": one common word, no first name or surname, opening
+    the next sentence ("... for a technician. Keep its facts")."""
+    word = text[start:end]
+    return (
+        bool(re.search(r"[.!?]\s+$", text[max(0, start - 4) : start]))
+        and re.fullmatch(r"[A-Z][a-z]+", word) is not None
+        and pii_names.is_common(word)
+        and not (pii_names.is_first(word) or pii_names.is_surname(word))
+    )
 
 
 def _without_overlaps(findings: Iterable[Finding]) -> list[Finding]:

@@ -93,6 +93,12 @@ class Settings(BaseSettings):
         description="LoRA adapter answers go through unless one was promoted (`adapters promote`); "
         "empty = the base model.",
     )
+    llm_phrasing_adapter: str | None = Field(
+        None,
+        description="Adapter (or base model) that rephrases the composed answer; unset = the one promoted "
+        "for phrasing (`adapters promote NAME --task phrasing`, or by the fine-tuning pipeline's measured "
+        "evaluation in the registry), else the answering model.",
+    )
     llm_port: int = Field(8321, ge=1, le=65535, description="Port of the embedded vLLM server (bound to 127.0.0.1).")
     llm_max_model_len: int = Field(2048, ge=256, description="Context length the embedded vLLM allocates for.")
     llm_answer_tokens: int = Field(
@@ -365,7 +371,7 @@ class Settings(BaseSettings):
     def _upper_level(cls, value: Any) -> Any:
         return value.upper() if isinstance(value, str) else value
 
-    @field_validator("llm_adapter", mode="before")
+    @field_validator("llm_adapter", "llm_phrasing_adapter", mode="before")
     @classmethod
     def _empty_adapter(cls, value: Any) -> Any:
         return None if value in ("", "none", "None") else value

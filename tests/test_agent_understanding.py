@@ -239,6 +239,28 @@ def test_the_router_judges_the_models_tool_choice(linker):
     assert "part_availability" not in schemas  # no part was named
 
 
+def test_the_model_is_not_asked_for_a_tool_when_it_could_only_agree(linker):
+    from maintgraph.agent.routing import model_choice, possible_calls
+
+    class Counting:  # a model client that counts the tool choices asked of it
+        asked = 0
+
+        def call_tool(self, *args, **kwargs):
+            Counting.asked += 1
+            raise AssertionError("the model should not have been asked")
+
+    seen = understand("P-101 drive-end bearing is running hot, what should I check?", linker)
+    possible = possible_calls(KNOWN, seen)
+    assert "graph.shared_components(tag='P-101')" in {str(c) for c in possible}  # what the schemas allow
+    everything = [*KNOWN.plan(seen), *possible]
+    choice = model_choice(Counting(), None, KNOWN, seen, everything)
+    assert choice.verdict == "not asked" and "every call the model could choose" in choice.reason
+    assert Counting.asked == 0
+    # A call the plan does not make: the model is asked (here it fails, and the plan stands).
+    with pytest.raises(AssertionError, match="should not have been asked"):
+        model_choice(Counting(), None, KNOWN, seen, KNOWN.plan(seen))
+
+
 def test_grading_drops_off_topic_documents_and_reformulates_in_the_manuals_words(linker):
     from maintgraph.agent.grade import grade, reformulate, too_little
 

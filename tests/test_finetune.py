@@ -278,13 +278,17 @@ def test_the_pipeline_trains_an_adapter_vllm_serves_that_changes_answers_and_pro
         promoted = run_cli("adapters", "promote", result.adapter, env=env)
         assert promoted.returncode == 0, promoted.stderr
         assert active.name() == result.adapter
+        made = len(agent.context.llm.calls)
         turn = agent.ask("What drives P-501?", "ft-promoted")
-        assert agent.context.llm.calls[-1].model == result.adapter  # the model actually called
+        called = [c.model for c in list(agent.context.llm.calls)[made:] if c.kind != "stream"]
+        assert called and set(called) == {result.adapter}  # the model actually called (phrasing has its own)
         assert agent.traces.get(turn.trace_id).model["adapter"] == result.adapter
         undone, now = adapters.rollback(settings)
         assert undone == result.adapter and now == before
+        made = len(agent.context.llm.calls)
         turn = agent.ask("What drives P-501?", "ft-rolled-back")
-        assert agent.context.llm.calls[-1].model == (before or settings.llm_model)  # None: the base model
+        called = [c.model for c in list(agent.context.llm.calls)[made:] if c.kind != "stream"]
+        assert called and set(called) == {before or settings.llm_model}  # None: the base model
         assert agent.traces.get(turn.trace_id).model["adapter"] == before
     finally:
         agent.close()

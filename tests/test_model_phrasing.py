@@ -13,6 +13,7 @@ import pytest
 
 from maintgraph.agent.phrasing import Rates, Survival, measured_rates, phrase, plan_phrasing
 from maintgraph.agent.synthesis import check_citations, finish
+from maintgraph.errors import MaintgraphError
 from maintgraph.finetune.phrasing import LeakedEvaluationItem, check_no_evaluation_items, read_prompt, score
 from maintgraph.llm.client import CallRecord
 from maintgraph.retrieval.base import Evidence
@@ -79,6 +80,7 @@ def test_the_model_is_skipped_when_it_would_not_finish_within_the_budget():
     records = [CallRecord("m", "stream", 6.0, 400, 51, first_token_s=1.0), CallRecord("m", "tool", 1.0, 400, 90)]
     assert measured_rates(records, "m") == Rates(10.0, 400.0, 1)
     assert measured_rates(records, "other").measured == 0
+    assert measured_rates(records, "adapter", prior_decode_tps=5.8) == Rates(5.8, 400.0, 0)  # its evaluation's rate
     # A model whose rewrites mostly fail is not called, but for one turn in five, which measures it again.
     survival = Survival()
     for _ in range(3):
@@ -109,13 +111,17 @@ def test_with_the_served_model_the_composed_answer_streams_first_and_only_checke
     from maintgraph.agent.session import open_assistant
 
     settings = plant_settings.model_copy(update={"llm_port": llm_settings.llm_port, "agent_model_budget_s": 8.0})
-    served = open_assistant(settings, adapter="")  # the base model
+    served = open_assistant(settings)  # no adapter named: answers on the base, phrasing through its adapter
     try:
         question = "P-101 drive-end vibration reads 8 mm/s. Is that a problem?"
         events = list(served.turn(question, f"phrasing-{uuid.uuid4().hex[:8]}"))
+        calls = list(served.context.llm.calls)
     finally:
         served.close()
     result = events[-1].result
+    assert {c.model for c in calls if c.kind == "stream"} <= {"phrasing"}  # the adapter promoted for phrasing
+    assert {c.model for c in calls if c.kind != "stream"} <= {settings.llm_model}  # the router: the base model
+    assert result.route["phrasing"]["skipped"] or any(c.kind == "stream" for c in calls)
     streamed = "".join(e.text for e in events if e.kind == "token")
     assert streamed.startswith("Isolate first") and "8 mm/s on VT-101-DE" in streamed  # the composed answer, at once
     phrasing = result.route["phrasing"]
@@ -123,3 +129,31 @@ def test_with_the_served_model_the_composed_answer_streams_first_and_only_checke
     assert check_citations(result.answer, [Evidence(e["id"], e["id"].split(":")[0], e["text"], e["title"])
                                            for e in result.evidence]).grounded  # fmt: skip
     assert result.answer.startswith("Isolate first") and "[graph:Sensor:VT-101-DE]" in result.answer
+
+
+def test_the_phrasing_adapter_is_the_one_promoted_for_phrasing_and_answers_stay_on_their_own(tmp_path):
+    from maintgraph.config import Settings
+    from maintgraph.llm.registry import ActiveAdapter, ModelRegistry
+
+    settings = Settings(data_dir=tmp_path)
+    registry = ModelRegistry(settings)
+    shipped = registry.adapter("phrasing").evaluation
+    assert shipped["beats_base"] and shipped["promoted_for"] == "phrasing"  # the pipeline's decision, on figures
+    assert registry.promoted_for("phrasing") == "phrasing" and registry.promoted_for("answer") is None
+    answer, phrasing = ActiveAdapter(settings), ActiveAdapter(settings, "phrasing")
+    assert answer.name() is None and phrasing.name() == "phrasing"  # answers on the base, phrasing through it
+    phrasing.push("house-style", by="test")  # a site's own promotion for phrasing wins, and leaves answers alone
+    assert phrasing.name() == "house-style" and answer.name() is None and not answer.history()
+    assert phrasing.pop()["adapter"] == "house-style" and phrasing.name() == "phrasing"
+    assert ActiveAdapter(Settings(data_dir=tmp_path, llm_phrasing_adapter="house-style"), "phrasing").name() == (
+        "house-style"
+    )
+    with pytest.raises(MaintgraphError, match="unknown task"):
+        ActiveAdapter(settings, "chat")
+    from .conftest import run_cli
+
+    listed = run_cli("adapters", "list", env={"MAINTGRAPH_DATA_DIR": str(tmp_path), "COLUMNS": "200"})
+    assert listed.returncode == 0, listed.stderr
+    assert "answers: the base model; phrasing: phrasing" in listed.stdout
+    survival = f"survival {shipped['base']['survival']:.3f} -> {shipped['adapter']['survival']:.3f}"
+    assert survival in listed.stdout  # the figures it was promoted on

@@ -60,6 +60,9 @@ class AgentContext:
     prompt_chars: int = 4800  # evidence text that fits the model's context (synthesis.prompt_chars)
     answer_tokens: int = 300  # most tokens the model writes for one answer (settings.llm_answer_tokens)
     model_budget_s: float = 5.0  # seconds the model may take to phrase the answer (settings.agent_model_budget_s)
+    # Decode rates (tokens/s) measured when each adapter was evaluated: the budget's first guess for
+    # a model the session has not yet timed (on CPU an adapter decodes far slower than the base).
+    decode_priors: dict[str, float] = field(default_factory=dict)
     survival: Survival = field(default_factory=Survival)  # how the model's recent rewrites fared (synthesis)
     versions: dict[str, Any] = field(default_factory=dict)  # model and adapter versions, for traces
     versions_of: Callable[[], dict[str, Any]] | None = None  # for model None: the default's versions now

@@ -133,8 +133,10 @@ def synthesise(state: AgentState, runtime: Ctx) -> dict[str, Any]:
         runtime.stream_writer({"token": word})
     if context.llm is None:
         return {"draft": ""}
-    model = context.model or getattr(context.llm, "default_model", None)
-    rates = phrasing.measured_rates(getattr(context.llm, "calls", ()), model)
+    # A session opened on one model phrases through it; else the adapter promoted for phrasing.
+    model = context.model or getattr(context.llm, "phrasing_model", None)
+    prior = context.decode_priors.get(str(model))
+    rates = phrasing.measured_rates(getattr(context.llm, "calls", ()), model, prior_decode_tps=prior)
     plan = phrasing.plan_phrasing(state["question"], evidence, seen, context.model_budget_s, rates,
                                    context.answer_tokens)  # fmt: skip
     plan.skip(plan.skipped or context.survival.why_not(str(model)))
@@ -145,7 +147,7 @@ def synthesise(state: AgentState, runtime: Ctx) -> dict[str, Any]:
     pieces: list[str] = []
     started, cut = time.perf_counter(), False
     # Not streamed to the reader: the composed answer was, and only the sentences that pass are shown.
-    stream = context.llm.stream(plan.messages, model=context.model, max_tokens=plan.max_tokens, usage=usage)
+    stream = context.llm.stream(plan.messages, model=model, max_tokens=plan.max_tokens, usage=usage)
     try:
         for piece in stream:
             pieces.append(piece)

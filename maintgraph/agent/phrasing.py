@@ -45,16 +45,18 @@ class Rates:
     measured: int = 0  # calls measured (0: the priors)
 
 
-def measured_rates(records: Iterable[Any], model: str | None = None, recent: int = RECENT_CALLS) -> Rates:
+def measured_rates(records: Iterable[Any], model: str | None = None, recent: int = RECENT_CALLS,
+                   prior_decode_tps: float | None = None) -> Rates:  # fmt: skip
     """The model's rates over its ``recent`` streamed calls that wrote something (the LLM client's
     call records: latency, time to first token, prompt and completion tokens), the median of each;
-    the priors where none was measured. Only streamed calls: a guided tool choice's tokens come
+    the priors where none was measured (``prior_decode_tps``: the model's rate recorded when it
+    was evaluated, else :data:`PRIOR_DECODE_TPS`). Only streamed calls: a guided tool choice's tokens come
     faster than free text's, and would promise more than the model writes."""
     calls = [r for r in records if getattr(r, "kind", "") == "stream" and not getattr(r, "error", None)
              and (r.completion_tokens or 0) >= 4 and r.first_token_s and r.latency_s > r.first_token_s
              and (model is None or r.model == model)][-recent:]  # fmt: skip
     if not calls:
-        return Rates(PRIOR_DECODE_TPS, PRIOR_PREFILL_TPS, 0)
+        return Rates(prior_decode_tps or PRIOR_DECODE_TPS, PRIOR_PREFILL_TPS, 0)
     decode = statistics.median((r.completion_tokens - 1) / (r.latency_s - r.first_token_s) for r in calls)
     prefill = [r.prompt_tokens / r.first_token_s for r in calls if r.prompt_tokens]
     return Rates(decode, statistics.median(prefill) if prefill else PRIOR_PREFILL_TPS, len(calls))

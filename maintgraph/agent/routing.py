@@ -15,11 +15,14 @@ the schema could still return anything):
   from a model reading "work order" in a question about the records.
 
 Whatever the model does, the deterministic plan still runs: the model can add evidence, never
-take it away, and an invalid or missing choice costs nothing but its latency.
+take it away, and an invalid or missing choice costs nothing but its latency. So the model is not
+asked when every call it could make is already planned (its answer could only agree or be
+rejected: seconds of CPU thrown away).
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -73,12 +76,27 @@ def judge(retrievers: Retrievers, name: str, arguments: dict[str, Any], seen: Un
     return ModelChoice(call, "added")
 
 
+def possible_calls(retrievers: Retrievers, seen: Understanding) -> set[Call]:
+    """Every call the model could make for ``seen``: each offered tool with each combination of
+    the linked entities its arguments take (what the strict schemas allow)."""
+    values = linked_values(seen)
+    calls = set()
+    for kind in retrievers.offered(seen.intent):
+        params = list(kind.Args.model_fields)
+        choices = [values.get(linked_kind(kind.Args, p), []) for p in params]  # type: ignore[call-overload]
+        calls |= {kind.call(**dict(zip(params, combo, strict=True))) for combo in itertools.product(*choices)}
+    return calls
+
+
 def model_choice(llm: ModelClient | None, model: str | None, retrievers: Retrievers, seen: Understanding,
                  planned: list[Call]) -> ModelChoice:  # fmt: skip
-    """Ask the served model for one tool call and judge it; any failure leaves the plan as it is."""
+    """Ask the served model for one tool call and judge it; any failure leaves the plan as it is.
+    Not asked when it could only agree: every call its schemas allow is already planned."""
     tools = retrievers.offered_tools(seen)
     if llm is None or not tools:
         return ModelChoice(None, "not asked", "no model" if llm is None else "no linked entity to call a tool with")
+    if possible_calls(retrievers, seen) <= set(planned):
+        return ModelChoice(None, "not asked", "the plan already makes every call the model could choose")
     entities = "; ".join(f"{kind}: {', '.join(v)}" for kind, v in linked_values(seen).items() if v)
     messages = [{"role": "system", "content": ROUTER_SYSTEM},
                 {"role": "user", "content": router_question(seen.question, entities)}]  # fmt: skip

@@ -292,6 +292,7 @@ def open_assistant(settings: Any, use_model: bool = True, adapter: str | None = 
         prompt_chars=prompt_chars(settings.llm_max_model_len, settings.llm_answer_tokens),
         answer_tokens=settings.llm_answer_tokens,
         model_budget_s=settings.agent_model_budget_s,
+        decode_priors=recorded_decode_rates(settings) if use_model else {},
         versions=model_versions(settings, adapter or None) if use_model else {"model": None}, guards=guards,
         versions_of=(lambda: default_versions(settings)) if use_model and adapter is None else None,
     )  # fmt: skip
@@ -319,10 +320,27 @@ def default_versions(settings: Any) -> dict[str, Any]:
     from maintgraph.llm.registry import ActiveAdapter
 
     try:
-        return model_versions(settings, ActiveAdapter(settings).name())
+        versions = model_versions(settings, ActiveAdapter(settings).name())
+        phrasing = ActiveAdapter(settings, "phrasing").name()
+        if phrasing and phrasing != versions.get("adapter"):  # the composed answer rephrased by another adapter
+            used = model_versions(settings, phrasing)
+            versions["phrasing"] = {"adapter": used.get("adapter"), "adapter_sha256": used.get("adapter_sha256")}
+        return versions
     except MaintgraphError as exc:
         log.warning("the default model's versions cannot be read: %s", exc)
         return {"model": settings.llm_model, "registered": False, "adapter": None, "error": str(exc)}
+
+
+def recorded_decode_rates(settings: Any) -> dict[str, float]:
+    """Each registered adapter's decode rate (tokens/s) from its evaluation run, if it has one."""
+    from maintgraph.llm.registry import ModelRegistry
+
+    rates = {}
+    for spec in ModelRegistry(settings).adapters.values():
+        rate = (spec.evaluation.get("adapter") or {}).get("decode_tps_p50")
+        if isinstance(rate, int | float) and rate > 0:
+            rates[spec.name] = float(rate)
+    return rates
 
 
 def model_versions(settings: Any, adapter: str | None = None) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import yaml
 
 from maintgraph.config import Settings
 from maintgraph.errors import MaintgraphError, ModelError
-from maintgraph.llm.registry import ADAPTER_WEIGHTS, ActiveAdapter, AdapterSpec, ModelRegistry, sha256_of
+from maintgraph.llm.registry import ADAPTER_WEIGHTS, TASKS, ActiveAdapter, AdapterSpec, ModelRegistry, sha256_of
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +48,10 @@ def register_folder(settings: Settings, name: str, path: Path, base: str, descri
     return spec
 
 
-def listing(settings: Settings) -> tuple[str | None, list[AdapterSpec]]:
-    """(the default adapter, None for the base model; every registered adapter)."""
-    return ActiveAdapter(settings).name(), list(ModelRegistry(settings).adapters.values())
+def listing(settings: Settings) -> tuple[dict[str, str | None], list[AdapterSpec]]:
+    """(each task's adapter, None for the base / answering model; every registered adapter)."""
+    tasks = {task: ActiveAdapter(settings, task).name() for task in TASKS}
+    return tasks, list(ModelRegistry(settings).adapters.values())
 
 
 def describe(settings: Settings, name: str) -> dict[str, Any]:
@@ -60,7 +61,9 @@ def describe(settings: Settings, name: str) -> dict[str, Any]:
     entry = registry.adapter(name).model_dump() | {"folder": str(registry.adapter_dir(name)), "sha256 verified": True}
     active = ActiveAdapter(settings)
     entry["default"] = active.name() == name
-    entry["promotions"] = [h for h in active.history() if h["adapter"] == name]
+    entry["default_for"] = [task for task in TASKS if ActiveAdapter(settings, task).name() == name]
+    entry["promotions"] = [h | {"task": task} for task in TASKS for h in ActiveAdapter(settings, task).history()
+                           if h["adapter"] == name]  # fmt: skip
     return entry
 
 
@@ -114,31 +117,33 @@ def check_free_slot(settings: Settings) -> None:
 
 
 def release(settings: Settings, name: str) -> None:
-    """Unload an evaluated adapter, unless it is the default: its LoRA slot is needed for the next
+    """Unload an evaluated adapter, unless a task uses it by default: its LoRA slot is needed for the next
     one (promoting it loads it again). Never fails the caller."""
     from maintgraph.llm.server import VLLMServer
 
     server = VLLMServer(settings)
     try:
-        if settings.llm_embedded and server.running() and ActiveAdapter(settings).name() != name:
+        in_use = {ActiveAdapter(settings, task).name() for task in TASKS}
+        if settings.llm_embedded and server.running() and name not in in_use:
             if name in server.served().get("adapters", []):
                 server.unload_adapter(name)
     except MaintgraphError as exc:
         log.warning("adapter %s left loaded: %s", name, exc)
 
 
-def promote(settings: Settings, name: str) -> str | None:
-    """Make ``name`` the default adapter; returns the one it replaces (None: the base model)."""
-    active = ActiveAdapter(settings)
+def promote(settings: Settings, name: str, task: str = "answer") -> str | None:
+    """Make ``name`` the adapter that does ``task`` (:data:`~maintgraph.llm.registry.TASKS`);
+    returns the one it replaces (None: the base model)."""
+    active = ActiveAdapter(settings, task)
     previous = active.name()
     make_servable(settings, name)
     active.push(name, by=_user())
     return previous
 
 
-def rollback(settings: Settings) -> tuple[str, str | None]:
-    """Undo the last promotion: (the adapter undone, the default now)."""
-    active = ActiveAdapter(settings)
+def rollback(settings: Settings, task: str = "answer") -> tuple[str, str | None]:
+    """Undo the last promotion for ``task``: (the adapter undone, the task's adapter now)."""
+    active = ActiveAdapter(settings, task)
     undone = active.pop()
     now = active.name()
     if now:

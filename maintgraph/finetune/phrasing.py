@@ -280,7 +280,9 @@ def summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "composed_chars_p50": statistics.median(r["composed_chars"] for r in rows) if rows else None,
             "seconds_p50": statistics.median(r["seconds"] for r in rows) if rows else None,
             "decode_tps_p50": statistics.median(rates) if rates else None,
-            "judged_faithfulness": None}  # fmt: skip
+            "judged_faithfulness": statistics.mean(judged) if (judged := [r["judged"] for r in rows
+                                                                          if r.get("judged") is not None]) else None,
+            "judged": len(judged)}  # fmt: skip
 
 
 def beats(base: dict[str, Any], adapter: dict[str, Any]) -> tuple[bool, str]:
@@ -296,13 +298,20 @@ def beats(base: dict[str, Any], adapter: dict[str, Any]) -> tuple[bool, str]:
                                                  f"{b_n:.3f}")  # fmt: skip
 
 
-def evaluate(settings: Any, adapter: str, validation: list[Example], limit: int | None = None) -> dict[str, Any]:
-    """Base and adapter on the same held-out prompts, interleaved in one run through vLLM."""
+def evaluate(settings: Any, adapter: str, validation: list[Example], limit: int | None = None,
+             judge: bool = True) -> dict[str, Any]:  # fmt: skip
+    """Base and adapter on the same held-out prompts, interleaved in one run through vLLM; with
+    ``judge``, each draft's faithfulness to the sentences it rewrites is also judged by the
+    evaluation harness's LLM judge (the base model, the same judge for both)."""
+    from maintgraph.evals.metrics import Answered
+    from maintgraph.evals.runner import model_judge
+    from maintgraph.evals.sets import EvalItem
     from maintgraph.finetune import adapters
     from maintgraph.llm.client import LLMClient
 
     adapters.make_servable(settings, adapter)
     client = LLMClient(settings)
+    judged = model_judge(client, settings.llm_model) if judge else None
     prompts = [(e, p) for e in validation if (p := read_prompt(e.messages[-2]["content"]))][: limit or None]
     rows: dict[str, list[dict[str, Any]]] = {"base": [], "adapter": []}
     run = f"phrasing-eval-{time.strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:4]}"
@@ -317,12 +326,17 @@ def evaluate(settings: Any, adapter: str, validation: list[Example], limit: int 
                                             "draft": draft}  # fmt: skip
             if record and record.completion_tokens and record.first_token_s:
                 row["decode_tps"] = (record.completion_tokens - 1) / max(1e-6, record.latency_s - record.first_token_s)
+            if judged is not None and draft.strip():
+                item = EvalItem(id=example.id, category="phrasing", question=example.question)
+                row["judged"] = judged(item, Answered(draft, list(prompted.refs), 0.0), prompted.evidence)
             rows[name].append(row)
     base, tuned = summary(rows["base"]), summary(rows["adapter"])
     better, why = beats(base, tuned)
     return {"eval_run": run, "task": "phrasing: rewrite the composed answer's sentences, citations kept",
             "held_out_prompts": len(prompts), "base": base, "adapter": tuned, "beats_base": better, "verdict": why,
-            "judge": "not run: the pipeline's judge is the same 135M model, and its CPU time would double the run",
+            "judge": (f"the evaluation harness's LLM judge ({settings.llm_model}, the base model, for both): the "
+                      "share of each draft's statements it finds supported by the sentences rewritten"
+                      if judge else "not run (--no-judge)"),
             "rows": rows}  # fmt: skip
 
 
@@ -341,7 +355,10 @@ def main(argv: list[str] | None = None) -> None:
     judging = sub.add_parser("evaluate", help="Base vs an adapter on its held-out split.")
     judging.add_argument("adapter")
     judging.add_argument("--limit", type=int, default=None, help="At most this many held-out prompts.")
-    judging.add_argument("--promote", action="store_true", help="Promote the adapter if it beats the base.")
+    judging.add_argument(
+        "--promote", action="store_true", help="Promote the adapter for phrasing if it beats the base."
+    )
+    judging.add_argument("--no-judge", action="store_true", help="Skip the LLM judge's faithfulness scores.")
     judging.add_argument("--rows", type=Path, default=None, help="Write every generated answer here (JSON).")
     args = parser.parse_args(argv)
     settings = load_settings()
@@ -353,7 +370,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"adapter {args.adapter!r} was not trained by a pipeline run: no held-out split")
     held_out = SupervisionSet.load(sets_root(settings) / entry.dataset["name"] / entry.dataset["version"]).validation
     try:
-        result = evaluate(settings, args.adapter, held_out, args.limit)
+        result = evaluate(settings, args.adapter, held_out, args.limit, judge=not args.no_judge)
     finally:
         adapters.release(settings, args.adapter)
     if args.rows:
@@ -361,9 +378,10 @@ def main(argv: list[str] | None = None) -> None:
     recorded = {k: v for k, v in result.items() if k != "rows"}
     promoted = bool(args.promote and result["beats_base"])
     recorded["promoted"] = promoted
+    recorded["promoted_for"] = "phrasing" if promoted else None
     adapters.update(settings, args.adapter, evaluation=recorded)
     if promoted:
-        adapters.promote(settings, args.adapter)
+        adapters.promote(settings, args.adapter, task="phrasing")
     print(json.dumps(recorded, indent=2))
     print(("promoted: " if promoted else "not promoted: ") + result["verdict"])
 

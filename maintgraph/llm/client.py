@@ -113,6 +113,7 @@ class LLMClient:
         key = llm_api_key(settings) or "not-needed"
         self.openai = openai.OpenAI(base_url=self.base_url, api_key=key, timeout=settings.llm_timeout_s, max_retries=0)
         self.active = ActiveAdapter(settings)
+        self.phrasing = ActiveAdapter(settings, "phrasing")
         self.calls: deque[CallRecord] = deque(maxlen=10_000)
         self.breaker = pybreaker.CircuitBreaker(
             fail_max=settings.llm_breaker_failures,
@@ -169,6 +170,12 @@ class LLMClient:
         """The promoted adapter (read on each call: a promotion or rollback applies at once), the
         configured adapter, or the base model."""
         return self.active.name() or self.settings.llm_model
+
+    @property
+    def phrasing_model(self) -> str:
+        """The adapter promoted for rephrasing composed answers (read on each call), else the
+        default model."""
+        return self.phrasing.name() or self.default_model
 
     # -- models -------------------------------------------------------------------------------------
     def served_models(self, refresh: bool = False) -> dict[str, str | None]:

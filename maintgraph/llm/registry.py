@@ -127,6 +127,13 @@ class ModelRegistry:
     def adapters_for(self, base: str) -> list[AdapterSpec]:
         return [a for a in self.adapters.values() if a.base == base]
 
+    def promoted_for(self, task: str) -> str | None:
+        """The adapter the fine-tuning pipeline promoted for ``task`` on measured figures: the last
+        entry whose evaluation beat the base and says ``promoted_for: <task>`` (None: none did)."""
+        chosen = [a.name for a in self.adapters.values()
+                  if a.evaluation.get("promoted_for") == task and a.evaluation.get("beats_base")]  # fmt: skip
+        return chosen[-1] if chosen else None
+
     # -- verification ---------------------------------------------------------------------------
     def weight_file(self, spec: BaseModelSpec) -> Path:
         """The base model's weight file inside its installed package, hash-checked."""
@@ -227,17 +234,32 @@ def _dequantise_gguf(gguf: Path, out: Path) -> None:
     tokenizer.save_pretrained(out)
 
 
-class ActiveAdapter:
-    """Which adapter answers by default: the last one promoted, else ``Settings.llm_adapter``.
+TASKS = ("answer", "phrasing")  # what an adapter is promoted for
 
-    Promotions are a history in ``<data_dir>/adapters/active.json`` (written atomically), so a
-    rollback is one write that restores the previous default; clients read the file on each
-    model call, so a running assistant switches without a restart.
+
+class ActiveAdapter:
+    """Which adapter does a task by default: the last one promoted for it, else the setting.
+
+    Two tasks: ``answer`` (every model call of a turn: the router's tool choice, query proposals,
+    reports, plain chat), else ``Settings.llm_adapter``; and ``phrasing`` (the rewrite of the
+    composed answer, :mod:`maintgraph.agent.phrasing`), else ``Settings.llm_phrasing_adapter``,
+    else the adapter the fine-tuning pipeline promoted for it in the registry
+    (:meth:`ModelRegistry.promoted_for`), else the answering model. An adapter trained for one
+    job serves that job without slowing the others (on CPU a LoRA decodes at a quarter of the
+    base model's speed).
+
+    Promotions are a history per task in ``<data_dir>/adapters/active.json`` (``active-<task>.json``
+    for the others), written atomically, so a rollback is one write that restores the previous
+    default; clients read the file on each model call, so a running assistant switches without a
+    restart.
     """
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, task: str = "answer") -> None:
+        if task not in TASKS:
+            raise ModelError(f"unknown task {task!r} (tasks: {', '.join(TASKS)})")
         self.settings = settings
-        self.path = settings.data_dir / "adapters" / "active.json"
+        self.task = task
+        self.path = settings.data_dir / "adapters" / ("active.json" if task == "answer" else f"active-{task}.json")
 
     def history(self) -> list[dict[str, str]]:
         try:
@@ -249,11 +271,14 @@ class ActiveAdapter:
                               "MAINTGRAPH_LLM_ADAPTER") from None  # fmt: skip
 
     def name(self) -> str | None:
-        """The default adapter's name; None means the base model."""
+        """The task's adapter; None means the base model (``answer``) or the answering model
+        (``phrasing``)."""
         history = self.history()
         if history:
             return history[-1]["adapter"] or None
-        return self.settings.llm_adapter
+        if self.task == "answer":
+            return self.settings.llm_adapter
+        return self.settings.llm_phrasing_adapter or ModelRegistry(self.settings).promoted_for(self.task)
 
     def push(self, adapter: str, by: str) -> None:
         history = self.history()
@@ -264,8 +289,8 @@ class ActiveAdapter:
     def pop(self) -> dict[str, str]:
         history = self.history()
         if not history:
-            raise ModelError(f"nothing to roll back: no adapter was promoted (the default is the setting "
-                             f"MAINTGRAPH_LLM_ADAPTER={self.settings.llm_adapter or ''!r})")  # fmt: skip
+            raise ModelError(f"nothing to roll back: no adapter was promoted for {self.task} (the default is "
+                             f"{self.name() or 'the base model'}, from the settings and the registry)")  # fmt: skip
         undone = history.pop()
         self._write(history)
         return undone

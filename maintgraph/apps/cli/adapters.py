@@ -6,34 +6,50 @@ import json
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
 from rich.table import Table
 
 from maintgraph.apps.cli.common import JsonOption, friendly_errors, get_settings, out, sub_app
+from maintgraph.llm.registry import TASKS
 
+TaskOption = Annotated[str, typer.Option("--task", help="answer (every model call) or phrasing (the composed "
+                                          "answer's rewrite).", click_type=click.Choice(TASKS))]  # fmt: skip
 app = sub_app("The adapter registry: list, show, promote, roll back, export.")
 
 
 @app.command("list")
 @friendly_errors
 def adapters_list(as_json: JsonOption = False) -> None:
-    """Registered adapters, with their dataset, training and evaluation figures; * marks the default."""
+    """Registered adapters, with their dataset, training and evaluation figures (base -> adapter,
+    measured in one run) and the tasks each one does by default."""
     from maintgraph.finetune.adapters import listing
 
     active, adapters = listing(get_settings())
     if as_json:
-        out.print_json(json.dumps({"default": active, "adapters": [a.model_dump() for a in adapters]}))
+        out.print_json(json.dumps({"default": active["answer"], "default_for": active,
+                                   "adapters": [a.model_dump() for a in adapters]}))  # fmt: skip
         return
-    table = Table("", "adapter", "base", "rank", "dataset", "val loss", "eval accuracy base -> adapter")
+    table = Table("default for", "adapter", "base", "rank", "dataset", "val loss", "evaluation: base -> adapter")
     for a in adapters:
-        scores = a.evaluation
-        accuracy = (f"{scores['base']['accuracy']:.3f} -> {scores['adapter']['accuracy']:.3f}"
-                    if scores.get("base", {}).get("accuracy") is not None else "")  # fmt: skip
         loss = f"{a.metrics['eval_loss']:.3f}" if a.metrics.get("eval_loss") is not None else ""
-        table.add_row("*" if a.name == active else "", a.name, a.base, str(a.rank),
-                      (a.dataset or {}).get("version", ""), loss, accuracy)  # fmt: skip
+        tasks = ", ".join(task for task, name in active.items() if name == a.name)
+        table.add_row(tasks, a.name, a.base, str(a.rank), (a.dataset or {}).get("version", ""), loss,
+                      evaluation_figures(a.evaluation))  # fmt: skip
     out.print(table)
-    out.print(f"default: {active or 'the base model'}")
+    out.print(
+        f"answers: {active['answer'] or 'the base model'}; phrasing: {active['phrasing'] or 'the answering model'}"
+    )
+
+
+def evaluation_figures(scores: dict) -> str:
+    """The headline figures of an adapter's evaluation, base -> adapter."""
+    base, tuned = scores.get("base") or {}, scores.get("adapter") or {}
+    shown = [(label, key) for label, key in (("accuracy", "accuracy"), ("survival", "survival"),
+                                            ("nugget recall", "nugget_recall_essential"),
+                                            ("judged faithfulness", "judged_faithfulness"))
+             if base.get(key) is not None and tuned.get(key) is not None]  # fmt: skip
+    return "; ".join(f"{label} {base[key]:.3f} -> {tuned[key]:.3f}" for label, key in shown)
 
 
 @app.command("show")
@@ -47,23 +63,26 @@ def adapters_show(name: Annotated[str, typer.Argument(help="A registered adapter
 
 @app.command("promote")
 @friendly_errors
-def adapters_promote(name: Annotated[str, typer.Argument(help="A registered adapter.")]) -> None:
+def adapters_promote(
+    name: Annotated[str, typer.Argument(help="A registered adapter.")], task: TaskOption = "answer"
+) -> None:
     """Load the adapter into the running vLLM (hash-checked, same base only) and make it the
-    default the agent answers with, at once; `adapters rollback` undoes it."""
+    one that does TASK, at once: `answer` (every model call of a turn) or `phrasing` (the
+    rewrite of the composed answer); `adapters rollback` undoes it."""
     from maintgraph.finetune.adapters import promote
 
-    previous = promote(get_settings(), name)
-    out.print(f"{name} is now the default adapter (was: {previous or 'the base model'})")
+    previous = promote(get_settings(), name, task)
+    out.print(f"{name} now does {task} (was: {previous or 'the base model'})")
 
 
 @app.command("rollback")
 @friendly_errors
-def adapters_rollback() -> None:
-    """Restore the default from before the last promotion."""
+def adapters_rollback(task: TaskOption = "answer") -> None:
+    """Restore the adapter TASK had before its last promotion."""
     from maintgraph.finetune.adapters import rollback
 
-    undone, now = rollback(get_settings())
-    out.print(f"rolled back {undone}; the default is now {now or 'the base model'}")
+    undone, now = rollback(get_settings(), task)
+    out.print(f"rolled back {undone}; {task} is now done by {now or 'the base model'}")
 
 
 @app.command("export")

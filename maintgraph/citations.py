@@ -39,6 +39,13 @@ EVIDENCE_KINDS: tuple[EvidenceKind, ...] = ("doc", "graph", "wo")
 # "[", so every pattern here is linear in the text, whatever an answer or a document holds.
 _ID = r"(?:doc|graph|wo):[^\[\]\s]+"
 CITATION = re.compile(rf"\[({_ID})\]")
+def numbered(text: str, ids: list[str]) -> str:
+    """``text`` with each citation of one of ``ids`` written as its number in that list ("[3]"), as
+    a reader sees it beside a numbered list of sources; other brackets are left as they are."""
+    number = {cited: n for n, cited in enumerate(ids, 1)}
+    return CITATION.sub(lambda m: f"[{number[m[1]]}]" if m[1] in number else m[0], text)
+
+
 CITATION_RUN = re.compile(rf"\[{_ID}\](?:\s*\[{_ID}\])*[.!?]?")  # starts at its "[": no rescans of the space before
 # What an equipment tag looks like on a plant: P-101, XV-201, AIT-401, HX301 (never inside BRG-6312-C3).
 EQUIPMENT_TAG = r"[A-Z]{1,4}-?\d{2,4}[A-Z]?"

@@ -157,3 +157,20 @@ def test_the_phrasing_adapter_is_the_one_promoted_for_phrasing_and_answers_stay_
     assert "answers: the base model; phrasing: phrasing" in listed.stdout
     survival = f"survival {shipped['base']['survival']:.3f} -> {shipped['adapter']['survival']:.3f}"
     assert survival in listed.stdout  # the figures it was promoted on
+
+
+def test_the_terminal_shows_citations_as_the_numbers_of_the_sources_listed_below():
+    from rich.console import Console
+
+    from maintgraph.agent.session import TurnResult
+    from maintgraph.apps.chat import print_result
+
+    fmea = "graph:FMEAEntry:P-101/BRG-DE/VIB/outer-race-defect-bearing-fatigue"
+    answer = f"Bearing fatigue: check VT-101-DE (alarm 7.1 mm/s) [{fmea}]. Last done on WO-26-00022 [wo:WO-26-00022]."
+    cited = [{"id": fmea, "title": "fmea", "text": ""}, {"id": "wo:WO-26-00022", "title": "work order", "text": ""}]
+    console = Console(width=200, record=True)
+    print_result(console, TurnResult("t", "q", answer, cited, {}, {}))
+    shown = console.export_text()
+    assert "(alarm 7.1 mm/s) [1]. Last done on WO-26-00022 [2]." in shown
+    assert f"1. {fmea}" in shown and "2. wo:WO-26-00022" in shown  # the ids, once, in the list of sources
+    assert shown.count(fmea) == 1

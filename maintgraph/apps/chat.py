@@ -20,6 +20,7 @@ from rich.prompt import Confirm, Prompt
 from rich.text import Text
 
 from maintgraph.agent.session import Assistant, Event, TurnResult
+from maintgraph.citations import numbered
 from maintgraph.errors import MaintgraphError
 
 NODE_LABELS = {
@@ -53,7 +54,8 @@ def render_turn(console: Console, events: Iterator[Event], show_evidence: bool =
 
 
 def print_result(console: Console, result: TurnResult, show_evidence: bool = False) -> None:
-    console.print(escape(result.answer), highlight=False)
+    # Citations as the numbers of the sources listed below: "[2]", not a ~80-character evidence id.
+    console.print(escape(numbered(result.answer, [c["id"] for c in result.cited])), highlight=False)
     if result.cited:
         console.print("\n[bold]Sources[/bold]")
         for n, item in enumerate(result.cited, 1):

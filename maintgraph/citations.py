@@ -39,6 +39,8 @@ EVIDENCE_KINDS: tuple[EvidenceKind, ...] = ("doc", "graph", "wo")
 # "[", so every pattern here is linear in the text, whatever an answer or a document holds.
 _ID = r"(?:doc|graph|wo):[^\[\]\s]+"
 CITATION = re.compile(rf"\[({_ID})\]")
+
+
 def numbered(text: str, ids: list[str]) -> str:
     """``text`` with each citation of one of ``ids`` written as its number in that list ("[3]"), as
     a reader sees it beside a numbered list of sources; other brackets are left as they are."""

@@ -15,11 +15,14 @@ adapter that is no longer registered is reported and left out, unless a substitu
 
 from __future__ import annotations
 
+import ast
 import difflib
 import logging
 import statistics
 from dataclasses import asdict, replace
 from typing import Any, Literal
+
+from pydantic import BaseModel, ValidationError
 
 from maintgraph.agent.traces import Trace, TraceStore
 from maintgraph.errors import MaintgraphError
@@ -42,14 +45,37 @@ def replayable(trace: Trace) -> bool:
     return trace.status != "failed" and "decision" not in trace.route and not trace.thread_id.startswith("replay-")
 
 
+def call_key(kind: type[Retriever[Any]], args: BaseModel) -> str:
+    """A call as its retriever runs it: every argument, those left at their default included."""
+    return str(kind.call(**args.model_dump()))
+
+
+def recorded_key(kind: type[Retriever[Any]], recorded: str) -> str | None:
+    """The call a trace recorded (``source.name(arg=value, ...)``, the arguments as the plan passed
+    them: a default left out, ``query=None``) as :func:`call_key` writes it, so a replay finds it
+    whichever arguments were spelt out; None if it is not a call of ``kind`` or cannot be read."""
+    if not recorded.startswith(f"{kind.source}.{kind.name}("):
+        return None
+    try:
+        node = ast.parse(recorded, mode="eval").body
+        if not isinstance(node, ast.Call) or node.args:
+            return None
+        kwargs = {k.arg: ast.literal_eval(k.value) for k in node.keywords if k.arg}
+        return call_key(kind, kind.Args.model_validate(kwargs))
+    except (SyntaxError, ValueError, TypeError, ValidationError):
+        return None
+
+
 def recorded_retrievers(trace: Trace, live: Retrievers) -> Retrievers:
     """Every retriever the agent knows, each answering from what ``trace`` recorded for the same call."""
-    answers = {call["call"]: call for call in trace.tool_calls}
 
     def recorded(kind: type[Retriever[Any]]) -> Retriever[Any]:
+        answers = {call["call"]: call for call in trace.tool_calls}
+        answers |= {key: call for call in trace.tool_calls if (key := recorded_key(kind, call["call"]))}
+
         class Recorded(kind):  # type: ignore[valid-type,misc]
             def run(self, args: Any) -> list[Evidence]:
-                key = str(kind.call(**args.model_dump()))
+                key = call_key(kind, args)
                 found = answers.get(key)
                 if found is None:
                     raise MaintgraphError(f"{key} is not in the recording")

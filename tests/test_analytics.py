@@ -281,6 +281,22 @@ def test_a_grounded_proposal_fills_a_threshold_the_parse_missed(fmea_graph):
     assert {row["failure_mode"] for row in result.entries} == expected
 
 
+def test_a_plain_question_that_names_nothing_the_fmea_holds_costs_no_model_proposal(fmea_graph):
+    from maintgraph.agent.routing import analytic_proposal
+
+    class NoCalls:  # a model client that fails the test if it is asked anything
+        def structured(self, *args, **kwargs):
+            raise AssertionError("the model was asked for a proposal")
+
+    retrievers = build_retrievers(Backends(graph=fmea_graph))
+    question = "What does a low-flow alarm usually mean, and who should I tell about it?"
+    seen = understand(question, EntityLinker.from_store(fmea_graph))
+    planned = retrievers.plan(seen)
+    assert any(c.name == "fmea_analytics" for c in planned)  # planned in case it is about the FMEA's records
+    calls, traced = analytic_proposal(NoCalls(), None, retrievers, seen, planned)
+    assert calls == planned and traced == {"verdict": "not asked", "reason": "it names nothing the FMEA holds"}
+
+
 def test_the_served_model_proposes_a_schema_valid_query_and_the_route_traces_the_verdict(fmea_graph, vllm,
                                                                                           llm_settings):  # fmt: skip
     from maintgraph.agent.routing import analytic_proposal

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from maintgraph.agent.phrasing import Rates, Survival, measured_rates, phrase, plan_phrasing
+from maintgraph.agent.phrasing import PLAN_SHARE, Rates, Survival, measured_rates, phrase, plan_phrasing
 from maintgraph.agent.synthesis import check_citations, finish
 from maintgraph.errors import MaintgraphError
 from maintgraph.finetune.phrasing import LeakedEvaluationItem, check_no_evaluation_items, read_prompt, score
@@ -74,7 +74,7 @@ def test_the_model_is_skipped_when_it_would_not_finish_within_the_budget():
     assert slow.trace()["skipped"] and slow.expected_s > 5
     # Measured faster: the sentences that fit are sent, and max_tokens stops the model at the budget.
     fast = plan_phrasing(HOT, SAMPLE_PLANT, seen, budget_s=5, rates=Rates(decode_tps=20, prefill_tps=400))
-    assert 0 < len(fast.sent) < 5 and fast.expected_s <= 5 and fast.max_tokens <= 5 * 20
+    assert 0 < len(fast.sent) < 5 and fast.expected_s <= 5 * PLAN_SHARE and fast.max_tokens <= 5 * 20  # room left
     assert plan_phrasing(HOT, SAMPLE_PLANT, seen, budget_s=0, rates=Rates(1000, 10000)).skipped  # 0: never called
     # The rates come from the client's records of streamed calls (a tool choice's are not free text).
     records = [CallRecord("m", "stream", 6.0, 400, 51, first_token_s=1.0), CallRecord("m", "tool", 1.0, 400, 90)]

@@ -15,6 +15,14 @@ from maintgraph.retrieval.analytics.vocabulary import Vocabulary
 from maintgraph.retrieval.base import Evidence, Question, Retriever
 
 
+def about_its_records(query: FMEAQuery) -> bool:
+    """The parse names the FMEA's own parts or failure modes and asks a figure, a field or a
+    threshold of them (not a symptom's causes): a question about the FMEA's records."""
+    names = bool(query.entries) or any(query.scope)
+    asks = query.operation != "list" or bool(query.filters)
+    return names and asks
+
+
 class AnalyticsArgs(BaseModel):
     question: str
     # The query as judged from the model's proposal (JSON of FMEAQuery); absent: the parse.
@@ -65,9 +73,7 @@ class FMEAAnalytics(Retriever[AnalyticsArgs]):
         judged = FMEAQuery.model_validate_json(args.query) if args.query else None
         if args.grounded_only:
             judged = judged or parse(args.question, vocabulary)
-            names = judged.entries or any(judged.scope)
-            asks = judged.operation != "list" or judged.filters  # a figure, a field, a threshold: not a symptom
-            if not names or not asks or judged.unmatched:
+            if not about_its_records(judged) or judged.unmatched:
                 return []  # not a question about the FMEA's records after all: the usual route answers it
         _, result = answer(self.backends.graph, args.question, vocabulary, embedder, self._embedded, judged)
         evidence = [Evidence(graph_id(result.ref), "graph", result.text, "fmea_query")]

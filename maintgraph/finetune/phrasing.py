@@ -47,6 +47,7 @@ from pathlib import Path
 from typing import Any
 
 from maintgraph.agent import compose, phrasing, synthesis
+from maintgraph.agent.prompts import REWRITE_SYSTEM
 from maintgraph.errors import MaintgraphError
 from maintgraph.finetune.examples import Example, text_hash, write_examples
 from maintgraph.retrieval.base import Evidence
@@ -320,7 +321,8 @@ def evaluate(settings: Any, adapter: str, validation: list[Example], limit: int 
         for name, model in (("base", settings.llm_model), ("adapter", adapter)):
             usage: list[Any] = []
             started = time.perf_counter()
-            draft = "".join(client.stream(example.messages[:-1], model=model, max_tokens=most + 16, usage=usage))
+            asked = [{"role": "system", "content": REWRITE_SYSTEM}, *example.messages[1:-1]]  # as the agent asks now
+            draft = "".join(client.stream(asked, model=model, max_tokens=most + 16, usage=usage))
             record = usage[0] if usage else None
             row = score(draft, prompted) | {"id": example.id, "seconds": time.perf_counter() - started,
                                             "draft": draft}  # fmt: skip

@@ -424,3 +424,143 @@ def test_the_not_checked_note_names_sources_in_words():
 
     note = not_checked_note(["cmms asset_history: the CMMS is unavailable"])
     assert note == "Could not check: cmms asset history: the CMMS is unavailable" and shape_problems(note) == []
+
+
+# -- what the answer keeps of the evidence (issue 28: recall not below the record dump's) -----------------
+
+
+def doc(ref: str, text: str) -> Evidence:
+    return Evidence(f"doc:k201-docs:{ref}", "doc", text, ref, {})
+
+
+def compressor_question(question: str, intent: str = "diagnose") -> Understanding:
+    return Understanding(
+        question, intent, equipment=[Candidate("Equipment", "K-201", "Instrument air compressor 1", 100, "")]
+    )  # type: ignore[arg-type]
+
+
+# A datasheet's table flattened into text, as a manual's chunk reads: rows run on without a full stop.
+DATASHEET = doc(
+    "manuals/k201-datasheet.md#4",
+    "Sensor: PT-201-D; Measures: stage 1 discharge pressure; Alarm: 2.6 bar(g); Trip: 2.8 bar(g) "
+    "Sensor: TT-M305-WDG; Measures: M-305 winding temperature; Alarm: 140 °C; Trip: 155 °C "
+    "Sensor: TT-M201-WDG; Measures: M-201 winding temperature; Alarm: 130 °C; Trip: 145 °C "
+    "Sensor: TT-201-OIL; Measures: lube oil temperature; Alarm: 60 °C; Trip: 65 °C",
+)
+
+
+def test_a_table_row_is_quoted_whole_and_the_row_of_the_asked_machine_is_chosen():
+    from maintgraph.agent.wording import rows
+
+    assert (
+        rows(DATASHEET.text)[2]
+        == "Sensor: TT-M201-WDG; Measures: M-201 winding temperature; Alarm: 130 °C; Trip: 145 °C"
+    )
+    assert rows("Note: stop the compressor; vent it. Then open the drain.") == [
+        "Note: stop the compressor; vent it. Then open the drain."
+    ]
+    seen = compressor_question("Which sensor reads the K-201 motor winding temperature?", "general")
+    # M-201 drives K-201 (the same loop number): its row is the one quoted, whole, with its alarm and trip.
+    quoted = compose.document_sentences(DATASHEET, synthesis_asked(seen))[0].quoted
+    assert quoted[0][1] == "Sensor: TT-M201-WDG; Measures: M-201 winding temperature; Alarm: 130 °C; Trip: 145 °C."
+    assert not any("M-305" in text for _, text in quoted)
+    text = answer_of([DATASHEET], seen)  # the other rows only where the answer has room, in the table's order
+    assert (
+        "Sensor: TT-M201-WDG; Measures: M-201 winding temperature; Alarm: 130 °C; Trip: 145 °C." in text
+        and shape_problems(text) == []
+    )
+
+
+def test_a_figure_keeps_the_sentence_that_says_what_it_is_about():
+    handover = doc(
+        "notes/compressor-house-handover.txt#2",
+        "Compressor house: 4. Air dryer dew point on AT-201-DP. Normal is -40 to -35 °C. Alarm is -20 °C. "
+        "5. Receiver drain on LS-201. Check it cycles every 10 minutes.",
+    )
+    seen = compressor_question("The air dryer dew point is creeping up. Which reading and alarm should I watch?")
+    text = answer_of([handover], seen)
+    assert "Air dryer dew point on AT-201-DP. Normal is -40 to -35 °C. Alarm is -20 °C." in text
+
+
+def test_a_sentence_between_two_quoted_ones_is_not_skipped_and_room_left_is_filled_in_order():
+    note = doc(
+        "notes/rca-k201-surge.txt#1",
+        "K-201 surged four times in 2019 on load shed. Each event tripped the compressor and the site ran on "
+        "the standby unit. The blow-off valve positioner was found sticking every time. The positioner was "
+        "replaced with a faster model in June 2019. Since then the surge counter has stayed at zero.",
+    )
+    pieces = [s.strip() for s in note.text.split(". ")]
+    lookup = answer_of([note], compressor_question("Why did K-201 surge on load shed?", "general"))
+    assert pieces[0] in lookup and pieces[2] in lookup and pieces[1] in lookup  # the one between: kept
+    overview = answer_of([note], compressor_question("What failure patterns recur on the air compressors?", "general"))
+    assert all(p.rstrip(".") in overview for p in pieces)  # an overview has room: the whole note, in its order
+    assert overview.index(pieces[3]) < overview.index(pieces[4]) and shape_problems(overview) == []
+    assert read_length(overview) <= compose.OVERVIEW_CHARS
+
+
+def test_a_record_worded_with_a_prefix_answers_the_question_word():
+    history = [
+        work_order("WO-2231", "CH-6", "PM", "COMP", "2021-05-03", "2021-05-03", None, "QTRLY REGREASE CW PUMP MOTOR"),
+        *[
+            work_order(
+                f"WO-22{n:02d}", "CH-6", "PM", "COMP", f"2021-0{n % 9 + 1}-01", None, None, f"Tube clean, lot {n}"
+            )
+            for n in range(12)
+        ],
+    ]
+    seen = Understanding("When was CH-6 last greased, and how often?", "history")
+    assert compose.relevance("QTRLY REGREASE CW PUMP MOTOR", synthesis_asked(seen)) >= 1
+    assert "WO-2231" in answer_of(history, seen)
+
+
+def synthesis_asked(seen: Understanding) -> compose.Asked:
+    from maintgraph.agent.synthesis import asked
+
+    return asked(seen)
+
+
+def test_a_question_asking_several_things_gets_each_answered_the_part_included():
+    causes = [
+        graph_fact(
+            f"FMEAEntry:K-201/BOV/SURGE/cause-{n}",
+            {
+                "component_name": "Blow-off valve",
+                "mode": "SURGE",
+                "mode_name": "Surge",
+                "causes": [f"Positioner response too slow after {word}; air supply to the positioner restricted"],
+                "recommended_action": "Stroke test the blow-off valve to full open in under 1.5 s each quarter",
+                "check_sensor": "Sensor:PT-201-D",
+                "sensor_unit": "bar(g)",
+                "sensor_alarm_high": 2.6,
+                "sensor_trip_high": 2.8,
+            },
+            "failure_modes",
+        )
+        for n, word in enumerate(["a filter change", "a cold start", "a positioner swap", "a power dip", "icing"])
+    ]
+    kit = graph_fact(
+        "SparePart:BOV-POS-KIT",
+        {
+            "relation": "HAS_PART",
+            "from": "Component:K-201/BOV",
+            "to": "SparePart:BOV-POS-KIT",
+            "name": "Blow-off valve positioner repair kit",
+        },
+        "equipment_neighbourhood",
+    )
+    seen = compressor_question("K-201 keeps surging. Which sensor shows it, and which kit do I order to fix it?")
+    seen.failure_terms = [Candidate("FailureMode", "SURGE", "Surge", 90, "surging")]  # type: ignore[arg-type]
+    manuals = [
+        doc(
+            f"manuals/k201-om.md#{n}",
+            f"K-201 surging shows on sensor PT-201-D as a saw-tooth in discharge pressure ({case}). To fix it, stroke "
+            "the blow-off valve and check which sensor alarmed first; surging that keeps coming back needs the "
+            "anti-surge controller re-tuned.",
+        )
+        for n, case in enumerate(["first case", "second case", "third case"])
+    ]
+    text = answer_of([*causes, *manuals, kit], seen)
+    assert (
+        "PT-201-D" in text and "Parts:\nK-201/BOV takes BOV-POS-KIT" in text
+    )  # the kit asked for: a part, not context
+    assert read_length(text) <= compose.DIAGNOSIS_CHARS + 150 and shape_problems(text) == []

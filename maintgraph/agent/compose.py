@@ -18,16 +18,21 @@ answer sentence by sentence keeps); :func:`render` writes them as the answer's t
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import replace
+from itertools import pairwise
 
-from maintgraph.agent.wording import clauses, clean, join, key_of, lower_first, sentence, stem
+from maintgraph.agent.compose_reading import DIAGNOSIS_CHARS as DIAGNOSIS_CHARS
+from maintgraph.agent.compose_reading import LOOKUP_CHARS as LOOKUP_CHARS
+from maintgraph.agent.compose_reading import NAMED, Asked, Sentence, relevance, said
+from maintgraph.agent.compose_reading import OVERVIEW_CHARS as OVERVIEW_CHARS
+from maintgraph.agent.compose_reading import asked as asked
+from maintgraph.agent.wording import clean, join, key_of, lead_in, lower_first, pieces, sentence
+from maintgraph.agent.wording import stem as stem
 from maintgraph.citations import CITATION, doc_id
 from maintgraph.graph.communities import REPORT_SOURCE
-from maintgraph.retrieval.base import PHYSICAL, Evidence
+from maintgraph.retrieval.base import Evidence
 from maintgraph.retrieval.readings import TITLE as READING_CHECK
-from maintgraph.text import split_sentences
 
 # The order a technician works in, and the heading each part is shown under (None: no heading).
 SECTIONS: dict[str, str | None] = {
@@ -41,109 +46,13 @@ SECTIONS: dict[str, str | None] = {
     "history": "Records:",
     "context": "Also on record:",
 }
-# Characters as read, each citation counted as a number ("[3]": a client may show the ids as numbers).
-DIAGNOSIS_CHARS = 1200  # a diagnosis or a job: about a phone screen
-LOOKUP_CHARS = 800  # one fact asked for: a few sentences
-BUDGET = {"history": 900}  # a lookup of records: a few more lines
-CITATION_CHARS = 4
 DOC_CHARS = 220  # a document's sentence, at most: a long table row is cut at its clauses
 REPORT_EVIDENCE = doc_id(REPORT_SOURCE)  # GraphRAG's community reports: the plant-wide answer
 REPORT_PRIOR = 2.0  # above any single document: a plant-wide question is answered by the reports first
-WORD = re.compile(r"[a-z0-9][a-z0-9-]*")
-NUMBER = re.compile(r"\b\d+(?:\.\d+)?\b")
-PARTS = re.compile(r"(?i)\b(parts?|spares?|kit|order|stores?|stock|need|take[sn]?|fitted|number)\b")  # asks for parts
-ASKS = re.compile(r"(?i)\b(?:what|which|where|when|who|how|why|is there|are there|do we|have we|has it)\b")
-NAMED = re.compile(r"\b[A-Z][A-Z0-9]*(?:-[A-Z0-9.]+)+\b")  # tags and part numbers: P-101, BRG-6312-C3
 STATUS = {"CLOSE": "closed", "COMP": "completed", "INPRG": "in progress", "WAPPR": "waiting for approval",
           "APPR": "approved, not started", "WMATL": "waiting for material", "CAN": "cancelled"}  # fmt: skip
+COVERED = ("reading", "cause", "doc", "fix")  # what a question asking several things gets one of each, first
 TYPES = {"CM": "corrective", "PM": "preventive", "PdM": "predictive", "INSP": "inspection", "EM": "emergency"}
-
-
-@dataclass(frozen=True)
-class Sentence:
-    """One sentence of the answer and the evidence it states."""
-
-    text: str  # without its citations
-    cited: tuple[str, ...]
-    section: str = "answer"
-    score: float = 0.0  # how closely it answers the question (higher first when space is short)
-    numbered: bool = False  # a step of a numbered list
-
-    def cited_text(self) -> str:
-        return f"{self.text} {' '.join(f'[{c}]' for c in self.cited)}".strip()
-
-    @property
-    def size(self) -> int:
-        """Its length as read, with a line break (and a list number)."""
-        return len(self.text) + CITATION_CHARS * len(self.cited) + 4
-
-
-@dataclass(frozen=True)
-class Asked:
-    """What the composer reads of the question."""
-
-    question: str
-    intent: str = "general"
-    terms: tuple[str, ...] = ()  # words the question turns on (topic, failure terms)
-    names: tuple[str, ...] = ()  # tags and part numbers it names
-    diagnosis: bool = False  # a symptom to troubleshoot or a job to do: the longer answer
-    common: tuple[str, ...] = ()  # names most of the evidence holds (the asset asked about): they tell little
-    wants_parts: bool = False  # the question asks which parts (to order, to fit, in stock)
-    modes: tuple[str, ...] = ()  # the failure modes linking found in it (ISO 14224 codes: OHE, VIB)
-
-    @property
-    def physical(self) -> bool:
-        return self.intent in PHYSICAL
-
-    @property
-    def budget(self) -> int:
-        return DIAGNOSIS_CHARS if self.diagnosis else BUDGET.get(self.intent, LOOKUP_CHARS)
-
-
-def asked(question: str, intent: str = "general", topic: Iterable[str] = (), names: Iterable[str] = (),
-          failure_terms: Iterable[str] = (), symptom: bool = False, modes: Iterable[str] = ()) -> Asked:  # fmt: skip
-    """The question as the composer reads it: a symptom to troubleshoot, or a job to do, gets the
-    longer answer; anything else is a lookup."""
-    tags = {*names, *NAMED.findall(question)}
-    figures = NUMBER.findall(NAMED.sub(" ", question))  # "in 2025", "8 mm/s": records that state them
-    words = [w.lower() for w in (*topic, *failure_terms, *figures) if w]
-    several = len(ASKS.findall(question)) >= 2  # "which sensor ..., and what part ...": more than one fact
-    diagnosis = intent == "procedure" or (intent == "diagnose" and symptom) or several
-    return Asked(question, intent, tuple(dict.fromkeys(words)), tuple(sorted(tags)), diagnosis,
-                 wants_parts=bool(PARTS.search(question)), modes=tuple(modes))  # fmt: skip
-
-
-# -- words ------------------------------------------------------------------------------------------------
-
-
-def said(item: Evidence, key: str) -> Any:
-    """A field of ``item`` if its text states it (a string the guards cut out of the text, or
-    never rendered into it, is not written back); lists keep the elements the text states."""
-    value = item.fields.get(key)
-    if value in (None, "", [], {}):
-        return None
-    if isinstance(value, str):
-        return clean(value) if value in item.text else None
-    if isinstance(value, list):
-        kept = [clean(v) for v in value if isinstance(v, str) and v and v in item.text]
-        return kept or None
-    return value
-
-
-# -- relevance --------------------------------------------------------------------------------------------
-
-
-def relevance(text: str, question: Asked) -> float:
-    """How much of what the question turns on ``text`` states: names (tags, part numbers) count
-    three, other words one (matched on their first five letters, "greasing" ~ "grease")."""
-    lowered = text.lower()
-    words = set(WORD.findall(lowered)) | set(re.findall(r"[a-z0-9]+", lowered))  # "brg-de" is also "de"
-    stems = {stem(w) for w in words if len(w) >= 4}
-    score = sum(0.5 if name in question.common else 3.0 for name in question.names if name.lower() in lowered)
-    for term in question.terms:
-        parts = term.lower().split()
-        score += sum(1.0 for p in parts if p in words or (len(p) >= 4 and stem(p) in stems)) / max(1, len(parts))
-    return score
 
 
 # -- one evidence item -> sentences ---------------------------------------------------------------------
@@ -325,6 +234,8 @@ def relation_sentence(item: Evidence, question: Asked) -> Sentence | None:
     else:
         text = RELATIONS[relation].format(from_=start, to=end, name=f" ({name})" if name else "")
     section = "answer" if question.intent in ("parts", "general") else "context"
+    if relation == "HAS_PART" and question.wants_parts and section == "context":
+        section = "part"  # "which kit do I order": the part the component takes is part of the answer
     weight = {"HAS_PART": 2.0 if question.wants_parts else 0.5, "DRIVES": 0.0, "MONITORS": 0.0}.get(relation, -1.0)
     return Sentence(sentence(text), (item.id,), section, relevance(item.text, question) + weight)
 
@@ -348,20 +259,34 @@ def part_sentence(item: Evidence, question: Asked) -> Sentence:
 
 
 def document_sentences(item: Evidence, question: Asked, most: int = 2, rank_prior: float = 0.0) -> list[Sentence]:
-    """A document chunk's sentence closest to the question, and the next best when it is as close
-    (a long table row cut at its clauses), in the document's order."""
-    pieces: list[str] = []
-    for s in split_sentences(clean(item.text)):
-        pieces += clauses(s, DOC_CHARS) if len(s) > DOC_CHARS else [s]
-    scored = [(relevance(p, question), i, p) for i, p in enumerate(pieces)]
+    """A document chunk's sentence (or a table's row) closest to the question, and the next best
+    when it is as close (or, for a question asking several things, half as close), in the
+    document's order; a sentence naming nothing gets the one before it that says what it is
+    about, a short one the next. Kept for when the answer has room: the sentences at least half as
+    close, then those skipped, after and before."""
+    found = pieces(item.text, DOC_CHARS)
+    scored = [(relevance(p, question), i, p) for i, p in enumerate(found)]
     ranked = sorted((x for x in scored if x[0] > 0), key=lambda x: (-x[0], x[1]))
-    best = [x for x in ranked[:most] if x[0] >= ranked[0][0]] if ranked else scored[:1]
-    chosen = [x for x in scored if x in best]  # in the document's order
-    if len(chosen) == 1 and len(chosen[0][2]) < DOC_CHARS // 2 and chosen[0][1] + 1 < len(scored):
-        chosen.append(scored[chosen[0][1] + 1])  # a short sentence: the next one says what it is about
-    text = " ".join(sentence(p, DOC_CHARS) for _, _, p in chosen)
+    floor = ranked[0][0] / 2 if ranked and question.several else ranked[0][0] if ranked else 0.0
+    best = [x for x in ranked[:most] if x[0] >= floor] if ranked else scored[:1]
+    chosen = sorted({x[1] for x in best})
+    near = [i for s, i, _ in ranked if ranked and s >= ranked[0][0] / 2 and i not in chosen]
+    about = [i - 1 for i in chosen if i > 0 and not NAMED.search(found[i]) and NAMED.search(found[i - 1])
+             and len(found[i - 1]) < DOC_CHARS // 2]  # fmt: skip
+    heads = [lead_in(found, i, DOC_CHARS // 2) for i in chosen]  # a table's row: what the table is
+    chosen = sorted({*chosen, *about, *(j for j in heads if j is not None)})
+    chosen = sorted({*chosen, *(i + 1 for i, j in pairwise(chosen) if j == i + 2)})  # no sentence skipped alone
+    if len(chosen) < 3 and len(found[chosen[-1]]) < DOC_CHARS // 2 and chosen[-1] + 1 < len(found):
+        chosen.append(chosen[-1] + 1)  # a short sentence last: the next one says what it is about
+    quoted = tuple((i, sentence(found[i], DOC_CHARS)) for i in chosen)
+    gaps = [i for i in range(chosen[0], chosen[-1]) if i not in chosen] if chosen else []  # what was skipped
+    after = list(range(chosen[-1] + 1, min(len(found), chosen[-1] + 3))) if chosen else []
+    before = list(range(chosen[0] - 1, max(-1, chosen[0] - 3), -1)) if chosen else []  # closest first
+    more = tuple((i, sentence(found[i], DOC_CHARS)) for i in dict.fromkeys((*near, *gaps, *after, *before))
+                 if i not in chosen)  # fmt: skip
+    text = " ".join(t for _, t in quoted)
     score = max((s for s, _, _ in best), default=0.0)
-    return [Sentence(text, (item.id,), "doc", score - 0.25 + rank_prior)] if text else []
+    return [Sentence(text, (item.id,), "doc", score - 0.25 + rank_prior, quoted=quoted, more=more)] if text else []
 
 
 def plain_text(item: Evidence, question: Asked) -> Sentence:
@@ -474,14 +399,43 @@ def compose(evidence: Sequence[Evidence], question: Asked) -> list[Sentence]:
                 seen_text.add(key)
                 candidates.append(s)
     used = sum(s.size for s in block)
-    chosen = choose(candidates, max(question.budget - used, question.budget // 3))
-    return block + chosen
+    unnamed = replace(question, names=())  # a part is asked for by what it is ("which bearings"), not its asset
+    parts = [s for s in candidates if s.section == "part"]
+    asked_part = question.wants_parts and any(relevance(s.text, unnamed) > 0 for s in parts)
+    cover = (("part",) if asked_part else ()) + COVERED if question.several else ()
+    chosen = choose(candidates, max(question.budget - used, question.budget // 3), cover)
+    return block + fill(chosen, question.budget - used)
 
 
-def choose(candidates: list[Sentence], budget: int) -> list[Sentence]:
-    """The best sentences that fit ``budget`` characters (at least one), then in section order,
-    each section keeping the evidence's own ranking."""
+def fill(chosen: list[Sentence], budget: int) -> list[Sentence]:
+    """Room left in ``budget``: the sentences go on with what follows them in their source (a
+    document's next sentences), one more sentence each in turn, closest first; whole sentences only."""
+    room = budget - sum(s.size for s in chosen)
+    out = list(chosen)
+    going = sorted((i for i, s in enumerate(out) if s.more), key=lambda i: -out[i].score)
+    for turn in range(max((len(s.more) for s in out), default=0)):
+        for i in list(going):
+            piece = chosen[i].more[turn] if turn < len(chosen[i].more) else None
+            if piece is None or len(piece[1]) + 1 > room:  # a sentence that does not fit ends its turns
+                going.remove(i)
+                continue
+            quoted = tuple(sorted((*out[i].quoted, piece)))  # in the source's order
+            out[i] = replace(out[i], text=" ".join(t for _, t in quoted), quoted=quoted)
+            room -= len(piece[1]) + 1
+    return out
+
+
+def choose(candidates: list[Sentence], budget: int, cover: tuple[str, ...] = ()) -> list[Sentence]:
+    """The best sentences that fit ``budget`` characters (at least one), the best of each section
+    in ``cover`` first (a question asking several things: each thing's answer), then in section
+    order, each section keeping the evidence's own ranking."""
     ranked = sorted(range(len(candidates)), key=lambda i: (-candidates[i].score, i))
+    firsts: list[int] = []
+    for section in cover:  # the best of the section; parts (short, often several asked for) all as good, up to 3
+        own = [i for i in ranked if candidates[i].section == section and candidates[i].score > 0]
+        tied = [i for i in own if candidates[i].score >= candidates[own[0]].score] if own else []
+        firsts += tied[:3] if section == "part" else tied[:1]
+    ranked = list(dict.fromkeys([*firsts, *ranked]))
     picked: list[int] = []
     used = 0
     for i in ranked:

@@ -148,7 +148,8 @@ def asked(seen: Understanding) -> compose.Asked:
     symptom = bool(seen.failure_terms)
     modes = [c.key for c in seen.failure_terms if c.label == "FailureMode"]
     return compose.asked(seen.question, seen.intent, seen.topic, [*seen.tags, *(p.key for p in seen.parts)],
-                         [c.name for c in seen.failure_terms], symptom, modes)  # fmt: skip
+                         [c.name for c in seen.failure_terms], symptom, modes,
+                         overview=PLANT_WIDE.search(seen.question) is not None)  # fmt: skip
 
 
 def composed(evidence: list[Evidence], seen: Understanding) -> list[compose.Sentence]:

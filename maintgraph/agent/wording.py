@@ -56,13 +56,56 @@ def stem(word: str) -> str:
     return cut[:5]
 
 
-def clauses(text: str, limit: int = SENTENCE_CHARS) -> list[str]:
-    """A long sentence (a table row: ``Tag: M-501; Drives: P-501; ...``) in pieces of whole clauses."""
+def clauses(text: str, limit: int = SENTENCE_CHARS, mark: str = "; ") -> list[str]:
+    """A long sentence (a table row: ``Tag: M-501; Drives: P-501; ...``) in pieces of whole clauses
+    (cut at ``mark``)."""
     pieces, current = [], ""
-    for clause in text.split("; "):
-        if current and len(current) + len(clause) + 2 > limit:
+    for clause in text.split(mark):
+        if current and len(current) + len(clause) + len(mark) > limit:
             pieces.append(current)
             current = clause
         else:
-            current = f"{current}; {clause}" if current else clause
+            current = f"{current}{mark}{clause}" if current else clause
     return [*pieces, current] if current else pieces
+
+
+# A key opening a table row written as text: at the start, after a value ("... 145 °C Sensor: TT-2") or
+# after the table's lead-in ("wired to SCADA: Sensor: TT-1"), never after a "; " (the same row's next column).
+ROW_START = re.compile(r"(?:^|(?<=[^;,:\s]) |(?<=: ))([A-Z][A-Za-z]+(?: [a-z]+){0,2}): ")
+
+
+def rows(text: str) -> list[str]:
+    """A table flattened into text (``Sensor: TT-1; Alarm: 85 °C Sensor: TT-2; Alarm: 90 °C``) in
+    its rows, cut where the key that opens a row comes again; any other text is one piece."""
+    if "; " not in text:
+        return [text]
+    starts = list(ROW_START.finditer(text))
+    counts: dict[str, int] = {}
+    for match in starts:
+        counts[match.group(1)] = counts.get(match.group(1), 0) + 1
+    key = next((m.group(1) for m in starts if counts[m.group(1)] >= 2), None)
+    if key is None:
+        return [text]
+    cuts = [m.start(1) for m in starts if m.group(1) == key]
+    pieces = [text[a:b].strip() for a, b in zip([0, *cuts], [*cuts, len(text)], strict=True)]
+    return [p for p in pieces if p]
+
+
+def lead_in(found: list[str], i: int, limit: int) -> int | None:
+    """Where the lead-in of the table whose row is ``found[i]`` is ("Online monitoring:"), if short."""
+    key = ROW_START.match(found[i])
+    j = i - 1
+    while key and j >= 0 and found[j].startswith(f"{key.group(1)}: "):
+        j -= 1
+    return j if key and j >= 0 and j < i and found[j].endswith(":") and len(found[j]) < limit else None
+
+
+def pieces(text: str, limit: int) -> list[str]:
+    """``text`` in the pieces an answer quotes: its sentences, a table's rows, and what is still
+    longer than ``limit`` cut at its clauses."""
+    out: list[str] = []
+    for s in split_sentences(clean(text)):
+        for row in rows(s):
+            for piece in clauses(row, limit) if len(row) > limit else [row]:
+                out += clauses(piece, limit, ", ") if len(piece) > limit else [piece]  # no "; ": at its commas
+    return out

@@ -394,6 +394,11 @@ def test_evidence_without_fields_still_reads_as_a_sentence():
 def test_what_is_missing_is_said_only_for_what_the_question_names_or_turns_on():
     seen = pump_question("When does the warranty on P-101 run out?", "general")
     assert "do not say anything about warranty" in answer_of(SAMPLE_PLANT, seen)
+    # What the asker says of themselves is not what they ask: only the sentences that ask count.
+    introduced = pump_question("I'm Jo Bloggs, the new reliability engineer. When does the warranty on P-101 run out?",
+                               "general")  # fmt: skip
+    told = answer_of(SAMPLE_PLANT, introduced)
+    assert "do not say anything about warranty." in told and "reliability" not in told and "engineer" not in told
     named = pump_question("P-101 drive-end bearing is hot, what should I check?")
     assert "not say" not in answer_of(SAMPLE_PLANT, named) and "hold nothing" not in answer_of(SAMPLE_PLANT, named)
     other = Understanding(
@@ -480,6 +485,7 @@ def test_a_figure_keeps_the_sentence_that_says_what_it_is_about():
     seen = compressor_question("The air dryer dew point is creeping up. Which reading and alarm should I watch?")
     text = answer_of([handover], seen)
     assert "Air dryer dew point on AT-201-DP. Normal is -40 to -35 °C. Alarm is -20 °C." in text
+    assert "4. Air dryer" not in text  # the note's own list number is not read as one of the answer's steps
 
 
 def test_a_sentence_between_two_quoted_ones_is_not_skipped_and_room_left_is_filled_in_order():

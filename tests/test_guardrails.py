@@ -184,6 +184,28 @@ def test_unsafe_advice_is_replaced_by_the_safe_procedure_with_the_equipment_isol
     assert blocked.blocked == "it advised unsafe work (energised work)"
 
 
+def test_the_composers_lines_from_graph_facts_are_trusted_like_quoted_graph_facts():
+    # An FMEA of a chiller plant: the cause describes a failure; the composer words it as a sentence.
+    fmea = "graph:FMEAEntry:CH-6/OL-RELAY/FTS"
+    evidence = {fmea: "component_name: Overload relay; mode: FTS; mode_name: Failure to start on demand; causes: "
+                      "['Relay left on manual reset with a thermal memory that blocks restart while the motor "
+                      "cools.']; recommended_action: Document relay settings; review trip class against the "
+                      "start duty."}  # fmt: skip
+    line = (f"Overload relay failure to start on demand: relay left on manual reset with a thermal memory that "
+            f"blocks restart while the motor cools. Fix: document relay settings; review trip class against the start "
+            f"duty. [{fmea}]")  # fmt: skip
+    answer = f"The compressor motor trips at 108 A [doc:m1].\n{line}"
+    evidence["doc:m1"] = "Trip: 108 A."
+    trusted = guards().check_output(answer, evidence, composed=[line])
+    assert trusted.text == answer and not trusted.blocked
+    # The same words from the model (not the composer's line) are read, and the rules misread these as
+    # advice to defeat a protection (a relay "left on manual reset", a "trip class" to review).
+    read = guards().check_output(answer, evidence)
+    assert "Safety:" in read.text and read.text != answer
+    # A line citing a document is never trusted that way.
+    assert guards().check_output(answer, evidence, composed=[answer.splitlines()[0]]).text != answer
+
+
 def test_ungrounded_statements_are_dropped_and_numbers_must_match_the_cited_evidence():
     evidence = {"doc:m1": "Bearing temperature alarm at 90 C; trip at 105 C on P-101."}
     answer = ("The alarm is at 90 C [doc:m1]. The trip is at 120 C [doc:m1]. "

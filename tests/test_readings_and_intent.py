@@ -110,6 +110,25 @@ def test_a_question_about_work_orders_is_answered_from_the_records(question):
         assert classify(question) == "history"
 
 
+@pytest.mark.parametrize(
+    ("question", "intent"),
+    [
+        # Making a machine safe is isolating it, whatever the word for it.
+        ("Changing the relief valve on K-7. How do I make the receiver safe?", "procedure"),
+        ("Is the agitator safe to work on once the drive is stopped?", "procedure"),
+        # A setting asked for, no symptom: a lookup, not troubleshooting (no isolation block first).
+        ("What alarm and trip currents are set on IT-M7 for the chiller compressor motor?", "general"),
+        ("CWC-04 bearing temperature: what are the alarm and trip setpoints?", "general"),
+        # A symptom or a cause asked for keeps it troubleshooting.
+        ("CH-6 tripped on high discharge temperature, what is the trip setting?", "diagnose"),
+        ("Motor winding temperature alarm with unequal phase currents. What's the cause and the trip limit?",
+         "diagnose"),
+    ],
+)  # fmt: skip
+def test_intent_reads_what_is_asked_not_the_alarm_words(question, intent):
+    assert classify(question) == intent
+
+
 def test_a_models_choice_to_draft_is_overruled():
     asked = Understanding("When was the last corrective work order on P-101 and what was done?", "history")
     verdict = judge(Retrievers(), "draft_work_order", {"tag": "P-101"}, asked, [])

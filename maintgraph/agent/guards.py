@@ -21,7 +21,8 @@ class Guards(Protocol):
 
     def check_retrieved(self, text: str, source: str = "doc") -> GuardVerdict: ...
 
-    def check_output(self, text: str, evidence: dict[str, str], notes: Sequence[str] = ()) -> GuardVerdict: ...
+    def check_output(self, text: str, evidence: dict[str, str], notes: Sequence[str] = (),
+                     composed: Sequence[str] = ()) -> GuardVerdict: ...  # fmt: skip
 
 
 class NoGuards:
@@ -31,5 +32,6 @@ class NoGuards:
     def check_retrieved(self, text: str, source: str = "doc") -> GuardVerdict:
         return GuardVerdict(text)
 
-    def check_output(self, text: str, evidence: dict[str, str], notes: Sequence[str] = ()) -> GuardVerdict:
+    def check_output(self, text: str, evidence: dict[str, str], notes: Sequence[str] = (),
+                     composed: Sequence[str] = ()) -> GuardVerdict:  # fmt: skip
         return GuardVerdict(text, decisions=[{"guard": "none", "direction": "output", "action": "not checked"}])

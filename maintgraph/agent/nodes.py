@@ -179,7 +179,11 @@ def check(state: AgentState) -> dict[str, Any]:
 
 def output_guard(state: AgentState, runtime: Ctx) -> dict[str, Any]:
     notes = [synthesis.not_checked_note(state["not_checked"])] if state.get("not_checked") else []
-    verdict = runtime.context.guards.check_output(state["answer"], {e.id: e.text for e in usable(state)}, notes)
+    evidence = usable(state)
+    # The composer's own lines (graph facts rendered, never a model's words): the guard trusts those
+    # that cite graph facts alone, as it trusts a graph fact quoted word for word.
+    composed = synthesis.composed_answer(evidence, state["understanding"])[0].splitlines() if evidence else []
+    verdict = runtime.context.guards.check_output(state["answer"], {e.id: e.text for e in evidence}, notes, composed)
     if verdict.blocked:
         return {"answer": f"I can't give that answer: {verdict.blocked}", "cited": [], "guards": verdict.decisions}
     return {"answer": verdict.text, "guards": verdict.decisions}

@@ -36,6 +36,7 @@ from maintgraph.graph.communities import REPORT_SOURCE
 from maintgraph.retrieval.base import PHYSICAL, Evidence
 from maintgraph.retrieval.community_reports import PLANT_WIDE
 from maintgraph.retrieval.readings import TITLE as READING_CHECK
+from maintgraph.text import split_sentences
 
 MAX_EVIDENCE_IN_PROMPT = 12
 LINE_CHARS = 400  # of one evidence item's text in the model's prompt
@@ -123,9 +124,18 @@ def unmentioned(seen: Understanding, evidence: list[Evidence]) -> list[str]:
     question is asked ("shows", "behind", "value") are not among them."""
     text = " ".join(e.text.lower() for e in evidence)
     linked = " ".join(f"{c.alias} {c.name}".lower() for c in seen.failure_terms)  # "surging": linked, so known
+    asking = set(re.findall(r"[a-z][a-z0-9-]+", asking_part(seen.question).lower()))
     # "recurring", "themes", "across" ask how to look at the records, not for something in them.
     return [word for word in seen.topic if len(word) >= 5 and word[:5] not in text and word not in ASKING
-            and word not in linked and not PLANT_WIDE.fullmatch(word)]  # fmt: skip
+            and word not in linked and not PLANT_WIDE.fullmatch(word) and word in asking]  # fmt: skip
+
+
+def asking_part(question: str) -> str:
+    """The sentences that ask (ending in "?"), without what the asker says of themselves or the job
+    before them ("I'm Priya, the new reliability engineer (...). What alarm ... on IT-M201?"); the
+    whole question when no sentence ends in "?"."""
+    asked = [s for s in split_sentences(question) if s.rstrip().endswith("?")]
+    return " ".join(asked) or question
 
 
 def named_but_missing(seen: Understanding, evidence: list[Evidence]) -> list[str]:

@@ -121,7 +121,19 @@ INTENT_RULES: list[tuple[Intent, _Rule]] = [
         "procedure",
         re.compile(
             r"\b(how (do|should|to) (i|we)?\s*(replace|change|fit|isolate|align|grease|remove)"
-            r"|procedure|steps|isolat\w*|lock ?out|loto|tag ?out|torque|method statement)\b",
+            r"|procedure|steps|isolat\w*|lock ?out|loto|tag ?out|torque|method statement"
+            r"|make (?:[\w-]+ ){0,4}safe|safe to (?:work|open|enter|service|maintain|start work))\b",
+            re.I,
+        ),
+    ),
+    # A setting asked for, with no symptom: a lookup, not troubleshooting ("What alarm and trip
+    # currents are set on IT-M201?"); "it tripped at 108 A, what is the trip setting?" stays diagnose.
+    (
+        "general",
+        re.compile(
+            r"^(?!.*\b(why|tripped|tripping|alarming|hot|overheat\w*|vibrat\w*|leak\w*|nois\w*|fail\w*|won'?t|stuck"
+            r"|reads|reading|is at|running|cause\w*|problem|wrong|check)\b)"
+            r".*\b(alarm|trip)s?\b.*\b(settings?|set ?points?|(?:are|is) set|set at|limits?)\b",
             re.I,
         ),
     ),

@@ -7,6 +7,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
+from maintgraph.citations import LIST_NUMBER
 from maintgraph.text import split_sentences
 
 SENTENCE_CHARS = 260  # one sentence, at most (cut at a clause, never inside a word)
@@ -104,7 +105,8 @@ def pieces(text: str, limit: int) -> list[str]:
     """``text`` in the pieces an answer quotes: its sentences, a table's rows, and what is still
     longer than ``limit`` cut at its clauses."""
     out: list[str] = []
-    for s in split_sentences(clean(text)):
+    # "6. Backwash pump ...", "House: 4. Air dryer ...": the document's list numbers are not the answer's.
+    for s in split_sentences(LIST_NUMBER.sub("", clean(text))):
         for row in rows(s):
             for piece in clauses(row, limit) if len(row) > limit else [row]:
                 out += clauses(piece, limit, ", ") if len(piece) > limit else [piece]  # no "; ": at its commas

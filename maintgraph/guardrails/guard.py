@@ -118,10 +118,13 @@ class PlantGuards:
         is screened there, sparing spaCy's guesses at capitalised component names."""
         return self._chain("retrieved", text, {"channel": "document"}, skip=("pii",) if source == "graph" else ())
 
-    def check_output(self, text: str, evidence: dict[str, str], notes: Sequence[str] = ()) -> GuardVerdict:
+    def check_output(self, text: str, evidence: dict[str, str], notes: Sequence[str] = (),
+                     composed: Sequence[str] = ()) -> GuardVerdict:  # fmt: skip
         """``evidence``: id -> text the answer may cite; ``notes``: lines the product itself wrote
-        about the turn ("Could not check: ..."), which are not claims to ground."""
-        return self._chain("output", text, self._output_metadata(text, evidence, notes))
+        about the turn ("Could not check: ..."), which are not claims to ground; ``composed``: lines
+        the product wrote from graph facts alone (its composer's rendering of the plant's FMEA, LOTO
+        and asset data), trusted like graph facts quoted word for word."""
+        return self._chain("output", text, self._output_metadata(text, evidence, notes, composed))
 
     def scrub(self, text: str, privacy_class: str, column: ColumnRole | None = None) -> GuardVerdict:
         """``text`` anonymised as its source's privacy class says, before it is embedded or stored;
@@ -132,17 +135,22 @@ class PlantGuards:
     async def acheck_input(self, text: str) -> GuardVerdict:
         return await self._achain("input", text, {"channel": "input"})
 
-    async def acheck_output(self, text: str, evidence: dict[str, str], notes: Sequence[str] = ()) -> GuardVerdict:
-        return await self._achain("output", text, self._output_metadata(text, evidence, notes))
+    async def acheck_output(self, text: str, evidence: dict[str, str], notes: Sequence[str] = (),
+                            composed: Sequence[str] = ()) -> GuardVerdict:  # fmt: skip
+        return await self._achain("output", text, self._output_metadata(text, evidence, notes, composed))
 
     @staticmethod
-    def _output_metadata(text: str, evidence: dict[str, str], notes: Sequence[str]) -> dict[str, Any]:
+    def _output_metadata(text: str, evidence: dict[str, str], notes: Sequence[str],
+                         composed: Sequence[str] = ()) -> dict[str, Any]:  # fmt: skip
         """The isolation lines an unsafe answer's fix quotes are trusted like quoted graph facts: they
         are the evidence's own words (graph facts, or retrieved text the retrieved-text guard already
-        anonymised), so the PII check does not read them again."""
+        anonymised), so the PII check does not read them again. So are the composer's lines written
+        from graph facts alone ("Motor protection relay failure to start on demand: relay left on
+        manual reset...", an FMEA cause: it describes a failure, it does not advise one)."""
         isolation = isolation_lines(evidence)
+        graph_only = [line for line in composed if graph_facts_only(line, evidence)]
         return {"evidence": evidence, "isolation": isolation, "notes": list(notes),
-                "trusted_lines": quoted_graph_lines(text, evidence) + isolation}  # fmt: skip
+                "trusted_lines": quoted_graph_lines(text, evidence) + isolation + graph_only}  # fmt: skip
 
     def ingest_operator(self, privacy_class: str) -> IngestOperator:
         operator = self.config.ingest_operators.get(privacy_class, "replace")
@@ -247,6 +255,12 @@ class PlantGuards:
         return False
 
 
+def graph_facts_only(line: str, evidence: dict[str, str]) -> bool:
+    """``line`` cites evidence, and only graph facts the answer may cite."""
+    refs = CITATION.findall(line)
+    return bool(refs) and all(ref.startswith("graph:") and ref in evidence for ref in refs)
+
+
 def quoted_graph_lines(text: str, evidence: dict[str, str]) -> list[str]:
     """The answer's lines that quote a graph fact word for word (possibly cut short with "…"),
     citing it. Graph facts are the plant's structured data (asset register, FMEA, LOTO): such a
@@ -254,9 +268,9 @@ def quoted_graph_lines(text: str, evidence: dict[str, str]) -> list[str]:
     unsafe-advice checks leave it alone. A line the model wrote itself is never one of them."""
     quoted = []
     for line in text.splitlines():
-        refs = CITATION.findall(line)
-        if not refs or not all(ref.startswith("graph:") and ref in evidence for ref in refs):
+        if not graph_facts_only(line, evidence):
             continue
+        refs = CITATION.findall(line)
         body = " ".join(CITATION.sub(" ", line).split()).removeprefix("- ").rstrip(".").removesuffix("…").strip()
         if body and any(body in " ".join(evidence[ref].split()) for ref in refs):
             quoted.append(line)

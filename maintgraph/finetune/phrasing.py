@@ -334,11 +334,21 @@ def evaluate(settings: Any, adapter: str, validation: list[Example], limit: int 
             rows[name].append(row)
     base, tuned = summary(rows["base"]), summary(rows["adapter"])
     better, why = beats(base, tuned)
+    calibration = None
+    if judged is not None:  # the judge on the composed sentences themselves: faithful by construction
+        scores = [judged(EvalItem(id=e.id, category="phrasing", question=e.question),
+                         Answered("\n".join(x.text for x in p.sentences), list(p.refs), 0.0), p.evidence)
+                  for e, p in prompts]  # fmt: skip
+        scores = [x for x in scores if x is not None]
+        calibration = statistics.mean(scores) if scores else None
     return {"eval_run": run, "task": "phrasing: rewrite the composed answer's sentences, citations kept",
             "held_out_prompts": len(prompts), "base": base, "adapter": tuned, "beats_base": better, "verdict": why,
             "judge": (f"the evaluation harness's LLM judge ({settings.llm_model}, the base model, for both): the "
                       "share of each draft's statements it finds supported by the sentences rewritten"
                       if judge else "not run (--no-judge)"),
+            # What the judge gives text that is its own evidence: below ~0.9 it cannot tell a faithful
+            # answer from an unfaithful one, and its figures are reported but decide nothing.
+            "judge_on_the_composed_sentences": calibration,
             "rows": rows}  # fmt: skip
 
 

@@ -355,7 +355,9 @@ def test_with_the_served_model_a_run_records_tokens_the_judge_and_the_adapter(pl
     from maintgraph.evals.store import EvalStore
 
     # Short answers: what is checked is that tokens, judge and adapter are recorded, not how good the answers are.
-    settings = plant_settings.model_copy(update={"llm_port": llm_settings.llm_port, "llm_answer_tokens": 48})
+    # A budget the adapter's phrasing always fits in (what is checked here is the recording, not the budget).
+    settings = plant_settings.model_copy(update={"llm_port": llm_settings.llm_port, "llm_answer_tokens": 48,
+                                                 "agent_model_budget_s": 60.0})  # fmt: skip
     few = resolve_set("sample_plant")
     few.items = [i for i in few.items if i.id in ("single-01", "unans-01")]  # the model writes one answer each
     store = EvalStore(Services(settings).pg_conninfo())

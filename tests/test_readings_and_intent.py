@@ -316,6 +316,15 @@ def agitator_graph(graph_store, tmp_path):
     return graph_store
 
 
+def test_a_sensor_named_by_its_id_is_about_the_equipment_it_monitors(agitator_graph):
+    linker = EntityLinker.from_store(agitator_graph)
+    seen = understand("IT-M911 keeps alarming on the agitator, what does it measure and when does it trip?", linker)
+    assert seen.tags == ["M-911"] and not seen.unknown_tags  # not "there is no asset IT-M911"
+    through_a_component = understand("What does VT-AG901-DE measure?", linker)
+    assert through_a_component.tags == ["AG-901"]
+    assert understand("What does XT-999 measure?", linker).unknown_tags  # an id the plant does not have
+
+
 def test_readings_on_another_plant_in_other_units(agitator_graph):
     linker = EntityLinker.from_store(agitator_graph)
     cases = {

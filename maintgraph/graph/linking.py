@@ -101,7 +101,21 @@ class EntityLinker:
         for row in store.read("MATCH (s:Symptom) RETURN s.id AS key, s.name AS name"):
             linker.add("Symptom", row["key"], row["name"], [row["name"]])
         linker._add_hierarchy(store)
+        linker._add_sensors(store)
         return linker
+
+    def _add_sensors(self, store: GraphStore) -> None:
+        """A sensor named by its id ("LDS-401 on the dosing pump") is about the equipment it monitors
+        (directly or through one of its components): the id links to that equipment, whose graph
+        facts hold the sensor's alarm and trip."""
+        rows = store.read(
+            "MATCH (s:Sensor)-[:MONITORS]->(e:Equipment) RETURN s.id AS sensor, e.tag AS tag, e.name AS name "
+            "UNION MATCH (s:Sensor)-[:MONITORS]->(:Component)<-[:HAS_COMPONENT]-(:Subunit)<-[:HAS_SUBUNIT]-"
+            "(e:Equipment) RETURN s.id AS sensor, e.tag AS tag, e.name AS name"
+        )
+        for row in rows:
+            if row["sensor"] and row["tag"]:
+                self.add("Equipment", row["tag"], row["name"] or "", [row["sensor"]])
 
     def _add_hierarchy(self, store: GraphStore) -> None:
         """Hierarchy nodes an FMEA sheet named (they have a ``path``; nodes standing for their parent

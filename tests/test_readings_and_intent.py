@@ -15,7 +15,7 @@ import pytest
 
 from maintgraph.agent.routing import judge
 from maintgraph.agent.understand import Understanding, classify, requests_work_order, understand
-from maintgraph.agent.work_order import asked_for
+from maintgraph.agent.work_order import asked_for, draft_from
 from maintgraph.graph.falkordb import FalkorDBStore
 from maintgraph.graph.linking import Candidate, EntityLinker
 from maintgraph.graph.loaders import load_paths
@@ -141,6 +141,25 @@ def test_a_draft_describes_the_job_asked_for_not_the_whole_question():
     assert asked_for("please open a WO to replace the seal on P-102") == "replace the seal on P-102"
     assert asked_for("Raise a work order for the hot bearing on P-101") == "hot bearing on P-101"
     assert asked_for("P-101 needs looking at") == "P-101 needs looking at"
+
+
+def test_a_drafts_long_text_holds_the_request_and_what_was_reported_about_that_asset():
+    agitator = [Candidate("Equipment", "AG-901", "Slurry tank agitator", 100, "AG-901")]
+    history = [
+        {"question": "AG-901 gearbox is growling and the oil is at 99 C, what should I check?", "intent": "diagnose",
+         "answer": "", "tags": ["AG-901"]},
+        {"question": "Do we have a spare gearbox oil seal for AG-901 in stores?", "intent": "parts", "answer": "",
+         "tags": ["AG-901"]},
+        {"question": "M-911 is tripping on overload, why?", "intent": "diagnose", "answer": "", "tags": ["M-911"]},
+    ]  # fmt: skip
+    asked = Understanding("Raise a work order to change the gearbox oil seal on AG-901", "work_order",
+                          equipment=agitator)  # type: ignore[arg-type]  # fmt: skip
+    draft = draft_from(asked, history)  # type: ignore[arg-type]
+    assert draft.asset_tag == "AG-901" and "change the gearbox oil seal" in draft.description
+    assert draft.long_text == (
+        "Raised from the maintenance assistant. Requested: Raise a work order to change the gearbox oil seal on "
+        "AG-901. Technician reported: AG-901 gearbox is growling and the oil is at 99 C, what should I check?"
+    )  # not the stores question, not another asset's trouble
 
 
 # -- readings in the question ------------------------------------------------------------------------------

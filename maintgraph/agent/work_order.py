@@ -46,14 +46,18 @@ def draft_from(seen: Understanding, history: list[Turn]) -> WorkOrderDraft:
     mode = next((c.key for c in seen.failure_terms if c.label == "FailureMode"), None)
     job = re.sub(rf"^{re.escape(tag)}\b[\s,:-]*", "", asked_for(seen.question), flags=re.I) or seen.question
     description = f"{tag}: {term}" if term else f"{tag}: {_clip(job, 180)}"
-    earlier = [turn["question"] for turn in history if turn["intent"]][-3:]  # a refused turn has no intent
-    asked = [*earlier, seen.question]
+    # What the technician reported about this asset earlier in the conversation (a symptom, a
+    # reading), not every question asked on the way ("do we have a spare in stores?").
+    reported = [turn["question"] for turn in history
+                if turn["intent"] == "diagnose" and tag in (turn.get("tags") or [])][-2:]  # fmt: skip
     return WorkOrderDraft(
         asset_tag=tag,
         wo_type="CM",
         priority=2 if URGENT.search(seen.question) else 3,
         description=_clip(description, 200),
-        long_text="Raised from the maintenance assistant. Technician reported: " + " / ".join(asked),
+        long_text="Raised from the maintenance assistant. Requested: "
+        + seen.question
+        + ("" if not reported else ". Technician reported: " + " / ".join(reported)),
         problem_code=mode,
     )
 

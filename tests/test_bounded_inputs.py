@@ -16,7 +16,7 @@ import pytest
 
 from maintgraph.config import Settings
 from maintgraph.errors import InputTooLarge, ReadError
-from maintgraph.guardrails import injection, pii, unsafe
+from maintgraph.guardrails import injection, injection_hidden, pii, unsafe
 from maintgraph.ingest.readers import read_path
 from maintgraph.ingest.readers.limits import MIB, ReadLimits
 
@@ -43,13 +43,17 @@ ADVERSARIAL = [
     ("pii.BADGE_CUED", _pii("BADGE_CUED"), crafted("badge", " ")),  # a cue, then only spaces
     ("pii.PERSON_CUED", _pii("PERSON_CUED"), crafted("told", "\t")),
     ("pii.SPEAKER", _pii("SPEAKER"), crafted("", "\n")),  # blank lines
-    ("injection.hidden_elements", lambda t: list(injection.hidden_elements(t)), crafted("", "<a_")),
-    ("injection.hidden_elements (unclosed)", lambda t: list(injection.hidden_elements(t)), crafted("", "<b hidden>x")),
-    ("injection.HIDDEN markdown comment", _scan(injection.HIDDEN[1]), crafted("", "\n")),
-    ("injection.HIDDEN image alt", _scan(injection.HIDDEN[2]), crafted("", "![")),
-    ("injection.HIDDEN attribute", _scan(injection.HIDDEN[3]), crafted("", "data-")),
-    ("injection.HIDDEN ai line", _scan(injection.HIDDEN[4]), crafted("", "ai")),
-    ("injection.HIDDEN ai line value", _scan(injection.HIDDEN[4]), crafted("ai: x", " ") + "y"),
+    ("injection.hidden_elements", lambda t: list(injection_hidden.hidden_elements(t)), crafted("", "<a_")),
+    (
+        "injection.hidden_elements (unclosed)",
+        lambda t: list(injection_hidden.hidden_elements(t)),
+        crafted("", "<b hidden>x"),
+    ),
+    ("injection.HIDDEN markdown comment", _scan(injection_hidden.HIDDEN[1]), crafted("", "\n")),
+    ("injection.HIDDEN image alt", _scan(injection_hidden.HIDDEN[2]), crafted("", "![")),
+    ("injection.HIDDEN attribute", _scan(injection_hidden.HIDDEN[3]), crafted("", "data-")),
+    ("injection.HIDDEN ai line", _scan(injection_hidden.HIDDEN[4]), crafted("", "ai")),
+    ("injection.HIDDEN ai line value", _scan(injection_hidden.HIDDEN[4]), crafted("ai: x", " ") + "y"),
     ("injection.CONTROL_TOKENS [[", _scan(injection.CONTROL_TOKENS), crafted("", "[[")),
     ("injection.CONTROL_TOKENS [[ai", _scan(injection.CONTROL_TOKENS), crafted("[[", "ai ")),
     ("injection.CONTROL_TOKENS ###", _scan(injection.CONTROL_TOKENS), crafted("", "\n")),

@@ -22,7 +22,7 @@ import pytest
 import yaml
 
 from maintgraph.evals import guard_sets
-from maintgraph.guardrails import injection, unsafe
+from maintgraph.guardrails import injection, unsafe, unsafe_acts
 from maintgraph.guardrails.guard import GuardConfig, PlantGuards
 
 from .conftest import REPO
@@ -252,7 +252,7 @@ def test_no_pattern_carries_an_f_string_tuple_for_a_quantifier():
 
     from maintgraph.guardrails import injection_cues
 
-    patterns = [p.pattern for ps in (*injection_cues.MOVES.values(), *unsafe.ACT_COMPILED.values(),
+    patterns = [p.pattern for ps in (*injection_cues.MOVES.values(), *unsafe_acts.ACT_COMPILED.values(),
                                      *unsafe.COMPILED.values()) for p in ps]  # fmt: skip
     patterns += [injection_cues.ADDRESS, unsafe.RATED_AT.pattern]
     assert [p[:60] for p in patterns if re.search(r"\(\d+, \d+\)", p)] == []

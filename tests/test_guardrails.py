@@ -15,7 +15,8 @@ from psycopg.conninfo import conninfo_to_dict
 from maintgraph.errors import ConfigError
 from maintgraph.evals import guard_sets
 from maintgraph.guardrails.guard import GuardConfig, PlantGuards
-from maintgraph.guardrails.pii import PiiConfig, PiiScanner, anonymise, reveal
+from maintgraph.guardrails.pii import PiiConfig, PiiScanner
+from maintgraph.guardrails.pii_anonymise import anonymise, reveal
 
 from .conftest import REPO, run_cli
 

@@ -14,7 +14,8 @@ import pytest
 from bench import make_pii_set
 from maintgraph.evals import guard_sets
 from maintgraph.guardrails import pii_makers, pii_names, pii_numbers
-from maintgraph.guardrails.pii import PiiConfig, PiiScanner, anonymise
+from maintgraph.guardrails.pii import PiiConfig, PiiScanner
+from maintgraph.guardrails.pii_anonymise import anonymise
 
 from .conftest import REPO, SHARED_DATA
 

@@ -132,7 +132,7 @@ def synthesise(state: AgentState, runtime: Ctx) -> dict[str, Any]:
     for word in re.findall(r"\s*\S+", composed):  # at once, a word an event, as a model's tokens would come
         runtime.stream_writer({"token": word})
     if context.llm is None:
-        return {"draft": ""}
+        return {"draft": "", "composed": composed}
     # A session opened on one model phrases through it; else the adapter promoted for phrasing.
     model = context.model or getattr(context.llm, "phrasing_model", None)
     prior = context.decode_priors.get(str(model))
@@ -142,7 +142,7 @@ def synthesise(state: AgentState, runtime: Ctx) -> dict[str, Any]:
     plan.skip(plan.skipped or context.survival.why_not(str(model)))
     route = {**state["route"], "phrasing": plan.trace()}
     if plan.skipped:
-        return {"draft": "", "route": route}
+        return {"draft": "", "route": route, "composed": composed}
     usage: list[Any] = []
     pieces: list[str] = []
     started, cut = time.perf_counter(), False
@@ -157,7 +157,7 @@ def synthesise(state: AgentState, runtime: Ctx) -> dict[str, Any]:
     except MaintgraphError as exc:  # the model server down: the composed answer stands
         told, _ = public_error(exc, "the model's answer", log)
         log.warning("model call failed, answering from the evidence: %s", exc)
-        return {"draft": "", "not_checked": [f"the model ({told})"], "route": route}
+        return {"draft": "", "not_checked": [f"the model ({told})"], "route": route, "composed": composed}
     finally:
         getattr(stream, "close", lambda: None)()  # a stream left at the budget ends its request
     phrased = phrasing.phrase("".join(pieces), plan, evidence)
@@ -166,7 +166,7 @@ def synthesise(state: AgentState, runtime: Ctx) -> dict[str, Any]:
     route["phrasing"] = {**route["phrasing"], **phrased.trace(), "took_s": round(seconds, 2), "cut_at_budget": cut}
     tokens = {"prompt": sum(r.prompt_tokens or 0 for r in usage),
               "completion": sum(r.completion_tokens or 0 for r in usage)}  # fmt: skip
-    return {"draft": phrased.text, "tokens": tokens, "route": route}
+    return {"draft": phrased.text, "tokens": tokens, "route": route, "composed": composed}
 
 
 def check(state: AgentState) -> dict[str, Any]:
@@ -179,11 +179,11 @@ def check(state: AgentState) -> dict[str, Any]:
 
 def output_guard(state: AgentState, runtime: Ctx) -> dict[str, Any]:
     notes = [synthesis.not_checked_note(state["not_checked"])] if state.get("not_checked") else []
-    evidence = usable(state)
     # The composer's own lines (graph facts rendered, never a model's words): the guard trusts those
     # that cite graph facts alone, as it trusts a graph fact quoted word for word.
-    composed = synthesis.composed_answer(evidence, state["understanding"])[0].splitlines() if evidence else []
-    verdict = runtime.context.guards.check_output(state["answer"], {e.id: e.text for e in evidence}, notes, composed)
+    composed = state.get("composed", "").splitlines()
+    evidence = {e.id: e.text for e in usable(state)}
+    verdict = runtime.context.guards.check_output(state["answer"], evidence, notes, composed)
     if verdict.blocked:
         return {"answer": f"I can't give that answer: {verdict.blocked}", "cited": [], "guards": verdict.decisions}
     return {"answer": verdict.text, "guards": verdict.decisions}

@@ -53,6 +53,7 @@ class AgentState(TypedDict, total=False):
     records: Annotated[list[ToolCallRecord], gathered]
     not_checked: Annotated[list[str], gathered]
     dropped: list[str]  # evidence ids the grader judged irrelevant
+    composed: str  # the composer's answer, streamed at once (the output guard trusts its graph-fact lines)
     draft: str  # the model's phrasing, before the citation check
     answer: str
     cited: list[str]
@@ -68,6 +69,7 @@ def new_turn(question: str) -> dict[str, Any]:
     """The input that starts a turn: the question, and this turn's fields emptied."""
     return {
         "question": question, "blocked": "", "understanding": None, "route": {}, "calls": [], "reformulated": "",
-        "evidence": None, "records": None, "not_checked": None, "dropped": [], "draft": "", "answer": "", "cited": [],
-        "removed": 0, "work_order": None, "submitted": None, "guards": None, "timings": None, "tokens": None,
+        "evidence": None, "records": None, "not_checked": None, "dropped": [], "composed": "", "draft": "",
+        "answer": "", "cited": [], "removed": 0, "work_order": None, "submitted": None, "guards": None,
+        "timings": None, "tokens": None,
     }  # fmt: skip

@@ -19,7 +19,8 @@ from typing import Any
 import yaml
 
 from maintgraph.guardrails.injection import find_injections
-from maintgraph.guardrails.pii import PiiScanner, anonymise
+from maintgraph.guardrails.pii import PiiScanner
+from maintgraph.guardrails.pii_anonymise import anonymise
 from maintgraph.guardrails.unsafe import find_unsafe
 
 

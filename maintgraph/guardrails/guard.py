@@ -29,7 +29,8 @@ from maintgraph.citations import CITATION
 from maintgraph.errors import ConfigError
 from maintgraph.guardrails import validators
 from maintgraph.guardrails.findings import Action, Check, Finding
-from maintgraph.guardrails.pii import Operator, PiiConfig, PiiScanner
+from maintgraph.guardrails.pii import PiiConfig, PiiScanner
+from maintgraph.guardrails.pii_anonymise import Operator
 from maintgraph.guardrails.pii_tables import ColumnRole
 from maintgraph.guardrails.topic import REFUSAL
 

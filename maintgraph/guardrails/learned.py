@@ -21,7 +21,7 @@ evaluation text near-duplicates a training text (character 3-5-gram cosine < 0.8
 knows English only: an injection check sends it only texts that speak of the assistant, its rules
 or its answers (``injection.META``), so a question in Spanish or "show me all failure modes with
 severity above 7" is not read by it; the multilingual rules (``injection_cues.py``) and the
-act-and-object rules (``unsafe.act_kind``) carry the meaning the model cannot.
+act-and-object rules (``unsafe_acts.act_kind``) carry the meaning the model cannot.
 
 No pickle is shipped: the model is fitted from the YAML on first use (~0.2 s), deterministically.
 """

@@ -121,7 +121,7 @@ def english_words() -> frozenset[str]:
         try:
             import spacy
 
-            from maintgraph.guardrails.pii import SPACY_MODEL
+            from maintgraph.guardrails.pii_patterns import SPACY_MODEL
 
             nlp = spacy.load(SPACY_MODEL, exclude=["tok2vec", "tagger", "parser", "attribute_ruler", "ner"])
         except (OSError, ImportError):  # no model: stop words and the plant's vocabulary alone

@@ -15,7 +15,8 @@ from typing import Any
 from maintgraph import offline
 from maintgraph.guardrails import grounded, injection, topic, unsafe
 from maintgraph.guardrails.findings import Finding
-from maintgraph.guardrails.pii import Operator, PiiScanner, anonymise
+from maintgraph.guardrails.pii import PiiScanner
+from maintgraph.guardrails.pii_anonymise import Operator, anonymise
 
 offline.quiet_guardrails()  # before guardrails is imported: no metrics, no remote inference, no NLTK download
 
